@@ -1,0 +1,301 @@
+"""`/crisis ...` text -> typed commands, shared by every platform.
+
+The parser knows the words, not the platform: mentions come back as `Mention`s that the adapter
+turns into people (`<@U123>` on Slack, `@name` or a numeric id on Telegram).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.core.errors import Invalid
+from bot.core.models import CrisisKind, Severity, Status, parse_public_id
+from bot.core.rules import kind_from_hint
+from bot.core.text import Text, _
+
+_SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]*))?>$")
+_AT_NAME = re.compile(r"^@([\w.\-]{1,64})$")
+_NUMERIC = re.compile(r"^\d{1,20}$")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Someone named in a command: a platform user id, or a @username to look up."""
+
+    value: str
+    is_username: bool = False
+
+    def person(self, platform: str) -> str:
+        return f"{platform}:{'@' if self.is_username else ''}{self.value}"
+
+
+def parse_mention(token: str) -> Mention | None:
+    if match := _SLACK_MENTION.match(token):
+        return Mention(match.group(1))
+    if match := _AT_NAME.match(token):
+        return Mention(match.group(1), is_username=True)
+    if _NUMERIC.match(token):
+        return Mention(token)
+    return None
+
+
+@dataclass(frozen=True)
+class Declare:
+    title: str
+    severity: Severity | None = None
+    kind: CrisisKind | None = None
+
+
+@dataclass(frozen=True)
+class Ack:
+    pass
+
+
+@dataclass(frozen=True)
+class AssignRole:
+    person: Mention
+    role: str
+    remove: bool = False
+
+
+@dataclass(frozen=True)
+class SetSeverity:
+    severity: Severity
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    text: str
+    status: Status | None = None
+
+
+@dataclass(frozen=True)
+class PostDraft:
+    text: str
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviseDraft:
+    draft: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Approve:
+    draft: int | None = None
+
+
+@dataclass(frozen=True)
+class Reject:
+    reason: str
+    draft: int | None = None
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+
+
+@dataclass(frozen=True)
+class ShowTimeline:
+    pass
+
+
+@dataclass(frozen=True)
+class Resolve:
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Reopen:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowReport:
+    pass
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str | None = None
+
+
+Action = (
+    Declare | Ack | AssignRole | SetSeverity | StatusUpdate | PostDraft | ReviseDraft | Approve
+    | Reject | Note | ShowTimeline | Resolve | Reopen | ShowReport | Help
+)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed command: what to do and, when the text named one, which incident."""
+
+    action: Action
+    incident: int | None = None
+
+
+HELP: tuple[tuple[str, Text], ...] = (
+    ("declare [SEV1-4] [kind:<kind>] <title>", _("open an incident and its channel")),
+    ("ack", _("acknowledge; you become commander if there is none")),
+    ("role <@person> <role>", _("give someone a role (“role remove …” takes it back)")),
+    ("severity SEV1|SEV2|SEV3|SEV4", _("change the severity")),
+    ("status [responding|monitoring] <text>", _("post a status update")),
+    ("draft [to:<target>] <text>", _("propose a public statement or reply for approval")),
+    ("draft revise <n> <text>", _("post a new version of draft n (approvals start over)")),
+    ("approve [n]", _("approve the latest (or n-th) draft")),
+    ("reject [n] <reason>", _("reject a draft, saying why")),
+    ("note <text>", _("add a note to the timeline")),
+    ("timeline", _("show the timeline")),
+    ("resolve [summary]", _("resolve the incident")),
+    ("reopen", _("reopen a resolved incident")),
+    ("report", _("post-incident report")),
+    ("help", _("this list")),
+)
+
+
+def parse(text: str) -> Command:
+    """Parse the text after `/crisis` (or the whole `/crisis ...` line); raise `Invalid` if bad."""
+    words = text.strip().split()
+    if words and words[0].lower().lstrip("/").split("@")[0] in {"crisis"}:
+        words = words[1:]
+    if not words:
+        return Command(Help())
+    verb, rest = words[0].lower(), words[1:]
+    incident = None
+    if rest and (number := parse_public_id(rest[0])) is not None:
+        incident, rest = number, rest[1:]
+    parser = _PARSERS.get(verb)
+    if parser is None:
+        raise Invalid(
+            _(
+                "Unknown command “{verb}”. Try “/crisis help” for the list.",
+                verb=verb,
+            )
+        )
+    return Command(parser(rest), incident)
+
+
+def _declare(rest: list[str]) -> Declare:
+    severity: Severity | None = None
+    kind: CrisisKind | None = None
+    while rest:
+        head = rest[0]
+        if severity is None and head.upper() in Severity.__members__:
+            severity = Severity(head.upper())
+        elif kind is None and head.lower().startswith("kind:"):
+            kind = kind_from_hint(head[5:])
+            if kind is None:
+                raise Invalid(
+                    _(
+                        "Unknown crisis kind “{kind}”. Kinds: {kinds}.",
+                        kind=head[5:],
+                        kinds=", ".join(k.value for k in CrisisKind),
+                    )
+                )
+        else:
+            break
+        rest = rest[1:]
+    return Declare(_need(rest, _("Give the incident a title: /crisis declare <title>")), severity,
+                   kind)
+
+
+def _ack(rest: list[str]) -> Ack:
+    return Ack()
+
+
+def _role(rest: list[str]) -> AssignRole:
+    remove = bool(rest) and rest[0].lower() in {"remove", "rm", "unassign"}
+    if remove:
+        rest = rest[1:]
+    usage = _("Usage: /crisis role <@person> <role> (or /crisis role remove <@person> <role>)")
+    if len(rest) != 2:
+        raise Invalid(usage)
+    first, second = parse_mention(rest[0]), parse_mention(rest[1])
+    if first is not None:
+        return AssignRole(first, rest[1].lower(), remove)
+    if second is not None:
+        return AssignRole(second, rest[0].lower(), remove)
+    raise Invalid(usage)
+
+
+def _severity(rest: list[str]) -> SetSeverity:
+    if len(rest) != 1 or rest[0].upper() not in Severity.__members__:
+        raise Invalid(_("Usage: /crisis severity SEV1|SEV2|SEV3|SEV4"))
+    return SetSeverity(Severity(rest[0].upper()))
+
+
+def _status(rest: list[str]) -> StatusUpdate:
+    status = None
+    if rest and rest[0].lower() in {Status.RESPONDING, Status.MONITORING}:
+        status, rest = Status(rest[0].lower()), rest[1:]
+    if status is None and not rest:
+        raise Invalid(_("Write the update: /crisis status [responding|monitoring] <text>"))
+    return StatusUpdate(" ".join(rest), status)
+
+
+def _draft(rest: list[str]) -> PostDraft | ReviseDraft:
+    if rest and rest[0].lower() == "revise":
+        if len(rest) < 3 or not rest[1].lstrip("#").isdigit():
+            raise Invalid(_("Usage: /crisis draft revise <n> <new text>"))
+        return ReviseDraft(int(rest[1].lstrip("#")), " ".join(rest[2:]))
+    target = None
+    if rest and rest[0].lower().startswith("to:") and len(rest[0]) > 3:
+        target, rest = rest[0][3:], rest[1:]
+    return PostDraft(_need(rest, _("Write the statement: /crisis draft <text>")), target)
+
+
+def _draft_number(rest: list[str]) -> tuple[int | None, list[str]]:
+    if rest and rest[0].lstrip("#").isdigit():
+        return int(rest[0].lstrip("#")), rest[1:]
+    return None, rest
+
+
+def _approve(rest: list[str]) -> Approve:
+    number, rest = _draft_number(rest)
+    if rest:
+        raise Invalid(_("Usage: /crisis approve [draft number]"))
+    return Approve(number)
+
+
+def _reject(rest: list[str]) -> Reject:
+    number, rest = _draft_number(rest)
+    reason = _need(rest, _("Say why: /crisis reject [draft number] <reason>"))
+    return Reject(reason, number)
+
+
+def _note(rest: list[str]) -> Note:
+    return Note(_need(rest, _("Write the note: /crisis note <text>")))
+
+
+def _resolve(rest: list[str]) -> Resolve:
+    return Resolve(" ".join(rest))
+
+
+def _need(rest: list[str], usage: Text) -> str:
+    if not rest:
+        raise Invalid(usage)
+    return " ".join(rest)
+
+
+_PARSERS = {
+    "declare": _declare,
+    "ack": _ack,
+    "acknowledge": _ack,
+    "role": _role,
+    "severity": _severity,
+    "sev": _severity,
+    "status": _status,
+    "update": _status,
+    "draft": _draft,
+    "approve": _approve,
+    "reject": _reject,
+    "note": _note,
+    "timeline": lambda rest: ShowTimeline(),
+    "resolve": _resolve,
+    "reopen": lambda rest: Reopen(),
+    "report": lambda rest: ShowReport(),
+    "help": lambda rest: Help(rest[0].lower() if rest else None),
+}

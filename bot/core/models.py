@@ -1,0 +1,278 @@
+"""The nouns of a crisis: incidents, roles, drafts and their approvals, alerts, timeline events."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.core.text import Text, _
+
+PersonId = str
+"""A person as `platform:id`, e.g. `slack:U024BE7LH`, `telegram:93372553`, `local:alice`."""
+
+SYSTEM: PersonId = "crisisbot"
+"""The actor of what the bot does on its own (alerts, reminders)."""
+
+
+class Severity(StrEnum):
+    SEV1 = "SEV1"
+    SEV2 = "SEV2"
+    SEV3 = "SEV3"
+    SEV4 = "SEV4"
+
+
+class Status(StrEnum):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESPONDING = "responding"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
+class CrisisKind(StrEnum):
+    NEGATIVE_REVIEWS = "negative_reviews"
+    TROLLING = "trolling"
+    DISINFORMATION = "disinformation"
+    CONTENT_MISTAKE = "content_mistake"
+    COMPETITOR_ATTACK = "competitor_attack"
+    DATA_BREACH = "data_breach"
+    ACCOUNT_COMPROMISE = "account_compromise"
+    SERVICE_OUTAGE = "service_outage"
+    OTHER = "other"
+
+
+class DraftState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+STATUS_LABELS: Mapping[Status, Text] = {
+    Status.TRIGGERED: _("triggered"),
+    Status.ACKNOWLEDGED: _("acknowledged"),
+    Status.RESPONDING: _("responding"),
+    Status.MONITORING: _("monitoring"),
+    Status.RESOLVED: _("resolved"),
+}
+
+KIND_LABELS: Mapping[CrisisKind, Text] = {
+    CrisisKind.NEGATIVE_REVIEWS: _("negative reviews"),
+    CrisisKind.TROLLING: _("trolling / hater attack"),
+    CrisisKind.DISINFORMATION: _("disinformation / fake news"),
+    CrisisKind.CONTENT_MISTAKE: _("content mistake"),
+    CrisisKind.COMPETITOR_ATTACK: _("competitor attack"),
+    CrisisKind.DATA_BREACH: _("data breach"),
+    CrisisKind.ACCOUNT_COMPROMISE: _("account compromise"),
+    CrisisKind.SERVICE_OUTAGE: _("service outage"),
+    CrisisKind.OTHER: _("other"),
+}
+
+DRAFT_STATE_LABELS: Mapping[DraftState, Text] = {
+    DraftState.PENDING: _("pending approval"),
+    DraftState.APPROVED: _("approved, ready to publish"),
+    DraftState.REJECTED: _("rejected"),
+}
+
+_PUBLIC_ID = re.compile(r"^INC-(\d+)$", re.IGNORECASE)
+
+
+def public_id(number: int) -> str:
+    return f"INC-{number}"
+
+
+def parse_public_id(value: str) -> int | None:
+    """`INC-7` (any case) -> 7; anything else -> None."""
+    match = _PUBLIC_ID.match(value.strip())
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class Space:
+    """Where an incident's conversation lives: a Slack channel, a Telegram forum topic, ..."""
+
+    platform: str
+    channel: str
+    thread: str | None = None
+
+
+@dataclass
+class Incident:
+    number: int
+    title: str
+    kind: CrisisKind
+    severity: Severity
+    status: Status
+    created_at: datetime
+    created_by: PersonId
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    roles: dict[str, list[PersonId]] = field(default_factory=dict)
+    platform: str = "local"
+    space: Space | None = None
+    summary_message: str | None = None
+    group_key: str | None = None
+    language: str | None = None
+    drill: bool = False
+
+    @property
+    def public_id(self) -> str:
+        return public_id(self.number)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is not Status.RESOLVED
+
+    def holders(self, role: str) -> list[PersonId]:
+        return self.roles.get(role, [])
+
+    @property
+    def commander(self) -> PersonId | None:
+        return next(iter(self.holders("commander")), None)
+
+    def roles_of(self, person: PersonId) -> set[str]:
+        return {role for role, people in self.roles.items() if person in people}
+
+    @property
+    def responders(self) -> set[PersonId]:
+        return {person for people in self.roles.values() for person in people}
+
+
+@dataclass
+class DraftVersion:
+    number: int
+    text: str
+    author: PersonId
+    created_at: datetime
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One approval or rejection of one version of a draft."""
+
+    version: int
+    person: PersonId
+    approve: bool
+    at: datetime
+    step: int | None = None
+    role: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Draft:
+    incident: int
+    number: int
+    author: PersonId
+    created_at: datetime
+    versions: list[DraftVersion]
+    target: str | None = None
+    state: DraftState = DraftState.PENDING
+    decisions: list[Decision] = field(default_factory=list)
+
+    @property
+    def current(self) -> DraftVersion:
+        return self.versions[-1]
+
+    @property
+    def version(self) -> int:
+        return self.current.number
+
+    def decisions_on(self, version: int) -> list[Decision]:
+        return [d for d in self.decisions if d.version == version]
+
+    def version_by_message(self, message: str) -> DraftVersion | None:
+        return next((v for v in self.versions if v.message == message), None)
+
+
+@dataclass
+class Alert:
+    """A normalized alert from any source; `dedup_key` makes re-deliveries idempotent."""
+
+    source: str
+    dedup_key: str
+    group_key: str
+    title: str
+    received_at: datetime
+    status: AlertStatus = AlertStatus.FIRING
+    description: str = ""
+    severity: Severity | None = None
+    kind: CrisisKind | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    url: str | None = None
+    occurred_at: datetime | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    incident: int | None = None
+    id: int | None = None
+
+
+class EventKind(StrEnum):
+    DECLARED = "declared"
+    ACKNOWLEDGED = "acknowledged"
+    ALERT_ATTACHED = "alert_attached"
+    STATUS_CHANGED = "status_changed"
+    STATUS_UPDATE = "status_update"
+    SEVERITY_CHANGED = "severity_changed"
+    ROLE_ASSIGNED = "role_assigned"
+    ROLE_REMOVED = "role_removed"
+    DRAFT_POSTED = "draft_posted"
+    DRAFT_REVISED = "draft_revised"
+    DRAFT_APPROVAL = "draft_approval"
+    DRAFT_APPROVED = "draft_approved"
+    DRAFT_REJECTED = "draft_rejected"
+    NOTE = "note"
+    MESSAGE_PINNED = "message_pinned"
+    REMINDER_SENT = "reminder_sent"
+    ESCALATION = "escalation"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    incident: int
+    at: datetime
+    kind: EventKind
+    actor: PersonId | None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    seq: int | None = None
+
+
+class NoticeKind(StrEnum):
+    """What the bot has to tell a chat platform; delivered from the outbox after commit."""
+
+    OPEN_SPACE = "open_space"
+    SUMMARY = "summary"
+    MESSAGE = "message"
+    DRAFT = "draft"
+    DIRECT = "direct"
+    INVITE = "invite"
+
+
+@dataclass
+class Notice:
+    """An outbound chat action, stored in the same transaction as the change that causes it.
+
+    It names the incident, not a channel id: the space may not exist yet when the notice is
+    written, and summaries and draft cards are rendered from current state when delivered.
+    """
+
+    incident: int
+    kind: NoticeKind
+    created_at: datetime
+    text: Text | None = None
+    person: PersonId | None = None
+    draft: int | None = None
+    version: int | None = None
+    thread_of_draft: bool = False
+    message: str | None = None
+    id: int | None = None

@@ -1,0 +1,90 @@
+"""What the core needs from the outside world, as Protocols: a store, a chat platform, a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol
+
+from bot.core.models import (
+    Alert,
+    Draft,
+    Incident,
+    Notice,
+    PersonId,
+    Space,
+    TimelineEvent,
+)
+from bot.core.text import Text
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class Unit(Protocol):
+    """One transaction: everything written through it commits together or not at all."""
+
+    async def next_incident_number(self) -> int: ...
+    async def add_incident(self, incident: Incident) -> None: ...
+    async def get_incident(self, number: int) -> Incident | None: ...
+    async def update_incident(self, incident: Incident) -> None: ...
+    async def incident_by_space(self, platform: str, channel: str) -> Incident | None: ...
+    async def open_incident_by_group(self, group_key: str) -> Incident | None: ...
+    async def incidents(self, *, open_only: bool = False) -> list[Incident]: ...
+
+    async def add_draft(self, draft: Draft) -> None: ...
+    async def update_draft(self, draft: Draft) -> None: ...
+    async def get_draft(self, incident: int, number: int) -> Draft | None: ...
+    async def drafts(self, incident: int) -> list[Draft]: ...
+
+    async def alert_seen(self, dedup_key: str) -> bool: ...
+    async def add_alert(self, alert: Alert) -> None:
+        """Store the alert and set its id; its dedup key is unique."""
+        ...
+
+    async def alerts(self, incident: int) -> list[Alert]: ...
+
+    async def append(self, event: TimelineEvent) -> None: ...
+    async def timeline(self, incident: int) -> list[TimelineEvent]: ...
+
+    async def enqueue(self, notice: Notice) -> None: ...
+    async def pending_notices(self, limit: int) -> list[Notice]:
+        """Undelivered notices, oldest first."""
+        ...
+
+    async def notice_done(self, notice_id: int) -> None: ...
+
+
+class Store(Protocol):
+    def unit(self) -> AbstractAsyncContextManager[Unit]:
+        """Begin a transaction; it commits when the block exits cleanly, else rolls back."""
+        ...
+
+
+class Chat(Protocol):
+    """The little a chat platform must do for crisisbot; adapters translate to their API."""
+
+    platform: str
+
+    async def open_space(self, incident: Incident) -> Space:
+        """Create the incident's channel / topic and return where it lives."""
+        ...
+
+    async def invite(self, space: Space, people: Sequence[PersonId]) -> None: ...
+
+    async def post(self, space: Space, lines: Sequence[Text], *, thread: str | None = None,
+                   draft: Draft | None = None, language: str | None = None) -> str:
+        """Post a message (a draft card when `draft` is given); return its message id."""
+        ...
+
+    async def update(self, space: Space, message: str, lines: Sequence[Text], *,
+                     draft: Draft | None = None, language: str | None = None) -> None: ...
+
+    async def pin(self, space: Space, message: str) -> None: ...
+
+    async def direct(self, person: PersonId, lines: Sequence[Text], *,
+                     language: str | None = None) -> None: ...

@@ -1,0 +1,249 @@
+"""The rules of a crisis in one place: status transitions, approval policy, grouping, defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.core.errors import Forbidden, Invalid
+from bot.core.models import (
+    STATUS_LABELS,
+    Alert,
+    CrisisKind,
+    Decision,
+    Draft,
+    DraftState,
+    Incident,
+    PersonId,
+    Severity,
+    Status,
+)
+from bot.core.text import _
+
+DEFAULT_ROLES: tuple[str, ...] = (
+    "commander",
+    "spokesperson",
+    "approver",
+    "monitor",
+    "legal",
+    "support",
+)
+COMMANDER = "commander"
+
+# Forward moves may skip steps (a team can go straight to "responding"); "monitoring" may fall
+# back to "responding" when things get worse; nothing returns to "triggered" or "acknowledged";
+# a resolved incident only comes back through reopen.
+TRANSITIONS: Mapping[Status, frozenset[Status]] = {
+    Status.TRIGGERED: frozenset(
+        {Status.ACKNOWLEDGED, Status.RESPONDING, Status.MONITORING, Status.RESOLVED}
+    ),
+    Status.ACKNOWLEDGED: frozenset({Status.RESPONDING, Status.MONITORING, Status.RESOLVED}),
+    Status.RESPONDING: frozenset({Status.MONITORING, Status.RESOLVED}),
+    Status.MONITORING: frozenset({Status.RESPONDING, Status.RESOLVED}),
+    Status.RESOLVED: frozenset({Status.RESPONDING}),
+}
+
+
+def check_transition(current: Status, target: Status) -> None:
+    """Raise `Invalid` naming the legal moves when `current -> target` is not one of them."""
+    if target in TRANSITIONS[current]:
+        return
+    allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
+    raise Invalid(
+        _(
+            "Cannot go from {current} to {target}; from {current} the incident can go to: "
+            "{allowed}.",
+            current=STATUS_LABELS[current],
+            target=STATUS_LABELS[target],
+            allowed=allowed,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ApprovalStep:
+    """One step of a policy: `count` approvals from holders of any of `roles`."""
+
+    roles: frozenset[str]
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not self.roles:
+            raise ValueError("an approval step needs at least one role and a count of 1 or more")
+
+
+ApprovalPolicy = tuple[ApprovalStep, ...]
+
+DEFAULT_POLICIES: Mapping[Severity, ApprovalPolicy] = {
+    Severity.SEV1: (ApprovalStep(frozenset({"approver"}), 2),),
+    Severity.SEV2: (ApprovalStep(frozenset({"approver"}), 2),),
+    Severity.SEV3: (ApprovalStep(frozenset({"approver"}), 1),),
+    Severity.SEV4: (ApprovalStep(frozenset({"approver"}), 1),),
+}
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    step: ApprovalStep
+    approvers: tuple[PersonId, ...]
+
+    @property
+    def done(self) -> bool:
+        return len(self.approvers) >= self.step.count
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The configurable part of the rules; the defaults are what most teams start with."""
+
+    roles: tuple[str, ...] = DEFAULT_ROLES
+    policies: Mapping[Severity, ApprovalPolicy] = field(
+        default_factory=lambda: dict(DEFAULT_POLICIES)
+    )
+    veto_roles: frozenset[str] = frozenset({"legal"})
+    default_severity: Severity = Severity.SEV3
+
+    def check_role(self, role: str) -> str:
+        name = role.strip().lower()
+        if name not in self.roles:
+            raise Invalid(
+                _(
+                    "Unknown role “{role}”. Roles: {roles}.",
+                    role=role,
+                    roles=", ".join(self.roles),
+                )
+            )
+        return name
+
+    def policy(self, severity: Severity) -> ApprovalPolicy:
+        return self.policies[severity]
+
+    def progress(self, incident: Incident, draft: Draft) -> list[StepProgress]:
+        """Approvals of the current version counted against each step of the policy."""
+        decisions = [d for d in draft.decisions_on(draft.version) if d.approve]
+        return [
+            StepProgress(step, tuple(d.person for d in decisions if d.step == index))
+            for index, step in enumerate(self.policy(incident.severity))
+        ]
+
+    def approve(self, incident: Incident, draft: Draft, person: PersonId) -> tuple[int, str]:
+        """Check that `person` may approve the draft now; return (step index, role it counts as).
+
+        An approval counts only from a holder of a role the current step names, never from the
+        draft's author, once per person and version, and only while the draft is pending.
+        """
+        self._check_pending(draft)
+        if person == draft.current.author:
+            raise Forbidden(_("You wrote this draft, so you cannot approve it."))
+        if any(d.person == person for d in draft.decisions_on(draft.version)):
+            raise Forbidden(
+                _("You already decided on version {version} of this draft.", version=draft.version)
+            )
+        held = incident.roles_of(person)
+        for index, progress in enumerate(self.progress(incident, draft)):
+            if progress.done:
+                continue
+            matching = sorted(held & progress.step.roles)
+            if not matching:
+                raise Forbidden(
+                    _(
+                        "Approving needs the role {roles}; ask the commander to assign it.",
+                        roles=" / ".join(sorted(progress.step.roles)),
+                    )
+                )
+            return index, matching[0]
+        raise Invalid(_("This draft already has every approval it needs."))
+
+    def reject(self, incident: Incident, draft: Draft, person: PersonId) -> str:
+        """Check that `person` may reject; return the role that allows it."""
+        self._check_pending(draft)
+        allowed = self.veto_roles.union(*(s.roles for s in self.policy(incident.severity)))
+        matching = sorted(incident.roles_of(person) & allowed)
+        if not matching:
+            raise Forbidden(
+                _(
+                    "Rejecting needs the role {roles}.",
+                    roles=" / ".join(sorted(allowed)),
+                )
+            )
+        return matching[0]
+
+    def state_after(self, incident: Incident, draft: Draft, decision: Decision) -> DraftState:
+        if not decision.approve:
+            return DraftState.REJECTED
+        if all(p.done for p in self.progress(incident, draft)):
+            return DraftState.APPROVED
+        return DraftState.PENDING
+
+    @staticmethod
+    def _check_pending(draft: Draft) -> None:
+        if draft.state is DraftState.APPROVED:
+            raise Invalid(
+                _("Draft #{number} is already approved and ready to publish.", number=draft.number)
+            )
+        if draft.state is DraftState.REJECTED:
+            raise Invalid(
+                _(
+                    "Draft #{number} was rejected; revise it before deciding again.",
+                    number=draft.number,
+                )
+            )
+
+
+def check_responder(incident: Incident, person: PersonId) -> None:
+    """Changing an incident is for the people who hold a role in it (anyone before roles exist)."""
+    if incident.responders and person not in incident.responders:
+        raise Forbidden(
+            _(
+                "Only the incident's responders can do that; ask the commander for a role in "
+                "{incident}.",
+                incident=incident.public_id,
+            )
+        )
+
+
+def check_open(incident: Incident) -> None:
+    if not incident.is_open:
+        raise Invalid(
+            _(
+                "{incident} is resolved; reopen it first with “/crisis reopen”.",
+                incident=incident.public_id,
+            )
+        )
+
+
+SEVERITY_HINTS: Mapping[str, Severity] = {
+    "critical": Severity.SEV1,
+    "page": Severity.SEV1,
+    "high": Severity.SEV2,
+    "error": Severity.SEV2,
+    "major": Severity.SEV2,
+    "warning": Severity.SEV3,
+    "medium": Severity.SEV3,
+    "minor": Severity.SEV4,
+    "low": Severity.SEV4,
+    "info": Severity.SEV4,
+}
+
+
+def severity_from_hint(hint: str | None) -> Severity | None:
+    """`critical` -> SEV1, `warning` -> SEV3, `SEV2` -> SEV2; unknown -> None."""
+    if not hint:
+        return None
+    value = hint.strip()
+    if value.upper() in Severity.__members__:
+        return Severity(value.upper())
+    return SEVERITY_HINTS.get(value.lower())
+
+
+def kind_from_hint(hint: str | None) -> CrisisKind | None:
+    if not hint:
+        return None
+    value = hint.strip().lower().replace("-", "_").replace(" ", "_")
+    return CrisisKind(value) if value in CrisisKind._value2member_map_ else None
+
+
+def alert_severity(alerts: Sequence[Alert], default: Severity) -> Severity:
+    """The most severe hint among the alerts (SEV1 beats SEV3), else the default."""
+    hints = [a.severity for a in alerts if a.severity is not None]
+    return min(hints, key=lambda s: s.value) if hints else default

@@ -1,0 +1,573 @@
+"""The use cases: every change to an incident, its timeline event and its chat notices commit
+together in one unit of work. Platforms call `execute` with parsed commands or the methods
+directly; what the chat must show is queued as `Notice`s and delivered after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core import commands as cmd
+from bot.core.errors import Forbidden, Invalid, NotFound
+from bot.core.models import (
+    SYSTEM,
+    Alert,
+    AlertStatus,
+    CrisisKind,
+    Decision,
+    Draft,
+    DraftState,
+    DraftVersion,
+    EventKind,
+    Incident,
+    Notice,
+    NoticeKind,
+    PersonId,
+    Severity,
+    Space,
+    Status,
+    TimelineEvent,
+    public_id,
+)
+from bot.core.ports import Clock, Store, Unit
+from bot.core.rules import (
+    COMMANDER,
+    Rules,
+    alert_severity,
+    check_open,
+    check_responder,
+    check_transition,
+)
+from bot.core.text import Joined, Text, Who, _
+from bot.core.views import help_lines, timeline_lines
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who sent a command, from which platform, in which space (if any), and how that platform
+    turns a mention into a person (Telegram looks usernames up; locally a name is the id)."""
+
+    actor: PersonId
+    platform: str
+    space: Space | None = None
+    resolve: Callable[[cmd.Mention], PersonId] | None = None
+
+    def person(self, mention: cmd.Mention) -> PersonId:
+        return self.resolve(mention) if self.resolve else mention.person(self.platform)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the sender alone sees in answer to a command (errors are raised, not replied)."""
+
+    lines: list[Text]
+    incident: int | None = None
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    incident: int | None
+    opened: bool
+    duplicate: bool
+
+
+@dataclass
+class _Tx:
+    """A unit of work plus helpers that stamp time and actor on what it records."""
+
+    unit: Unit
+    now: Any
+    queued: list[Notice] = field(default_factory=list)
+
+    async def record(self, incident: int, kind: EventKind, actor: PersonId | None, /,
+                     **data: Any) -> None:
+        await self.unit.append(TimelineEvent(incident, self.now, kind, actor, data))
+
+    async def notify(self, incident: int, kind: NoticeKind, /, **fields: Any) -> None:
+        notice = Notice(incident, kind, self.now, **fields)
+        await self.unit.enqueue(notice)
+        self.queued.append(notice)
+
+    async def say(self, incident: int, text: Text, /, **fields: Any) -> None:
+        await self.notify(incident, NoticeKind.MESSAGE, text=text, **fields)
+
+    async def incident(self, number: int) -> Incident:
+        found = await self.unit.get_incident(number)
+        if found is None:
+            raise NotFound(_("There is no incident {incident}.", incident=public_id(number)))
+        return found
+
+    async def draft(self, incident: Incident, number: int | None) -> Draft:
+        drafts = await self.unit.drafts(incident.number)
+        if number is None:
+            pending = [d for d in drafts if d.state is DraftState.PENDING]
+            if not pending:
+                raise NotFound(
+                    _("{incident} has no draft waiting for a decision.",
+                      incident=incident.public_id)
+                )
+            return pending[-1]
+        found = next((d for d in drafts if d.number == number), None)
+        if found is None:
+            raise NotFound(
+                _("{incident} has no draft #{number}.", incident=incident.public_id,
+                  number=number)
+            )
+        return found
+
+
+class Service:
+    def __init__(self, store: Store, clock: Clock, rules: Rules | None = None, *,
+                 platform: str = "local", after_commit: Callable[[], None] | None = None,
+                 fmt_time: Callable[[Any], str] | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.rules = rules or Rules()
+        self.platform = platform
+        self._after_commit = after_commit
+        self._fmt_time = fmt_time or (lambda at: at.strftime("%H:%M"))
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def _run(self, work: Callable[[_Tx], Any]) -> Any:
+        async with self.store.unit() as unit:
+            tx = _Tx(unit, self.clock.now())
+            result = await work(tx)
+        if tx.queued and self._after_commit is not None:
+            self._after_commit()
+        return result
+
+    # -- incidents --------------------------------------------------------------------------
+
+    async def declare(self, actor: PersonId, title: str, *, severity: Severity | None = None,
+                      kind: CrisisKind | None = None, platform: str | None = None,
+                      group_key: str | None = None, invite: Sequence[PersonId] = (),
+                      drill: bool = False) -> Incident:
+        async def work(tx: _Tx) -> Incident:
+            return await self._declare(tx, actor, title, severity=severity, kind=kind,
+                                       platform=platform, group_key=group_key, invite=invite,
+                                       drill=drill)
+
+        incident: Incident = await self._run(work)
+        return incident
+
+    async def _declare(self, tx: _Tx, actor: PersonId, title: str, *,
+                       severity: Severity | None, kind: CrisisKind | None,
+                       platform: str | None, group_key: str | None,
+                       invite: Sequence[PersonId], drill: bool) -> Incident:
+        title = title.strip()
+        if not title:
+            raise Invalid(_("Give the incident a title."))
+        incident = Incident(
+            number=await tx.unit.next_incident_number(),
+            title=title[:200],
+            kind=kind or CrisisKind.OTHER,
+            severity=severity or self.rules.default_severity,
+            status=Status.TRIGGERED,
+            created_at=tx.now,
+            created_by=actor,
+            platform=platform or self.platform,
+            group_key=group_key,
+            drill=drill,
+        )
+        if actor != SYSTEM:
+            incident.roles[COMMANDER] = [actor]
+        await tx.unit.add_incident(incident)
+        await tx.record(incident.number, EventKind.DECLARED, actor, title=incident.title,
+                        severity=incident.severity.value, kind=incident.kind.value)
+        await tx.notify(incident.number, NoticeKind.OPEN_SPACE)
+        for person in dict.fromkeys([*incident.responders, *invite]):
+            await tx.notify(incident.number, NoticeKind.INVITE, person=person)
+        await tx.notify(incident.number, NoticeKind.SUMMARY)
+        return incident
+
+    async def acknowledge(self, number: int, actor: PersonId) -> Incident:
+        async def work(tx: _Tx) -> Incident:
+            incident = await tx.incident(number)
+            check_open(incident)
+            if incident.status is not Status.TRIGGERED:
+                raise Invalid(_("{incident} is already acknowledged.",
+                                incident=incident.public_id))
+            incident.status = Status.ACKNOWLEDGED
+            incident.acknowledged_at = tx.now
+            await tx.record(number, EventKind.ACKNOWLEDGED, actor)
+            if incident.commander is None:
+                incident.roles[COMMANDER] = [actor]
+                await tx.record(number, EventKind.ROLE_ASSIGNED, actor, person=actor,
+                                role=COMMANDER)
+            await tx.unit.update_incident(incident)
+            await tx.say(number, _("{person} acknowledged {incident}; commander: {commander}.",
+                                   person=Who(actor), incident=incident.public_id,
+                                   commander=Who(incident.commander or actor)))
+            await tx.notify(number, NoticeKind.SUMMARY)
+            return incident
+
+        incident: Incident = await self._run(work)
+        return incident
+
+    async def set_severity(self, number: int, actor: PersonId, severity: Severity) -> Incident:
+        async def work(tx: _Tx) -> Incident:
+            incident = await tx.incident(number)
+            check_open(incident)
+            check_responder(incident, actor)
+            if incident.severity is severity:
+                raise Invalid(_("{incident} is already {severity}.",
+                                incident=incident.public_id, severity=severity.value))
+            old, incident.severity = incident.severity, severity
+            await tx.unit.update_incident(incident)
+            await tx.record(number, EventKind.SEVERITY_CHANGED, actor, **{
+                "from": old.value, "to": severity.value})
+            await tx.say(number, _("{person} changed severity {old} → {new}.", person=Who(actor),
+                                   old=old.value, new=severity.value))
+            await tx.notify(number, NoticeKind.SUMMARY)
+            return incident
+
+        incident: Incident = await self._run(work)
+        return incident
+
+    async def status_update(self, number: int, actor: PersonId, text: str,
+                            status: Status | None = None) -> Incident:
+        """Post a status update, optionally moving to `responding` / `monitoring`."""
+
+        async def work(tx: _Tx) -> Incident:
+            incident = await tx.incident(number)
+            check_open(incident)
+            check_responder(incident, actor)
+            if status is not None and status is not incident.status:
+                await self._move(tx, incident, actor, status)
+            if text:
+                await tx.record(number, EventKind.STATUS_UPDATE, actor, text=text,
+                                status=incident.status.value)
+                await tx.say(number, _("Update from {person} ({status}): {text}",
+                                       person=Who(actor), status=incident.status.value,
+                                       text=text))
+            await tx.unit.update_incident(incident)
+            await tx.notify(number, NoticeKind.SUMMARY)
+            return incident
+
+        incident: Incident = await self._run(work)
+        return incident
+
+    async def _move(self, tx: _Tx, incident: Incident, actor: PersonId, status: Status) -> None:
+        check_transition(incident.status, status)
+        old, incident.status = incident.status, status
+        if incident.acknowledged_at is None and status is not Status.TRIGGERED:
+            incident.acknowledged_at = tx.now
+        await tx.record(incident.number, EventKind.STATUS_CHANGED, actor,
+                        **{"from": old.value, "to": status.value})
+
+    async def assign(self, number: int, actor: PersonId, person: PersonId, role: str,
+                     *, remove: bool = False) -> Incident:
+        async def work(tx: _Tx) -> Incident:
+            incident = await tx.incident(number)
+            check_open(incident)
+            check_responder(incident, actor)
+            name = self.rules.check_role(role)
+            holders = incident.roles.setdefault(name, [])
+            if remove:
+                if person not in holders:
+                    raise Invalid(_("{person} is not {role} in {incident}.", person=Who(person),
+                                    role=name, incident=incident.public_id))
+                holders.remove(person)
+                if not holders:
+                    del incident.roles[name]
+                await tx.record(number, EventKind.ROLE_REMOVED, actor, person=person, role=name)
+                await tx.say(number, _("{person} is no longer {role}.", person=Who(person),
+                                       role=name))
+            else:
+                if person in holders:
+                    raise Invalid(_("{person} is already {role} in {incident}.",
+                                    person=Who(person), role=name,
+                                    incident=incident.public_id))
+                if name == COMMANDER:
+                    holders.clear()
+                holders.append(person)
+                await tx.record(number, EventKind.ROLE_ASSIGNED, actor, person=person, role=name)
+                await tx.say(number, _("{person} is now {role}.", person=Who(person), role=name))
+                await tx.notify(number, NoticeKind.INVITE, person=person)
+            await tx.unit.update_incident(incident)
+            await tx.notify(number, NoticeKind.SUMMARY)
+            return incident
+
+        incident: Incident = await self._run(work)
+        return incident
+
+    async def note(self, number: int, actor: PersonId, text: str, *,
+                   pinned: bool = False) -> None:
+        """Record a note (or a message the team pinned) in the timeline."""
+
+        async def work(tx: _Tx) -> None:
+            await tx.incident(number)
+            if not text.strip():
+                raise Invalid(_("A note needs some text."))
+            kind = EventKind.MESSAGE_PINNED if pinned else EventKind.NOTE
+            await tx.record(number, kind, actor, text=text)
+
+        await self._run(work)
+
+    async def resolve(self, number: int, actor: PersonId, summary: str = "") -> Incident:
+        async def work(tx: _Tx) -> Incident:
+            incident = await tx.incident(number)
+            check_open(incident)
+            check_responder(incident, actor)
+            await self._move(tx, incident, actor, Status.RESOLVED)
+            incident.resolved_at = tx.now
+            await tx.unit.update_incident(incident)
+            await tx.record(number, EventKind.RESOLVED, actor, summary=summary)
+            await tx.say(number, _("{person} resolved {incident}.{summary}", person=Who(actor),
+                                   incident=incident.public_id,
+                                   summary=f" {summary}" if summary else ""))
+            await tx.notify(number, NoticeKind.SUMMARY)
+            return incident
+
+        incident: Incident = await self._run(work)
+        return incident
+
+    async def reopen(self, number: int, actor: PersonId) -> Incident:
+        async def work(tx: _Tx) -> Incident:
+            incident = await tx.incident(number)
+            if incident.is_open:
+                raise Invalid(_("{incident} is not resolved.", incident=incident.public_id))
+            check_responder(incident, actor)
+            await self._move(tx, incident, actor, Status.RESPONDING)
+            incident.resolved_at = None
+            await tx.unit.update_incident(incident)
+            await tx.record(number, EventKind.REOPENED, actor)
+            await tx.say(number, _("{person} reopened {incident}.", person=Who(actor),
+                                   incident=incident.public_id))
+            await tx.notify(number, NoticeKind.SUMMARY)
+            return incident
+
+        incident: Incident = await self._run(work)
+        return incident
+
+    # -- drafts -----------------------------------------------------------------------------
+
+    async def post_draft(self, number: int, actor: PersonId, text: str,
+                         target: str | None = None) -> Draft:
+        async def work(tx: _Tx) -> Draft:
+            incident = await tx.incident(number)
+            check_open(incident)
+            check_responder(incident, actor)
+            if not text.strip():
+                raise Invalid(_("A draft needs some text."))
+            existing = await tx.unit.drafts(number)
+            draft = Draft(number, len(existing) + 1, actor, tx.now,
+                          [DraftVersion(1, text.strip(), actor, tx.now)], target=target)
+            await tx.unit.add_draft(draft)
+            await tx.record(number, EventKind.DRAFT_POSTED, actor, draft=draft.number,
+                            version=1, text=draft.current.text, target=target)
+            await tx.notify(number, NoticeKind.DRAFT, draft=draft.number, version=1)
+            await tx.notify(number, NoticeKind.SUMMARY)
+            return draft
+
+        draft: Draft = await self._run(work)
+        return draft
+
+    async def revise(self, number: int, draft_number: int, actor: PersonId, text: str) -> Draft:
+        """A new version; the old version's approvals no longer count."""
+
+        async def work(tx: _Tx) -> Draft:
+            incident = await tx.incident(number)
+            check_open(incident)
+            draft = await tx.draft(incident, draft_number)
+            if actor not in {draft.author, incident.commander} and actor not in incident.holders(
+                "spokesperson"
+            ):
+                raise Forbidden(_("Only the author, a spokesperson or the commander can revise "
+                                  "draft #{number}.", number=draft.number))
+            if not text.strip():
+                raise Invalid(_("A draft needs some text."))
+            if draft.state is DraftState.APPROVED:
+                raise Invalid(_("Draft #{number} is already approved; post a new draft instead.",
+                                number=draft.number))
+            version = DraftVersion(draft.version + 1, text.strip(), actor, tx.now)
+            draft.versions.append(version)
+            draft.state = DraftState.PENDING
+            await tx.unit.update_draft(draft)
+            await tx.record(number, EventKind.DRAFT_REVISED, actor, draft=draft.number,
+                            version=version.number, text=version.text)
+            await tx.notify(number, NoticeKind.DRAFT, draft=draft.number, version=version.number)
+            await tx.notify(number, NoticeKind.SUMMARY)
+            return draft
+
+        draft: Draft = await self._run(work)
+        return draft
+
+    async def decide(self, number: int, actor: PersonId, *, approve: bool,
+                     draft_number: int | None = None, reason: str = "",
+                     message: str | None = None) -> Draft:
+        """Approve or reject a draft (by number, by the message it was posted as, or the latest
+        pending one) under the incident's approval policy."""
+
+        async def work(tx: _Tx) -> Draft:
+            incident = await tx.incident(number)
+            check_open(incident)
+            draft = await self._find_draft(tx, incident, draft_number, message)
+            if approve:
+                step, role = self.rules.approve(incident, draft, actor)
+            else:
+                if not reason.strip():
+                    raise Invalid(_("Say why the draft is rejected."))
+                step, role = None, self.rules.reject(incident, draft, actor)
+            decision = Decision(draft.version, actor, approve, tx.now, step, role,
+                                reason.strip() or None)
+            draft.decisions.append(decision)
+            draft.state = self.rules.state_after(incident, draft, decision)
+            await tx.unit.update_draft(draft)
+            data = {"draft": draft.number, "version": draft.version, "role": role}
+            if approve:
+                await tx.record(number, EventKind.DRAFT_APPROVAL, actor, **data)
+            else:
+                await tx.record(number, EventKind.DRAFT_REJECTED, actor, reason=decision.reason,
+                                **data)
+                await tx.say(number, _("{person} rejected draft #{number}: {reason}",
+                                       person=Who(actor), number=draft.number,
+                                       reason=decision.reason), draft=draft.number,
+                             version=draft.version, thread_of_draft=True)
+            if draft.state is DraftState.APPROVED:
+                approvers = [d.person for d in draft.decisions_on(draft.version) if d.approve]
+                await tx.record(number, EventKind.DRAFT_APPROVED, None, approvers=approvers,
+                                **data)
+                await tx.say(number, _("Draft #{number} is approved and ready to publish. "
+                                       "Approved by {people}.", number=draft.number,
+                                       people=Joined(tuple(Who(p) for p in approvers))),
+                             draft=draft.number, version=draft.version, thread_of_draft=True)
+            await tx.notify(number, NoticeKind.DRAFT, draft=draft.number, version=draft.version)
+            if draft.state is not DraftState.PENDING:
+                await tx.notify(number, NoticeKind.SUMMARY)
+            return draft
+
+        draft: Draft = await self._run(work)
+        return draft
+
+    @staticmethod
+    async def _find_draft(tx: _Tx, incident: Incident, number: int | None,
+                          message: str | None) -> Draft:
+        if message is None:
+            return await tx.draft(incident, number)
+        for draft in await tx.unit.drafts(incident.number):
+            version = draft.version_by_message(message)
+            if version is None:
+                continue
+            if version.number != draft.version:
+                raise Invalid(_("That is an old version of draft #{number}; decide on version "
+                                "{version}.", number=draft.number, version=draft.version))
+            return draft
+        raise NotFound(_("That message is not a draft."))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def incident_for(self, ctx: Context, number: int | None) -> Incident:
+        """The incident a command addresses: named (`INC-7`) or the one owning the space."""
+
+        async def work(tx: _Tx) -> Incident:
+            if number is not None:
+                return await tx.incident(number)
+            if ctx.space is not None:
+                found = await tx.unit.incident_by_space(ctx.space.platform, ctx.space.channel)
+                if found is not None:
+                    return found
+            raise Invalid(_("Which incident? Run the command in its channel or name it, "
+                            "e.g. “/crisis ack INC-1”."))
+
+        incident: Incident = await self._run(work)
+        return incident
+
+    async def load(self, number: int) -> tuple[Incident, list[Draft], list[TimelineEvent],
+                                                list[Alert]]:
+        """Everything known about one incident (for reports and summaries)."""
+
+        async def work(tx: _Tx) -> tuple[Incident, list[Draft], list[TimelineEvent],
+                                          list[Alert]]:
+            incident = await tx.incident(number)
+            return (incident, await tx.unit.drafts(number), await tx.unit.timeline(number),
+                    await tx.unit.alerts(number))
+
+        loaded: tuple[Incident, list[Draft], list[TimelineEvent], list[Alert]] = await self._run(
+            work)
+        return loaded
+
+    # -- alerts -----------------------------------------------------------------------------
+
+    async def handle_alert(self, alert: Alert) -> AlertOutcome:
+        """Store an alert and attach it to the open incident of its group, opening one if none.
+
+        A re-delivery (same dedup key) changes nothing; a resolved alert never opens an incident.
+        """
+
+        async def work(tx: _Tx) -> AlertOutcome:
+            if await tx.unit.alert_seen(alert.dedup_key):
+                return AlertOutcome(None, opened=False, duplicate=True)
+            incident = await tx.unit.open_incident_by_group(alert.group_key)
+            opened = False
+            if incident is None and alert.status is AlertStatus.FIRING:
+                incident = await self._declare(
+                    tx, SYSTEM, alert.title, group_key=alert.group_key, platform=None,
+                    severity=alert_severity([alert], self.rules.default_severity),
+                    kind=alert.kind, invite=(), drill=False)
+                opened = True
+            alert.incident = incident.number if incident else None
+            await tx.unit.add_alert(alert)
+            if incident is not None:
+                await tx.record(incident.number, EventKind.ALERT_ATTACHED, SYSTEM,
+                                source=alert.source, title=alert.title,
+                                status=alert.status.value, url=alert.url)
+            return AlertOutcome(alert.incident, opened=opened, duplicate=False)
+
+        outcome: AlertOutcome = await self._run(work)
+        return outcome
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def execute(self, command: cmd.Command, ctx: Context) -> Reply:
+        """Run a parsed `/crisis` command for `ctx.actor`; raise `CrisisError` to refuse."""
+        action, actor = command.action, ctx.actor
+        if isinstance(action, cmd.Help):
+            return Reply(help_lines())
+        if isinstance(action, cmd.Declare):
+            incident = await self.declare(actor, action.title, severity=action.severity,
+                                          kind=action.kind, platform=ctx.platform)
+            return Reply([_("Declared {incident}: {title}.", incident=incident.public_id,
+                            title=incident.title)], incident.number)
+        number = (await self.incident_for(ctx, command.incident)).number
+        done = Reply([_("Done.")], number)
+        match action:
+            case cmd.Ack():
+                await self.acknowledge(number, actor)
+            case cmd.AssignRole(person=mention, role=role, remove=remove):
+                await self.assign(number, actor, ctx.person(mention), role,
+                                  remove=remove)
+            case cmd.SetSeverity(severity=severity):
+                await self.set_severity(number, actor, severity)
+            case cmd.StatusUpdate(text=text, status=status):
+                await self.status_update(number, actor, text, status)
+            case cmd.PostDraft(text=text, target=target):
+                draft = await self.post_draft(number, actor, text, target)
+                return Reply([_("Draft #{number} posted for approval.", number=draft.number)],
+                             number)
+            case cmd.ReviseDraft(draft=draft_number, text=text):
+                draft = await self.revise(number, draft_number, actor, text)
+                return Reply([_("Draft #{number} is now at version {version}.",
+                                number=draft.number, version=draft.version)], number)
+            case cmd.Approve(draft=draft_number):
+                draft = await self.decide(number, actor, approve=True, draft_number=draft_number)
+                return Reply([_("You approved draft #{number}.", number=draft.number)], number)
+            case cmd.Reject(reason=reason, draft=draft_number):
+                draft = await self.decide(number, actor, approve=False,
+                                          draft_number=draft_number, reason=reason)
+                return Reply([_("You rejected draft #{number}.", number=draft.number)], number)
+            case cmd.Note(text=text):
+                await self.note(number, actor, text)
+            case cmd.ShowTimeline():
+                _incident, _drafts, events, _alerts = await self.load(number)
+                return Reply(timeline_lines(events, self._fmt_time), number)
+            case cmd.Resolve(summary=summary):
+                await self.resolve(number, actor, summary)
+            case cmd.Reopen():
+                await self.reopen(number, actor)
+            case cmd.ShowReport():
+                return Reply([_("The report for {incident} is ready: “crisisbot report "
+                                "{incident}”.", incident=public_id(number))], number)
+        return done

@@ -1,0 +1,177 @@
+"""What the bot shows, as translatable lines: the pinned summary, draft cards, the timeline.
+
+Every platform renders these the same way (plain lines), and may dress them up (Block Kit,
+inline keyboards) from the same objects; the wording lives here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.core.commands import HELP
+from bot.core.models import (
+    DRAFT_STATE_LABELS,
+    KIND_LABELS,
+    STATUS_LABELS,
+    Draft,
+    EventKind,
+    Incident,
+    Severity,
+    Status,
+    TimelineEvent,
+)
+from bot.core.rules import Rules
+from bot.core.text import Joined, Prefixed, Text, Who, _
+
+
+def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = ()) -> list[Text]:
+    lines = [
+        _(
+            "{drill}{incident}: {title}",
+            drill=_("[DRILL] ") if incident.drill else "",
+            incident=incident.public_id,
+            title=incident.title,
+        ),
+        _(
+            "Severity: {severity} · Kind: {kind} · Status: {status}",
+            severity=incident.severity.value,
+            kind=KIND_LABELS[incident.kind],
+            status=STATUS_LABELS[incident.status],
+        ),
+    ]
+    commander = incident.commander
+    lines.append(
+        _("Commander: {person}", person=Who(commander))
+        if commander
+        else _("Commander: nobody yet — “/crisis ack” to take it")
+    )
+    for role in rules.roles:
+        people = incident.holders(role)
+        if role != "commander" and people:
+            lines.append(
+                _("{role}: {people}", role=role.capitalize(), people=_people(people))
+            )
+    if drafts:
+        lines.append(
+            _(
+                "Drafts: {drafts}",
+                drafts=Joined(
+                    tuple(
+                        _("#{number} {state}", number=d.number, state=DRAFT_STATE_LABELS[d.state])
+                        for d in drafts
+                    )
+                ),
+            )
+        )
+    if incident.status is Status.TRIGGERED:
+        lines.append(_("Next: acknowledge with “/crisis ack”."))
+    return lines
+
+
+def draft_lines(incident: Incident, draft: Draft, rules: Rules) -> list[Text]:
+    current = draft.current
+    lines = [
+        _(
+            "Draft #{number} (version {version}) by {author}",
+            number=draft.number,
+            version=current.number,
+            author=Who(current.author),
+        )
+    ]
+    if draft.target:
+        lines.append(_("In reply to: {target}", target=draft.target))
+    lines.append(_("“{text}”", text=current.text))
+    for progress in rules.progress(incident, draft):
+        lines.append(
+            _(
+                "Approvals: {have} of {need} ({roles}){people}",
+                have=len(progress.approvers),
+                need=progress.step.count,
+                roles=" / ".join(sorted(progress.step.roles)),
+                people=Prefixed(": ", _people(progress.approvers)) if progress.approvers else "",
+            )
+        )
+    lines.append(_("State: {state}", state=DRAFT_STATE_LABELS[draft.state]))
+    if draft.state.value == "pending":
+        lines.append(
+            _("Approve with ✅ or “/crisis approve {number}”, reject with ❌ or "
+              "“/crisis reject {number} <reason>”.", number=draft.number)
+        )
+    return lines
+
+
+def timeline_lines(events: Sequence[TimelineEvent], fmt_time: Callable[[datetime], str]) -> list[
+    Text
+]:
+    return [
+        _("{time} {event}", time=fmt_time(e.at), event=event_text(e)) for e in events
+    ]
+
+
+def help_lines() -> list[Text]:
+    return [_("crisisbot commands:")] + [
+        _("/crisis {usage} — {meaning}", usage=usage, meaning=meaning) for usage, meaning in HELP
+    ]
+
+
+def event_text(event: TimelineEvent) -> Text:
+    """One line per timeline event, in words a communications team reads."""
+    d: Mapping[str, Any] = event.data
+    who = Who(event.actor) if event.actor else ""
+    match event.kind:
+        case EventKind.DECLARED:
+            return _("{who} declared “{title}” ({severity})", who=who, title=d.get("title", ""),
+                     severity=d.get("severity", ""))
+        case EventKind.ACKNOWLEDGED:
+            return _("{who} acknowledged", who=who)
+        case EventKind.ALERT_ATTACHED:
+            return _("alert from {source}: {title}", source=d.get("source", ""),
+                     title=d.get("title", ""))
+        case EventKind.STATUS_CHANGED:
+            return _("{who} changed status {old} → {new}", who=who,
+                     old=STATUS_LABELS[Status(d["from"])], new=STATUS_LABELS[Status(d["to"])])
+        case EventKind.STATUS_UPDATE:
+            return _("{who} posted an update: {text}", who=who, text=d.get("text", ""))
+        case EventKind.SEVERITY_CHANGED:
+            return _("{who} changed severity {old} → {new}", who=who,
+                     old=Severity(d["from"]).value, new=Severity(d["to"]).value)
+        case EventKind.ROLE_ASSIGNED:
+            return _("{who} made {person} {role}", who=who, person=Who(d["person"]),
+                     role=d["role"])
+        case EventKind.ROLE_REMOVED:
+            return _("{who} removed {person} from {role}", who=who, person=Who(d["person"]),
+                     role=d["role"])
+        case EventKind.DRAFT_POSTED:
+            return _("{who} posted draft #{number}", who=who, number=d["draft"])
+        case EventKind.DRAFT_REVISED:
+            return _("{who} revised draft #{number} (version {version})", who=who,
+                     number=d["draft"], version=d["version"])
+        case EventKind.DRAFT_APPROVAL:
+            return _("{who} approved draft #{number} v{version} as {role}", who=who,
+                     number=d["draft"], version=d["version"], role=d.get("role", ""))
+        case EventKind.DRAFT_APPROVED:
+            return _("draft #{number} v{version} is approved and ready to publish",
+                     number=d["draft"], version=d["version"])
+        case EventKind.DRAFT_REJECTED:
+            return _("{who} rejected draft #{number} v{version}: {reason}", who=who,
+                     number=d["draft"], version=d["version"], reason=d.get("reason", ""))
+        case EventKind.NOTE:
+            return _("{who} noted: {text}", who=who, text=d.get("text", ""))
+        case EventKind.MESSAGE_PINNED:
+            return _("{who} pinned: {text}", who=who, text=d.get("text", ""))
+        case EventKind.REMINDER_SENT:
+            return _("reminder: {text}", text=d.get("text", ""))
+        case EventKind.ESCALATION:
+            return _("escalated to {people}", people=_people(d.get("people", [])))
+        case EventKind.RESOLVED:
+            return _("{who} resolved the incident{summary}", who=who,
+                     summary=Prefixed(": ", d["summary"]) if d.get("summary") else "")
+        case EventKind.REOPENED:
+            return _("{who} reopened the incident", who=who)
+    return _("{kind}", kind=event.kind.value)  # pragma: no cover - every kind is matched above
+
+
+def _people(people: Sequence[str]) -> Joined:
+    return Joined(tuple(Who(p) for p in people))

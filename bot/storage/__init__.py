@@ -1,0 +1,1 @@
+"""Stores behind the core's Store port: SQLAlchemy (SQLite, PostgreSQL) and in-memory."""

@@ -1,0 +1,122 @@
+"""An in-memory Store for fast core tests: same contract as the SQL store, nothing on disk.
+
+A unit works on a deep copy of the state and swaps it in on commit, so a refused command leaves
+no trace, exactly as a rolled-back transaction would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+
+from bot.core.models import Alert, Draft, Incident, Notice, TimelineEvent
+
+
+@dataclass
+class _State:
+    incidents: dict[int, Incident] = field(default_factory=dict)
+    drafts: dict[tuple[int, int], Draft] = field(default_factory=dict)
+    alerts: list[Alert] = field(default_factory=list)
+    events: list[TimelineEvent] = field(default_factory=list)
+    notices: dict[int, Notice] = field(default_factory=dict)
+    done: set[int] = field(default_factory=set)
+    counter: int = 0
+
+
+class MemoryUnit:
+    def __init__(self, state: _State) -> None:
+        self.s = state
+
+    async def next_incident_number(self) -> int:
+        self.s.counter += 1
+        return self.s.counter
+
+    async def add_incident(self, incident: Incident) -> None:
+        if incident.number in self.s.incidents:
+            raise ValueError(f"duplicate incident {incident.number}")
+        self.s.incidents[incident.number] = copy.deepcopy(incident)
+
+    async def get_incident(self, number: int) -> Incident | None:
+        found = self.s.incidents.get(number)
+        return copy.deepcopy(found) if found else None
+
+    async def update_incident(self, incident: Incident) -> None:
+        self.s.incidents[incident.number] = copy.deepcopy(incident)
+
+    async def incident_by_space(self, platform: str, channel: str) -> Incident | None:
+        for incident in self.s.incidents.values():
+            space = incident.space
+            if space and space.platform == platform and space.channel == channel:
+                return copy.deepcopy(incident)
+        return None
+
+    async def open_incident_by_group(self, group_key: str) -> Incident | None:
+        for incident in self.s.incidents.values():
+            if incident.group_key == group_key and incident.is_open:
+                return copy.deepcopy(incident)
+        return None
+
+    async def incidents(self, *, open_only: bool = False) -> list[Incident]:
+        return [copy.deepcopy(i) for _, i in sorted(self.s.incidents.items())
+                if i.is_open or not open_only]
+
+    async def add_draft(self, draft: Draft) -> None:
+        key = (draft.incident, draft.number)
+        if key in self.s.drafts:
+            raise ValueError(f"duplicate draft {key}")
+        self.s.drafts[key] = copy.deepcopy(draft)
+
+    async def update_draft(self, draft: Draft) -> None:
+        self.s.drafts[(draft.incident, draft.number)] = copy.deepcopy(draft)
+
+    async def get_draft(self, incident: int, number: int) -> Draft | None:
+        found = self.s.drafts.get((incident, number))
+        return copy.deepcopy(found) if found else None
+
+    async def drafts(self, incident: int) -> list[Draft]:
+        return [copy.deepcopy(d) for (i, _), d in sorted(self.s.drafts.items()) if i == incident]
+
+    async def alert_seen(self, dedup_key: str) -> bool:
+        return any(a.dedup_key == dedup_key for a in self.s.alerts)
+
+    async def add_alert(self, alert: Alert) -> None:
+        if await self.alert_seen(alert.dedup_key):
+            raise ValueError(f"duplicate alert {alert.dedup_key}")
+        alert.id = len(self.s.alerts) + 1
+        self.s.alerts.append(copy.deepcopy(alert))
+
+    async def alerts(self, incident: int) -> list[Alert]:
+        return [copy.deepcopy(a) for a in self.s.alerts if a.incident == incident]
+
+    async def append(self, event: TimelineEvent) -> None:
+        self.s.events.append(replace(event, seq=len(self.s.events) + 1))
+
+    async def timeline(self, incident: int) -> list[TimelineEvent]:
+        return [e for e in self.s.events if e.incident == incident]
+
+    async def enqueue(self, notice: Notice) -> None:
+        notice.id = len(self.s.notices) + 1
+        self.s.notices[notice.id] = copy.deepcopy(notice)
+
+    async def pending_notices(self, limit: int) -> list[Notice]:
+        pending = [n for i, n in sorted(self.s.notices.items()) if i not in self.s.done]
+        return copy.deepcopy(pending[:limit])
+
+    async def notice_done(self, notice_id: int) -> None:
+        self.s.done.add(notice_id)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._state = _State()
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[MemoryUnit]:
+        async with self._lock:
+            working = copy.deepcopy(self._state)
+            yield MemoryUnit(working)
+            self._state = working
