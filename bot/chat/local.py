@@ -10,9 +10,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.core.commands import Mention
+from bot.core.commands import Mention, parse
+from bot.core.delivery import Delivery
+from bot.core.errors import CrisisError
 from bot.core.models import Draft, Incident, PersonId, Space
-from bot.core.text import Text
+from bot.core.rules import reaction_decision
+from bot.core.service import Context, Service
+from bot.core.text import Text, _
 
 RenderFor = Callable[[str | None], Callable[[Text], str]]
 """language (None = default) -> a function rendering `Text` in it."""
@@ -53,7 +57,7 @@ class LocalChat:
             n += 1
             name = f"{base}-{n}"
         self.channels[name] = LocalChannel(name)
-        self._say(f"#{name} opened")
+        self.log(f"#{name} opened")
         return Space(self.platform, name)
 
     async def invite(self, space: Space, people: Sequence[PersonId]) -> None:
@@ -61,7 +65,7 @@ class LocalChat:
         new = [p for p in people if p not in channel.members]
         channel.members.extend(new)
         if new:
-            self._say(f"#{space.channel} + {', '.join(_handle(p) for p in new)}")
+            self.log(f"#{space.channel} + {', '.join(_handle(p) for p in new)}")
 
     async def post(self, space: Space, lines: Sequence[Text], *, thread: str | None = None,
                    draft: Draft | None = None, language: str | None = None) -> str:
@@ -70,35 +74,48 @@ class LocalChat:
                                thread, draft.number if draft else None)
         self.channels[space.channel].messages.append(message)
         where = f"#{space.channel}" + (f" (thread {thread})" if thread else "")
-        self._say(f"{where} [{message.id}] {_indent(message.text)}")
+        self.log(f"{where} [{message.id}] {_indent(message.text)}")
         return message.id
 
     async def update(self, space: Space, message: str, lines: Sequence[Text], *,
                      draft: Draft | None = None, language: str | None = None) -> None:
         found = self.message(space.channel, message)
-        found.text, found.edits = self._text(lines, language), found.edits + 1
-        self._say(f"#{space.channel} [{message}] edited: {_indent(found.text)}")
+        old, found.text, found.edits = found.text, self._text(lines, language), found.edits + 1
+        before = set(old.splitlines())
+        changed = [line for line in found.text.splitlines() if line not in before]
+        self.log(f"#{space.channel} [{message}] edited: {_indent(chr(10).join(changed))}")
 
     async def pin(self, space: Space, message: str) -> None:
         self.message(space.channel, message).pinned = True
-        self._say(f"#{space.channel} [{message}] pinned")
+        self.log(f"#{space.channel} [{message}] pinned")
 
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
                      language: str | None = None) -> None:
         text = self._text(lines, language)
         self.directs.append((person, text))
-        self._say(f"DM {_handle(person)}: {_indent(text)}")
+        self.log(f"DM {_handle(person)}: {_indent(text)}")
+
+    def space_of(self, incident: int) -> str:
+        """The channel opened for an incident (channels are named `crisis-<n>-...`)."""
+        return next(name for name in self.channels if name.startswith(f"crisis-{incident}-"))
+
+    def draft_message(self, channel: str, draft: int) -> str:
+        """The id of the latest card posted for draft `draft` in `channel`."""
+        return [m.id for m in self.channels[channel].messages if m.draft == draft][-1]
 
     def message(self, channel: str, message: str) -> LocalMessage:
         return next(m for m in self.channels[channel].messages if m.id == message)
 
+    def render(self, text: Text, language: str | None = None) -> str:
+        return self._render_for(language)(text)
+
+    def log(self, line: str) -> None:
+        if self._echo is not None:
+            self._echo(line)
+
     def _text(self, lines: Sequence[Text], language: str | None) -> str:
         render = self._render_for(language)
         return "\n".join(render(line) for line in lines)
-
-    def _say(self, line: str) -> None:
-        if self._echo is not None:
-            self._echo(line)
 
 
 def local_person(mention: Mention) -> PersonId:
@@ -116,3 +133,51 @@ def _handle(person: PersonId) -> str:
 
 def _indent(text: str) -> str:
     return text.replace("\n", "\n    ")
+
+
+class LocalSession:
+    """A person typing into the local chat: commands and reactions go through the shared parser
+    and the service, exactly as Slack's and Telegram's handlers do, then queued notices are
+    delivered."""
+
+    def __init__(self, service: Service, chat: LocalChat, delivery: Delivery) -> None:
+        self.service = service
+        self.chat = chat
+        self.delivery = delivery
+
+    async def say(self, name: str, text: str, channel: str | None = None) -> list[str]:
+        """Run `/crisis ...` as `local:<name>`; return the lines only the sender sees."""
+        self.chat.log(f"{'#' + channel if channel else '(direct)'} @{name}: {text}")
+        space = Space(self.chat.platform, channel) if channel else None
+        ctx = Context(f"local:{name}", self.chat.platform, space, local_person)
+        try:
+            reply = await self.service.execute(parse(text), ctx)
+            lines = [self.chat.render(line) for line in reply.lines]
+        except CrisisError as refused:
+            lines = [self.chat.render(refused.text)]
+        await self.delivery.flush()
+        self.chat.log("  ↳ (only @{}) {}".format(name, _indent("\n".join(lines))))
+        return lines
+
+    async def react(self, name: str, channel: str, message: str, reaction: str) -> str | None:
+        """React to a message; ✅ on a draft card approves it. Returns the refusal, if any."""
+        self.chat.log(f"#{channel} @{name} reacted :{reaction}: to [{message}]")
+        decision = reaction_decision(reaction)
+        incident = await self.service.incident_for(
+            Context(f"local:{name}", self.chat.platform, Space(self.chat.platform, channel)), None)
+        if decision is None:
+            return None
+        if decision is False:
+            hint = self.chat.render(_("To reject, say why: “/crisis reject <draft> <reason>”."))
+            self.chat.log(f"  ↳ (only @{name}) {hint}")
+            return hint
+        try:
+            await self.service.decide(incident.number, f"local:{name}", approve=True,
+                                      message=message)
+        except CrisisError as refused:
+            text = self.chat.render(refused.text)
+            self.chat.log(f"  ↳ (only @{name}) {text}")
+            return text
+        finally:
+            await self.delivery.flush()
+        return None

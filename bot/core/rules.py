@@ -247,3 +247,17 @@ def alert_severity(alerts: Sequence[Alert], default: Severity) -> Severity:
     """The most severe hint among the alerts (SEV1 beats SEV3), else the default."""
     hints = [a.severity for a in alerts if a.severity is not None]
     return min(hints, key=lambda s: s.value) if hints else default
+
+
+APPROVE_REACTIONS = frozenset({"white_check_mark", "heavy_check_mark", "+1", "✅", "👍", "✔"})
+REJECT_REACTIONS = frozenset({"x", "-1", "no_entry", "❌", "👎", "⛔"})
+
+
+def reaction_decision(reaction: str) -> bool | None:
+    """✅/👍 approve, ❌/👎 reject, anything else is not a decision."""
+    name = reaction.strip(":").split("::")[0]
+    if name in APPROVE_REACTIONS:
+        return True
+    if name in REJECT_REACTIONS:
+        return False
+    return None

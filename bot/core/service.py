@@ -40,6 +40,7 @@ from bot.core.rules import (
     check_transition,
 )
 from bot.core.text import Joined, Text, Who, _
+from bot.core.report import report_lines
 from bot.core.views import help_lines, timeline_lines
 
 
@@ -126,7 +127,7 @@ class Service:
         self.rules = rules or Rules()
         self.platform = platform
         self._after_commit = after_commit
-        self._fmt_time = fmt_time or (lambda at: at.strftime("%H:%M"))
+        self.fmt_time = fmt_time or (lambda at: at.strftime("%Y-%m-%d %H:%M UTC"))
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -561,13 +562,14 @@ class Service:
             case cmd.Note(text=text):
                 await self.note(number, actor, text)
             case cmd.ShowTimeline():
-                _incident, _drafts, events, _alerts = await self.load(number)
-                return Reply(timeline_lines(events, self._fmt_time), number)
+                events = (await self.load(number))[2]
+                return Reply(timeline_lines(events, self.fmt_time), number)
             case cmd.Resolve(summary=summary):
                 await self.resolve(number, actor, summary)
             case cmd.Reopen():
                 await self.reopen(number, actor)
             case cmd.ShowReport():
-                return Reply([_("The report for {incident} is ready: “crisisbot report "
-                                "{incident}”.", incident=public_id(number))], number)
+                incident, drafts, events, alerts = await self.load(number)
+                return Reply(report_lines(incident, drafts, events, alerts, self.fmt_time),
+                             number)
         return done

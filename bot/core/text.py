@@ -28,6 +28,10 @@ class Text:
         return render(self)
 
 
+BLANK = Text("")
+"""An empty line (an empty msgid would fetch the catalogue header from gettext)."""
+
+
 def _(msgid: str, **params: Any) -> Text:
     """Mark a message for translation (extracted by Babel)."""
     return Text(msgid, params)
@@ -79,6 +83,8 @@ class Renderer:
     isolate: bool = False
 
     def __call__(self, text: Text) -> str:
+        if not text.msgid:
+            return ""
         if text.plural is not None and text.count is not None:
             template = self.catalog.ngettext(text.msgid, text.plural, text.count)
         else:

@@ -1,0 +1,152 @@
+"""The post-incident report: what happened, who did what, every statement and its approvals,
+and the numbers the team wants to improve (time to acknowledge, to a first approved statement,
+to resolve)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.models import (
+    DRAFT_STATE_LABELS,
+    KIND_LABELS,
+    STATUS_LABELS,
+    Alert,
+    Draft,
+    EventKind,
+    Incident,
+    TimelineEvent,
+)
+from bot.core.text import BLANK, N_, Joined, Text, Who, _
+from bot.core.views import event_text
+
+
+@dataclass(frozen=True)
+class Metrics:
+    to_acknowledge: timedelta | None
+    to_first_update: timedelta | None
+    to_first_approved: timedelta | None
+    to_resolve: timedelta | None
+    alerts: int
+    drafts: int
+    versions: int
+
+
+def metrics(incident: Incident, events: Sequence[TimelineEvent], alerts: Sequence[Alert],
+            drafts: Sequence[Draft]) -> Metrics:
+    start = incident.created_at
+
+    def since_start(at: datetime | None) -> timedelta | None:
+        return at - start if at is not None else None
+
+    def first(kind: EventKind) -> datetime | None:
+        return next((e.at for e in events if e.kind is kind), None)
+
+    return Metrics(
+        to_acknowledge=since_start(incident.acknowledged_at),
+        to_first_update=since_start(first(EventKind.STATUS_UPDATE)),
+        to_first_approved=since_start(first(EventKind.DRAFT_APPROVED)),
+        to_resolve=since_start(incident.resolved_at),
+        alerts=len(alerts),
+        drafts=len(drafts),
+        versions=sum(len(d.versions) for d in drafts),
+    )
+
+
+def duration(value: timedelta | None) -> Text:
+    """`1 h 5 min`, `3 min 20 s`, or `—` when it never happened."""
+    if value is None:
+        return _("—")
+    seconds = max(0, round(value.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return _("{hours} h {minutes} min", hours=hours, minutes=minutes)
+    if minutes:
+        return _("{minutes} min {seconds} s", minutes=minutes, seconds=secs)
+    return _("{seconds} s", seconds=secs)
+
+
+def report_lines(incident: Incident, drafts: Sequence[Draft], events: Sequence[TimelineEvent],
+                 alerts: Sequence[Alert], fmt_time: Callable[[datetime], str]) -> list[Text]:
+    """The report as Markdown lines, each translatable."""
+    m = metrics(incident, events, alerts, drafts)
+    lines: list[Text] = [
+        _("# Post-incident report: {incident} — {title}", incident=incident.public_id,
+          title=incident.title),
+        BLANK,
+        _("## Summary"),
+        _("- Kind: {kind}", kind=KIND_LABELS[incident.kind]),
+        _("- Severity: {severity}", severity=incident.severity.value),
+        _("- Status: {status}", status=STATUS_LABELS[incident.status]),
+        _("- Opened: {time}", time=fmt_time(incident.created_at)),
+    ]
+    if incident.resolved_at is not None:
+        lines.append(_("- Resolved: {time}", time=fmt_time(incident.resolved_at)))
+    summary = next((e.data.get("summary") for e in reversed(events)
+                    if e.kind is EventKind.RESOLVED and e.data.get("summary")), None)
+    if summary:
+        lines.append(_("- Resolution: {summary}", summary=summary))
+    lines += [
+        BLANK,
+        _("## Metrics"),
+        _("| metric | value |"),
+        _("|---|---|"),
+        _("| time to acknowledge | {value} |", value=duration(m.to_acknowledge)),
+        _("| time to first status update | {value} |", value=duration(m.to_first_update)),
+        _("| time to first approved statement | {value} |", value=duration(m.to_first_approved)),
+        _("| time to resolve | {value} |", value=duration(m.to_resolve)),
+        _("| alerts | {value} |", value=m.alerts),
+        _("| drafts (versions) | {drafts} ({versions}) |", drafts=m.drafts, versions=m.versions),
+        BLANK,
+        _("## People and roles"),
+    ]
+    if incident.roles:
+        lines += [_("- {role}: {people}", role=role,
+                    people=Joined(tuple(Who(p) for p in people)))
+                  for role, people in incident.roles.items()]
+    else:
+        lines.append(_("- nobody held a role"))
+    lines += [BLANK, _("## Statements")]
+    if not drafts:
+        lines.append(_("No drafts were posted."))
+    for draft in drafts:
+        lines += _draft_section(draft, fmt_time)
+    lines += [BLANK, _("## Timeline")]
+    lines += [_("- {time} {event}", time=fmt_time(e.at), event=event_text(e)) for e in events]
+    if alerts:
+        lines += [BLANK, _("## Alerts"),
+                  N_("{n} alert, first at {first}, last at {last}.",
+                     "{n} alerts, first at {first}, last at {last}.", len(alerts),
+                     first=fmt_time(alerts[0].received_at),
+                     last=fmt_time(alerts[-1].received_at))]
+    return lines
+
+
+def _draft_section(draft: Draft, fmt_time: Callable[[datetime], str]) -> list[Text]:
+    lines = [
+        BLANK,
+        _("### Draft #{number} — {state}", number=draft.number,
+          state=DRAFT_STATE_LABELS[draft.state]),
+    ]
+    if draft.target:
+        lines.append(_("In reply to: {target}", target=draft.target))
+    for version in draft.versions:
+        lines.append(_("- Version {version} by {author} at {time}: “{text}”",
+                       version=version.number, author=Who(version.author),
+                       time=fmt_time(version.created_at), text=version.text))
+        for decision in draft.decisions_on(version.number):
+            if decision.approve:
+                lines.append(_("  - approved by {person} ({role}) at {time}",
+                               person=Who(decision.person), role=decision.role or "",
+                               time=fmt_time(decision.at)))
+            else:
+                lines.append(_("  - rejected by {person} ({role}) at {time}: {reason}",
+                               person=Who(decision.person), role=decision.role or "",
+                               time=fmt_time(decision.at), reason=decision.reason or ""))
+    approved = [d.at for d in draft.decisions if d.approve and d.version == draft.version]
+    if approved and draft.state.value == "approved":
+        lines.append(_("  - turnaround: {value}",
+                       value=duration(max(approved) - draft.current.created_at)))
+    return lines

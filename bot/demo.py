@@ -1,0 +1,99 @@
+"""`crisisbot demo`: a scripted crisis told through the real service, on SQLite and the local
+chat. Only the clock is scripted, so the report's times read like a real morning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from bot.app import Bot
+from bot.core.models import Alert, CrisisKind, Severity
+
+POST = "https://social.example/@truthseeker/1789"
+
+
+class ScriptedClock:
+    """Demo time: starts at a fixed morning and moves only when the script says so."""
+
+    def __init__(self, start: datetime) -> None:
+        self.at = start
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, minutes: float) -> None:
+        self.at += timedelta(minutes=minutes)
+
+
+def mention(n: int, at: datetime, text: str, reach: int) -> Alert:
+    return Alert(
+        source="mentions",
+        dedup_key=f"mentions:demo-{n}",
+        group_key="mentions:brightmilk-recall",
+        title="Viral post claims BrightMilk yogurt is being recalled",
+        received_at=at,
+        description=text,
+        severity=Severity.SEV2,
+        kind=CrisisKind.DISINFORMATION,
+        labels={"brand": "BrightMilk", "network": "social.example"},
+        url=POST,
+        occurred_at=at,
+        metrics={"reach": reach, "sentiment": -0.8},
+    )
+
+
+async def run(bot: Bot, clock: ScriptedClock, out: Callable[[str], None]) -> int:
+    """Play the story; return the incident number."""
+    session, chat = bot.session(), bot.local
+    out("== Alerts arrive from social listening")
+    texts = [
+        ("BrightMilk recalls all yogurt, poisoned batch!!! share before they delete", 48_000),
+        ("My kids ate BrightMilk yesterday, is it true about the recall?", 1_200),
+        ("Boycott BrightMilk, they hid the recall", 9_500),
+    ]
+    number = 0
+    for n, (text, reach) in enumerate(texts, start=1):
+        outcome = await bot.service.handle_alert(mention(n, clock.now(), text, reach))
+        await bot.delivery.flush()
+        number = outcome.incident or number
+        out(f"   alert {n}: {'opened' if outcome.opened else 'attached to'} INC-{number}")
+        clock.advance(1)
+    channel = chat.space_of(number)
+
+    out("== The team responds")
+    clock.advance(2)
+    await session.say("bob", "/crisis ack", channel)
+    clock.advance(1)
+    for person, role in [("carol", "spokesperson"), ("dave", "approver"), ("erin", "approver"),
+                         ("frank", "legal"), ("gina", "monitor")]:
+        await session.say("bob", f"/crisis role @{person} {role}", channel)
+    clock.advance(2)
+    await session.say("bob", "/crisis status responding Collecting evidence: no recall exists; "
+                      "contacting the platform.", channel)
+    clock.advance(6)
+    await session.say("carol", f"/crisis draft to:{POST} A post claims BrightMilk yogurt is being "
+                      "recalled because of poisoning. This is false.", channel)
+    clock.advance(3)
+    await session.say("frank", "/crisis reject 1 Do not repeat the false claim; point people to "
+                      "the official recall register instead.", channel)
+    clock.advance(5)
+    await session.say("carol", "/crisis draft revise 1 BrightMilk products are safe and on sale. "
+                      "There is no recall: check the official register at food-safety.example.",
+                      channel)
+    card = chat.draft_message(channel, 1)
+    clock.advance(1)
+    await session.react("carol", channel, card, "white_check_mark")
+    clock.advance(2)
+    await session.react("dave", channel, card, "white_check_mark")
+    clock.advance(2)
+    await session.say("erin", "/crisis approve 1", channel)
+    clock.advance(15)
+    await session.say("bob", "/crisis status monitoring Statement published on every channel; "
+                      "mention volume is falling.", channel)
+    clock.advance(50)
+    await session.say("bob", "/crisis resolve The fake recall story is debunked and the original "
+                      "post was removed.", channel)
+    return number
+
+
+DEMO_START = datetime(2026, 3, 14, 8, 30, tzinfo=UTC)

@@ -1,0 +1,169 @@
+"""Every knob in one place, and the only module that reads the environment.
+
+Sources, strongest first: environment (`CRISISBOT_*`, nested with `__`), `.env`, the TOML file
+named by `CRISISBOT_CONFIG`, then defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bot.core.models import Severity
+from bot.core.rules import DEFAULT_POLICIES, DEFAULT_ROLES
+
+LANGUAGES = ("en", "ru", "fa")
+
+
+class SlackSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bot_token and self.signing_secret)
+
+
+class TelegramSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    api_url: str = "https://api.telegram.org/bot"
+    webhook_secret: SecretStr | None = None
+    chat_id: int | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None
+
+
+class AlertSettings(BaseModel):
+    secret: SecretStr | None = None
+
+
+class ApprovalStepSettings(BaseModel):
+    roles: list[str] = Field(min_length=1)
+    count: int = Field(ge=1, le=20)
+
+
+def _default_approval() -> dict[Severity, list[ApprovalStepSettings]]:
+    return {
+        severity: [ApprovalStepSettings(roles=sorted(s.roles), count=s.count) for s in steps]
+        for severity, steps in DEFAULT_POLICIES.items()
+    }
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CRISISBOT_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./crisisbot.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    language: str = "en"
+    timezone: str = "UTC"
+    default_severity: Severity = Severity.SEV3
+    roles: list[str] = Field(default_factory=lambda: list(DEFAULT_ROLES), min_length=1)
+    veto_roles: list[str] = Field(default_factory=lambda: ["legal"])
+    approval: dict[Severity, list[ApprovalStepSettings]] = Field(
+        default_factory=_default_approval
+    )
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("roles", "veto_roles")
+    @classmethod
+    def _lowercase_roles(cls, value: list[str]) -> list[str]:
+        return [role.strip().lower() for role in value]
+
+    @field_validator("approval")
+    @classmethod
+    def _every_severity(
+        cls, value: dict[Severity, list[ApprovalStepSettings]]
+    ) -> dict[Severity, list[ApprovalStepSettings]]:
+        return {**_default_approval(), **value}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings, dotenv_settings]
+        config = os.environ.get("CRISISBOT_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return (*sources, file_secret_settings)
+
+    def check_consistency(self) -> list[str]:
+        """Problems pydantic cannot see field by field: roles that policies name but the
+        catalogue lacks."""
+        problems = []
+        for severity, steps in self.approval.items():
+            for step in steps:
+                unknown = sorted(set(step.roles) - set(self.roles))
+                if unknown:
+                    problems.append(
+                        f"approval.{severity.value}: unknown role(s) {', '.join(unknown)}"
+                    )
+        unknown_veto = sorted(set(self.veto_roles) - set(self.roles))
+        if unknown_veto:
+            problems.append(f"veto_roles: unknown role(s) {', '.join(unknown_veto)}")
+        return problems
+
+
+class ConfigError(Exception):
+    """Settings that cannot be used, explained one problem per line."""
+
+
+def load(**overrides: Any) -> Settings:
+    """Read settings, turning validation errors into a readable `ConfigError`."""
+    config = os.environ.get("CRISISBOT_CONFIG")
+    if config and not Path(config).is_file():
+        raise ConfigError(f"CRISISBOT_CONFIG: no such file: {config}")
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError("\n".join(_describe(e) for e in error.errors())) from None
+    problems = settings.check_consistency()
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return settings
+
+
+def _describe(error: Any) -> str:
+    path = "__".join(str(part) for part in error["loc"]).upper()
+    return f"CRISISBOT_{path}: {error['msg']} (got {error.get('input')!r})"
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective settings with every secret shown as `**********` (or unset), database
+    password included."""
+    shown = settings.model_dump(mode="json")
+    shown["database_url"] = make_url(settings.database_url).render_as_string(hide_password=True)
+    return shown
