@@ -14,8 +14,8 @@ from pathlib import Path
 from babel.messages.catalog import Catalog as BabelCatalog
 from babel.messages.pofile import read_po
 
-from bot.core.text import Renderer, Who, plain_mention
 from bot.core.text import Catalog as CatalogPort
+from bot.core.text import Renderer, Who, plain_mention
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "crisisbot"

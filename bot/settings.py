@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -18,6 +17,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
 
 from bot.core.models import Severity
 from bot.core.rules import DEFAULT_POLICIES, DEFAULT_ROLES

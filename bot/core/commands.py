@@ -7,6 +7,7 @@ turns into people (`<@U123>` on Slack, `@name` or a numeric id on Telegram).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.errors import Invalid
@@ -280,7 +281,23 @@ def _need(rest: list[str], usage: Text) -> str:
     return " ".join(rest)
 
 
-_PARSERS = {
+def _timeline(rest: list[str]) -> ShowTimeline:
+    return ShowTimeline()
+
+
+def _reopen(rest: list[str]) -> Reopen:
+    return Reopen()
+
+
+def _report(rest: list[str]) -> ShowReport:
+    return ShowReport()
+
+
+def _help(rest: list[str]) -> Help:
+    return Help(rest[0].lower() if rest else None)
+
+
+_PARSERS: dict[str, Callable[[list[str]], Action]] = {
     "declare": _declare,
     "ack": _ack,
     "acknowledge": _ack,
@@ -293,9 +310,9 @@ _PARSERS = {
     "approve": _approve,
     "reject": _reject,
     "note": _note,
-    "timeline": lambda rest: ShowTimeline(),
+    "timeline": _timeline,
     "resolve": _resolve,
-    "reopen": lambda rest: Reopen(),
-    "report": lambda rest: ShowReport(),
-    "help": lambda rest: Help(rest[0].lower() if rest else None),
+    "reopen": _reopen,
+    "report": _report,
+    "help": _help,
 }

@@ -8,11 +8,14 @@ arrive. Several summary refreshes waiting together collapse into one.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
 from bot.core.models import Incident, Notice, NoticeKind, Space
 from bot.core.ports import Chat, Store, Unit
 from bot.core.rules import Rules
 from bot.core.views import draft_lines, summary_lines
+
+T = TypeVar("T")
 
 
 class Delivery:
@@ -42,7 +45,7 @@ class Delivery:
                 try:
                     await self._deliver(notice, skip=superseded)
                     handled += 1
-                except Exception as error:  # noqa: BLE001 - re-raised once the round is over
+                except Exception as error:
                     blocked.add(notice.incident)
                     failure = failure or error
         if failure is not None:
@@ -55,8 +58,7 @@ class Delivery:
                 incident = await unit.get_incident(notice.incident)
                 if incident is not None:
                     await self._act(unit, incident, notice)
-            assert notice.id is not None  # noqa: S101 - stored notices always have ids
-            await unit.notice_done(notice.id)
+            await unit.notice_done(_given(notice.id))
 
     async def _act(self, unit: Unit, incident: Incident, notice: Notice) -> None:
         chat = self.chats[incident.platform]
@@ -67,14 +69,12 @@ class Delivery:
                 await unit.update_incident(incident)
             return
         if notice.kind is NoticeKind.DIRECT:
-            assert notice.person is not None and notice.text is not None  # noqa: S101
-            await chat.direct(notice.person, [notice.text], language=lang)
+            await chat.direct(_given(notice.person), [_given(notice.text)], language=lang)
             return
         space = _space(incident)
         match notice.kind:
             case NoticeKind.INVITE:
-                assert notice.person is not None  # noqa: S101
-                await chat.invite(space, [notice.person])
+                await chat.invite(space, [_given(notice.person)])
             case NoticeKind.SUMMARY:
                 lines = summary_lines(incident, self.rules, await unit.drafts(incident.number))
                 if incident.summary_message is None:
@@ -84,15 +84,13 @@ class Delivery:
                 else:
                     await chat.update(space, incident.summary_message, lines, language=lang)
             case NoticeKind.MESSAGE:
-                assert notice.text is not None  # noqa: S101
                 thread = None
                 if notice.thread_of_draft and notice.draft is not None:
                     draft = await unit.get_draft(incident.number, notice.draft)
                     thread = draft.current.message if draft else None
-                await chat.post(space, [notice.text], thread=thread, language=lang)
+                await chat.post(space, [_given(notice.text)], thread=thread, language=lang)
             case NoticeKind.DRAFT:
-                assert notice.draft is not None  # noqa: S101
-                draft = await unit.get_draft(incident.number, notice.draft)
+                draft = await unit.get_draft(incident.number, _given(notice.draft))
                 if draft is None or draft.version != notice.version:
                     return  # a newer version has its own card
                 lines = draft_lines(incident, draft, self.rules)
@@ -103,6 +101,13 @@ class Delivery:
                 else:
                     await chat.update(space, draft.current.message, lines, draft=draft,
                                       language=lang)
+
+
+def _given(value: T | None) -> T:
+    """A field the notice's kind requires; its absence is a bug where the notice was made."""
+    if value is None:
+        raise ValueError("notice is missing a field its kind requires")
+    return value
 
 
 def _space(incident: Incident) -> Space:

@@ -31,6 +31,7 @@ from bot.core.models import (
     public_id,
 )
 from bot.core.ports import Clock, Store, Unit
+from bot.core.report import report_lines
 from bot.core.rules import (
     COMMANDER,
     Rules,
@@ -40,7 +41,6 @@ from bot.core.rules import (
     check_transition,
 )
 from bot.core.text import Joined, Text, Who, _
-from bot.core.report import report_lines
 from bot.core.views import help_lines, timeline_lines
 
 
