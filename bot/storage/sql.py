@@ -486,9 +486,9 @@ class SqlUnit:
         row = DraftRow(incident=draft.incident, number=draft.number, author=draft.author,
                        created_at=draft.created_at, target=draft.target,
                        state=draft.state.value,
-                       versions=[_version_row(v) for v in draft.versions])
+                       versions=[_version_row(v) for v in draft.versions], decisions=[])
         self._s.add(row)
-        await self._s.flush()
+        await self._s.flush()  # versions before the decisions that reference them
         row.decisions.extend(_decision_row(d) for d in draft.decisions)
         await self._s.flush()
 
@@ -618,6 +618,8 @@ class SqlStore:
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
         self._dialect = make_url(url).get_backend_name()
+        if self._dialect not in {"sqlite", "postgresql"}:
+            raise ValueError(f"unsupported database {self._dialect!r}: use SQLite or PostgreSQL")
         # A server can drop idle connections; a local file cannot.
         self._engine: AsyncEngine = create_async_engine(
             url, pool_pre_ping=self._dialect == "postgresql"
@@ -625,8 +627,6 @@ class SqlStore:
         if self._dialect == "sqlite":
             event.listen(self._engine.sync_engine, "connect", _sqlite_connect)
             event.listen(self._engine.sync_engine, "begin", _sqlite_begin)
-        elif self._dialect != "postgresql":
-            raise ValueError(f"unsupported database {self._dialect!r}: use SQLite or PostgreSQL")
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
 
     @asynccontextmanager
