@@ -6,6 +6,7 @@ the schema can evolve (through the Alembic migrations next to this module) witho
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -64,6 +65,7 @@ from bot.core.text import Joined, Prefixed, Text, Who
 
 DEFAULT_URL = "sqlite+aiosqlite:///./crisisbot.db"
 BUSY_TIMEOUT_MS = 5000
+PING_TIMEOUT_S = 5.0
 INCIDENT_COUNTER = "incident"
 
 log = logging.getLogger(__name__)
@@ -635,9 +637,10 @@ class SqlStore:
             yield SqlUnit(session, self._dialect)
 
     async def ping(self) -> bool:
-        """For /healthz: can we run a query right now?"""
+        """For /healthz: can we run a query right now? Bounded, so a black-holed database
+        server makes the check fail instead of hanging it."""
         try:
-            async with self._engine.connect() as connection:
+            async with asyncio.timeout(PING_TIMEOUT_S), self._engine.connect() as connection:
                 await connection.execute(select(1))
         except (SQLAlchemyError, OSError) as error:
             log.warning("database ping failed: %s: %s", type(error).__name__, error)
