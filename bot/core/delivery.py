@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-from bot.core.models import Incident, Notice, NoticeKind, Space
-from bot.core.ports import Chat, Store, Unit
+from bot.core.models import Draft, Incident, Notice, NoticeKind, Space
+from bot.core.ports import Chat, Store
 from bot.core.rules import Rules
 from bot.core.views import draft_lines, summary_lines
 
@@ -53,54 +53,78 @@ class Delivery:
         return handled
 
     async def _deliver(self, notice: Notice, *, skip: bool) -> None:
-        async with self.store.unit() as unit:
-            if not skip:
+        """Read in one short unit, talk to the chat with no transaction open (a slow API must
+        not hold the database), then record what the chat returned and mark the notice done."""
+        if not skip:
+            async with self.store.unit() as unit:
                 incident = await unit.get_incident(notice.incident)
-                if incident is not None:
-                    await self._act(unit, incident, notice)
+                drafts = await unit.drafts(notice.incident) if incident else []
+            if incident is not None:
+                await self._act(incident, drafts, notice)
+        async with self.store.unit() as unit:
             await unit.notice_done(_given(notice.id))
 
-    async def _act(self, unit: Unit, incident: Incident, notice: Notice) -> None:
+    async def _act(self, incident: Incident, drafts: list[Draft], notice: Notice) -> None:
         chat = self.chats[incident.platform]
         lang = incident.language
         if notice.kind is NoticeKind.OPEN_SPACE:
             if incident.space is None:
-                incident.space = await chat.open_space(incident)
-                await unit.update_incident(incident)
+                space = await chat.open_space(incident)
+                await self._remember(incident.number, space=space)
             return
         if notice.kind is NoticeKind.DIRECT:
             await chat.direct(_given(notice.person), [_given(notice.text)], language=lang)
             return
         space = _space(incident)
+        by_number = {d.number: d for d in drafts}
         match notice.kind:
             case NoticeKind.INVITE:
                 await chat.invite(space, [_given(notice.person)])
             case NoticeKind.SUMMARY:
-                lines = summary_lines(incident, self.rules, await unit.drafts(incident.number))
+                lines = summary_lines(incident, self.rules, drafts)
                 if incident.summary_message is None:
-                    incident.summary_message = await chat.post(space, lines, language=lang)
-                    await unit.update_incident(incident)
-                    await chat.pin(space, incident.summary_message)
+                    message = await chat.post(space, lines, language=lang)
+                    await self._remember(incident.number, summary=message)
+                    await chat.pin(space, message)
                 else:
                     await chat.update(space, incident.summary_message, lines, language=lang)
             case NoticeKind.MESSAGE:
                 thread = None
-                if notice.thread_of_draft and notice.draft is not None:
-                    draft = await unit.get_draft(incident.number, notice.draft)
-                    thread = draft.current.message if draft else None
+                if notice.thread_of_draft and notice.draft in by_number:
+                    thread = by_number[_given(notice.draft)].current.message
                 await chat.post(space, [_given(notice.text)], thread=thread, language=lang)
             case NoticeKind.DRAFT:
-                draft = await unit.get_draft(incident.number, _given(notice.draft))
+                draft = by_number.get(_given(notice.draft))
                 if draft is None or draft.version != notice.version:
                     return  # a newer version has its own card
                 lines = draft_lines(incident, draft, self.rules)
                 if draft.current.message is None:
-                    draft.current.message = await chat.post(space, lines, draft=draft,
-                                                            language=lang)
-                    await unit.update_draft(draft)
+                    message = await chat.post(space, lines, draft=draft, language=lang)
+                    await self._remember(incident.number,
+                                         draft=(draft.number, draft.version, message))
                 else:
                     await chat.update(space, draft.current.message, lines, draft=draft,
                                       language=lang)
+
+    async def _remember(self, number: int, *, space: Space | None = None,
+                        summary: str | None = None,
+                        draft: tuple[int, int, str] | None = None) -> None:
+        """Store where something landed, re-reading the record so that changes made while the
+        chat call was in flight are kept."""
+        async with self.store.unit() as unit:
+            if draft is not None:
+                draft_number, version, message = draft
+                found = await unit.get_draft(number, draft_number)
+                if found is not None and len(found.versions) >= version:
+                    found.versions[version - 1].message = message
+                    await unit.update_draft(found)
+                return
+            incident = await unit.get_incident(number)
+            if incident is None:
+                return
+            incident.space = space or incident.space
+            incident.summary_message = summary or incident.summary_message
+            await unit.update_incident(incident)
 
 
 def _given(value: T | None) -> T:

@@ -444,7 +444,9 @@ class SqlUnit:
         await self._s.flush()
 
     async def get_incident(self, number: int) -> Incident | None:
-        row = await self._s.get(IncidentRow, number)
+        # Row lock on PostgreSQL (ignored by SQLite, whose units are serialized already), so
+        # two units changing one incident cannot both write from a stale read.
+        row = await self._s.get(IncidentRow, number, with_for_update=True)
         return _incident(row) if row else None
 
     async def update_incident(self, incident: Incident) -> None:
