@@ -7,15 +7,17 @@ never scrambles a `@handle` or an `INC-7`.
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog as BabelCatalog
+from babel.messages.catalog import Message
 from babel.messages.pofile import read_po
 
-from bot.core.text import Renderer, Who, plain_mention
 from bot.core.text import Catalog as CatalogPort
+from bot.core.text import Renderer, Who, plain_mention
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "crisisbot"
@@ -23,26 +25,34 @@ RTL = frozenset({"fa", "ar", "he"})
 
 
 class PoCatalog:
-    """gettext's two calls answered from a Babel catalogue; untranslated ids fall back to
-    English."""
+    """gettext's two calls answered from a Babel catalogue; untranslated and fuzzy entries fall
+    back to English.
+
+    The plural form is chosen by the `Plural-Forms` expression in the catalogue's header (as
+    gettext does), e.g. Russian's three forms, Persian's two.
+    """
 
     def __init__(self, catalog: BabelCatalog) -> None:
         self._catalog = catalog
+        self._plural: Callable[[int], int] = gettext.c2py(catalog.plural_expr)
+
+    def _translated(self, msgid: str) -> Message | None:
+        found = self._catalog.get(msgid)
+        return None if found is None or found.fuzzy else found
 
     def gettext(self, message: str, /) -> str:
-        found = self._catalog.get(message)
+        found = self._translated(message)
         if found is None or not found.string or isinstance(found.string, tuple):
             return message
         return str(found.string)
 
     def ngettext(self, singular: str, plural: str, n: int, /) -> str:
-        found = self._catalog.get(singular)
+        found = self._translated(singular)
         forms = found.string if found is not None else None
-        if isinstance(forms, tuple) and all(forms):
-            index = self._catalog.plural_func(n)
+        if isinstance(forms, tuple) and forms and all(forms):
+            index = self._plural(n)
             return str(forms[min(index, len(forms) - 1)])
         return singular if n == 1 else plural
-
 
 class Untranslated:
     """English: the message ids are the text."""

@@ -97,7 +97,7 @@ class Renderer:
         if isinstance(value, Who):
             return self._isolated(self.mention(value))
         if isinstance(value, Prefixed):
-            return value[0] + self._value(value[1])
+            return str(value[0]) + self._value(value[1])
         if isinstance(value, Joined):
             return ", ".join(self._value(v) for v in value)
         return self._isolated(str(value))
