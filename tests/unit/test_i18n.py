@@ -128,6 +128,9 @@ def test_template_is_up_to_date() -> None:
         template = read_po(handle)
     stale = sorted(singular(m) for m in extracted() if template.get(singular(m)) is None)
     assert not stale, f"bot/locale/{DOMAIN}.pot is stale; run `make i18n`. Missing: {stale}"
+    # `{name}` fields are brace format; a `%` flagged as printf style would be a mistake
+    printf = [singular(m.id) for m in template if m.id and "python-format" in m.flags]
+    assert not printf, f"message ids flagged python-format (use {{name}} fields): {printf}"
 
 
 def test_message_ids_are_literals() -> None:
