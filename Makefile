@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench serve clean
+.PHONY: demo test test-fast lint bench serve clean i18n
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,31 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# Message catalogues: extract every `_(...)` / `N_(...)` under bot/ into the template, then merge
+# it into each language's .po (created on first run). Re-run after adding or changing messages;
+# `pytest tests/unit/test_i18n.py` then lists what still needs translating.
+LOCALE := bot/locale
+DOMAIN := crisisbot
+LANGS := ru fa
+POT := $(LOCALE)/$(DOMAIN).pot
+KEYWORDS := --no-default-keywords -k _ -k N_:1,2 -k invalid
+
+i18n: $(STAMP)
+	@mkdir -p $(LOCALE)
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --sort-by-file --width 100 \
+		--project crisisbot --version 0.1.0 --copyright-holder "crisisbot contributors" \
+		--msgid-bugs-address "https://github.com/crisisbot/crisisbot/issues" \
+		-o $(POT) bot
+	@for lang in $(LANGS); do \
+		po=$(LOCALE)/$$lang/LC_MESSAGES/$(DOMAIN).po; \
+		if [ -f $$po ]; then \
+			$(BIN)/pybabel update -D $(DOMAIN) -i $(POT) -d $(LOCALE) -l $$lang \
+				--no-fuzzy-matching --width 100; \
+		else \
+			$(BIN)/pybabel init -D $(DOMAIN) -i $(POT) -d $(LOCALE) -l $$lang --width 100; \
+		fi; \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

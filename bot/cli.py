@@ -84,7 +84,7 @@ def _demo(args: argparse.Namespace) -> int:
             bot = await build(settings, clock=clock, echo=print)
             try:
                 number = await run(bot, clock, print)
-                print("\n== Post-incident report\n")
+                print("\n" + renderer(settings.language)(_("== Post-incident report")) + "\n")
                 print(await _report_text(bot, number))
             finally:
                 await bot.close()

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.app import Bot
-from bot.core.models import Alert, CrisisKind, Severity
+from bot.core.models import Alert, CrisisKind, Severity, public_id
+from bot.core.text import _
 
 POST = "https://social.example/@truthseeker/1789"
 
@@ -45,7 +46,7 @@ def mention(n: int, at: datetime, text: str, reach: int) -> Alert:
 async def run(bot: Bot, clock: ScriptedClock, out: Callable[[str], None]) -> int:
     """Play the story; return the incident number."""
     session, chat = bot.session(), bot.local
-    out("== Alerts arrive from social listening")
+    out(chat.render(_("== Alerts arrive from social listening")))
     texts = [
         ("BrightMilk recalls all yogurt, poisoned batch!!! share before they delete", 48_000),
         ("My kids ate BrightMilk yesterday, is it true about the recall?", 1_200),
@@ -56,11 +57,14 @@ async def run(bot: Bot, clock: ScriptedClock, out: Callable[[str], None]) -> int
         outcome = await bot.service.handle_alert(mention(n, clock.now(), text, reach))
         await bot.delivery.flush()
         number = outcome.incident or number
-        out(f"   alert {n}: {'opened' if outcome.opened else 'attached to'} INC-{number}")
+        told = (_("alert {n}: opened {incident}", n=n, incident=public_id(number))
+                if outcome.opened else
+                _("alert {n}: attached to {incident}", n=n, incident=public_id(number)))
+        out("   " + chat.render(told))
         clock.advance(1)
     channel = chat.space_of(number)
 
-    out("== The team responds")
+    out(chat.render(_("== The team responds")))
     clock.advance(2)
     await session.say("bob", "/crisis ack", channel)
     clock.advance(1)
