@@ -350,8 +350,7 @@ def _with_late_note(action: Action) -> Action:
     if action.late < LATE_NOTE_AFTER:
         return action
     minutes = round(action.late.total_seconds() / 60)
-    late = N_("{message} (late by {n} min)", "{message} (late by {n} min)", minutes,
-              message=action.message)
-    dm = (N_("{message} (late by {n} min)", "{message} (late by {n} min)", minutes,
-             message=action.dm) if action.dm is not None else None)
+    late = _("{text} (late by {minutes} min)", text=action.message, minutes=minutes)
+    dm = (_("{text} (late by {minutes} min)", text=action.dm, minutes=minutes)
+          if action.dm is not None else None)
     return replace(action, message=late, dm=dm)
