@@ -327,7 +327,8 @@ def _pulse(incident: Incident, events: Sequence[TimelineEvent], alerts: Sequence
                  "Pulse for {incident}: {n} mentions in the last {minutes} min ({change} against "
                  "the previous window), {negative}% negative.", len(current),
                  incident=incident.public_id, minutes=minutes, change=change, negative=negative)
-    return Action(incident.number, Purpose.PULSE, due_at, now - due_at, message,
+    # A pulse describes the window ending now, so it is never "late".
+    return Action(incident.number, Purpose.PULSE, now, timedelta(0), message,
                   extra={"count": len(current), "previous": previous, "negative": negative,
                          "minutes": minutes})
 
