@@ -64,6 +64,10 @@ class Prefixed(tuple[Any, ...]):
     def __new__(cls, prefix: str, value: Any) -> Prefixed:
         return super().__new__(cls, (prefix, value))
 
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        """Let copy and pickle rebuild it through `__new__(prefix, value)`."""
+        return tuple(self)
+
 
 class Catalog(Protocol):
     def gettext(self, message: str, /) -> str: ...

@@ -44,6 +44,8 @@ class MemoryUnit:
         return copy.deepcopy(found) if found else None
 
     async def update_incident(self, incident: Incident) -> None:
+        if incident.number not in self.s.incidents:
+            raise LookupError(f"no incident {incident.number} to update")
         self.s.incidents[incident.number] = copy.deepcopy(incident)
 
     async def incident_by_space(self, platform: str, channel: str) -> Incident | None:
@@ -67,10 +69,15 @@ class MemoryUnit:
         key = (draft.incident, draft.number)
         if key in self.s.drafts:
             raise ValueError(f"duplicate draft {key}")
+        _check_decisions(draft)
         self.s.drafts[key] = copy.deepcopy(draft)
 
     async def update_draft(self, draft: Draft) -> None:
-        self.s.drafts[(draft.incident, draft.number)] = copy.deepcopy(draft)
+        key = (draft.incident, draft.number)
+        if key not in self.s.drafts:
+            raise LookupError(f"no draft {key} to update")
+        _check_decisions(draft)
+        self.s.drafts[key] = copy.deepcopy(draft)
 
     async def get_draft(self, incident: int, number: int) -> Draft | None:
         found = self.s.drafts.get((incident, number))
@@ -107,6 +114,13 @@ class MemoryUnit:
 
     async def notice_done(self, notice_id: int) -> None:
         self.s.done.add(notice_id)
+
+
+def _check_decisions(draft: Draft) -> None:
+    """One decision per person and version, as the SQL store's unique constraint demands."""
+    keys = [(d.version, d.person) for d in draft.decisions]
+    if len(keys) != len(set(keys)):
+        raise ValueError(f"duplicate decision on draft {draft.incident}/{draft.number}")
 
 
 class MemoryStore:
