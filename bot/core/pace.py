@@ -138,7 +138,9 @@ def due_actions(incident: Incident, drafts: Sequence[Draft], events: Sequence[Ti
         _review(incident, events, schedule, now),
         _pulse(incident, events, alerts, schedule, now),
     ]
-    return [_with_late_note(a) for a in found if a is not None]
+    # What a severity change made due was not missed, so it is not late.
+    changed = max((e.at for e in events if e.kind is EventKind.SEVERITY_CHANGED), default=None)
+    return [_with_late_note(_not_before(a, changed, now)) for a in found if a is not None]
 
 
 def watched(incident: Incident, schedule: Schedule, now: datetime) -> bool:
@@ -345,6 +347,12 @@ def _sent(events: Sequence[TimelineEvent], purpose: Purpose) -> list[TimelineEve
 def _on_platform(incident: Incident, people: Iterable[str]) -> tuple[str, ...]:
     """A chain may list people on several platforms; only the incident's own can be reached."""
     return tuple(dict.fromkeys(p for p in people if p.split(":", 1)[0] == incident.platform))
+
+
+def _not_before(action: Action, changed: datetime | None, now: datetime) -> Action:
+    if changed is None or action.due_at >= changed:
+        return action
+    return replace(action, late=max(timedelta(0), now - changed))
 
 
 def _with_late_note(action: Action) -> Action:
