@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from bot.chat.local import LocalChat, LocalSession
 from bot.core.delivery import Delivery
+from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.ports import Chat, Clock
 from bot.core.rules import ApprovalStep, Rules
 from bot.core.service import Service
 from bot.core.text import Renderer
 from bot.i18n import renderer
-from bot.settings import Settings
+from bot.scheduler import Leader, Pacemaker
+from bot.settings import WEEKDAYS, Settings
+from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlStore
 
@@ -35,6 +39,22 @@ def rules_from(settings: Settings) -> Rules:
     )
 
 
+def schedule_from(settings: Settings) -> Schedule:
+    """Plain values for the core: timedeltas and a zoneinfo, no pydantic."""
+    config = settings.schedule
+    return Schedule(
+        timers={severity: Timers(t.ack_timeout, t.update_every, t.approval_reminder)
+                for severity, t in config.severity.items()},
+        escalation=tuple(EscalationStep(step.after, tuple(step.people), tuple(step.groups))
+                         for step in config.escalation),
+        timezone=ZoneInfo(settings.timezone),
+        review_time=config.review_time,
+        working_days=frozenset(WEEKDAYS.index(day) for day in config.working_days),
+        pulse_every=config.pulse_every,
+        pulse_severities=frozenset(config.pulse_severities),
+    )
+
+
 @dataclass
 class Bot:
     settings: Settings
@@ -42,12 +62,28 @@ class Bot:
     service: Service
     delivery: Delivery
     local: LocalChat
+    scheduler: Pacemaker | None = None
 
     def session(self) -> LocalSession:
         return LocalSession(self.service, self.local, self.delivery)
 
     async def close(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         await self.store.close()
+
+
+def build_scheduler(bot: Bot) -> Pacemaker:
+    """Tick, then deliver what is queued (retrying what failed before); on PostgreSQL only the
+    lock holder ticks. Not started here: `serve` starts it inside its event loop."""
+
+    async def tick() -> None:
+        await bot.service.tick()
+        await bot.delivery.flush()
+
+    url = bot.settings.database_url
+    leader: Leader | None = AdvisoryLock(url) if url.startswith("postgresql") else None
+    return Pacemaker(tick, bot.settings.schedule.tick, leader=leader)
 
 
 async def build(settings: Settings, *, clock: Clock | None = None,
@@ -62,5 +98,8 @@ async def build(settings: Settings, *, clock: Clock | None = None,
 
     local = LocalChat(render_for, echo)
     chats: dict[str, Chat] = {local.platform: local}
-    service = Service(store, clock or SystemClock(), rules, platform=local.platform)
-    return Bot(settings, store, service, Delivery(store, chats, rules), local)
+    service = Service(store, clock or SystemClock(), rules, platform=local.platform,
+                      schedule=schedule_from(settings))
+    bot = Bot(settings, store, service, Delivery(store, chats, rules), local)
+    bot.scheduler = build_scheduler(bot)
+    return bot

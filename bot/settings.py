@@ -7,10 +7,21 @@ named by `CRISISBOT_CONFIG`, then defaults.
 from __future__ import annotations
 
 import os
+import re
+from datetime import time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +31,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 
 from bot.core.models import Severity
+from bot.core.pace import DEFAULT_TIMERS
 from bot.core.rules import DEFAULT_POLICIES, DEFAULT_ROLES
 
 LANGUAGES = ("en", "ru", "fa")
@@ -56,6 +68,141 @@ class ApprovalStepSettings(BaseModel):
     count: int = Field(ge=1, le=20)
 
 
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_OFF = frozenset({"off", "none", "never"})
+
+
+def parse_duration(value: Any) -> Any:
+    """`90` or `"90"` (seconds), `"90s"`, `"15m"`, `"1h"`, `"2d"`, `"1h30m"`; `"off"` is None.
+    Anything else is passed on for pydantic to refuse."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower().replace(" ", "")
+    if text in _OFF:
+        return None
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return timedelta(seconds=float(text))
+    if text and re.fullmatch(f"(?:{_DURATION.pattern})+", text):
+        return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(text)))
+    raise ValueError("a duration: seconds, or like 90s, 15m, 1h, 2d, 1h30m (or off)")
+
+
+def _positive(value: timedelta | None) -> timedelta | None:
+    if value is not None and value <= timedelta(0):
+        raise ValueError("a duration must be positive (use off to switch it off)")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+"""A duration that must be given (may be zero, e.g. an escalation step right at the deadline)."""
+OptionalDuration = Annotated[timedelta | None, BeforeValidator(parse_duration)]
+"""A positive duration, or `off`."""
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class TimerSettings(BaseModel):
+    """One severity's deadlines (see `[schedule.severity.SEV1]` in the example TOML)."""
+
+    ack_timeout: OptionalDuration = None
+    update_every: OptionalDuration = None
+    approval_reminder: OptionalDuration = None
+
+    @field_validator("ack_timeout", "update_every", "approval_reminder")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        return _positive(value)
+
+
+class EscalationStepSettings(BaseModel):
+    after: Duration = timedelta(0)
+    people: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+
+    @field_validator("people", "groups")
+    @classmethod
+    def _platform_ids(cls, value: list[str]) -> list[str]:
+        bad = [p for p in value if ":" not in p]
+        if bad:
+            raise ValueError(f"name people as platform:id, e.g. slack:U024BE7LH (got {bad})")
+        return value
+
+
+def _default_timers() -> dict[Severity, TimerSettings]:
+    return {
+        severity: TimerSettings(ack_timeout=t.ack_timeout, update_every=t.update_every,
+                                approval_reminder=t.approval_reminder)
+        for severity, t in DEFAULT_TIMERS.items()
+    }
+
+
+class ScheduleSettings(BaseModel):
+    """Escalations, reminders and follow-ups; the three top-level durations, when set, apply to
+    every severity (e.g. `CRISISBOT_SCHEDULE__ACK_TIMEOUT=2m`)."""
+
+    tick: Duration = timedelta(seconds=5)
+    ack_timeout: OptionalDuration = None
+    update_every: OptionalDuration = None
+    approval_reminder: OptionalDuration = None
+    severity: dict[Severity, TimerSettings] = Field(default_factory=_default_timers)
+    escalation: list[EscalationStepSettings] = Field(default_factory=list)
+    review_time: time = time(10, 0)
+    working_days: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
+    pulse_every: OptionalDuration = timedelta(minutes=15)
+    pulse_severities: list[Severity] = Field(
+        default_factory=lambda: [Severity.SEV1, Severity.SEV2])
+
+    @field_validator("ack_timeout", "update_every", "approval_reminder", "pulse_every")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        return _positive(value)
+
+    @field_validator("tick")
+    @classmethod
+    def _tick_positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("the tick must be positive")
+        return value
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _merge_defaults(cls, value: Any) -> Any:
+        """A severity table in the TOML overrides only the keys it names."""
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {s.value: t.model_dump() for s, t in _default_timers().items()}
+        for key, timers in value.items():
+            name = str(key.value if isinstance(key, Severity) else key).upper()
+            extra = (timers.model_dump(exclude_unset=True) if isinstance(timers, TimerSettings)
+                     else timers)
+            merged[name] = {**merged.get(name, {}), **extra} if isinstance(extra, dict) else extra
+        return merged
+
+    @field_validator("working_days")
+    @classmethod
+    def _weekdays(cls, value: list[str]) -> list[str]:
+        days = [d.strip().lower()[:3] for d in value]
+        unknown = [d for d in days if d not in WEEKDAYS]
+        if unknown:
+            raise ValueError(f"weekdays are {', '.join(WEEKDAYS)} (got {unknown})")
+        return days
+
+    @model_validator(mode="after")
+    def _overrides(self) -> ScheduleSettings:
+        """Apply the global durations to every severity."""
+        for name in ("ack_timeout", "update_every", "approval_reminder"):
+            value = getattr(self, name)
+            if value is not None:
+                for timers in self.severity.values():
+                    setattr(timers, name, value)
+        return self
+
+
 def _default_approval() -> dict[Severity, list[ApprovalStepSettings]]:
     return {
         severity: [ApprovalStepSettings(roles=sorted(s.roles), count=s.count) for s in steps]
@@ -85,6 +232,16 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA timezone, e.g. Europe/Berlin") from None
+        return value
 
     @field_validator("language")
     @classmethod

@@ -31,6 +31,8 @@ class Metrics:
     alerts: int
     drafts: int
     versions: int
+    escalations: int = 0
+    reminders: int = 0
 
 
 def metrics(incident: Incident, events: Sequence[TimelineEvent], alerts: Sequence[Alert],
@@ -51,6 +53,8 @@ def metrics(incident: Incident, events: Sequence[TimelineEvent], alerts: Sequenc
         alerts=len(alerts),
         drafts=len(drafts),
         versions=sum(len(d.versions) for d in drafts),
+        escalations=sum(1 for e in events if e.kind is EventKind.ESCALATION),
+        reminders=sum(1 for e in events if e.kind is EventKind.REMINDER_SENT),
     )
 
 
@@ -99,6 +103,8 @@ def report_lines(incident: Incident, drafts: Sequence[Draft], events: Sequence[T
         _("| time to resolve | {value} |", value=duration(m.to_resolve)),
         _("| alerts | {value} |", value=m.alerts),
         _("| drafts (versions) | {drafts} ({versions}) |", drafts=m.drafts, versions=m.versions),
+        _("| escalations, reminders | {escalations}, {reminders} |", escalations=m.escalations,
+          reminders=m.reminders),
         BLANK,
         _("## People and roles"),
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from bot.core import commands as cmd
@@ -30,6 +31,7 @@ from bot.core.models import (
     TimelineEvent,
     public_id,
 )
+from bot.core.pace import Action, Schedule, due_actions, watched
 from bot.core.ports import Clock, Store, Unit
 from bot.core.report import report_lines
 from bot.core.rules import (
@@ -121,13 +123,15 @@ class _Tx:
 class Service:
     def __init__(self, store: Store, clock: Clock, rules: Rules | None = None, *,
                  platform: str = "local", after_commit: Callable[[], None] | None = None,
-                 fmt_time: Callable[[Any], str] | None = None) -> None:
+                 fmt_time: Callable[[Any], str] | None = None,
+                 schedule: Schedule | None = None) -> None:
         self.store = store
         self.clock = clock
         self.rules = rules or Rules()
         self.platform = platform
         self._after_commit = after_commit
         self.fmt_time = fmt_time or (lambda at: at.strftime("%Y-%m-%d %H:%M UTC"))
+        self.schedule = schedule or Schedule()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -519,6 +523,41 @@ class Service:
 
         outcome: AlertOutcome = await self._run(work)
         return outcome
+
+    # -- keeping pace -----------------------------------------------------------------------
+
+    async def tick(self) -> int:
+        """Perform every escalation and reminder that is due (see `core/pace.py`); return how
+        many. Safe to call at any rate and after any downtime: what was done is in the timeline.
+        """
+        now = self.clock.now()
+        async with self.store.unit() as unit:
+            numbers = [i.number for i in await unit.incidents()
+                       if watched(i, self.schedule, now)]
+        performed = 0
+        for number in numbers:
+            performed += await self._run(partial(self._keep_pace, number=number))
+        return performed
+
+    async def _keep_pace(self, tx: _Tx, number: int) -> int:
+        """Re-read the incident inside the transaction, so an ack that just landed wins."""
+        incident = await tx.incident(number)
+        actions = due_actions(incident, await tx.unit.drafts(number),
+                              await tx.unit.timeline(number), self.schedule, self.rules, tx.now,
+                              await tx.unit.alerts(number))
+        for action in actions:
+            await self._perform(tx, action)
+        return len(actions)
+
+    @staticmethod
+    async def _perform(tx: _Tx, action: Action) -> None:
+        """The timeline event that marks the action done, and its notices, in one transaction."""
+        await tx.record(action.incident, action.event, SYSTEM, **action.data)
+        await tx.say(action.incident, action.message, draft=action.draft,
+                     version=action.version, thread_of_draft=action.draft is not None)
+        if action.dm is not None:
+            for person in action.direct:
+                await tx.notify(action.incident, NoticeKind.DIRECT, person=person, text=action.dm)
 
     # -- commands ---------------------------------------------------------------------------
 

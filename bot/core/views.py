@@ -162,15 +162,45 @@ def event_text(event: TimelineEvent) -> Text:
         case EventKind.MESSAGE_PINNED:
             return _("{who} pinned: {text}", who=who, text=d.get("text", ""))
         case EventKind.REMINDER_SENT:
-            return _("reminder: {text}", text=d.get("text", ""))
+            return _late(d, _reminder_text(d))
         case EventKind.ESCALATION:
-            return _("escalated to {people}", people=_people(d.get("people", [])))
+            return _late(d, _("not acknowledged: escalation step {step} to {people}",
+                              step=d.get("step", 1), people=_audience(d)))
         case EventKind.RESOLVED:
             return _("{who} resolved the incident{summary}", who=who,
                      summary=Prefixed(": ", d["summary"]) if d.get("summary") else "")
         case EventKind.REOPENED:
             return _("{who} reopened the incident", who=who)
     return _("{kind}", kind=event.kind.value)  # pragma: no cover - every kind is matched above
+
+
+def _reminder_text(d: Mapping[str, Any]) -> Text:
+    """Reminders are told from their data (purpose and key), so old events read the same."""
+    match d.get("purpose"):
+        case "update":
+            return _("reminded {people} to post a status update", people=_audience(d))
+        case "approval":
+            return _("reminded {people} to decide on draft #{number} v{version}",
+                     people=_audience(d), number=d.get("draft", ""), version=d.get("version", ""))
+        case "review":
+            return _("reminded {people} to hold the post-incident review", people=_audience(d))
+        case "pulse":
+            return _("pulse: {count} mentions in {minutes} min, {negative}% negative",
+                     count=d.get("count", 0), minutes=d.get("minutes", 0),
+                     negative=d.get("negative", 0))
+    return _("reminded {people}", people=_audience(d))
+
+
+def _audience(d: Mapping[str, Any]) -> Joined | Text:
+    people = d.get("people") or []
+    return _people(people) if people else _("the channel")
+
+
+def _late(d: Mapping[str, Any], text: Text) -> Text:
+    late = int(d.get("late", 0))
+    if late < 60:  # the tick's own granularity, as in core/pace.py
+        return text
+    return _("{text} (late by {minutes} min)", text=text, minutes=round(late / 60))
 
 
 def _people(people: Sequence[str]) -> Joined:

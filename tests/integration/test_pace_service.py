@@ -1,0 +1,232 @@
+"""Keeping pace through the real Service, delivery and local chat, on every store; time is a
+controllable clock, so nothing sleeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.chat.local import LocalChat
+from bot.core.delivery import Delivery
+from bot.core.models import SYSTEM, Alert, EventKind, Severity, TimelineEvent
+from bot.core.pace import EscalationStep, Schedule
+from bot.core.ports import Store
+from bot.core.report import report_lines
+from bot.core.rules import Rules
+from bot.core.service import Service
+from bot.core.text import render
+from bot.core.views import timeline_lines
+from bot.storage.sql import SqlStore
+
+START = datetime(2024, 5, 3, 12, 0, tzinfo=UTC)  # a Friday
+ALICE, BOB, CAROL, DAVE, ERIN = (f"local:{n}" for n in ("alice", "bob", "carol", "dave", "erin"))
+CHAIN = (EscalationStep(timedelta(0), ("local:oncall",)),
+         EscalationStep(timedelta(minutes=10), ("local:lead",), ("local:comms",)))
+SCHEDULE = Schedule(escalation=CHAIN, timezone=ZoneInfo("Europe/Berlin"), pulse_every=None)
+
+
+class Clock:
+    def __init__(self, at: datetime = START) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+@dataclass
+class World:
+    store: Store
+    clock: Clock
+    service: Service
+    chat: LocalChat
+    delivery: Delivery
+
+    async def tick(self) -> int:
+        done = await self.service.tick()
+        await self.delivery.flush()
+        return done
+
+    async def later(self, **delta: float) -> int:
+        self.clock.advance(**delta)
+        return await self.tick()
+
+    def said(self, incident: int = 1) -> list[str]:
+        """What the bot wrote in the incident's channel, summaries and cards left out."""
+        channel = self.chat.channels[self.chat.space_of(incident)]
+        return [m.text for m in channel.messages if m.draft is None and m.id != "1"]
+
+    async def events(self, kinds: tuple[EventKind, ...] = (EventKind.ESCALATION,
+                                                           EventKind.REMINDER_SENT),
+                     incident: int = 1) -> list[TimelineEvent]:
+        async with self.store.unit() as unit:
+            return [e for e in await unit.timeline(incident) if e.kind in kinds]
+
+
+def world(store: Store, clock: Clock | None = None, chat: LocalChat | None = None) -> World:
+    rules = Rules()
+    clock = clock or Clock()
+    chat = chat or LocalChat(lambda _language: render)
+    service = Service(store, clock, rules, schedule=SCHEDULE)
+    return World(store, clock, service, chat, Delivery(store, {"local": chat}, rules))
+
+
+def alert(n: int = 1, severity: Severity = Severity.SEV1) -> Alert:
+    return Alert("mentions", f"m-{n}", "g", "Fake recall story", START, severity=severity,
+                 metrics={"sentiment": -0.5})
+
+
+async def test_escalation_walks_the_chain_with_mentions_and_dms_and_stops_at_ack(
+        store: Store) -> None:
+    w = world(store)
+    await w.service.handle_alert(alert())
+    await w.delivery.flush()
+    assert await w.later(minutes=4, seconds=59) == 0
+    assert await w.later(seconds=1) == 1
+    assert w.said()[-1] == ("INC-1 is still not acknowledged after 5 min 0 s; escalating to "
+                            "@oncall. Acknowledge with “/crisis ack”.")
+    assert [p for p, _ in w.chat.directs] == ["local:oncall"]
+    assert await w.later(minutes=9) == 0
+    assert await w.later(minutes=1) == 1
+    assert "escalating to @lead, @comms" in w.said()[-1]
+    assert [p for p, _ in w.chat.directs] == ["local:oncall", "local:lead"]
+    await w.service.acknowledge(1, BOB)
+    await w.later(hours=3)  # the chain is over (only status reminders from now on)
+    assert len(w.chat.directs) == 2
+    steps = [e.data["step"] for e in await w.events((EventKind.ESCALATION,))]
+    assert steps == [1, 2]
+
+
+async def test_ack_in_time_means_no_escalation(store: Store) -> None:
+    w = world(store)
+    await w.service.handle_alert(alert())
+    await w.later(minutes=2)
+    await w.service.acknowledge(1, BOB)
+    await w.later(minutes=20)
+    assert await w.events((EventKind.ESCALATION,)) == []
+    assert w.chat.directs == []
+
+
+async def test_update_reminder_resets_on_update_and_reschedules_on_severity_change(
+        store: Store) -> None:
+    w = world(store)
+    await w.service.declare(ALICE, "Troll attack", severity=Severity.SEV3)
+    await w.service.assign(1, ALICE, BOB, "spokesperson")
+    await w.service.status_update(1, ALICE, "Looking into it", None)
+    await w.service.acknowledge(1, ALICE)
+    await w.delivery.flush()
+    assert await w.later(hours=3) == 0
+    await w.service.status_update(1, ALICE, "Still on it")  # resets: next due at 7 h
+    assert await w.later(hours=3, minutes=59) == 0
+    await w.service.set_severity(1, ALICE, Severity.SEV1)  # 30 min cadence: overdue now
+    assert await w.tick() == 1
+    assert w.said()[-1] == ("No status update on INC-1 for 3 h 59 min. @alice, @bob, please post "
+                            "one with “/crisis status <text>”.")
+    assert await w.later(minutes=29) == 0
+    assert await w.later(minutes=1) == 1  # reminded again one cadence later, not every tick
+
+
+async def test_approval_reminders_ping_approvers_who_have_not_acted_then_the_commander(
+        store: Store) -> None:
+    w = world(store)
+    await w.service.declare(ALICE, "Fake quote", severity=Severity.SEV2)
+    await w.service.acknowledge(1, ALICE)
+    for person in (BOB, CAROL, DAVE):
+        await w.service.assign(1, ALICE, person, "approver")
+    await w.service.assign(1, ALICE, ERIN, "spokesperson")
+    await w.service.post_draft(1, ERIN, "The quote is fake.")
+    await w.delivery.flush()
+    w.clock.advance(minutes=3)
+    await w.service.decide(1, BOB, approve=True)
+    assert await w.later(minutes=6) == 0
+    assert await w.later(minutes=1) == 1
+    channel = w.chat.channels[w.chat.space_of(1)]
+    card = w.chat.draft_message(channel.name, 1)
+    first = channel.messages[-1]
+    assert first.thread == card  # in the draft's thread
+    assert first.text == ("Draft #1 has waited 10 min 0 s for approval. @carol, @dave, please "
+                          "approve with ✅ or reject with ❌ and a reason.")
+    assert await w.later(minutes=10) == 1
+    second = channel.messages[-1]
+    assert second.thread is None
+    assert second.text == ("@alice, draft #1 has still not been approved after 20 min 0 s; "
+                           "waiting for @carol, @dave.")
+    assert await w.later(hours=2) == 1  # only the hourly status reminder from now on
+    assert [e.data["purpose"] for e in await w.events()] == ["approval", "approval", "update"]
+
+
+async def test_review_follow_up_next_working_day_at_ten_in_the_team_timezone(
+        store: Store) -> None:
+    w = world(store, Clock(datetime(2024, 5, 3, 20, 0, tzinfo=UTC)))  # Friday 22:00 in Berlin
+    await w.service.declare(ALICE, "Bad post", severity=Severity.SEV4)
+    await w.service.resolve(1, ALICE, "Post removed")
+    await w.delivery.flush()
+    w.clock.at = datetime(2024, 5, 6, 7, 59, tzinfo=UTC)  # Monday 09:59 in Berlin
+    assert await w.tick() == 0
+    assert await w.later(minutes=1) == 1
+    assert "Time for the post-incident review of INC-1" in w.said()[-1]
+    assert w.chat.directs[-1][0] == ALICE
+    assert await w.later(minutes=5) == 0
+
+
+async def test_repeated_ticks_never_duplicate(store: Store) -> None:
+    w = world(store)
+    await w.service.handle_alert(alert())
+    w.clock.advance(minutes=6)
+    assert [await w.tick() for _ in range(5)] == [1, 0, 0, 0, 0]
+    assert len(await w.events()) == 1
+    assert len(w.chat.directs) == 1
+
+
+async def test_downtime_runs_the_latest_step_once_with_a_late_note(store: Store) -> None:
+    w = world(store)
+    await w.service.handle_alert(alert())
+    await w.later(minutes=1)
+    assert await w.later(minutes=44) == 1  # both steps were missed: one message, both people
+    assert w.said()[-1] == ("INC-1 is still not acknowledged after 45 min 0 s; escalating to "
+                            "@oncall, @lead, @comms. Acknowledge with “/crisis ack”. "
+                            "(late by 30 min)")
+    assert sorted(p for p, _ in w.chat.directs) == ["local:lead", "local:oncall"]
+
+
+async def test_timeline_and_report_show_every_action_with_its_time(store: Store) -> None:
+    w = world(store)
+    await w.service.handle_alert(alert())
+    await w.later(minutes=5)
+    await w.later(minutes=10)
+    incident, drafts, events, alerts = await w.service.load(1)
+    timeline = [render(line) for line in timeline_lines(events, w.service.fmt_time)]
+    assert "2024-05-03 12:05 UTC not acknowledged: escalation step 1 to @oncall" in timeline
+    assert "2024-05-03 12:15 UTC not acknowledged: escalation step 2 to @lead, @comms" in timeline
+    report = [render(line) for line in
+              report_lines(incident, drafts, events, alerts, w.service.fmt_time)]
+    assert "- 2024-05-03 12:05 UTC not acknowledged: escalation step 1 to @oncall" in report
+    assert "| escalations, reminders | 2, 0 |" in report
+
+
+async def test_a_restart_between_scheduling_and_firing_loses_and_duplicates_nothing(
+        sqlite_url: str) -> None:
+    clock, chat = Clock(), LocalChat(lambda _language: render)
+    first = SqlStore(sqlite_url)
+    w = world(first, clock, chat)
+    await w.service.handle_alert(alert())
+    await w.delivery.flush()
+    await w.later(minutes=5)  # step 1 fires before the restart
+    await first.close()
+
+    clock.advance(minutes=12)  # down while step 2 came due
+    second = SqlStore(sqlite_url)
+    try:
+        w = world(second, clock, chat)
+        assert await w.tick() == 1
+        assert await w.tick() == 0
+        steps = [(e.data["step"], e.at) for e in await w.events()]
+        assert steps == [(1, START + timedelta(minutes=5)), (2, START + timedelta(minutes=17))]
+        assert [p for p, _ in chat.directs] == ["local:oncall", "local:lead"]
+        assert w.said()[-1].endswith("(late by 2 min)")
+        assert all(e.actor == SYSTEM for e in await w.events())
+    finally:
+        await second.close()
