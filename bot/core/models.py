@@ -76,6 +76,21 @@ KIND_LABELS: Mapping[CrisisKind, Text] = {
     CrisisKind.OTHER: _("other"),
 }
 
+ROLE_LABELS: Mapping[str, Text] = {
+    "commander": _("Commander"),
+    "spokesperson": _("Spokesperson"),
+    "approver": _("Approver"),
+    "monitor": _("Monitor"),
+    "legal": _("Legal"),
+    "support": _("Support"),
+}
+"""Names of the default roles; a team's own roles are shown as configured."""
+
+
+def role_label(role: str) -> Text | str:
+    return ROLE_LABELS.get(role, role)
+
+
 DRAFT_STATE_LABELS: Mapping[DraftState, Text] = {
     DraftState.PENDING: _("pending approval"),
     DraftState.APPROVED: _("approved, ready to publish"),

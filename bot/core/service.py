@@ -12,6 +12,7 @@ from typing import Any
 from bot.core import commands as cmd
 from bot.core.errors import Forbidden, Invalid, NotFound
 from bot.core.models import (
+    STATUS_LABELS,
     SYSTEM,
     Alert,
     AlertStatus,
@@ -245,7 +246,7 @@ class Service:
                 await tx.record(number, EventKind.STATUS_UPDATE, actor, text=text,
                                 status=incident.status.value)
                 await tx.say(number, _("Update from {person} ({status}): {text}",
-                                       person=Who(actor), status=incident.status.value,
+                                       person=Who(actor), status=STATUS_LABELS[incident.status],
                                        text=text))
             await tx.unit.update_incident(incident)
             await tx.notify(number, NoticeKind.SUMMARY)

@@ -21,6 +21,7 @@ from bot.core.models import (
     Severity,
     Status,
     TimelineEvent,
+    role_label,
 )
 from bot.core.rules import Rules
 from bot.core.text import Joined, Prefixed, Text, Who, _
@@ -51,7 +52,7 @@ def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = ()
         people = incident.holders(role)
         if role != "commander" and people:
             lines.append(
-                _("{role}: {people}", role=role.capitalize(), people=_people(people))
+                _("{role}: {people}", role=role_label(role), people=_people(people))
             )
     if drafts:
         lines.append(
