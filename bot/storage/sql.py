@@ -1,0 +1,648 @@
+"""The SQL store: SQLAlchemy 2 async rows for the core's nouns, on SQLite or PostgreSQL.
+
+Rows are mapped to and from the core dataclasses by hand, so the core never sees SQLAlchemy and
+the schema can evolve (through the Alembic migrations next to this module) without touching it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Connection,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+    make_url,
+    select,
+    update,
+)
+from sqlalchemy import Text as SqlText
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.core.models import (
+    Alert,
+    AlertStatus,
+    CrisisKind,
+    Decision,
+    Draft,
+    DraftState,
+    DraftVersion,
+    EventKind,
+    Incident,
+    Notice,
+    NoticeKind,
+    Severity,
+    Space,
+    Status,
+    TimelineEvent,
+)
+from bot.core.text import Joined, Prefixed, Text, Who
+
+DEFAULT_URL = "sqlite+aiosqlite:///./crisisbot.db"
+BUSY_TIMEOUT_MS = 5000
+INCIDENT_COUNTER = "incident"
+
+log = logging.getLogger(__name__)
+
+# Deterministic constraint names, so later migrations can drop them by name on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+"""Append-only tables can grow past 2**31 rows; SQLite only autoincrements `INTEGER` keys."""
+
+PERSON = String(255)
+CODE = String(32)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out: SQLite keeps no zone, so it stores naive UTC and gets
+    the zone back on load; PostgreSQL keeps `timestamptz`. A naive value is a bug and refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}; crisisbot stores aware UTC times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_space", "space_platform", "space_channel"),)
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(SqlText)
+    kind: Mapped[str] = mapped_column(CODE)
+    severity: Mapped[str] = mapped_column(CODE)
+    status: Mapped[str] = mapped_column(CODE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(PERSON)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    platform: Mapped[str] = mapped_column(CODE)
+    space_platform: Mapped[str | None] = mapped_column(CODE)
+    space_channel: Mapped[str | None] = mapped_column(String(255))
+    space_thread: Mapped[str | None] = mapped_column(String(255))
+    summary_message: Mapped[str | None] = mapped_column(String(255))
+    group_key: Mapped[str | None] = mapped_column(SqlText, index=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    drill: Mapped[bool] = mapped_column(Boolean)
+
+    roles: Mapped[list[RoleRow]] = relationship(
+        order_by="RoleRow.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class RoleRow(Base):
+    """One person holding one role; `position` keeps both the role order and the holder order."""
+
+    __tablename__ = "incident_roles"
+    __table_args__ = (UniqueConstraint("incident", "role", "person"),)
+
+    incident: Mapped[int] = mapped_column(
+        ForeignKey("incidents.number", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(64))
+    person: Mapped[str] = mapped_column(PERSON)
+
+
+class DraftRow(Base):
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("incident", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident: Mapped[int] = mapped_column(ForeignKey("incidents.number", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(PERSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    target: Mapped[str | None] = mapped_column(SqlText)
+    state: Mapped[str] = mapped_column(CODE)
+
+    versions: Mapped[list[VersionRow]] = relationship(
+        order_by="VersionRow.number", cascade="all, delete-orphan", lazy="selectin"
+    )
+    decisions: Mapped[list[DecisionRow]] = relationship(
+        primaryjoin="DraftRow.id == foreign(DecisionRow.draft_id)",
+        order_by="DecisionRow.id", cascade="all, delete-orphan", lazy="selectin",
+    )
+
+
+class VersionRow(Base):
+    __tablename__ = "draft_versions"
+
+    draft_id: Mapped[int] = mapped_column(
+        ForeignKey("drafts.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    text: Mapped[str] = mapped_column(SqlText)
+    author: Mapped[str] = mapped_column(PERSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    message: Mapped[str | None] = mapped_column(String(255))
+
+
+class DecisionRow(Base):
+    """An approval or rejection; once per person and version, so a replayed click is refused."""
+
+    __tablename__ = "draft_decisions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["draft_id", "version"], ["draft_versions.draft_id", "draft_versions.number"],
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("draft_id", "version", "person"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    person: Mapped[str] = mapped_column(PERSON)
+    approve: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    step: Mapped[int | None] = mapped_column(Integer)
+    role: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(SqlText)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    source: Mapped[str] = mapped_column(CODE)
+    dedup_key: Mapped[str] = mapped_column(SqlText, unique=True)
+    group_key: Mapped[str] = mapped_column(SqlText)
+    title: Mapped[str] = mapped_column(SqlText)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(CODE)
+    description: Mapped[str] = mapped_column(SqlText)
+    severity: Mapped[str | None] = mapped_column(CODE)
+    kind: Mapped[str | None] = mapped_column(CODE)
+    labels: Mapped[dict[str, str]] = mapped_column(JSON)
+    url: Mapped[str | None] = mapped_column(SqlText)
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    metrics: Mapped[dict[str, float]] = mapped_column(JSON)
+    incident: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.number", ondelete="SET NULL"), index=True
+    )
+
+
+class EventRow(Base):
+    """The timeline: append-only, `seq` gives the order events happened in."""
+
+    __tablename__ = "timeline_events"
+
+    seq: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    incident: Mapped[int] = mapped_column(
+        ForeignKey("incidents.number", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(CODE)
+    actor: Mapped[str | None] = mapped_column(PERSON)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class NoticeRow(Base):
+    """The outbox. The delivery columns (attempts, next attempt, result) are for retries."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_pending", "delivered_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    incident: Mapped[int] = mapped_column(ForeignKey("incidents.number", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(CODE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    text: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    person: Mapped[str | None] = mapped_column(PERSON)
+    draft: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int | None] = mapped_column(Integer)
+    thread_of_draft: Mapped[bool] = mapped_column(Boolean)
+    message: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    result: Mapped[str | None] = mapped_column(String(255))
+
+
+class CounterRow(Base):
+    """Named sequences that must not skip or repeat (incident numbers are public)."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(CODE, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+# -- Text <-> JSON ---------------------------------------------------------------------------
+# A notice's text is rendered at delivery, maybe in another process after a restart, so its
+# parameters must come back exactly: people stay `Who` (a mention), lists stay `Joined`.
+
+
+def encode_text(text: Text) -> dict[str, Any]:
+    return {"msgid": text.msgid, "params": {k: _encode(v) for k, v in text.params.items()},
+            "plural": text.plural, "count": text.count}
+
+
+def decode_text(data: Mapping[str, Any]) -> Text:
+    return Text(data["msgid"], {k: _decode(v) for k, v in data["params"].items()},
+                plural=data["plural"], count=data["count"])
+
+
+def _encode(value: Any) -> Any:
+    """Scalars as themselves, the text types as one-key tagged objects; anything else is
+    refused now rather than silently stringified."""
+    match value:
+        case Text():
+            return {"$text": encode_text(value)}
+        case Who():
+            return {"$who": value.person}
+        case Prefixed():
+            return {"$prefixed": [value[0], _encode(value[1])]}
+        case Joined():
+            return {"$joined": [_encode(v) for v in value]}
+        case str():
+            return str(value)
+        case None | bool() | int() | float():
+            return value
+    raise TypeError(f"cannot store a {type(value).__name__} in a message parameter")
+
+
+def _decode(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    [(tag, body)] = value.items()
+    match tag:
+        case "$text":
+            return decode_text(body)
+        case "$who":
+            return Who(body)
+        case "$prefixed":
+            return Prefixed(body[0], _decode(body[1]))
+        case "$joined":
+            return Joined(_decode(v) for v in body)
+    raise ValueError(f"unknown message parameter tag {tag!r}")
+
+
+# -- rows <-> core ---------------------------------------------------------------------------
+
+
+def _fill_incident(row: IncidentRow, incident: Incident) -> None:
+    space = incident.space
+    row.title = incident.title
+    row.kind = incident.kind.value
+    row.severity = incident.severity.value
+    row.status = incident.status.value
+    row.created_at = incident.created_at
+    row.created_by = incident.created_by
+    row.acknowledged_at = incident.acknowledged_at
+    row.resolved_at = incident.resolved_at
+    row.platform = incident.platform
+    row.space_platform = space.platform if space else None
+    row.space_channel = space.channel if space else None
+    row.space_thread = space.thread if space else None
+    row.summary_message = incident.summary_message
+    row.group_key = incident.group_key
+    row.language = incident.language
+    row.drill = incident.drill
+
+
+def _role_rows(incident: Incident) -> list[RoleRow]:
+    pairs = [(role, person) for role, people in incident.roles.items() for person in people]
+    return [RoleRow(position=i, role=role, person=person) for i, (role, person) in
+            enumerate(pairs)]
+
+
+def _incident(row: IncidentRow) -> Incident:
+    roles: dict[str, list[str]] = {}
+    for role in row.roles:
+        roles.setdefault(role.role, []).append(role.person)
+    space = None
+    if row.space_platform is not None and row.space_channel is not None:
+        space = Space(row.space_platform, row.space_channel, row.space_thread)
+    return Incident(
+        number=row.number, title=row.title, kind=CrisisKind(row.kind),
+        severity=Severity(row.severity), status=Status(row.status), created_at=row.created_at,
+        created_by=row.created_by, acknowledged_at=row.acknowledged_at,
+        resolved_at=row.resolved_at, roles=roles, platform=row.platform, space=space,
+        summary_message=row.summary_message, group_key=row.group_key, language=row.language,
+        drill=row.drill,
+    )
+
+
+def _version_row(version: DraftVersion) -> VersionRow:
+    return VersionRow(number=version.number, text=version.text, author=version.author,
+                      created_at=version.created_at, message=version.message)
+
+
+def _decision_row(decision: Decision) -> DecisionRow:
+    return DecisionRow(version=decision.version, person=decision.person,
+                       approve=decision.approve, at=decision.at, step=decision.step,
+                       role=decision.role, reason=decision.reason)
+
+
+def _draft(row: DraftRow) -> Draft:
+    return Draft(
+        incident=row.incident, number=row.number, author=row.author, created_at=row.created_at,
+        versions=[DraftVersion(v.number, v.text, v.author, v.created_at, v.message)
+                  for v in row.versions],
+        target=row.target, state=DraftState(row.state),
+        decisions=[Decision(d.version, d.person, d.approve, d.at, d.step, d.role, d.reason)
+                   for d in row.decisions],
+    )
+
+
+def _alert(row: AlertRow) -> Alert:
+    return Alert(
+        source=row.source, dedup_key=row.dedup_key, group_key=row.group_key, title=row.title,
+        received_at=row.received_at, status=AlertStatus(row.status),
+        description=row.description,
+        severity=Severity(row.severity) if row.severity else None,
+        kind=CrisisKind(row.kind) if row.kind else None, labels=row.labels, url=row.url,
+        occurred_at=row.occurred_at, metrics=row.metrics, incident=row.incident, id=row.id,
+    )
+
+
+def _notice(row: NoticeRow) -> Notice:
+    return Notice(
+        incident=row.incident, kind=NoticeKind(row.kind), created_at=row.created_at,
+        text=decode_text(row.text) if row.text is not None else None, person=row.person,
+        draft=row.draft, version=row.version, thread_of_draft=row.thread_of_draft,
+        message=row.message, id=row.id,
+    )
+
+
+# -- the unit of work ------------------------------------------------------------------------
+
+
+class SqlUnit:
+    """One session in one transaction. Every write is flushed at once, so a broken constraint
+    raises at the call that broke it (as the memory store's checks do), not at commit."""
+
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        self._s = session
+        self._dialect = dialect
+
+    async def next_incident_number(self) -> int:
+        """An upsert that increments in place: the row lock serializes concurrent units on
+        PostgreSQL, SQLite's single writer does the same, and a rollback gives the number back."""
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        stmt = insert(CounterRow).values(name=INCIDENT_COUNTER, value=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[CounterRow.name], set_={"value": CounterRow.value + 1}
+        )
+        value: int = (await self._s.execute(stmt.returning(CounterRow.value))).scalar_one()
+        return value
+
+    async def add_incident(self, incident: Incident) -> None:
+        row = IncidentRow(number=incident.number, roles=_role_rows(incident))
+        _fill_incident(row, incident)
+        self._s.add(row)
+        await self._s.flush()
+
+    async def get_incident(self, number: int) -> Incident | None:
+        row = await self._s.get(IncidentRow, number)
+        return _incident(row) if row else None
+
+    async def update_incident(self, incident: Incident) -> None:
+        row = await self._s.get(IncidentRow, incident.number)
+        if row is None:
+            raise LookupError(f"no incident {incident.number} to update")
+        _fill_incident(row, incident)
+        wanted = _role_rows(incident)
+        key = [(r.role, r.person) for r in wanted]
+        if [(r.role, r.person) for r in row.roles] != key:
+            # Delete first: rewriting rows in place could collide on (incident, role, person).
+            row.roles.clear()
+            await self._s.flush()
+            row.roles.extend(wanted)
+        await self._s.flush()
+
+    async def incident_by_space(self, platform: str, channel: str) -> Incident | None:
+        row = await self._s.scalar(
+            select(IncidentRow)
+            .where(IncidentRow.space_platform == platform, IncidentRow.space_channel == channel)
+            .order_by(IncidentRow.number).limit(1)
+        )
+        return _incident(row) if row else None
+
+    async def open_incident_by_group(self, group_key: str) -> Incident | None:
+        row = await self._s.scalar(
+            select(IncidentRow)
+            .where(IncidentRow.group_key == group_key,
+                   IncidentRow.status != Status.RESOLVED.value)
+            .order_by(IncidentRow.number).limit(1)
+        )
+        return _incident(row) if row else None
+
+    async def incidents(self, *, open_only: bool = False) -> list[Incident]:
+        stmt = select(IncidentRow).order_by(IncidentRow.number)
+        if open_only:
+            stmt = stmt.where(IncidentRow.status != Status.RESOLVED.value)
+        return [_incident(row) for row in await self._s.scalars(stmt)]
+
+    async def add_draft(self, draft: Draft) -> None:
+        row = DraftRow(incident=draft.incident, number=draft.number, author=draft.author,
+                       created_at=draft.created_at, target=draft.target,
+                       state=draft.state.value,
+                       versions=[_version_row(v) for v in draft.versions])
+        self._s.add(row)
+        await self._s.flush()
+        row.decisions.extend(_decision_row(d) for d in draft.decisions)
+        await self._s.flush()
+
+    async def update_draft(self, draft: Draft) -> None:
+        """Versions and decisions are history: new ones are added, a version's message id may
+        be set, nothing is removed, and a decision already stored is not stored twice."""
+        row = await self._draft_row(draft.incident, draft.number)
+        if row is None:
+            raise LookupError(f"no draft {draft.incident}/{draft.number} to update")
+        row.target = draft.target
+        row.state = draft.state.value
+        stored = {v.number: v for v in row.versions}
+        for version in draft.versions:
+            if version.number in stored:
+                stored[version.number].message = version.message
+            else:
+                row.versions.append(_version_row(version))
+        await self._s.flush()  # versions before the decisions that reference them
+        decided = {(d.version, d.person) for d in row.decisions}
+        row.decisions.extend(_decision_row(d) for d in draft.decisions
+                             if (d.version, d.person) not in decided)
+        await self._s.flush()
+
+    async def get_draft(self, incident: int, number: int) -> Draft | None:
+        row = await self._draft_row(incident, number)
+        return _draft(row) if row else None
+
+    async def drafts(self, incident: int) -> list[Draft]:
+        rows = await self._s.scalars(
+            select(DraftRow).where(DraftRow.incident == incident).order_by(DraftRow.number)
+        )
+        return [_draft(row) for row in rows]
+
+    async def _draft_row(self, incident: int, number: int) -> DraftRow | None:
+        row: DraftRow | None = await self._s.scalar(
+            select(DraftRow).where(DraftRow.incident == incident, DraftRow.number == number)
+        )
+        return row
+
+    async def alert_seen(self, dedup_key: str) -> bool:
+        found = await self._s.scalar(
+            select(AlertRow.id).where(AlertRow.dedup_key == dedup_key).limit(1)
+        )
+        return found is not None
+
+    async def add_alert(self, alert: Alert) -> None:
+        row = AlertRow(
+            source=alert.source, dedup_key=alert.dedup_key, group_key=alert.group_key,
+            title=alert.title, received_at=alert.received_at, status=alert.status.value,
+            description=alert.description,
+            severity=alert.severity.value if alert.severity else None,
+            kind=alert.kind.value if alert.kind else None, labels=dict(alert.labels),
+            url=alert.url, occurred_at=alert.occurred_at, metrics=dict(alert.metrics),
+            incident=alert.incident,
+        )
+        self._s.add(row)
+        await self._s.flush()
+        alert.id = row.id
+
+    async def alerts(self, incident: int) -> list[Alert]:
+        rows = await self._s.scalars(
+            select(AlertRow).where(AlertRow.incident == incident).order_by(AlertRow.id)
+        )
+        return [_alert(row) for row in rows]
+
+    async def append(self, event: TimelineEvent) -> None:
+        self._s.add(EventRow(incident=event.incident, at=event.at, kind=event.kind.value,
+                             actor=event.actor, data=dict(event.data)))
+        await self._s.flush()
+
+    async def timeline(self, incident: int) -> list[TimelineEvent]:
+        rows = await self._s.scalars(
+            select(EventRow).where(EventRow.incident == incident).order_by(EventRow.seq)
+        )
+        return [TimelineEvent(row.incident, row.at, EventKind(row.kind), row.actor, row.data,
+                              seq=row.seq) for row in rows]
+
+    async def enqueue(self, notice: Notice) -> None:
+        row = NoticeRow(
+            incident=notice.incident, kind=notice.kind.value, created_at=notice.created_at,
+            text=encode_text(notice.text) if notice.text is not None else None,
+            person=notice.person, draft=notice.draft, version=notice.version,
+            thread_of_draft=notice.thread_of_draft, message=notice.message,
+        )
+        self._s.add(row)
+        await self._s.flush()
+        notice.id = row.id
+
+    async def pending_notices(self, limit: int) -> list[Notice]:
+        rows = await self._s.scalars(
+            select(NoticeRow).where(NoticeRow.delivered_at.is_(None))
+            .order_by(NoticeRow.id).limit(limit)
+        )
+        return [_notice(row) for row in rows]
+
+    async def notice_done(self, notice_id: int) -> None:
+        """Idempotent: the first delivery time is kept."""
+        await self._s.execute(
+            update(NoticeRow)
+            .where(NoticeRow.id == notice_id, NoticeRow.delivered_at.is_(None))
+            .values(delivered_at=datetime.now(UTC))
+        )
+
+
+# -- the store -------------------------------------------------------------------------------
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers work beside the writer; SQLite leaves foreign keys off unless asked.
+    The driver's own transaction handling is switched off so `_sqlite_begin` can take over."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Take the write lock when a unit starts: units run one at a time (waiting up to the busy
+    timeout) and read-then-write never fails on, or overwrites, a snapshot gone stale."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class SqlStore:
+    """The durable Store: one engine per instance, one session and transaction per unit."""
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        self._dialect = make_url(url).get_backend_name()
+        # A server can drop idle connections; a local file cannot.
+        self._engine: AsyncEngine = create_async_engine(
+            url, pool_pre_ping=self._dialect == "postgresql"
+        )
+        if self._dialect == "sqlite":
+            event.listen(self._engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(self._engine.sync_engine, "begin", _sqlite_begin)
+        elif self._dialect != "postgresql":
+            raise ValueError(f"unsupported database {self._dialect!r}: use SQLite or PostgreSQL")
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[SqlUnit]:
+        async with self._sessions.begin() as session:
+            yield SqlUnit(session, self._dialect)
+
+    async def ping(self) -> bool:
+        """For /healthz: can we run a query right now?"""
+        try:
+            async with self._engine.connect() as connection:
+                await connection.execute(select(1))
+        except (SQLAlchemyError, OSError) as error:
+            log.warning("database ping failed: %s: %s", type(error).__name__, error)
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self._engine.dispose()
