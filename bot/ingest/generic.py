@@ -13,7 +13,7 @@ from pydantic import Field
 from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
 from bot.core.rules import kind_from_hint, severity_from_hint
-from bot.ingest.common import Lenient, fallback_key, parse, title_of, utc
+from bot.ingest.common import Lenient, fallback_key, load_json, title_of, utc, validate
 
 
 class GenericAlert(Lenient):
@@ -52,8 +52,9 @@ def to_alert(item: GenericAlert, source: str, key: str, inbound: Inbound) -> Ale
 
 
 def parse_generic(inbound: Inbound) -> list[Alert]:
-    items = parse(GenericAlert | list[GenericAlert], inbound)
-    alerts: list[GenericAlert] = items if isinstance(items, list) else [items]
+    data = load_json(inbound.body)
+    alerts: list[GenericAlert] = (validate(list[GenericAlert], data) if isinstance(data, list)
+                                  else [validate(GenericAlert, data)])
     result = []
     for index, item in enumerate(alerts):
         key = (f"{item.fingerprint}:{item.occurred_at}:{item.status.value}" if item.fingerprint
