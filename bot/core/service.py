@@ -591,6 +591,7 @@ class Service:
                 kind=route.set_kind or alert.kind, invite=route.invite, drill=False,
                 playbook=route.playbook)
             batch.groups[alert.group_key] = incident
+            self._digests[incident.number] = _Digest(tx.now)
             opened = True
         alert.incident = incident.number if incident else None
         await tx.unit.add_alert(alert)

@@ -70,7 +70,7 @@ def start(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
                                                log_config=None, access_log=False))
         box["bot"], box["server"] = bot, server
         task = asyncio.create_task(server.serve())
-        while not server.started and not task.done():
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
             await asyncio.sleep(0.01)
         ready.set()
         await task

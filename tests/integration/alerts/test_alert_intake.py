@@ -8,9 +8,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from standardwebhooks.webhooks import Webhook
-
 from alert_server import SECRET, Running, alertmanager
+from standardwebhooks.webhooks import Webhook
 
 
 def signed(secret: str, body: bytes, msg_id: str = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W") -> dict:

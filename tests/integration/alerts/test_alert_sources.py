@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
 
 from alert_server import SECRET, Running
 from hypothesis import HealthCheck, given, settings
@@ -31,9 +32,9 @@ GRAFANA = {
 
 
 def incidents(server: Running) -> list[tuple[str, str, str]]:
-    import sqlite3
     with sqlite3.connect(server.db) as conn:
-        return conn.execute("select title, severity, kind from incidents order by number").fetchall()
+        return conn.execute(
+            "select title, severity, kind from incidents order by number").fetchall()
 
 
 def test_grafana_with_its_hmac_signature(server: Running) -> None:
