@@ -238,11 +238,34 @@ class Alert:
     def identity(self) -> str:
         return self.fingerprint or self.dedup_key
 
+    @property
+    def is_mention(self) -> bool:
+        """A social-media mention (counted into its topic's series) rather than a monitor's
+        alert."""
+        return self.source == "mentions"
+
+
+@dataclass(frozen=True)
+class MentionMinute:
+    """Mentions of one topic (an alert group key) in one UTC minute.
+
+    The per-minute series is what spike detection, pulses and reports read, so none of them
+    has to load every mention.
+    """
+
+    topic: str
+    minute: datetime
+    mentions: int
+    negative: int = 0
+    reach: float = 0.0
+
 
 class EventKind(StrEnum):
     DECLARED = "declared"
     ACKNOWLEDGED = "acknowledged"
     ALERT_ATTACHED = "alert_attached"
+    ALERTS_DIGEST = "alerts_digest"
+    ALERTS_RESOLVED = "alerts_resolved"
     STATUS_CHANGED = "status_changed"
     STATUS_UPDATE = "status_update"
     SEVERITY_CHANGED = "severity_changed"

@@ -24,11 +24,11 @@ from enum import StrEnum
 from typing import Any
 
 from bot.core.models import (
-    Alert,
     Draft,
     DraftState,
     EventKind,
     Incident,
+    MentionMinute,
     PersonId,
     Severity,
     Status,
@@ -89,7 +89,6 @@ class Schedule:
     working_days: frozenset[int] = frozenset(range(5))
     pulse_every: timedelta | None = timedelta(minutes=15)
     pulse_severities: frozenset[Severity] = frozenset({Severity.SEV1, Severity.SEV2})
-    pulse_source: str = "mentions"
     review_grace: timedelta = timedelta(days=7)
     """A review reminder missed by more than this (long downtime) is dropped, not sent."""
 
@@ -129,14 +128,14 @@ class Action:
 
 def due_actions(incident: Incident, drafts: Sequence[Draft], events: Sequence[TimelineEvent],
                 schedule: Schedule, rules: Rules, now: datetime,
-                alerts: Sequence[Alert] = ()) -> list[Action]:
+                series: Sequence[MentionMinute] = ()) -> list[Action]:
     """Everything due for one incident at `now` that the timeline does not show as done."""
     found = [
         _escalation(incident, events, schedule, now),
         _update_reminder(incident, events, schedule, now),
         *(_approval_reminder(incident, d, events, schedule, rules, now) for d in drafts),
         _review(incident, events, schedule, now),
-        _pulse(incident, events, alerts, schedule, now),
+        _pulse(incident, events, series, schedule, now),
     ]
     # What a severity change made due was not missed, so it is not late.
     changed = max((e.at for e in events if e.kind is EventKind.SEVERITY_CHANGED), default=None)
@@ -301,37 +300,34 @@ def _review(incident: Incident, events: Sequence[TimelineEvent], schedule: Sched
                   people, message if people else None)
 
 
-def _pulse(incident: Incident, events: Sequence[TimelineEvent], alerts: Sequence[Alert],
-           schedule: Schedule, now: datetime) -> Action | None:
+def _pulse(incident: Incident, events: Sequence[TimelineEvent],
+           series: Sequence[MentionMinute], schedule: Schedule, now: datetime) -> Action | None:
     every = schedule.pulse_every
     if (every is None or not incident.is_open
-            or incident.severity not in schedule.pulse_severities):
-        return None
-    mentions = [a for a in alerts if a.source == schedule.pulse_source]
-    if not mentions:
+            or incident.severity not in schedule.pulse_severities or not series):
         return None
     anchor = max([incident.created_at, *(e.at for e in _sent(events, Purpose.PULSE))])
     due_at = anchor + every
     if due_at > now:
         return None
     start = now - every
-    current = [a for a in mentions if start < a.received_at <= now]
-    previous = sum(1 for a in mentions if start - every < a.received_at <= start)
-    if not current and not previous:
+    current = [m for m in series if start < m.minute <= now]
+    count = sum(m.mentions for m in current)
+    previous = sum(m.mentions for m in series if start - every < m.minute <= start)
+    if not count and not previous:
         return None  # nothing moved: never spam a quiet channel
-    negative = round(100 * sum(1 for a in current if a.metrics.get("sentiment", 0) < 0)
-                     / len(current)) if current else 0
-    change: Text | str = (f"{round(100 * (len(current) - previous) / previous):+d}%"
+    negative = round(100 * sum(m.negative for m in current) / count) if count else 0
+    change: Text | str = (f"{round(100 * (count - previous) / previous):+d}%"
                           if previous else _("new"))
     minutes = round(every.total_seconds() / 60)
     message = N_("Pulse for {incident}: {n} mention in the last {minutes} min ({change} against "
                  "the previous window), {negative}% negative.",
                  "Pulse for {incident}: {n} mentions in the last {minutes} min ({change} against "
-                 "the previous window), {negative}% negative.", len(current),
+                 "the previous window), {negative}% negative.", count,
                  incident=incident.public_id, minutes=minutes, change=change, negative=negative)
     # A pulse describes the window ending now, so it is never "late".
     return Action(incident.number, Purpose.PULSE, now, timedelta(0), message,
-                  extra={"count": len(current), "previous": previous, "negative": negative,
+                  extra={"count": count, "previous": previous, "negative": negative,
                          "minutes": minutes})
 
 

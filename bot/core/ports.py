@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -11,6 +11,7 @@ from bot.core.models import (
     Alert,
     Draft,
     Incident,
+    MentionMinute,
     Notice,
     PersonId,
     Space,
@@ -41,9 +42,20 @@ class Unit(Protocol):
     async def get_draft(self, incident: int, number: int) -> Draft | None: ...
     async def drafts(self, incident: int) -> list[Draft]: ...
 
-    async def alert_seen(self, dedup_key: str) -> bool: ...
-    async def add_alert(self, alert: Alert) -> None:
-        """Store the alert and set its id; its dedup key is unique."""
+    async def alerts_seen(self, dedup_keys: Collection[str]) -> set[str]:
+        """Which of these dedup keys are stored already."""
+        ...
+
+    async def add_alerts(self, alerts: Sequence[Alert]) -> None:
+        """Store alerts (dedup keys are unique; a clash fails the unit)."""
+        ...
+
+    async def add_mentions(self, minutes: Sequence[MentionMinute]) -> None:
+        """Add counts to the per-minute series (summing into minutes already stored)."""
+        ...
+
+    async def mentions(self, topic: str, since: datetime) -> list[MentionMinute]:
+        """The topic's series from `since` on, oldest first."""
         ...
 
     async def alerts(self, incident: int) -> list[Alert]: ...

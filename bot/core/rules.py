@@ -18,6 +18,7 @@ from bot.core.models import (
     Severity,
     Status,
 )
+from bot.core.spikes import SpikeWatch
 from bot.core.text import _
 
 DEFAULT_ROLES: tuple[str, ...] = (
@@ -129,6 +130,7 @@ class Rules:
     default_severity: Severity = Severity.SEV3
     routes: tuple[Route, ...] = ()
     digest_seconds: float = 60.0
+    spike: SpikeWatch = field(default_factory=SpikeWatch)
 
     def route(self, alert: Alert) -> Route:
         """The first routing rule the alert matches (an empty rule when none does)."""

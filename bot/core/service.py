@@ -44,8 +44,9 @@ from bot.core.rules import (
     check_responder,
     check_transition,
 )
+from bot.core.spikes import mention_minutes
 from bot.core.text import N_, Joined, Text, Who, _
-from bot.core.views import help_lines, timeline_lines
+from bot.core.views import alerts_digest_text, help_lines, timeline_lines
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,10 @@ class _Digest:
 class _AlertBatch:
     """What one group commit has seen so far; applied to the digests only after it commits."""
 
-    keys: set[str] = field(default_factory=set)
     groups: dict[str, Incident | None] = field(default_factory=dict)
     attached: dict[int, tuple[int, set[str]]] = field(default_factory=dict)
     resolved: set[int] = field(default_factory=set)
+    spikes: dict[str, bool] = field(default_factory=dict)
     sent: set[int] = field(default_factory=set)
 
 
@@ -529,16 +530,26 @@ class Service:
     async def handle_alerts(self, alerts: Sequence[Alert]) -> list[AlertOutcome]:
         """Store alerts in one transaction (group commit), attaching each to the open incident
         of its group and opening one, as the routing rules say, for a firing alert whose group
-        has none.
+        has none. A mention opens an incident only when its tool flagged a severity or its
+        topic's volume or negative share spikes (`rules.spike`).
 
         A re-delivery (same dedup key) changes nothing and a resolved alert never opens an
-        incident. A storm is told as one digest per incident per `rules.digest_seconds`, and the
-        channel hears when every alert of its incident has resolved.
+        incident. A storm is told (and timelined) as one digest per incident per
+        `rules.digest_seconds`, and the channel hears when every alert of its incident has
+        resolved.
         """
         batch = _AlertBatch()
 
         async def work(tx: _Tx) -> list[AlertOutcome]:
-            outcomes = [await self._store_alert(tx, alert, batch) for alert in alerts]
+            seen = await tx.unit.alerts_seen({a.dedup_key for a in alerts})
+            fresh: list[Alert] = []
+            for alert in alerts:
+                if alert.dedup_key not in seen:
+                    seen.add(alert.dedup_key)
+                    fresh.append(alert)
+            await tx.unit.add_mentions(mention_minutes(fresh))
+            placed = {id(a): await self._place_alert(tx, a, batch) for a in fresh}
+            await tx.unit.add_alerts(fresh)
             for number in batch.resolved:
                 await self._tell_if_all_resolved(tx, number)
             for number, (count, identities) in batch.attached.items():
@@ -546,7 +557,8 @@ class Service:
                 if tx.now - digest.since >= self._digest_interval:
                     await self._say_digest(tx, number, digest, count, identities)
                     batch.sent.add(number)
-            return outcomes
+            duplicate = AlertOutcome(None, opened=False, duplicate=True)
+            return [placed.get(id(a), duplicate) for a in alerts]
 
         outcomes: list[AlertOutcome] = await self._run(work)
         now = self.clock.now()
@@ -580,15 +592,13 @@ class Service:
     def _digest_interval(self) -> timedelta:
         return timedelta(seconds=self.rules.digest_seconds)
 
-    async def _store_alert(self, tx: _Tx, alert: Alert, batch: _AlertBatch) -> AlertOutcome:
-        if alert.dedup_key in batch.keys or await tx.unit.alert_seen(alert.dedup_key):
-            return AlertOutcome(None, opened=False, duplicate=True)
-        batch.keys.add(alert.dedup_key)
+    async def _place_alert(self, tx: _Tx, alert: Alert, batch: _AlertBatch) -> AlertOutcome:
+        """Attach the alert to its group's open incident, or open one; record the opening."""
         if alert.group_key not in batch.groups:
             batch.groups[alert.group_key] = await tx.unit.open_incident_by_group(alert.group_key)
         incident = batch.groups[alert.group_key]
         opened = False
-        if incident is None and alert.status is AlertStatus.FIRING:
+        if incident is None and await self._opens_incident(tx, alert, batch):
             route = self.rules.route(alert)
             incident = await self._declare(
                 tx, SYSTEM, alert.title, group_key=alert.group_key, platform=route.platform,
@@ -598,12 +608,11 @@ class Service:
             batch.groups[alert.group_key] = incident
             self._digests[incident.number] = _Digest(tx.now)
             opened = True
-        alert.incident = incident.number if incident else None
-        await tx.unit.add_alert(alert)
-        if incident is not None:
             await tx.record(incident.number, EventKind.ALERT_ATTACHED, SYSTEM,
                             source=alert.source, title=alert.title,
                             status=alert.status.value, url=alert.url)
+        alert.incident = incident.number if incident else None
+        if incident is not None:
             if alert.status is AlertStatus.RESOLVED:
                 batch.resolved.add(incident.number)
             if not opened:
@@ -611,10 +620,24 @@ class Service:
                 batch.attached[incident.number] = (count + 1, identities | {alert.identity})
         return AlertOutcome(alert.incident, opened=opened, duplicate=False)
 
+    async def _opens_incident(self, tx: _Tx, alert: Alert, batch: _AlertBatch) -> bool:
+        """Firing alerts open incidents; an unflagged mention only when its topic spikes
+        (decided once per topic per batch, after the batch's own mentions were counted)."""
+        if alert.status is not AlertStatus.FIRING:
+            return False
+        if not alert.is_mention or alert.severity is not None:
+            return True
+        if alert.group_key not in batch.spikes:
+            spike = self.rules.spike
+            series = await tx.unit.mentions(alert.group_key, spike.since(tx.now))
+            batch.spikes[alert.group_key] = spike.verdict(series, tx.now).spike
+        return batch.spikes[alert.group_key]
+
     @staticmethod
     async def _tell_if_all_resolved(tx: _Tx, number: int) -> None:
         latest = {a.identity: a.status for a in await tx.unit.alerts(number)}
         if all(status is AlertStatus.RESOLVED for status in latest.values()):
+            await tx.record(number, EventKind.ALERTS_RESOLVED, SYSTEM, count=len(latest))
             await tx.say(number, N_("The alert of {incident} has resolved.",
                                     "All {n} alerts of {incident} have resolved.",
                                     len(latest), incident=public_id(number)))
@@ -622,10 +645,11 @@ class Service:
     async def _say_digest(self, tx: _Tx, number: int, digest: _Digest, count: int,
                           identities: set[str]) -> None:
         total = digest.count + count
-        await tx.say(number, N_("+{n} alert in the last {seconds} s, {distinct} distinct.",
-                                "+{n} alerts in the last {seconds} s, {distinct} distinct.",
-                                total, seconds=int((tx.now - digest.since).total_seconds()),
-                                distinct=len(digest.identities | identities)))
+        seconds = int((tx.now - digest.since).total_seconds())
+        distinct = len(digest.identities | identities)
+        await tx.record(number, EventKind.ALERTS_DIGEST, SYSTEM, count=total, seconds=seconds,
+                        distinct=distinct)
+        await tx.say(number, alerts_digest_text(total, seconds, distinct))
 
     # -- keeping pace -----------------------------------------------------------------------
 
@@ -645,9 +669,11 @@ class Service:
     async def _keep_pace(self, tx: _Tx, number: int) -> int:
         """Re-read the incident inside the transaction, so an ack that just landed wins."""
         incident = await tx.incident(number)
+        series = (await tx.unit.mentions(incident.group_key, tx.now - 2 * self.schedule.pulse_every)
+                  if incident.group_key and self.schedule.pulse_every else [])
         actions = due_actions(incident, await tx.unit.drafts(number),
                               await tx.unit.timeline(number), self.schedule, self.rules, tx.now,
-                              await tx.unit.alerts(number))
+                              series)
         for action in actions:
             await self._perform(tx, action)
         return len(actions)

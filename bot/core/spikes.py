@@ -9,9 +9,12 @@ or a negative share over an absolute threshold or a margin above its baseline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from math import sqrt
+
+from bot.core.models import Alert, MentionMinute
 
 
 @dataclass(frozen=True)
@@ -59,3 +62,46 @@ def detect(current: Window, baseline: Sequence[Window], rule: SpikeRule = SpikeR
         current.share >= rule.negative_share
         or current.share >= base_share + rule.negative_margin)
     return Verdict(volume or negative, volume, negative, zscore)
+
+
+@dataclass(frozen=True)
+class SpikeWatch:
+    """Where the detector looks: the last `window` against the same window on each of the
+    previous `baseline_days` days, under `rule`."""
+
+    rule: SpikeRule = field(default_factory=SpikeRule)
+    window: timedelta = timedelta(hours=1)
+    baseline_days: int = 7
+
+    def since(self, now: datetime) -> datetime:
+        """The oldest minute the verdict needs."""
+        return now - timedelta(days=self.baseline_days) - self.window
+
+    def verdict(self, series: Sequence[MentionMinute], now: datetime) -> Verdict:
+        current = _window(series, now - self.window, now)
+        baseline = [_window(series, now - timedelta(days=d) - self.window,
+                            now - timedelta(days=d))
+                    for d in range(1, self.baseline_days + 1)]
+        return detect(current, baseline, self.rule)
+
+
+def _window(series: Sequence[MentionMinute], start: datetime, end: datetime) -> Window:
+    inside = [m for m in series if start < m.minute + timedelta(minutes=1) and m.minute <= end]
+    return Window(sum(m.mentions for m in inside), sum(m.negative for m in inside))
+
+
+def mention_minutes(alerts: Iterable[Alert]) -> list[MentionMinute]:
+    """Count mentions into per-topic, per-minute buckets by arrival (what the detector compares
+    with "now"; a tool's publication time can lag or be backfilled); a negative sentiment
+    score counts as negative."""
+    buckets: dict[tuple[str, datetime], list[int | float]] = {}
+    for alert in alerts:
+        if not alert.is_mention:
+            continue
+        minute = alert.received_at.replace(second=0, microsecond=0)
+        counts = buckets.setdefault((alert.group_key, minute), [0, 0, 0.0])
+        counts[0] += 1
+        counts[1] += alert.metrics.get("sentiment", 0.0) < 0
+        counts[2] += alert.metrics.get("reach", 0.0)
+    return [MentionMinute(topic, minute, int(c[0]), int(c[1]), float(c[2]))
+            for (topic, minute), c in buckets.items()]

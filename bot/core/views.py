@@ -24,7 +24,7 @@ from bot.core.models import (
     role_label,
 )
 from bot.core.rules import Rules
-from bot.core.text import Joined, Prefixed, Text, Who, _
+from bot.core.text import N_, Joined, Prefixed, Text, Who, _
 
 
 def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = ()) -> list[Text]:
@@ -130,6 +130,10 @@ def event_text(event: TimelineEvent) -> Text:
         case EventKind.ALERT_ATTACHED:
             return _("alert from {source}: {title}", source=d.get("source", ""),
                      title=d.get("title", ""))
+        case EventKind.ALERTS_DIGEST:
+            return alerts_digest_text(d["count"], d["seconds"], d["distinct"])
+        case EventKind.ALERTS_RESOLVED:
+            return N_("the alert has resolved", "all {n} alerts have resolved", d["count"])
         case EventKind.STATUS_CHANGED:
             return _("{who} changed status {old} → {new}", who=who,
                      old=STATUS_LABELS[Status(d["from"])], new=STATUS_LABELS[Status(d["to"])])
@@ -202,6 +206,12 @@ def _late(d: Mapping[str, Any], text: Text) -> Text:
     if late < 60:  # the tick's own granularity, as in core/pace.py
         return text
     return _("{text} (late by {minutes} min)", text=text, minutes=round(late / 60))
+
+
+def alerts_digest_text(count: int, seconds: int, distinct: int) -> Text:
+    return N_("+{n} alert in the last {seconds} s, {distinct} distinct.",
+              "+{n} alerts in the last {seconds} s, {distinct} distinct.",
+              count, seconds=seconds, distinct=distinct)
 
 
 def _people(people: Sequence[str]) -> Joined:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
-from bot.core.models import Alert, Draft, Incident, Notice, TimelineEvent
+from bot.core.models import Alert, Draft, Incident, MentionMinute, Notice, TimelineEvent
 
 
 @dataclass
@@ -20,6 +21,7 @@ class _State:
     incidents: dict[int, Incident] = field(default_factory=dict)
     drafts: dict[tuple[int, int], Draft] = field(default_factory=dict)
     alerts: list[Alert] = field(default_factory=list)
+    mentions: dict[tuple[str, datetime], MentionMinute] = field(default_factory=dict)
     events: list[TimelineEvent] = field(default_factory=list)
     notices: dict[int, Notice] = field(default_factory=dict)
     done: set[int] = field(default_factory=set)
@@ -86,14 +88,27 @@ class MemoryUnit:
     async def drafts(self, incident: int) -> list[Draft]:
         return [copy.deepcopy(d) for (i, _), d in sorted(self.s.drafts.items()) if i == incident]
 
-    async def alert_seen(self, dedup_key: str) -> bool:
-        return any(a.dedup_key == dedup_key for a in self.s.alerts)
+    async def alerts_seen(self, dedup_keys: Collection[str]) -> set[str]:
+        return {a.dedup_key for a in self.s.alerts} & set(dedup_keys)
 
-    async def add_alert(self, alert: Alert) -> None:
-        if await self.alert_seen(alert.dedup_key):
-            raise ValueError(f"duplicate alert {alert.dedup_key}")
-        alert.id = len(self.s.alerts) + 1
-        self.s.alerts.append(copy.deepcopy(alert))
+    async def add_alerts(self, alerts: Sequence[Alert]) -> None:
+        keys = [a.dedup_key for a in alerts]
+        if len(set(keys)) != len(keys) or await self.alerts_seen(keys):
+            raise ValueError("duplicate alert dedup key")
+        for alert in alerts:
+            self.s.alerts.append(replace(alert, id=len(self.s.alerts) + 1))
+
+    async def add_mentions(self, minutes: Sequence[MentionMinute]) -> None:
+        for m in minutes:
+            old = self.s.mentions.get((m.topic, m.minute))
+            if old is not None:
+                m = replace(m, mentions=old.mentions + m.mentions,
+                            negative=old.negative + m.negative, reach=old.reach + m.reach)
+            self.s.mentions[(m.topic, m.minute)] = m
+
+    async def mentions(self, topic: str, since: datetime) -> list[MentionMinute]:
+        return [m for (t, at), m in sorted(self.s.mentions.items())
+                if t == topic and at >= since]
 
     async def alerts(self, incident: int) -> list[Alert]:
         return [copy.deepcopy(a) for a in self.s.alerts if a.incident == incident]

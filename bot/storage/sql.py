@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -34,6 +35,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import Text as SqlText
+from sqlalchemy import (
+    insert as sa_insert,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -54,6 +58,7 @@ from bot.core.models import (
     DraftVersion,
     EventKind,
     Incident,
+    MentionMinute,
     Notice,
     NoticeKind,
     Severity,
@@ -230,6 +235,18 @@ class AlertRow(Base):
         ForeignKey("incidents.number", ondelete="SET NULL"), index=True
     )
     fingerprint: Mapped[str | None] = mapped_column(SqlText)
+
+
+class MentionMinuteRow(Base):
+    """Per-minute mention counts per topic; summed on write, read by spike checks and pulses."""
+
+    __tablename__ = "mention_minutes"
+
+    topic: Mapped[str] = mapped_column(SqlText, primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    mentions: Mapped[int] = mapped_column(Integer)
+    negative: Mapped[int] = mapped_column(Integer)
+    reach: Mapped[float] = mapped_column(Float)
 
 
 class EventRow(Base):
@@ -534,25 +551,57 @@ class SqlUnit:
         )
         return row
 
-    async def alert_seen(self, dedup_key: str) -> bool:
-        found = await self._s.scalar(
-            select(AlertRow.id).where(AlertRow.dedup_key == dedup_key).limit(1)
+    async def alerts_seen(self, dedup_keys: Collection[str]) -> set[str]:
+        if not dedup_keys:
+            return set()
+        found = await self._s.scalars(
+            select(AlertRow.dedup_key).where(AlertRow.dedup_key.in_(list(dedup_keys)))
         )
-        return found is not None
+        return set(found)
 
-    async def add_alert(self, alert: Alert) -> None:
-        row = AlertRow(
-            source=alert.source, dedup_key=alert.dedup_key, group_key=alert.group_key,
-            title=alert.title, received_at=alert.received_at, status=alert.status.value,
-            description=alert.description,
-            severity=alert.severity.value if alert.severity else None,
-            kind=alert.kind.value if alert.kind else None, labels=dict(alert.labels),
-            url=alert.url, occurred_at=alert.occurred_at, metrics=dict(alert.metrics),
-            incident=alert.incident, fingerprint=alert.fingerprint,
+    async def add_alerts(self, alerts: Sequence[Alert]) -> None:
+        """One multi-row INSERT for the whole batch: a storm costs one statement, not one ORM
+        flush per alert."""
+        if not alerts:
+            return
+        await self._s.execute(sa_insert(AlertRow), [
+            {
+                "source": a.source, "dedup_key": a.dedup_key, "group_key": a.group_key,
+                "title": a.title, "received_at": a.received_at, "status": a.status.value,
+                "description": a.description,
+                "severity": a.severity.value if a.severity else None,
+                "kind": a.kind.value if a.kind else None, "labels": dict(a.labels),
+                "url": a.url, "occurred_at": a.occurred_at, "metrics": dict(a.metrics),
+                "incident": a.incident, "fingerprint": a.fingerprint,
+            }
+            for a in alerts
+        ])
+
+    async def add_mentions(self, minutes: Sequence[MentionMinute]) -> None:
+        """Upsert that sums into existing minutes (both dialects speak ON CONFLICT)."""
+        if not minutes:
+            return
+        rows = [{"topic": m.topic, "minute": m.minute, "mentions": m.mentions,
+                 "negative": m.negative, "reach": m.reach} for m in minutes]
+        upsert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        stmt = upsert(MentionMinuteRow).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[MentionMinuteRow.topic, MentionMinuteRow.minute],
+            set_={
+                "mentions": MentionMinuteRow.mentions + stmt.excluded.mentions,
+                "negative": MentionMinuteRow.negative + stmt.excluded.negative,
+                "reach": MentionMinuteRow.reach + stmt.excluded.reach,
+            },
         )
-        self._s.add(row)
-        await self._s.flush()
-        alert.id = row.id
+        await self._s.execute(stmt)
+
+    async def mentions(self, topic: str, since: datetime) -> list[MentionMinute]:
+        rows = await self._s.scalars(
+            select(MentionMinuteRow)
+            .where(MentionMinuteRow.topic == topic, MentionMinuteRow.minute >= since)
+            .order_by(MentionMinuteRow.minute)
+        )
+        return [MentionMinute(r.topic, r.minute, r.mentions, r.negative, r.reach) for r in rows]
 
     async def alerts(self, incident: int) -> list[Alert]:
         rows = await self._s.scalars(

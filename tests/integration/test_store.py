@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -20,6 +21,7 @@ from bot.core.models import (
     DraftVersion,
     EventKind,
     Incident,
+    MentionMinute,
     Notice,
     NoticeKind,
     Severity,
@@ -246,21 +248,34 @@ async def test_alerts_round_trip_and_dedup(store: Store) -> None:
     )
     loose = make_alert("am:def")
     async with store.unit() as unit:
-        assert not await unit.alert_seen("am:abc")
-        await unit.add_alert(full)
-        await unit.add_alert(loose)
-        assert await unit.alert_seen("am:abc")
+        assert await unit.alerts_seen(["am:abc"]) == set()
+        await unit.add_alerts([full, loose])
+        assert await unit.alerts_seen(["am:abc", "am:zzz"]) == {"am:abc"}
 
-    assert full.id is not None
-    assert loose.id is not None
-    assert loose.id > full.id
     async with store.unit() as unit:
-        assert await unit.alerts(1) == [full]
-        assert await unit.alert_seen("am:def")
-        assert not await unit.alert_seen("am:zzz")
+        [stored] = await unit.alerts(1)
+        assert stored.id is not None
+        assert replace(stored, id=None) == replace(full, id=None)
+        assert await unit.alerts_seen(["am:def", "am:zzz"]) == {"am:def"}
     with pytest.raises(duplicate(store)):
         async with store.unit() as unit:
-            await unit.add_alert(make_alert("am:abc", title="re-delivered"))
+            await unit.add_alerts([make_alert("am:abc", title="re-delivered")])
+
+
+async def test_mention_minutes_sum_per_topic_and_minute(store: Store) -> None:
+    minute = T0.replace(second=0, microsecond=0)
+    async with store.unit() as unit:
+        await unit.add_mentions([MentionMinute("brand", minute, 3, 1, 100.0),
+                                 MentionMinute("other", minute, 7, 0, 0.0)])
+    async with store.unit() as unit:
+        await unit.add_mentions([MentionMinute("brand", minute, 2, 2, 50.0),
+                                 MentionMinute("brand", minute + timedelta(minutes=1), 1)])
+    async with store.unit() as unit:
+        series = await unit.mentions("brand", minute)
+        later = await unit.mentions("brand", minute + timedelta(seconds=30))
+    assert series == [MentionMinute("brand", minute, 5, 3, 150.0),
+                      MentionMinute("brand", minute + timedelta(minutes=1), 1, 0, 0.0)]
+    assert later == series[1:]
 
 
 # -- timeline --------------------------------------------------------------------------------
@@ -357,7 +372,7 @@ async def test_rollback_on_exception_leaves_nothing(store: Store) -> None:
             number = await unit.next_incident_number()
             await unit.add_incident(make_incident(number, group_key="g"))
             await unit.add_draft(make_draft(number))
-            await unit.add_alert(make_alert("k", incident=number))
+            await unit.add_alerts([make_alert("k", incident=number)])
             await unit.append(TimelineEvent(number, T0, EventKind.DECLARED, "local:alice"))
             await unit.enqueue(Notice(number, NoticeKind.SUMMARY, T0))
             raise Boom
@@ -370,7 +385,7 @@ async def test_rollback_on_exception_leaves_nothing(store: Store) -> None:
         assert await unit.get_incident(1) is None
         assert await unit.open_incident_by_group("g") is None
         assert await unit.drafts(1) == []
-        assert not await unit.alert_seen("k")
+        assert await unit.alerts_seen(["k"]) == set()
         assert await unit.timeline(1) == []
         assert await unit.pending_notices(10) == []
         assert await unit.next_incident_number() == 1

@@ -113,8 +113,25 @@ def test_mentions_native_and_tool_formats(server: Running) -> None:
     assert server.post("mentions", native, params={"format": "nope"}).status_code == 422
     out_of_range = server.post("mentions", {"id": "3", "sentiment": 3})
     assert out_of_range.json()["problems"][0]["loc"] == "body.sentiment"
+    # A handful of mentions is chatter, not a crisis: stored and counted, no incident.
+    assert server.count("select count(*) from incidents") == 0
+    assert server.count("select count(*) from alerts where incident is null") == 4
+    assert server.count("select sum(mentions) from mention_minutes") == 4
+
+
+def test_a_mention_spike_opens_one_incident(server: Running) -> None:
+    wave = [{"id": f"w{i}", "text": "BrightMilk poisoned kids, recall now", "network": "x",
+             "sentiment": -0.8, "brand": "BrightMilk"} for i in range(40)]
+    first, rest = wave[:10], wave[10:]
+    assert server.post("mentions", {"mentions": first}).json()["accepted"] == 10
+    assert server.count("select count(*) from incidents") == 0  # below the minimum count
+    assert server.post("mentions", {"mentions": rest}).json()["accepted"] == 30
     assert server.count("select count(*) from incidents") == 1
-    assert server.count("select count(*) from alerts where incident = 1") == 4
+    assert server.count("select count(*) from alerts where incident = 1") >= 30
+    flagged = {"id": "f1", "text": "Competitor paid bots attack us", "network": "x",
+               "brand": "OtherBrand", "severity": "high"}
+    assert server.post("mentions", flagged).json()["accepted"] == 1
+    assert server.count("select count(*) from incidents") == 2  # the tool flagged it
 
 
 JSON = st.recursive(
