@@ -31,8 +31,7 @@ class Delivery:
         failure: Exception | None = None
         while True:
             async with self.store.unit() as unit:
-                pending = [n for n in await unit.pending_notices(batch)
-                           if n.incident not in blocked]
+                pending = await _ready(unit, batch, blocked)
             if not pending:
                 break
             for index, notice in enumerate(pending):
@@ -103,6 +102,18 @@ class Delivery:
                 else:
                     await chat.update(space, draft.current.message, lines, draft=draft,
                                       language=lang)
+
+
+async def _ready(unit: Unit, batch: int, blocked: set[int]) -> list[Notice]:
+    """Up to `batch` pending notices of unblocked incidents, looking past the blocked ones
+    (a stuck incident's queue must not hide every other incident's notices)."""
+    limit = batch
+    while True:
+        notices = await unit.pending_notices(limit)
+        ready = [n for n in notices if n.incident not in blocked]
+        if ready or len(notices) < limit:
+            return ready[:batch]
+        limit *= 2
 
 
 def _space(incident: Incident) -> Space:
