@@ -122,7 +122,8 @@ async def test_consecutive_summary_refreshes_collapse() -> None:
     await world.service.set_severity(1, ALICE, Severity.SEV2)
     await world.delivery.flush()
     assert summary.edits == 1
-    assert "Legal: @dave" in summary.text and "Severity: SEV2" in summary.text
+    assert "Legal: @dave" in summary.text
+    assert "Severity: SEV2" in summary.text
 
 
 async def test_draft_card_posted_once_then_edited_and_ready_message_in_thread() -> None:
@@ -154,7 +155,7 @@ async def test_draft_card_posted_once_then_edited_and_ready_message_in_thread() 
     [ready] = [m for m in messages(chat, channel) if "ready to publish." in m.text]
     assert ready.thread == card.id
     assert "Approved by @bob, @carol" in ready.text
-    summary = [m for m in messages(chat, channel) if "Severity:" in m.text][0]
+    summary = next(m for m in messages(chat, channel) if "Severity:" in m.text)
     assert "#1 approved, ready to publish" in summary.text
 
 
@@ -179,12 +180,14 @@ async def test_revision_posts_a_new_card_and_rejection_goes_in_thread() -> None:
     assert len(cards) == 2
     v2 = cards[1]
     assert v2.id != v1.id
-    assert "Draft #1 (version 2)" in v2.text and "v2 text" in v2.text
+    assert "Draft #1 (version 2)" in v2.text
+    assert "v2 text" in v2.text
     assert v2.edits == 0
 
     await world.service.decide(1, BOB, approve=True)
     await world.delivery.flush()
-    assert v2.edits == 1 and "State: approved" in v2.text
+    assert v2.edits == 1
+    assert "State: approved" in v2.text
     assert "State: rejected" in v1.text  # the old card is left alone
     [ready] = [m for m in messages(chat, channel) if "ready to publish." in m.text]
     assert ready.thread == v2.id
@@ -211,7 +214,8 @@ async def test_failure_for_one_incident_does_not_block_another_and_is_retried() 
         await world.delivery.flush()
     assert (await world.incident(1)).space is None
     second = await world.incident(2)
-    assert second.space is not None and second.summary_message is not None
+    assert second.space is not None
+    assert second.summary_message is not None
     pending = await world.pending()
     assert {n.incident for n in pending} == {1}
     assert [n.kind for n in pending] == [NoticeKind.OPEN_SPACE, NoticeKind.INVITE,
@@ -225,7 +229,8 @@ async def test_failure_for_one_incident_does_not_block_another_and_is_retried() 
     chat.broken_incidents.clear()
     assert await world.delivery.flush() == 3
     first = await world.incident(1)
-    assert first.space is not None and first.summary_message is not None
+    assert first.space is not None
+    assert first.summary_message is not None
     assert len(chat.channels) == 2
     assert len(messages(chat, second.space.channel)) == 1  # incident 2 not redelivered
 
@@ -245,7 +250,8 @@ async def test_failure_keeps_order_within_the_incident() -> None:
     chat.broken_channels.clear()
     await world.delivery.flush()
     texts = [m.text for m in messages(chat, channel)]
-    assert len(texts) == 2 and "acknowledged INC-1" in texts[1]
+    assert len(texts) == 2
+    assert "acknowledged INC-1" in texts[1]
     assert "Status: acknowledged" in texts[0]
 
 
@@ -258,7 +264,8 @@ async def test_a_blocked_incident_with_a_long_queue_does_not_starve_others() -> 
     with pytest.raises(ChatDown):
         await world.delivery.flush(batch=2)  # incident 1's notices fill every batch
     second = await world.incident(2)
-    assert second.space is not None and second.summary_message is not None
+    assert second.space is not None
+    assert second.summary_message is not None
     assert {n.incident for n in await world.pending()} == {1}
 
 
