@@ -13,7 +13,7 @@ from bot.core.models import Draft, DraftState, EventKind, Severity, Status
 from bot.core.rules import TRANSITIONS, ApprovalStep, Rules
 from tests.unit.support import make_world, person
 
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 # -- (1) status moves ------------------------------------------------------------------------
@@ -41,7 +41,7 @@ def expected_status(op: str, target: Status, current: Status) -> Status | None:
     return Status.RESPONDING if not is_open else None  # reopen
 
 
-@settings(SETTINGS, max_examples=100)
+@settings(SETTINGS, max_examples=75)
 @given(ops=status_ops)
 def test_status_moves_never_reach_an_illegal_state(ops: list[tuple[str, Status, int]]) -> None:
     asyncio.run(_status_moves(ops))
