@@ -34,8 +34,7 @@ class Delivery:
         failure: Exception | None = None
         while True:
             async with self.store.unit() as unit:
-                pending = [n for n in await unit.pending_notices(batch)
-                           if n.incident not in blocked]
+                pending = await _ready(unit, batch, blocked)
             if not pending:
                 break
             for index, notice in enumerate(pending):
@@ -132,6 +131,18 @@ def _given(value: T | None) -> T:
     if value is None:
         raise ValueError("notice is missing a field its kind requires")
     return value
+
+
+async def _ready(unit: Unit, batch: int, blocked: set[int]) -> list[Notice]:
+    """Up to `batch` pending notices of unblocked incidents, looking past the blocked ones
+    (a stuck incident's queue must not hide every other incident's notices)."""
+    limit = batch
+    while True:
+        notices = await unit.pending_notices(limit)
+        ready = [n for n in notices if n.incident not in blocked]
+        if ready or len(notices) < limit:
+            return ready[:batch]
+        limit *= 2
 
 
 def _space(incident: Incident) -> Space:

@@ -166,7 +166,7 @@ class Rules:
         draft's author, once per person and version, and only while the draft is pending.
         """
         self._check_pending(draft)
-        if person == draft.current.author:
+        if person in {draft.author, draft.current.author}:
             raise Forbidden(_("You wrote this draft, so you cannot approve it."))
         if any(d.person == person for d in draft.decisions_on(draft.version)):
             raise Forbidden(

@@ -287,6 +287,8 @@ class Service:
         old, incident.status = incident.status, status
         if incident.acknowledged_at is None and status is not Status.TRIGGERED:
             incident.acknowledged_at = tx.now
+        # resolved_at is set exactly while resolved, whichever use case made the move
+        incident.resolved_at = tx.now if status is Status.RESOLVED else None
         await tx.record(incident.number, EventKind.STATUS_CHANGED, actor,
                         **{"from": old.value, "to": status.value})
 
