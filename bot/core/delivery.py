@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from bot.core.models import Draft, Incident, Notice, NoticeKind, Space
-from bot.core.ports import Chat, Store
+from bot.core.ports import Chat, Store, Unit
 from bot.core.rules import Rules
 from bot.core.views import draft_lines, summary_lines
 

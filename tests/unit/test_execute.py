@@ -122,9 +122,9 @@ async def test_severity_status_note_timeline(world: World, clock: FakeClock) -> 
     reply = await run(world, "timeline", space=space)
     lines = said(reply).splitlines()
     assert len(lines) == len(kinds)
-    assert lines[0] == "12:00 @alice declared “Bot swarm” (SEV2)"
-    assert lines[1] == "12:00 @alice changed severity SEV2 → SEV1"
-    assert lines[-1] == "12:00 @alice noted: Press called"
+    assert lines[0] == "2024-05-01 12:00 UTC @alice declared “Bot swarm” (SEV2)"
+    assert lines[1] == "2024-05-01 12:00 UTC @alice changed severity SEV2 → SEV1"
+    assert lines[-1] == "2024-05-01 12:00 UTC @alice noted: Press called"
 
 
 async def test_draft_flow(world: World) -> None:
@@ -166,7 +166,10 @@ async def test_resolve_reopen_report(world: World) -> None:
     await run(world, "reopen", space=space)
     assert (await world.incident(1)).status is Status.RESPONDING
     reply = await run(world, "report", space=space)
-    assert "crisisbot report INC-1" in said(reply)
+    report = said(reply)
+    assert report.startswith("# Post-incident report: INC-1 — Bot swarm")
+    assert "- Resolution: Swarm blocked" in report
+    assert "@alice reopened the incident" in report
 
 
 async def test_named_incident_beats_the_channel(world: World) -> None:

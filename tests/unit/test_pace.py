@@ -32,6 +32,7 @@ from bot.core.pace import (
     watched,
 )
 from bot.core.rules import Rules
+from bot.core.spikes import mention_minutes
 from bot.core.text import render
 from bot.core.views import event_text
 
@@ -58,7 +59,8 @@ def sent(purpose: Purpose, at: datetime, **key: Any) -> TimelineEvent:
 def due(inc: Incident, at: datetime, events: list[TimelineEvent] | None = None,
         drafts: list[Draft] | None = None, schedule: Schedule = SCHEDULE,
         alerts: list[Alert] | None = None) -> list[Action]:
-    return due_actions(inc, drafts or [], events or [], schedule, Rules(), at, alerts or [])
+    return due_actions(inc, drafts or [], events or [], schedule, Rules(), at,
+                       mention_minutes(alerts or []))
 
 
 def one(actions: list[Action], purpose: Purpose) -> Action:
@@ -236,6 +238,7 @@ def test_review_reminder_once_then_the_incident_is_left_alone() -> None:
 # -- pulse -----------------------------------------------------------------------------------
 
 def mention_alert(at: datetime, sentiment: float) -> Alert:
+    """A mention as intake counts it into the per-minute series."""
     return Alert("mentions", f"m-{at.isoformat()}-{sentiment}", "g", "post", at,
                  metrics={"sentiment": sentiment}, incident=1)
 

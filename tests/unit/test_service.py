@@ -430,8 +430,27 @@ async def test_alerts_group_into_the_open_incident(world: World) -> None:
     async with world.store.unit() as unit:
         assert [a.dedup_key for a in await unit.alerts(1)] == ["a1", "a2"]
         assert len(await unit.incidents()) == 2
+    # The timeline tells the opening alert; the rest of a storm is told in digests.
     attached = [e for e in await world.timeline(1) if e.kind is EventKind.ALERT_ATTACHED]
-    assert len(attached) == 2
+    assert [e.data["title"] for e in attached] == [alert("a1").title]
+
+
+async def test_a_storm_is_told_in_digests_in_channel_and_timeline(world: World) -> None:
+    await world.service.handle_alert(alert("a0"))
+    for n in range(1, 4):
+        world.clock.advance(seconds=25)
+        await world.service.handle_alerts([alert(f"a{n}-{k}") for k in range(5)])
+    digests = [e for e in await world.timeline(1) if e.kind is EventKind.ALERTS_DIGEST]
+    # 75 s after opening: one digest for the first 15 alerts, at most one per minute.
+    assert [(e.data["count"], e.data["distinct"]) for e in digests] == [(15, 15)]
+    world.clock.advance(seconds=30)
+    await world.service.handle_alerts([alert("late")])  # not due yet: waits for the minute
+    assert await world.service.send_digests() == 0
+    world.clock.advance(seconds=31)
+    assert await world.service.send_digests() == 1  # a storm that stopped still gets told
+    assert await world.service.send_digests() == 0
+    digests = [e for e in await world.timeline(1) if e.kind is EventKind.ALERTS_DIGEST]
+    assert [e.data["count"] for e in digests] == [15, 1]
 
 
 async def test_duplicate_alert_stores_nothing(world: World) -> None:
