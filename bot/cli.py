@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import uvloop
+
 from bot.app import Bot, build, serve
 from bot.core.errors import CrisisError
 from bot.core.models import parse_public_id
@@ -111,7 +113,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    asyncio.run(serve(settings))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve(settings))
     return 0
 
 
