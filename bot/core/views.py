@@ -23,10 +23,13 @@ from bot.core.models import (
     TimelineEvent,
 )
 from bot.core.rules import Rules
-from bot.core.text import Joined, Prefixed, Text, Who, _
+from bot.core.playbook_views import checklist_summary
+from bot.core.playbooks import Task
+from bot.core.text import Joined, Localized, Prefixed, Text, Who, _
 
 
-def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = ()) -> list[Text]:
+def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = (),
+                  tasks: Sequence[Task] = ()) -> list[Text]:
     lines = [
         _(
             "{drill}{incident}: {title}",
@@ -65,6 +68,9 @@ def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = ()
                 ),
             )
         )
+    checklist = checklist_summary(tasks)
+    if checklist is not None:
+        lines.append(checklist)
     if incident.status is Status.TRIGGERED:
         lines.append(_("Next: acknowledge with “/crisis ack”."))
     return lines
@@ -171,6 +177,20 @@ def event_text(event: TimelineEvent) -> Text:
                      summary=Prefixed(": ", d["summary"]) if d.get("summary") else "")
         case EventKind.REOPENED:
             return _("{who} reopened the incident", who=who)
+        case EventKind.TASK_DONE:
+            return _("{who} completed checklist item {number}: {title}", who=who,
+                     number=d.get("task", ""), title=localized(d.get("title")))
+        case EventKind.TASK_REOPENED:
+            return _("{who} reopened checklist item {number}: {title}", who=who,
+                     number=d.get("task", ""), title=localized(d.get("title")))
+        case EventKind.TASK_ASSIGNED:
+            return _("{who} gave checklist item {number} to {person}", who=who,
+                     number=d.get("task", ""), person=Who(d["person"]))
+        case EventKind.LANGUAGE_CHANGED:
+            return _("{who} switched the incident's language to {language}", who=who,
+                     language=d.get("to") or "—")
+        case EventKind.LESSON:
+            return _("{who} recorded a lesson: {text}", who=who, text=d.get("text", ""))
     return _("{kind}", kind=event.kind.value)  # pragma: no cover - every kind is matched above
 
 
@@ -201,6 +221,11 @@ def _late(d: Mapping[str, Any], text: Text) -> Text:
     if late < 60:  # the tick's own granularity, as in core/pace.py
         return text
     return _("{text} (late by {minutes} min)", text=text, minutes=round(late / 60))
+
+
+def localized(value: Any) -> Localized | str:
+    """A title stored as `{language: text}` in event data, shown in the reader's language."""
+    return Localized.of(value) if isinstance(value, Mapping) and value else ""
 
 
 def _people(people: Sequence[str]) -> Joined:
