@@ -48,7 +48,6 @@ from bot.core.playbooks import (
 )
 from bot.core.ports import Clock, Store, Unit
 from bot.core.report import Report
-from bot.core.stats import Stats, collect_stats
 from bot.core.rules import (
     COMMANDER,
     Rules,
@@ -57,6 +56,7 @@ from bot.core.rules import (
     check_responder,
     check_transition,
 )
+from bot.core.stats import Stats, collect_stats
 from bot.core.text import Joined, Text, Who, _
 from bot.core.views import help_lines, timeline_lines
 

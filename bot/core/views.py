@@ -22,9 +22,9 @@ from bot.core.models import (
     Status,
     TimelineEvent,
 )
-from bot.core.rules import Rules
 from bot.core.playbook_views import checklist_summary
 from bot.core.playbooks import Task
+from bot.core.rules import Rules
 from bot.core.text import Joined, Localized, Prefixed, Text, Who, _
 
 
