@@ -62,7 +62,7 @@ def test_domain_tasks() -> None:
 
 
 def test_bad_playbooks_are_refused_with_the_file_named(tmp_path: Path) -> None:
-    with pytest.raises(PlaybookError, match="x.toml"):
+    with pytest.raises(PlaybookError, match=r"x\.toml"):
         parse_playbook({"kind": "trolling", "name": {"ru": "Троллинг"}}, "x.toml")
     with pytest.raises(PlaybookError, match="unknown language"):
         parse_playbook({"kind": "trolling", "name": {"en": "T", "de": "T"}})
@@ -134,7 +134,8 @@ async def test_tasks_are_tracked_on_every_store(store: Store) -> None:
     text = world.channel_text()
     assert "@carol completed item 1: Lock the account" in text
     assert "Item 5 is now with @dave: Warn followers" in text
-    assert "Checklist: 9 open items of 9" in world.chat.channels[world.chat.space_of(1)].messages[0].text
+    summary = world.chat.channels[world.chat.space_of(1)].messages[0].text
+    assert "Checklist: 9 open items of 9" in summary
     events = [e.kind for e in (await world.service.load(1))[2]]
     assert EventKind.TASK_DONE in events
     assert EventKind.TASK_REOPENED in events
