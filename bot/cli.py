@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bot.app import Bot, build
+from bot.app import Bot, build, playbooks_from
 from bot.core.errors import CrisisError
 from bot.core.models import CrisisKind, parse_public_id
 from bot.core.stats import stats_lines
@@ -205,6 +205,8 @@ def _check_config(args: argparse.Namespace) -> int:
     platforms += ["slack"] if settings.slack.enabled else []
     platforms += ["telegram"] if settings.telegram.enabled else []
     print(f"chat platforms: {', '.join(platforms)}")
+    playbooks = playbooks_from(settings)
+    print(f"playbooks: {', '.join(sorted(k.value for k in playbooks))}")
     if settings.alerts.secret is None:
         print("alert webhooks: no CRISISBOT_ALERTS__SECRET, every alert will be refused (401)")
     return 0
