@@ -14,9 +14,14 @@ import uvicorn
 from fastapi import FastAPI
 
 from bot.chat.local import LocalChat, LocalSession
+from bot.content import PLAYBOOKS, TEMPLATES
+from bot.content.loader import load_playbooks
+from bot.content.statements import JinjaTemplates
 from bot.core.delivery import Delivery
 from bot.core.intake import GroupCommit
+from bot.core.models import KIND_LABELS, CrisisKind
 from bot.core.pace import EscalationStep, Schedule, Timers
+from bot.core.playbooks import Playbook, PlaybookError
 from bot.core.ports import Chat, Clock
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
@@ -25,7 +30,7 @@ from bot.i18n import renderer
 from bot.ingest import PARSERS
 from bot.ingest.auth import Authenticator
 from bot.scheduler import Leader, Pacemaker
-from bot.settings import WEEKDAYS, Settings
+from bot.settings import WEEKDAYS, ConfigError, Settings
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlStore
@@ -82,6 +87,26 @@ def schedule_from(settings: Settings) -> Schedule:
     )
 
 
+def playbooks_from(settings: Settings) -> dict[CrisisKind, Playbook]:
+    """The shipped playbooks, each replaced by the team's own of the same kind."""
+    directories = [PLAYBOOKS, *([settings.playbooks_dir] if settings.playbooks_dir else [])]
+    try:
+        return load_playbooks(directories)
+    except PlaybookError as error:
+        raise ConfigError(f"CRISISBOT_PLAYBOOKS_DIR: {error}") from None
+
+
+def templates_from(settings: Settings) -> JinjaTemplates:
+    """The team's templates first, then the shipped ones; the kind is named in the template's
+    language."""
+
+    def kind_label(kind: CrisisKind, language: str) -> str:
+        return renderer(language)(KIND_LABELS[kind])
+
+    directories = [*([settings.templates_dir] if settings.templates_dir else []), TEMPLATES]
+    return JinjaTemplates(directories, kind_label)
+
+
 @dataclass
 class Bot:
     settings: Settings
@@ -119,6 +144,7 @@ def build_scheduler(bot: Bot) -> Pacemaker:
 async def build(settings: Settings, *, clock: Clock | None = None,
                 echo: Callable[[str], None] | None = None) -> Bot:
     """Wire store, rules, chat adapters and the service from settings (migrating the DB)."""
+    playbooks = playbooks_from(settings)  # a broken playbook is refused before any migration
     await upgrade(settings.database_url)
     store = SqlStore(settings.database_url)
     rules = rules_from(settings)
@@ -131,7 +157,8 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     clock = clock or SystemClock()
     outbox = asyncio.Event()
     service = Service(store, clock, rules, platform=local.platform, after_commit=outbox.set,
-                      schedule=schedule_from(settings))
+                      schedule=schedule_from(settings), playbooks=playbooks,
+                      templates=templates_from(settings), language=settings.language)
     bot = Bot(settings, store, service, Delivery(store, chats, rules), local, clock, outbox)
     bot.scheduler = build_scheduler(bot)
     return bot

@@ -11,17 +11,19 @@ import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import uvloop
 
-from bot.app import Bot, build, serve
+from bot.app import Bot, build, playbooks_from, serve
 from bot.core.errors import CrisisError
-from bot.core.models import parse_public_id
-from bot.core.report import report_lines
-from bot.core.text import _
+from bot.core.models import CrisisKind, parse_public_id
+from bot.core.stats import stats_lines
+from bot.core.text import LANGUAGES, _
 from bot.i18n import renderer
-from bot.settings import LANGUAGES, ConfigError, Settings, load, masked
+from bot.report_html import html_report
+from bot.settings import ConfigError, Settings, load, masked, parse_duration
 from bot.storage.migrate import upgrade
 
 EXIT_REFUSED, EXIT_CONFIG = 1, 2
@@ -55,10 +57,25 @@ def _parser() -> argparse.ArgumentParser:
 
     report = verbs.add_parser("report", help="print the post-incident report (Markdown)")
     report.add_argument("incident", help="the incident, e.g. INC-1")
+    report.add_argument("--format", choices=("markdown", "html"), default="markdown",
+                        help="Markdown (default) or a self-contained HTML page with the chart")
+    report.add_argument("--out", type=Path, help="write to this file instead of printing")
     report.set_defaults(func=_report)
 
     serve = verbs.add_parser("serve", help="run the bot: HTTP server, alert intake, chat delivery")
     serve.set_defaults(func=_serve)
+
+    stats = verbs.add_parser("stats", help="counts and median times across incidents")
+    stats.add_argument("--since", type=_duration, default=timedelta(days=30),
+                       help="how far back, e.g. 30d, 12h (default 30d)")
+    stats.add_argument("--include-drills", action="store_true", help="count drills too")
+    stats.set_defaults(func=_stats)
+
+    drill = verbs.add_parser("drill", help="a training drill on SQLite and the local chat")
+    drill.add_argument("kind", choices=[k.value for k in CrisisKind if k is not CrisisKind.OTHER])
+    drill.add_argument("--db", type=Path, help="keep the drill database at this path")
+    drill.add_argument("--lang", choices=LANGUAGES, help="language of the transcript and report")
+    drill.set_defaults(func=_drill)
 
     check = verbs.add_parser("check-config", help="validate and print settings (secrets masked)")
     check.set_defaults(func=_check_config)
@@ -132,17 +149,75 @@ def _report(args: argparse.Namespace) -> int:
                             value=args.incident))
 
     async def work(bot: Bot) -> int:
-        print(await _report_text(bot, number))
+        text = await _report_text(bot, number, html=args.format == "html")
+        if args.out is None:
+            print(text)
+        else:
+            args.out.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
         return 0
 
     return _with_bot(load(), work)
 
 
-async def _report_text(bot: Bot, number: int) -> str:
-    incident, drafts, events, alerts = await bot.service.load(number)
-    render = renderer(incident.language or bot.settings.language)
-    lines = report_lines(incident, drafts, events, alerts, bot.service.fmt_time)
-    return "\n".join(render(line) for line in lines)
+async def _report_text(bot: Bot, number: int, *, html: bool = False) -> str:
+    """The report in the incident's language (else the team's), as Markdown or HTML."""
+    report = await bot.service.report(number)
+    language = report.incident.language or bot.settings.language
+    render = renderer(language)
+    lines = [render(line) for line in report.lines(bot.service.fmt_time)]
+    if not html:
+        return "\n".join(lines)
+    labels = (render(_("mentions per interval")), render(_("negative share, %")))
+    return html_report(lines, language=language, series=report.series, chart_labels=labels)
+
+
+def _duration(value: str) -> timedelta:
+    try:
+        parsed = parse_duration(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if not isinstance(parsed, timedelta):
+        raise argparse.ArgumentTypeError("a duration like 30d, 12h or 90m")
+    return parsed
+
+
+def _stats(args: argparse.Namespace) -> int:
+    async def work(bot: Bot) -> int:
+        since = bot.service.clock.now() - args.since
+        stats = await bot.service.stats(since, include_drills=args.include_drills)
+        render = renderer(bot.settings.language)
+        print("\n".join(render(line) for line in stats_lines(stats, bot.service.fmt_time)))
+        return 0
+
+    return _with_bot(load(), work)
+
+
+def _drill(args: argparse.Namespace) -> int:
+    from bot.demo import DEMO_START, ScriptedClock
+    from bot.drill import run_drill
+
+    overrides = {"language": args.lang} if args.lang else {}
+    with tempfile.TemporaryDirectory(prefix="crisisbot-drill-") as scratch:
+        path = args.db or Path(scratch) / "drill.db"
+        if args.db and path.exists():
+            path.unlink()
+        settings = load(database_url=f"sqlite+aiosqlite:///{path}", **overrides)
+        clock = ScriptedClock(DEMO_START)
+
+        async def go() -> int:
+            bot = await build(settings, clock=clock, echo=print)
+            try:
+                number = await run_drill(bot, clock, CrisisKind(args.kind), print)
+                print("\n" + renderer(settings.language)(_("== Post-incident report")) + "\n")
+                print(await _report_text(bot, number))
+            finally:
+                await bot.close()
+            return 0
+
+        result = asyncio.run(go())
+        if args.db:
+            print(f"\n(database kept at {path})")
+        return result
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -152,6 +227,8 @@ def _check_config(args: argparse.Namespace) -> int:
     platforms += ["slack"] if settings.slack.enabled else []
     platforms += ["telegram"] if settings.telegram.enabled else []
     print(f"chat platforms: {', '.join(platforms)}")
+    playbooks = playbooks_from(settings)
+    print(f"playbooks: {', '.join(sorted(k.value for k in playbooks))}")
     if settings.alerts.secret is None:
         print("alert webhooks: no CRISISBOT_ALERTS__SECRET, every alert will be refused (401)")
     return 0

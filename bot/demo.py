@@ -74,7 +74,9 @@ async def run(bot: Bot, clock: ScriptedClock, out: Callable[[str], None]) -> int
     clock.advance(2)
     await session.say("bob", "/crisis status responding Collecting evidence: no recall exists; "
                       "contacting the platform.", channel)
-    clock.advance(6)
+    clock.advance(1)
+    await session.say("gina", "/crisis task done 1", channel)
+    clock.advance(5)
     await session.say("carol", f"/crisis draft to:{POST} A post claims BrightMilk yogurt is being "
                       "recalled because of poisoning. This is false.", channel)
     clock.advance(3)
@@ -91,12 +93,16 @@ async def run(bot: Bot, clock: ScriptedClock, out: Callable[[str], None]) -> int
     await session.react("dave", channel, card, "white_check_mark")
     clock.advance(2)
     await session.say("erin", "/crisis approve 1", channel)
-    clock.advance(15)
+    clock.advance(1)
+    await session.say("carol", "/crisis task done 3", channel)
+    clock.advance(14)
     await session.say("bob", "/crisis status monitoring Statement published on every channel; "
                       "mention volume is falling.", channel)
     clock.advance(50)
     await session.say("bob", "/crisis resolve The fake recall story is debunked and the original "
                       "post was removed.", channel)
+    await session.say("bob", "/crisis lesson Brief the spokesperson on rebuttal wording before the "
+                      "first draft: never repeat the false claim.", channel)
     return number
 
 

@@ -77,7 +77,7 @@ def catalog(language: str) -> CatalogPort:
 
 def renderer(language: str, mention: Callable[[Who], str] = plain_mention) -> Renderer:
     """A renderer for `language`; each platform passes its own mention style."""
-    return Renderer(catalog(language), mention, isolate=language in RTL)
+    return Renderer(catalog(language), mention, isolate=language in RTL, language=language)
 
 
 def extract(

@@ -33,8 +33,7 @@ from sqlalchemy.engine import make_url
 from bot.core.models import CrisisKind, Severity
 from bot.core.pace import DEFAULT_TIMERS
 from bot.core.rules import DEFAULT_POLICIES, DEFAULT_ROLES
-
-LANGUAGES = ("en", "ru", "fa")
+from bot.core.text import LANGUAGES
 
 
 class SlackSettings(BaseModel):
@@ -258,6 +257,10 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    playbooks_dir: Path | None = None
+    """The team's playbooks (`<kind>.toml`); each replaces the shipped one of its kind."""
+    templates_dir: Path | None = None
+    """The team's statement templates (`<lang>/[<kind>/]<name>.j2`), searched before ours."""
 
     @field_validator("timezone")
     @classmethod
@@ -320,6 +323,10 @@ class Settings(BaseSettings):
             if route.platform is not None and route.platform not in platforms:
                 problems.append(f"alerts.routes.{index}.platform: {route.platform} is not "
                                 f"configured (configured: {', '.join(sorted(platforms))})")
+        for name in ("playbooks_dir", "templates_dir"):
+            folder = getattr(self, name)
+            if folder is not None and not folder.is_dir():
+                problems.append(f"CRISISBOT_{name.upper()}: no such directory: {folder}")
         unknown_veto = sorted(set(self.veto_roles) - set(self.roles))
         if unknown_veto:
             problems.append(f"veto_roles: unknown role(s) {', '.join(unknown_veto)}")

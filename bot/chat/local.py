@@ -152,7 +152,7 @@ class LocalSession:
         ctx = Context(f"local:{name}", self.chat.platform, space, local_person)
         try:
             reply = await self.service.execute(parse(text), ctx)
-            lines = [self.chat.render(line) for line in reply.lines]
+            lines = [self.chat.render(line, reply.language) for line in reply.lines]
         except CrisisError as refused:
             lines = [self.chat.render(refused.text)]
         await self.delivery.flush()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.core.errors import Invalid
 from bot.core.models import CrisisKind, Severity, Status, parse_public_id
 from bot.core.rules import kind_from_hint
-from bot.core.text import Text, _
+from bot.core.text import LANGUAGES, Text, _
 
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]*))?>$")
 _AT_NAME = re.compile(r"^@([\w.\-]{1,64})$")
@@ -124,9 +124,55 @@ class Help:
     topic: str | None = None
 
 
+@dataclass(frozen=True)
+class ShowTasks:
+    pass
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    task: int
+    done: bool = True
+
+
+@dataclass(frozen=True)
+class TaskAssign:
+    task: int
+    person: Mention
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    language: str | None
+    """None goes back to the team's default language."""
+
+
+@dataclass(frozen=True)
+class Lesson:
+    text: str
+
+
+@dataclass(frozen=True)
+class PostTemplate:
+    name: str
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class ShowTemplates:
+    pass
+
+
+@dataclass(frozen=True)
+class StartDrill:
+    kind: CrisisKind
+
+
 Action = (
     Declare | Ack | AssignRole | SetSeverity | StatusUpdate | PostDraft | ReviseDraft | Approve
     | Reject | Note | ShowTimeline | Resolve | Reopen | ShowReport | Help
+    | ShowTasks | TaskDone | TaskAssign | SetLanguage | Lesson | PostTemplate | ShowTemplates
+    | StartDrill
 )
 
 
@@ -153,6 +199,12 @@ HELP: tuple[tuple[str, Text], ...] = (
     ("resolve [summary]", _("resolve the incident")),
     ("reopen", _("reopen a resolved incident")),
     ("report", _("post-incident report")),
+    ("task [done|undo|assign] <n> [<@person>]", _("the playbook checklist; mark or assign items")),
+    ("templates", _("list the statement templates")),
+    ("draft template <name> [to:<target>]", _("start a draft from a statement template")),
+    ("lang en|ru|fa|default", _("the language of this incident's messages and report")),
+    ("lesson <text>", _("write down a lesson learned for the report")),
+    ("drill <kind>", _("start a training drill with simulated mentions")),
     ("help", _("this list")),
 )
 
@@ -237,7 +289,9 @@ def _status(rest: list[str]) -> StatusUpdate:
     return StatusUpdate(" ".join(rest), status)
 
 
-def _draft(rest: list[str]) -> PostDraft | ReviseDraft:
+def _draft(rest: list[str]) -> PostDraft | ReviseDraft | PostTemplate:
+    if rest and rest[0].lower() == "template":
+        return _template(rest[1:])
     if rest and rest[0].lower() == "revise":
         if len(rest) < 3 or not rest[1].lstrip("#").isdigit():
             raise Invalid(_("Usage: /crisis draft revise <n> <new text>"))
@@ -297,6 +351,57 @@ def _help(rest: list[str]) -> Help:
     return Help(rest[0].lower() if rest else None)
 
 
+def _template(rest: list[str]) -> PostTemplate:
+    target = None
+    if rest and rest[0].lower().startswith("to:") and len(rest[0]) > 3:
+        target, rest = rest[0][3:], rest[1:]
+    if len(rest) == 2 and rest[1].lower().startswith("to:") and len(rest[1]) > 3:
+        target, rest = rest[1][3:], rest[:1]
+    if len(rest) != 1:
+        raise Invalid(_("Usage: /crisis draft template <name> [to:<target>]; "
+                        "“/crisis templates” lists the names."))
+    return PostTemplate(rest[0].lower(), target)
+
+
+def _task(rest: list[str]) -> ShowTasks | TaskDone | TaskAssign:
+    if not rest:
+        return ShowTasks()
+    verb, rest = rest[0].lower(), rest[1:]
+    number = int(rest[0].lstrip("#")) if rest and rest[0].lstrip("#").isdigit() else None
+    if verb in {"done", "undo"} and number is not None and len(rest) == 1:
+        return TaskDone(number, done=verb == "done")
+    if verb == "assign" and number is not None and len(rest) == 2:
+        mention = parse_mention(rest[1])
+        if mention is not None:
+            return TaskAssign(number, mention)
+    raise Invalid(_("Usage: /crisis task, /crisis task done <n>, /crisis task undo <n>, "
+                    "/crisis task assign <n> <@person>"))
+
+
+def _lang(rest: list[str]) -> SetLanguage:
+    if len(rest) != 1 or rest[0].lower() not in {*LANGUAGES, "default"}:
+        raise Invalid(_("Usage: /crisis lang {languages}|default",
+                        languages="|".join(LANGUAGES)))
+    value = rest[0].lower()
+    return SetLanguage(None if value == "default" else value)
+
+
+def _lesson(rest: list[str]) -> Lesson:
+    return Lesson(_need(rest, _("Write the lesson: /crisis lesson <text>")))
+
+
+def _templates(rest: list[str]) -> ShowTemplates:
+    return ShowTemplates()
+
+
+def _drill(rest: list[str]) -> StartDrill:
+    kind = kind_from_hint(rest[0]) if len(rest) == 1 else None
+    if kind is None:
+        raise Invalid(_("Usage: /crisis drill <kind>. Kinds: {kinds}.",
+                        kinds=", ".join(k.value for k in CrisisKind)))
+    return StartDrill(kind)
+
+
 _PARSERS: dict[str, Callable[[list[str]], Action]] = {
     "declare": _declare,
     "ack": _ack,
@@ -315,4 +420,11 @@ _PARSERS: dict[str, Callable[[list[str]], Action]] = {
     "reopen": _reopen,
     "report": _report,
     "help": _help,
+    "task": _task,
+    "tasks": _task,
+    "lang": _lang,
+    "language": _lang,
+    "lesson": _lesson,
+    "templates": _templates,
+    "drill": _drill,
 }

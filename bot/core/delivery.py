@@ -7,10 +7,11 @@ arrive. Several summary refreshes waiting together collapse into one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from bot.core.models import Draft, Incident, Notice, NoticeKind, Space
+from bot.core.playbooks import Task
 from bot.core.ports import Chat, Store, Unit
 from bot.core.rules import Rules
 from bot.core.views import draft_lines, summary_lines
@@ -58,12 +59,15 @@ class Delivery:
             async with self.store.unit() as unit:
                 incident = await unit.get_incident(notice.incident)
                 drafts = await unit.drafts(notice.incident) if incident else []
+                tasks = (await unit.tasks(notice.incident)
+                         if incident and notice.kind is NoticeKind.SUMMARY else [])
             if incident is not None:
-                await self._act(incident, drafts, notice)
+                await self._act(incident, drafts, notice, tasks)
         async with self.store.unit() as unit:
             await unit.notice_done(_given(notice.id))
 
-    async def _act(self, incident: Incident, drafts: list[Draft], notice: Notice) -> None:
+    async def _act(self, incident: Incident, drafts: list[Draft], notice: Notice,
+                   tasks: Sequence[Task] = ()) -> None:
         chat = self.chats[incident.platform]
         lang = incident.language
         if notice.kind is NoticeKind.OPEN_SPACE:
@@ -80,7 +84,7 @@ class Delivery:
             case NoticeKind.INVITE:
                 await chat.invite(space, [_given(notice.person)])
             case NoticeKind.SUMMARY:
-                lines = summary_lines(incident, self.rules, drafts)
+                lines = summary_lines(incident, self.rules, drafts, tasks)
                 if incident.summary_message is None:
                     message = await chat.post(space, lines, language=lang)
                     await self._remember(incident.number, summary=message)

@@ -282,6 +282,11 @@ class EventKind(StrEnum):
     ESCALATION = "escalation"
     RESOLVED = "resolved"
     REOPENED = "reopened"
+    TASK_DONE = "task_done"
+    TASK_REOPENED = "task_reopened"
+    TASK_ASSIGNED = "task_assigned"
+    LANGUAGE_CHANGED = "language_changed"
+    LESSON = "lesson"
 
 
 @dataclass(frozen=True)

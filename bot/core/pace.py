@@ -294,7 +294,7 @@ def _review(incident: Incident, events: Sequence[TimelineEvent], schedule: Sched
     commander = incident.commander
     people = (commander,) if commander else ()
     message = _("Time for the post-incident review of {incident}: run “/crisis report”, then "
-                "write down the lessons learned with “/crisis note <text>”.",
+                "write down the lessons learned with “/crisis lesson <text>”.",
                 incident=incident.public_id)
     return Action(incident.number, Purpose.REVIEW, due_at, now - due_at, message, people,
                   people, message if people else None)

@@ -17,6 +17,7 @@ from bot.core.models import (
     Space,
     TimelineEvent,
 )
+from bot.core.playbooks import Task
 from bot.core.text import Text
 
 
@@ -69,6 +70,15 @@ class Unit(Protocol):
         ...
 
     async def notice_done(self, notice_id: int) -> None: ...
+
+    async def add_task(self, task: Task) -> None:
+        """Store a checklist item; (incident, number) is unique."""
+        ...
+
+    async def update_task(self, task: Task) -> None: ...
+    async def tasks(self, incident: int) -> list[Task]:
+        """The incident's checklist, in number order."""
+        ...
 
 
 class Store(Protocol):

@@ -18,6 +18,9 @@ from bot.core.models import (
     Incident,
     TimelineEvent,
 )
+from bot.core.playbook_views import task_line
+from bot.core.playbooks import Task, open_tasks
+from bot.core.series import Series, mention_series
 from bot.core.text import BLANK, N_, Joined, Text, Who, _
 from bot.core.views import event_text
 
@@ -72,8 +75,32 @@ def duration(value: timedelta | None) -> Text:
     return _("{seconds} s", seconds=secs)
 
 
+@dataclass(frozen=True)
+class Report:
+    """Everything the report is made of, read in one unit of work."""
+
+    incident: Incident
+    drafts: Sequence[Draft]
+    events: Sequence[TimelineEvent]
+    alerts: Sequence[Alert]
+    tasks: Sequence[Task] = ()
+
+    def lines(self, fmt_time: Callable[[datetime], str]) -> list[Text]:
+        return report_lines(self.incident, self.drafts, self.events, self.alerts, fmt_time,
+                            tasks=self.tasks)
+
+    @property
+    def series(self) -> Series | None:
+        return mention_series(self.alerts)
+
+    @property
+    def metrics(self) -> Metrics:
+        return metrics(self.incident, self.events, self.alerts, self.drafts)
+
+
 def report_lines(incident: Incident, drafts: Sequence[Draft], events: Sequence[TimelineEvent],
-                 alerts: Sequence[Alert], fmt_time: Callable[[datetime], str]) -> list[Text]:
+                 alerts: Sequence[Alert], fmt_time: Callable[[datetime], str], *,
+                 tasks: Sequence[Task] = ()) -> list[Text]:
     """The report as Markdown lines, each translatable."""
     m = metrics(incident, events, alerts, drafts)
     lines: list[Text] = [
@@ -105,6 +132,13 @@ def report_lines(incident: Incident, drafts: Sequence[Draft], events: Sequence[T
         _("| drafts (versions) | {drafts} ({versions}) |", drafts=m.drafts, versions=m.versions),
         _("| escalations, reminders | {escalations}, {reminders} |", escalations=m.escalations,
           reminders=m.reminders),
+    ]
+    if tasks:
+        lines.append(_("| checklist | {done} of {total} done |",
+                       done=len(tasks) - len(open_tasks(tasks)), total=len(tasks)))
+    if incident.drill:
+        lines += [BLANK, _("This was a DRILL: a training exercise, not a real crisis.")]
+    lines += [
         BLANK,
         _("## People and roles"),
     ]
@@ -119,6 +153,9 @@ def report_lines(incident: Incident, drafts: Sequence[Draft], events: Sequence[T
         lines.append(_("No drafts were posted."))
     for draft in drafts:
         lines += _draft_section(draft, fmt_time)
+    lines += _checklist_section(tasks, fmt_time)
+    lines += _mentions_section(mention_series(alerts))
+    lines += _lessons_section(events)
     lines += [BLANK, _("## Timeline")]
     lines += [_("- {time} {event}", time=fmt_time(e.at), event=event_text(e)) for e in events]
     if alerts:
@@ -156,3 +193,58 @@ def _draft_section(draft: Draft, fmt_time: Callable[[datetime], str]) -> list[Te
         lines.append(_("  - turnaround: {value}",
                        value=duration(max(approved) - draft.current.created_at)))
     return lines
+
+
+def _checklist_section(tasks: Sequence[Task], fmt_time: Callable[[datetime], str]) -> list[Text]:
+    if not tasks:
+        return []
+    lines = [BLANK, _("## Checklist")]
+    for task in tasks:
+        if task.done_at is not None and task.done_by is not None:
+            lines.append(_("- {item} — done by {person} at {time}", item=task_line(task),
+                           person=Who(task.done_by), time=fmt_time(task.done_at)))
+        else:
+            lines.append(_("- {item} — open", item=task_line(task)))
+    return lines
+
+
+CHART_WIDTH = 30
+
+
+def _mentions_section(series: Series | None) -> list[Text]:
+    """Volume and negative share per interval, as a text chart that reads in chat and in
+    Markdown; the HTML report draws the same series as SVG in place of the `chart` block."""
+    if series is None:
+        return []
+    peak = series.peak
+    minutes = round(series.step.total_seconds() / 60)
+    lines = [
+        BLANK,
+        _("## Mentions"),
+        N_("- Peak: {n} mention in {minutes} min at {time}, {negative}% negative",
+           "- Peak: {n} mentions in {minutes} min at {time}, {negative}% negative", peak.count,
+           minutes=minutes, time=peak.at.strftime("%H:%M"), negative=peak.negative_share),
+        N_("- In all: {n} mention, {negative}% negative, reach {reach}",
+           "- In all: {n} mentions, {negative}% negative, reach {reach}", series.total,
+           negative=series.negative_share, reach=f"{series.reach:,.0f}"),
+        _("- Chart: mentions per {minutes} min (bars) and the share of negative ones.",
+          minutes=minutes),
+        BLANK,
+        Text("```chart"),
+    ]
+    top = max(p.count for p in series.points)
+    for point in series.points:
+        bar = "█" * round(CHART_WIDTH * point.count / top) if point.count else "·"
+        lines.append(Text(f"{point.at:%H:%M} {bar:<{CHART_WIDTH}} {point.count:>4} "
+                          f"{point.negative_share:>3}%"))
+    lines.append(Text("```"))
+    return lines
+
+
+def _lessons_section(events: Sequence[TimelineEvent]) -> list[Text]:
+    lessons = [e for e in events if e.kind is EventKind.LESSON]
+    lines = [BLANK, _("## Lessons learned")]
+    if not lessons:
+        return [*lines, _("None recorded yet: add them with “/crisis lesson <text>”.")]
+    return lines + [_("- {text} ({person})", text=e.data.get("text", ""),
+                      person=Who(e.actor) if e.actor else "") for e in lessons]

@@ -4,8 +4,8 @@ directly; what the chat must show is queued as `Notice`s and delivered after com
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -34,8 +34,21 @@ from bot.core.models import (
     public_id,
 )
 from bot.core.pace import Action, Schedule, due_actions, watched
+from bot.core.playbook_views import (
+    checklist_message,
+    language_name,
+    task_list_lines,
+    template_lines,
+)
+from bot.core.playbooks import (
+    Playbook,
+    StatementTemplates,
+    Task,
+    TemplateError,
+    checklist,
+)
 from bot.core.ports import Clock, Store, Unit
-from bot.core.report import report_lines
+from bot.core.report import Report
 from bot.core.rules import (
     COMMANDER,
     Rules,
@@ -45,6 +58,7 @@ from bot.core.rules import (
     check_transition,
 )
 from bot.core.spikes import mention_minutes
+from bot.core.stats import Stats, collect_stats
 from bot.core.text import N_, Joined, Text, Who, _
 from bot.core.views import alerts_digest_text, help_lines, timeline_lines
 
@@ -69,6 +83,8 @@ class Reply:
 
     lines: list[Text]
     incident: int | None = None
+    language: str | None = None
+    """The incident's own language, when it has one: the reply is rendered in it."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +164,9 @@ class Service:
     def __init__(self, store: Store, clock: Clock, rules: Rules | None = None, *,
                  platform: str = "local", after_commit: Callable[[], None] | None = None,
                  fmt_time: Callable[[Any], str] | None = None,
-                 schedule: Schedule | None = None) -> None:
+                 schedule: Schedule | None = None,
+                 playbooks: Mapping[CrisisKind, Playbook] | None = None,
+                 templates: StatementTemplates | None = None, language: str = "en") -> None:
         self.store = store
         self.clock = clock
         self.rules = rules or Rules()
@@ -157,6 +175,9 @@ class Service:
         self.fmt_time = fmt_time or (lambda at: at.strftime("%Y-%m-%d %H:%M UTC"))
         self.schedule = schedule or Schedule()
         self._digests: dict[int, _Digest] = {}
+        self.playbooks = dict(playbooks or {})
+        self.templates = templates
+        self.language = language
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -213,6 +234,7 @@ class Service:
         for person in dict.fromkeys([*incident.responders, *invite]):
             await tx.notify(incident.number, NoticeKind.INVITE, person=person)
         await tx.notify(incident.number, NoticeKind.SUMMARY)
+        await self._open_checklist(tx, incident)
         return incident
 
     async def acknowledge(self, number: int, actor: PersonId) -> Incident:
@@ -666,6 +688,7 @@ class Service:
         performed = 0
         for number in numbers:
             performed += await self._run(partial(self._keep_pace, number=number))
+        performed += await self.feed_drills()
         return performed
 
     async def _keep_pace(self, tx: _Tx, number: int) -> int:
@@ -693,7 +716,15 @@ class Service:
     # -- commands ---------------------------------------------------------------------------
 
     async def execute(self, command: cmd.Command, ctx: Context) -> Reply:
-        """Run a parsed `/crisis` command for `ctx.actor`; raise `CrisisError` to refuse."""
+        """Run a parsed `/crisis` command for `ctx.actor`; raise `CrisisError` to refuse. The
+        reply speaks the incident's language when it has its own."""
+        reply = await self._execute(command, ctx)
+        if reply.incident is None or reply.language is not None:
+            return reply
+        incident = await self.incident_for(ctx, reply.incident)
+        return replace(reply, language=incident.language)
+
+    async def _execute(self, command: cmd.Command, ctx: Context) -> Reply:
         action, actor = command.action, ctx.actor
         if isinstance(action, cmd.Help):
             return Reply(help_lines())
@@ -702,6 +733,13 @@ class Service:
                                           kind=action.kind, platform=ctx.platform)
             return Reply([_("Declared {incident}: {title}.", incident=incident.public_id,
                             title=incident.title)], incident.number)
+        if isinstance(action, cmd.StartDrill):
+            incident = await self.start_drill(actor, action.kind, platform=ctx.platform)
+            return Reply([_("Drill {incident} started: simulated mentions will arrive in its "
+                            "channel. Resolve it when the exercise is over.",
+                            incident=incident.public_id)], incident.number)
+        if isinstance(action, cmd.ShowTemplates):
+            return await self._show_templates(ctx, command.incident)
         number = (await self.incident_for(ctx, command.incident)).number
         done = Reply([_("Done.")], number)
         match action:
@@ -739,7 +777,268 @@ class Service:
             case cmd.Reopen():
                 await self.reopen(number, actor)
             case cmd.ShowReport():
-                incident, drafts, events, alerts = await self.load(number)
-                return Reply(report_lines(incident, drafts, events, alerts, self.fmt_time),
-                             number)
+                report = await self.report(number)
+                return Reply(report.lines(self.fmt_time), number)
+            case cmd.ShowTasks():
+                incident = await self.incident_for(ctx, number)
+                return Reply(task_list_lines(incident, await self.tasks(number)), number)
+            case cmd.TaskDone(task=task_number, done=is_done):
+                await self.mark_task(number, actor, task_number, done=is_done)
+            case cmd.TaskAssign(task=task_number, person=mention):
+                await self.assign_task(number, actor, task_number, ctx.person(mention))
+            case cmd.SetLanguage(language=language):
+                incident = await self.set_language(number, actor, language)
+                return Reply([_("Done.")], number, incident.language or self.language)
+            case cmd.Lesson(text=text):
+                await self.lesson(number, actor, text)
+                return Reply([_("Lesson recorded; it will appear in the report.")], number)
+            case cmd.PostTemplate(name=name, target=target):
+                draft = await self.draft_from_template(number, actor, name, target)
+                return Reply([_("Draft #{number} posted for approval from the template "
+                                "“{name}”; adapt it with “/crisis draft revise {number} <text>”.",
+                                number=draft.number, name=name)], number)
         return done
+
+    # -- playbooks: checklists, templates, language, lessons --------------------------------
+
+    async def _open_checklist(self, tx: _Tx, incident: Incident) -> None:
+        """Store the playbook's checklist as the incident's tasks and post it in the channel."""
+        playbook = self.playbooks.get(incident.kind)
+        if playbook is None:
+            return
+        tasks = checklist(playbook, incident.number)
+        for task in tasks:
+            await tx.unit.add_task(task)
+        await tx.say(incident.number, checklist_message(incident, playbook, tasks))
+
+    async def tasks(self, number: int) -> list[Task]:
+        async def work(tx: _Tx) -> list[Task]:
+            await tx.incident(number)
+            return await tx.unit.tasks(number)
+
+        tasks: list[Task] = await self._run(work)
+        return tasks
+
+    async def _task(self, tx: _Tx, incident: Incident, task_number: int) -> Task:
+        found = next((t for t in await tx.unit.tasks(incident.number)
+                      if t.number == task_number), None)
+        if found is None:
+            raise NotFound(_("{incident} has no checklist item {number}; “/crisis task” lists "
+                             "them.", incident=incident.public_id, number=task_number))
+        return found
+
+    async def mark_task(self, number: int, actor: PersonId, task_number: int, *,
+                        done: bool = True) -> Task:
+        """Tick an item off (or back on); allowed after resolve, as reviews finish checklists."""
+
+        async def work(tx: _Tx) -> Task:
+            incident = await tx.incident(number)
+            check_responder(incident, actor)
+            task = await self._task(tx, incident, task_number)
+            if task.done == done:
+                raise Invalid(_("Item {number} is already done.", number=task.number) if done
+                              else _("Item {number} is not done yet.", number=task.number))
+            task.done_at, task.done_by = (tx.now, actor) if done else (None, None)
+            await tx.unit.update_task(task)
+            kind = EventKind.TASK_DONE if done else EventKind.TASK_REOPENED
+            await tx.record(number, kind, actor, task=task.number, title=dict(task.title.texts))
+            message = (_("{person} completed item {number}: {title}", person=Who(actor),
+                         number=task.number, title=task.title) if done else
+                       _("{person} reopened item {number}: {title}", person=Who(actor),
+                         number=task.number, title=task.title))
+            await tx.say(number, message)
+            await tx.notify(number, NoticeKind.SUMMARY)
+            return task
+
+        task: Task = await self._run(work)
+        return task
+
+    async def assign_task(self, number: int, actor: PersonId, task_number: int,
+                          person: PersonId) -> Task:
+        async def work(tx: _Tx) -> Task:
+            incident = await tx.incident(number)
+            check_responder(incident, actor)
+            task = await self._task(tx, incident, task_number)
+            task.assignee = person
+            await tx.unit.update_task(task)
+            await tx.record(number, EventKind.TASK_ASSIGNED, actor, task=task.number,
+                            person=person, title=dict(task.title.texts))
+            await tx.say(number, _("Item {number} is now with {person}: {title}",
+                                   number=task.number, person=Who(person), title=task.title))
+            await tx.notify(number, NoticeKind.INVITE, person=person)
+            return task
+
+        task: Task = await self._run(work)
+        return task
+
+    async def set_language(self, number: int, actor: PersonId,
+                           language: str | None) -> Incident:
+        """The incident's own language (None: the team's default) for everything said about
+        it from now on: messages, the summary, cards and the report."""
+
+        async def work(tx: _Tx) -> Incident:
+            incident = await tx.incident(number)
+            check_responder(incident, actor)
+            if incident.language == language:
+                raise Invalid(_("{incident} already speaks {language}.",
+                                incident=incident.public_id, language=language_name(language)))
+            old, incident.language = incident.language, language
+            await tx.unit.update_incident(incident)
+            await tx.record(number, EventKind.LANGUAGE_CHANGED, actor, **{"from": old,
+                                                                           "to": language})
+            await tx.say(number, _("{person} switched {incident} to {language}.",
+                                   person=Who(actor), incident=incident.public_id,
+                                   language=language_name(language)))
+            await tx.notify(number, NoticeKind.SUMMARY)
+            return incident
+
+        incident: Incident = await self._run(work)
+        return incident
+
+    async def lesson(self, number: int, actor: PersonId, text: str) -> None:
+        """A lesson learned, for the report's own section; open or resolved alike."""
+
+        async def work(tx: _Tx) -> None:
+            incident = await tx.incident(number)
+            check_responder(incident, actor)
+            if not text.strip():
+                raise Invalid(_("Write the lesson: /crisis lesson <text>"))
+            await tx.record(number, EventKind.LESSON, actor, text=text.strip())
+
+        await self._run(work)
+
+    def _templates(self) -> StatementTemplates:
+        if self.templates is None:
+            raise Invalid(_("No statement templates are installed."))
+        return self.templates
+
+    async def draft_from_template(self, number: int, actor: PersonId, name: str,
+                                  target: str | None = None) -> Draft:
+        """Fill a template from the incident's fields and post it as an ordinary draft."""
+        incident, _drafts, _events, alerts = await self.load(number)
+        language = incident.language or self.language
+        templates = self._templates()
+        brand = next((a.labels["brand"] for a in alerts if a.labels.get("brand")), None)
+        fields = {
+            "incident": incident.public_id, "title": incident.title, "kind": incident.kind.value,
+            "severity": incident.severity.value, "status": incident.status.value,
+            "opened": self.fmt_time(incident.created_at), "now": self.fmt_time(self.clock.now()),
+            "brand": brand, "target": target, "drill": incident.drill, "language": language,
+        }
+        try:
+            text = templates.render(name, incident.kind, language, fields)
+        except KeyError:
+            raise NotFound(_("There is no template “{name}”. Templates: {names}.", name=name,
+                             names=", ".join(templates.names(incident.kind, language)))) from None
+        except TemplateError as error:
+            raise Invalid(_("The template “{name}” could not be filled: {error}", name=name,
+                            error=str(error))) from None
+        return await self.post_draft(number, actor, text, target)
+
+    async def _show_templates(self, ctx: Context, number: int | None) -> Reply:
+        """The templates for the incident at hand, or the generic ones outside any incident."""
+        incident: Incident | None = None
+        if number is not None or ctx.space is not None:
+            try:
+                incident = await self.incident_for(ctx, number)
+            except Invalid:
+                incident = None
+        kind = incident.kind if incident else CrisisKind.OTHER
+        language = (incident.language if incident else None) or self.language
+        playbook = self.playbooks.get(kind)
+        names = self._templates().names(kind, language)
+        return Reply(template_lines(kind, names, playbook.templates if playbook else ()),
+                     incident.number if incident else None)
+
+    # -- drills -----------------------------------------------------------------------------
+
+    async def start_drill(self, actor: PersonId, kind: CrisisKind, *,
+                          platform: str | None = None) -> Incident:
+        """A training incident, marked DRILL everywhere, fed by its playbook's simulated
+        mentions on the scheduler's tick (the first ones at once)."""
+        playbook = self.playbooks.get(kind)
+        drill = playbook.drill if playbook else None
+        title = drill.title.pick(self.language) if drill else kind.value
+        severity = drill.severity if drill else None
+
+        async def work(tx: _Tx) -> Incident:
+            incident = await self._declare(tx, actor, title, severity=severity, kind=kind,
+                                           platform=platform, group_key=None, invite=(),
+                                           drill=True)
+            # The drill's mentions form its own topic, so pulses and the report see them.
+            incident.group_key = f"drill:{incident.public_id}"
+            await tx.unit.update_incident(incident)
+            await tx.say(incident.number, _("This is a DRILL, not a real crisis: practise the "
+                                            "roles, the checklist, drafting and approvals. "
+                                            "Simulated mentions will follow."))
+            await self._feed_drill(tx, incident.number)
+            return incident
+
+        incident: Incident = await self._run(work)
+        return incident
+
+    async def feed_drills(self) -> int:
+        """Feed every open drill the simulated mentions now due; return how many."""
+        async with self.store.unit() as unit:
+            numbers = [i.number for i in await unit.incidents(open_only=True) if i.drill]
+        fed = 0
+        for number in numbers:
+            fed += await self._run(partial(self._feed_drill, number=number))
+        return fed
+
+    async def _feed_drill(self, tx: _Tx, number: int) -> int:
+        """Due mentions not yet stored (their dedup key says so), as alerts of the drill."""
+        incident = await tx.incident(number)
+        playbook = self.playbooks.get(incident.kind)
+        if not incident.is_open or not incident.drill or playbook is None or not playbook.drill:
+            return 0
+        language = incident.language or self.language
+        due = {f"drill:{incident.public_id}:{index}": mention
+               for index, mention in enumerate(playbook.drill.mentions, start=1)
+               if incident.created_at + mention.after <= tx.now}
+        seen = await tx.unit.alerts_seen(due)
+        fresh = [(key, mention) for key, mention in due.items() if key not in seen]
+        alerts = [Alert(
+            source="mentions", dedup_key=key, group_key=f"drill:{incident.public_id}",
+            title=mention.text.pick(language)[:200], received_at=tx.now,
+            description=mention.text.pick(language), severity=incident.severity,
+            kind=incident.kind, labels={"drill": "true", "network": mention.network},
+            occurred_at=tx.now, metrics={"reach": mention.reach, "sentiment": mention.sentiment},
+            incident=number) for key, mention in fresh]
+        await tx.unit.add_alerts(alerts)
+        await tx.unit.add_mentions(mention_minutes(alerts))
+        for alert, (_key, mention) in zip(alerts, fresh, strict=True):
+            await tx.record(number, EventKind.ALERT_ATTACHED, SYSTEM, source="mentions",
+                            title=alert.title, status=AlertStatus.FIRING.value, url=None)
+            await tx.say(number, _("[DRILL] Simulated mention on {network} (reach {reach}): "
+                                   "“{text}”", network=mention.network, reach=mention.reach,
+                                   text=alert.description))
+        return len(alerts)
+
+    # -- reports across the incident and across incidents ------------------------------------
+
+    async def report(self, number: int) -> Report:
+        async def work(tx: _Tx) -> Report:
+            incident = await tx.incident(number)
+            return Report(incident, await tx.unit.drafts(number), await tx.unit.timeline(number),
+                          await tx.unit.alerts(number), await tx.unit.tasks(number))
+
+        report: Report = await self._run(work)
+        return report
+
+    async def stats(self, since: datetime, *, include_drills: bool = False) -> Stats:
+        """Incidents opened since `since` (drills only when asked), with their metrics."""
+
+        async def work(tx: _Tx) -> Stats:
+            reports = []
+            for incident in await tx.unit.incidents():
+                if incident.created_at < since or (incident.drill and not include_drills):
+                    continue
+                number = incident.number
+                reports.append(Report(incident, await tx.unit.drafts(number),
+                                      await tx.unit.timeline(number), await tx.unit.alerts(number),
+                                      await tx.unit.tasks(number)))
+            return collect_stats(reports, since, tx.now, include_drills=include_drills)
+
+        stats: Stats = await self._run(work)
+        return stats

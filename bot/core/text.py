@@ -11,6 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+LANGUAGES = ("en", "ru", "fa")
+"""The languages the bot speaks; the first is the source language of every message id."""
+
 FSI, PDI = "\u2068", "\u2069"
 """Unicode first-strong isolate and its pop: keep names and ids readable inside Persian text."""
 
@@ -69,6 +72,26 @@ class Prefixed(tuple[Any, ...]):
         return tuple(self)
 
 
+@dataclass(frozen=True)
+class Localized:
+    """Text that configuration gives in several languages (a playbook's task titles), not the
+    catalogue: the renderer picks the reader's language, else English, else the first given."""
+
+    texts: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, texts: Mapping[str, str]) -> Localized:
+        return cls(tuple(texts.items()))
+
+    def pick(self, language: str) -> str:
+        given = dict(self.texts)
+        return given.get(language) or given.get(LANGUAGES[0]) or next(iter(given.values()), "")
+
+
+class Lines(tuple[Any, ...]):
+    """Several values shown one per line (a checklist inside one message)."""
+
+
 class Catalog(Protocol):
     def gettext(self, message: str, /) -> str: ...
     def ngettext(self, singular: str, plural: str, n: int, /) -> str: ...
@@ -85,6 +108,7 @@ class Renderer:
     catalog: Catalog = field(default_factory=gettext.NullTranslations)
     mention: Callable[[Who], str] = plain_mention
     isolate: bool = False
+    language: str = LANGUAGES[0]
 
     def __call__(self, text: Text) -> str:
         if not text.msgid:
@@ -104,6 +128,10 @@ class Renderer:
             return str(value[0]) + self._value(value[1])
         if isinstance(value, Joined):
             return ", ".join(self._value(v) for v in value)
+        if isinstance(value, Lines):
+            return "\n".join(self._value(v) for v in value)
+        if isinstance(value, Localized):
+            return value.pick(self.language)
         return self._isolated(str(value))
 
     def _isolated(self, value: str) -> str:

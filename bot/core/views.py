@@ -23,11 +23,14 @@ from bot.core.models import (
     TimelineEvent,
     role_label,
 )
+from bot.core.playbook_views import checklist_summary
+from bot.core.playbooks import Task
 from bot.core.rules import Rules
-from bot.core.text import N_, Joined, Prefixed, Text, Who, _
+from bot.core.text import N_, Joined, Localized, Prefixed, Text, Who, _
 
 
-def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = ()) -> list[Text]:
+def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = (),
+                  tasks: Sequence[Task] = ()) -> list[Text]:
     lines = [
         _(
             "{drill}{incident}: {title}",
@@ -66,6 +69,9 @@ def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = ()
                 ),
             )
         )
+    checklist = checklist_summary(tasks)
+    if checklist is not None:
+        lines.append(checklist)
     if incident.status is Status.TRIGGERED:
         lines.append(_("Next: acknowledge with “/crisis ack”."))
     return lines
@@ -176,6 +182,20 @@ def event_text(event: TimelineEvent) -> Text:
                      summary=Prefixed(": ", d["summary"]) if d.get("summary") else "")
         case EventKind.REOPENED:
             return _("{who} reopened the incident", who=who)
+        case EventKind.TASK_DONE:
+            return _("{who} completed checklist item {number}: {title}", who=who,
+                     number=d.get("task", ""), title=localized(d.get("title")))
+        case EventKind.TASK_REOPENED:
+            return _("{who} reopened checklist item {number}: {title}", who=who,
+                     number=d.get("task", ""), title=localized(d.get("title")))
+        case EventKind.TASK_ASSIGNED:
+            return _("{who} gave checklist item {number} to {person}", who=who,
+                     number=d.get("task", ""), person=Who(d["person"]))
+        case EventKind.LANGUAGE_CHANGED:
+            return _("{who} switched the incident's language to {language}", who=who,
+                     language=d.get("to") or "—")
+        case EventKind.LESSON:
+            return _("{who} recorded a lesson: {text}", who=who, text=d.get("text", ""))
     return _("{kind}", kind=event.kind.value)  # pragma: no cover - every kind is matched above
 
 
@@ -212,6 +232,11 @@ def alerts_digest_text(count: int, seconds: int, distinct: int) -> Text:
     return N_("+{n} alert in the last {seconds} s, {distinct} distinct.",
               "+{n} alerts in the last {seconds} s, {distinct} distinct.",
               count, seconds=seconds, distinct=distinct)
+
+
+def localized(value: Any) -> Localized | str:
+    """A title stored as `{language: text}` in event data, shown in the reader's language."""
+    return Localized.of(value) if isinstance(value, Mapping) and value else ""
 
 
 def _people(people: Sequence[str]) -> Joined:

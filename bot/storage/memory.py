@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.core.models import Alert, Draft, Incident, MentionMinute, Notice, TimelineEvent
+from bot.core.playbooks import Task
 
 
 @dataclass
@@ -26,6 +27,7 @@ class _State:
     notices: dict[int, Notice] = field(default_factory=dict)
     done: set[int] = field(default_factory=set)
     counter: int = 0
+    tasks: dict[tuple[int, int], Task] = field(default_factory=dict)
 
 
 class MemoryUnit:
@@ -129,6 +131,21 @@ class MemoryUnit:
 
     async def notice_done(self, notice_id: int) -> None:
         self.s.done.add(notice_id)
+
+    async def add_task(self, task: Task) -> None:
+        key = (task.incident, task.number)
+        if key in self.s.tasks:
+            raise ValueError(f"duplicate task {key}")
+        self.s.tasks[key] = copy.deepcopy(task)
+
+    async def update_task(self, task: Task) -> None:
+        key = (task.incident, task.number)
+        if key not in self.s.tasks:
+            raise LookupError(f"no task {key} to update")
+        self.s.tasks[key] = copy.deepcopy(task)
+
+    async def tasks(self, incident: int) -> list[Task]:
+        return [copy.deepcopy(t) for (i, _), t in sorted(self.s.tasks.items()) if i == incident]
 
 
 def _check_decisions(draft: Draft) -> None:

@@ -66,7 +66,8 @@ from bot.core.models import (
     Status,
     TimelineEvent,
 )
-from bot.core.text import Joined, Prefixed, Text, Who
+from bot.core.playbooks import Task
+from bot.core.text import Joined, Lines, Localized, Prefixed, Text, Who
 
 DEFAULT_URL = "sqlite+aiosqlite:///./crisisbot.db"
 BUSY_TIMEOUT_MS = 5000
@@ -295,6 +296,22 @@ class CounterRow(Base):
     value: Mapped[int] = mapped_column(Integer)
 
 
+class TaskRow(Base):
+    """One checklist item; the title keeps every language the playbook gave."""
+
+    __tablename__ = "incident_tasks"
+
+    incident: Mapped[int] = mapped_column(
+        ForeignKey("incidents.number", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(64))
+    title: Mapped[dict[str, str]] = mapped_column(JSON)
+    assignee: Mapped[str | None] = mapped_column(PERSON)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(PERSON)
+
+
 # -- Text <-> JSON ---------------------------------------------------------------------------
 # A notice's text is rendered at delivery, maybe in another process after a restart, so its
 # parameters must come back exactly: people stay `Who` (a mention), lists stay `Joined`.
@@ -322,6 +339,10 @@ def _encode(value: Any) -> Any:
             return {"$prefixed": [value[0], _encode(value[1])]}
         case Joined():
             return {"$joined": [_encode(v) for v in value]}
+        case Lines():
+            return {"$lines": [_encode(v) for v in value]}
+        case Localized():
+            return {"$localized": dict(value.texts)}
         case str():
             return str(value)
         case None | bool() | int() | float():
@@ -342,6 +363,10 @@ def _decode(value: Any) -> Any:
             return Prefixed(body[0], _decode(body[1]))
         case "$joined":
             return Joined(_decode(v) for v in body)
+        case "$lines":
+            return Lines(_decode(v) for v in body)
+        case "$localized":
+            return Localized.of(body)
     raise ValueError(f"unknown message parameter tag {tag!r}")
 
 
@@ -432,6 +457,19 @@ def _notice(row: NoticeRow) -> Notice:
         draft=row.draft, version=row.version, thread_of_draft=row.thread_of_draft,
         message=row.message, id=row.id,
     )
+
+
+def _fill_task(row: TaskRow, task: Task) -> None:
+    row.role = task.role
+    row.title = dict(task.title.texts)
+    row.assignee = task.assignee
+    row.done_at = task.done_at
+    row.done_by = task.done_by
+
+
+def _task(row: TaskRow) -> Task:
+    return Task(row.incident, row.number, row.role, Localized.of(row.title), row.assignee,
+                row.done_at, row.done_by)
 
 
 # -- the unit of work ------------------------------------------------------------------------
@@ -646,6 +684,25 @@ class SqlUnit:
             .where(NoticeRow.id == notice_id, NoticeRow.delivered_at.is_(None))
             .values(delivered_at=datetime.now(UTC))
         )
+
+    async def add_task(self, task: Task) -> None:
+        row = TaskRow(incident=task.incident, number=task.number)
+        _fill_task(row, task)
+        self._s.add(row)
+        await self._s.flush()
+
+    async def update_task(self, task: Task) -> None:
+        row = await self._s.get(TaskRow, (task.incident, task.number))
+        if row is None:
+            raise LookupError(f"no task {task.incident}/{task.number} to update")
+        _fill_task(row, task)
+        await self._s.flush()
+
+    async def tasks(self, incident: int) -> list[Task]:
+        rows = await self._s.scalars(
+            select(TaskRow).where(TaskRow.incident == incident).order_by(TaskRow.number)
+        )
+        return [_task(row) for row in rows]
 
 
 # -- the store -------------------------------------------------------------------------------

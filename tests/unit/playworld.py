@@ -1,0 +1,76 @@
+"""A small world for playbook tests: the real service, shipped playbooks and templates, the
+local chat and delivery, on any store, with a clock the test moves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.app import templates_from
+from bot.chat.local import LocalChat, LocalSession
+from bot.content import PLAYBOOKS
+from bot.content.loader import load_playbooks
+from bot.core.delivery import Delivery
+from bot.core.models import Alert, CrisisKind, Severity
+from bot.core.pace import Schedule
+from bot.core.ports import Store
+from bot.core.rules import Rules
+from bot.core.service import Service
+from bot.i18n import renderer
+from bot.settings import Settings
+
+START = datetime(2026, 3, 14, 8, 30, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = START
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, minutes: float) -> None:
+        self.at += timedelta(minutes=minutes)
+
+
+@dataclass
+class World:
+    store: Store
+    clock: Clock
+    service: Service
+    chat: LocalChat
+    delivery: Delivery
+    session: LocalSession
+
+    async def say(self, name: str, text: str, incident: int | None = 1) -> list[str]:
+        channel = self.chat.space_of(incident) if incident is not None else None
+        return await self.session.say(name, text, channel)
+
+    def channel_text(self, incident: int = 1) -> str:
+        channel = self.chat.channels[self.chat.space_of(incident)]
+        return "\n".join(m.text for m in channel.messages)
+
+    async def tick(self, minutes: float = 1) -> int:
+        self.clock.advance(minutes)
+        done = await self.service.tick()
+        await self.delivery.flush()
+        return done
+
+
+def make_world(store: Store, language: str = "en") -> World:
+    clock = Clock()
+    rules = Rules()
+    chat = LocalChat(lambda lang: renderer(lang or language))
+    delivery = Delivery(store, {"local": chat}, rules)
+    service = Service(store, clock, rules, schedule=Schedule(pulse_every=None),
+                      playbooks=load_playbooks([PLAYBOOKS]),
+                      templates=templates_from(Settings(language=language)), language=language)
+    return World(store, clock, service, chat, delivery, LocalSession(service, chat, delivery))
+
+
+def mention(n: int, at: datetime, *, sentiment: float = -0.6, reach: int = 1000,
+            group: str = "mentions:test", kind: CrisisKind = CrisisKind.DISINFORMATION) -> Alert:
+    return Alert(source="mentions", dedup_key=f"m-{group}-{n}", group_key=group,
+                 title="Fake recall story", received_at=at, severity=Severity.SEV2, kind=kind,
+                 labels={"brand": "BrightMilk"}, occurred_at=at,
+                 metrics={"reach": reach, "sentiment": sentiment})
