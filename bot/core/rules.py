@@ -168,10 +168,7 @@ class Rules:
         self._check_pending(draft)
         if person in {draft.author, draft.current.author}:
             raise Forbidden(_("You wrote this draft, so you cannot approve it."))
-        if any(d.person == person for d in draft.decisions_on(draft.version)):
-            raise Forbidden(
-                _("You already decided on version {version} of this draft.", version=draft.version)
-            )
+        self._check_undecided(draft, person)
         held = incident.roles_of(person)
         for index, progress in enumerate(self.progress(incident, draft)):
             if progress.done:
@@ -188,8 +185,10 @@ class Rules:
         raise Invalid(_("This draft already has every approval it needs."))
 
     def reject(self, incident: Incident, draft: Draft, person: PersonId) -> str:
-        """Check that `person` may reject; return the role that allows it."""
+        """Check that `person` may reject; return the role that allows it. Someone who already
+        approved this version cannot take it back (one decision per person and version)."""
         self._check_pending(draft)
+        self._check_undecided(draft, person)
         allowed = self.veto_roles.union(*(s.roles for s in self.policy(incident.severity)))
         matching = sorted(incident.roles_of(person) & allowed)
         if not matching:
@@ -207,6 +206,13 @@ class Rules:
         if all(p.done for p in self.progress(incident, draft)):
             return DraftState.APPROVED
         return DraftState.PENDING
+
+    @staticmethod
+    def _check_undecided(draft: Draft, person: PersonId) -> None:
+        if any(d.person == person for d in draft.decisions_on(draft.version)):
+            raise Forbidden(
+                _("You already decided on version {version} of this draft.", version=draft.version)
+            )
 
     @staticmethod
     def _check_pending(draft: Draft) -> None:

@@ -154,7 +154,7 @@ class Model:
         allowed = self.veto.union(*(s.roles for s in self.policy))
         if not reason.strip() or self.state is not DraftState.PENDING:
             return False
-        if not self.roles[who] & allowed:
+        if not self.roles[who] & allowed or who in self.decided:
             return False
         self.state = DraftState.REJECTED
         self.decided.add(who)

@@ -241,6 +241,17 @@ async def test_rejection_refused_for_others(who: str) -> None:
         await world.service.decide(n, who, approve=False, reason="no")
 
 
+async def test_an_approver_cannot_reject_what_they_approved() -> None:
+    world = make_world()
+    n = await team(world, Severity.SEV1)
+    await world.service.post_draft(n, ALICE, "We are aware.")
+    await world.service.decide(n, BOB, approve=True)
+    before = await world.snapshot(n)
+    with pytest.raises(Forbidden, match="already decided on version 1"):
+        await world.service.decide(n, BOB, approve=False, reason="second thoughts")
+    assert await world.snapshot(n) == before
+
+
 @pytest.mark.parametrize("reason", ["", "   "])
 async def test_rejection_needs_a_reason(reason: str) -> None:
     world = make_world()
