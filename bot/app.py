@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from bot.chat.local import LocalChat, LocalSession
+from bot.chat.outbox import Outbox, Pacing
 from bot.core.delivery import Delivery
 from bot.core.intake import GroupCommit
 from bot.core.pace import EscalationStep, Schedule, Timers
@@ -66,6 +67,14 @@ def authenticator(settings: Settings) -> Authenticator:
     )
 
 
+def pacing_from(settings: Settings) -> Pacing:
+    config = settings.outbox
+    return Pacing(poll=config.poll.total_seconds(), lease=config.lease.total_seconds(),
+                  backoff=config.backoff.total_seconds(),
+                  max_backoff=config.max_backoff.total_seconds(),
+                  max_attempts=config.max_attempts)
+
+
 def schedule_from(settings: Settings) -> Schedule:
     """Plain values for the core: timedeltas and a zoneinfo, no pydantic."""
     config = settings.schedule
@@ -90,26 +99,27 @@ class Bot:
     delivery: Delivery
     local: LocalChat
     clock: Clock
-    outbox: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set after every commit that queued chat notices; the delivery task waits on it."""
+    outbox: Outbox
     scheduler: Pacemaker | None = None
 
     def session(self) -> LocalSession:
         return LocalSession(self.service, self.local, self.delivery)
 
     async def close(self) -> None:
+        await self.outbox.stop()
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.store.close()
 
 
 def build_scheduler(bot: Bot) -> Pacemaker:
-    """Tick, then deliver what is queued (retrying what failed before); on PostgreSQL only the
-    lock holder ticks. Not started here: `serve` starts it inside its event loop."""
+    """Tick, then deliver what is due (claimed like the outbox worker does, so the two never
+    send one notice twice); on PostgreSQL only the lock holder ticks. Not started here: `serve`
+    starts it inside its event loop."""
 
     async def tick() -> None:
         await bot.service.tick()
-        await bot.delivery.flush()
+        await bot.outbox.drain()
 
     url = bot.settings.database_url
     leader: Leader | None = AdvisoryLock(url) if url.startswith("postgresql") else None
@@ -129,10 +139,11 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     local = LocalChat(render_for, echo)
     chats: dict[str, Chat] = {local.platform: local}
     clock = clock or SystemClock()
-    outbox = asyncio.Event()
-    service = Service(store, clock, rules, platform=local.platform, after_commit=outbox.set,
+    delivery = Delivery(store, chats, rules)
+    outbox = Outbox(store, delivery, clock, pacing_from(settings))
+    service = Service(store, clock, rules, platform=local.platform, after_commit=outbox.wake,
                       schedule=schedule_from(settings))
-    bot = Bot(settings, store, service, Delivery(store, chats, rules), local, clock, outbox)
+    bot = Bot(settings, store, service, delivery, local, clock, outbox)
     bot.scheduler = build_scheduler(bot)
     return bot
 
@@ -151,38 +162,25 @@ def web_app(bot: Bot) -> FastAPI:
         intake.start()
         if bot.scheduler is not None:
             bot.scheduler.start()
-        bot.outbox.set()  # deliver what an earlier run left behind
-        tasks = [asyncio.create_task(_deliver_forever(bot)),
-                 asyncio.create_task(_digests_forever(bot))]
+        bot.outbox.start()  # first delivers what an earlier run left behind
+        digests = asyncio.create_task(_digests_forever(bot))
         try:
             yield
         finally:
             await intake.stop()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            digests.cancel()
+            await asyncio.gather(digests, return_exceptions=True)
+            await bot.outbox.stop()
             try:
                 await bot.service.send_digests()
-                await bot.delivery.flush()
+                async with asyncio.timeout(bot.settings.outbox.drain_on_stop.total_seconds()):
+                    await bot.outbox.drain()
             except Exception:
                 log.exception("could not deliver every chat notice before stopping; they "
                               "stay queued for the next start")
 
     return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
                       ping=bot.store.ping, clock=bot.clock, lifespan=lifespan)
-
-
-async def _deliver_forever(bot: Bot) -> None:
-    """Deliver chat notices whenever a commit queued some (retrying a failure every second)."""
-    while True:
-        await bot.outbox.wait()
-        bot.outbox.clear()
-        try:
-            await bot.delivery.flush()
-        except Exception:
-            log.exception("chat delivery failed; retrying")
-            await asyncio.sleep(1)
-            bot.outbox.set()
 
 
 async def _digests_forever(bot: Bot) -> None:

@@ -228,6 +228,27 @@ class ScheduleSettings(BaseModel):
         return self
 
 
+class OutboxSettings(BaseModel):
+    """How chat notices are delivered: the worker polls every `poll` (it is also woken by every
+    change), holds a claimed notice for `lease`, retries failures after `backoff` doubling up to
+    `max_backoff`, and gives up on a notice failing otherwise than "retry later" after
+    `max_attempts`."""
+
+    poll: Duration = timedelta(seconds=5)
+    lease: Duration = timedelta(minutes=2)
+    backoff: Duration = timedelta(seconds=1)
+    max_backoff: Duration = timedelta(minutes=5)
+    max_attempts: int = Field(default=10, ge=1)
+    drain_on_stop: Duration = timedelta(seconds=5)
+
+    @field_validator("poll", "lease", "backoff", "max_backoff")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be positive")
+        return value
+
+
 def _default_approval() -> dict[Severity, list[ApprovalStepSettings]]:
     return {
         severity: [ApprovalStepSettings(roles=sorted(s.roles), count=s.count) for s in steps]
@@ -258,6 +279,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
 
     @field_validator("timezone")
     @classmethod
