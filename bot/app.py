@@ -11,10 +11,20 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from pydantic import SecretStr
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox, Pacing
+from bot.chat.slack import SlackChat, slack_app, slack_mention
 from bot.core.delivery import Delivery
 from bot.core.intake import GroupCommit
 from bot.core.pace import EscalationStep, Schedule, Timers
@@ -30,7 +40,7 @@ from bot.settings import WEEKDAYS, Settings
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlStore
-from bot.web import create_app
+from bot.web import Endpoint, create_app
 
 log = logging.getLogger("crisisbot")
 
@@ -101,6 +111,7 @@ class Bot:
     clock: Clock
     outbox: Outbox
     scheduler: Pacemaker | None = None
+    slack: AsyncApp | None = None
 
     def session(self) -> LocalSession:
         return LocalSession(self.service, self.local, self.delivery)
@@ -138,14 +149,48 @@ async def build(settings: Settings, *, clock: Clock | None = None,
 
     local = LocalChat(render_for, echo)
     chats: dict[str, Chat] = {local.platform: local}
+    slack = slack_chat(settings) if settings.slack.enabled else None
+    if slack is not None:
+        chats[slack.platform] = slack
     clock = clock or SystemClock()
     delivery = Delivery(store, chats, rules)
     outbox = Outbox(store, delivery, clock, pacing_from(settings))
-    service = Service(store, clock, rules, platform=local.platform, after_commit=outbox.wake,
-                      schedule=schedule_from(settings))
+    service = Service(store, clock, rules, platform=(slack or local).platform,
+                      after_commit=outbox.wake, schedule=schedule_from(settings))
     bot = Bot(settings, store, service, delivery, local, clock, outbox)
     bot.scheduler = build_scheduler(bot)
+    if slack is not None:
+        bot.slack = slack_app(service, slack, client=slack_client(settings, interactive=True),
+                              signing_secret=_secret(settings.slack.signing_secret),
+                              pin_reaction=settings.slack.pin_reaction)
     return bot
+
+
+def slack_client(settings: Settings, *, interactive: bool) -> AsyncWebClient:
+    """The outbox's client never retries by itself (the outbox owns retries and checks for an
+    earlier post first); the interactive one (ephemeral answers, modals) retries a dropped
+    connection and one rate limit, as a person is waiting."""
+    handlers = ([AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(1)]
+                if interactive else [])
+    url = settings.slack.api_url
+    return AsyncWebClient(token=_secret(settings.slack.bot_token),
+                          base_url=url if url.endswith("/") else url + "/",
+                          retry_handlers=handlers)
+
+
+def slack_chat(settings: Settings) -> SlackChat:
+    def render_for(language: str | None) -> Renderer:
+        return renderer(language or settings.language, mention=slack_mention)
+
+    return SlackChat(slack_client(settings, interactive=False), render_for,
+                     channel_pattern=settings.slack.channel_pattern,
+                     broadcast_channel=settings.slack.broadcast_channel)
+
+
+def _secret(value: SecretStr | None) -> str:
+    if value is None:
+        raise ValueError("a Slack credential is missing")
+    return str(value.get_secret_value())
 
 
 def web_app(bot: Bot) -> FastAPI:
@@ -156,6 +201,17 @@ def web_app(bot: Bot) -> FastAPI:
         log.warning("no CRISISBOT_ALERTS__SECRET (or per-source secret) is set: every alert "
                     "webhook will be refused with 401")
     intake = GroupCommit(bot.service.handle_alerts)
+    posts: dict[str, Endpoint] = {}
+    socket: AsyncSocketModeHandler | None = None
+    if bot.slack is not None and bot.settings.slack.app_token is not None:
+        socket = AsyncSocketModeHandler(bot.slack, _secret(bot.settings.slack.app_token))
+    elif bot.slack is not None:
+        handler = AsyncSlackRequestHandler(bot.slack)
+
+        async def slack_events(request: Request) -> Response:
+            return await handler.handle(request)
+
+        posts["/slack/events"] = slack_events
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -163,10 +219,14 @@ def web_app(bot: Bot) -> FastAPI:
         if bot.scheduler is not None:
             bot.scheduler.start()
         bot.outbox.start()  # first delivers what an earlier run left behind
+        if socket is not None:
+            await socket.connect_async()  # type: ignore[no-untyped-call]
         digests = asyncio.create_task(_digests_forever(bot))
         try:
             yield
         finally:
+            if socket is not None:
+                await socket.close_async()  # type: ignore[no-untyped-call]
             await intake.stop()
             digests.cancel()
             await asyncio.gather(digests, return_exceptions=True)
@@ -180,7 +240,7 @@ def web_app(bot: Bot) -> FastAPI:
                               "stay queued for the next start")
 
     return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
-                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan)
+                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, posts=posts)
 
 
 async def _digests_forever(bot: Bot) -> None:

@@ -38,10 +38,26 @@ LANGUAGES = ("en", "ru", "fa")
 
 
 class SlackSettings(BaseModel):
+    """Slack credentials and where incident channels go. `channel_pattern` may use `{number}`,
+    `{slug}` (of the title), `{severity}` and `{kind}`; `broadcast_channel` (`#name` or an id)
+    hears about every new incident; `pin_reaction` marks messages for the timeline."""
+
     bot_token: SecretStr | None = None
     signing_secret: SecretStr | None = None
     app_token: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
+    channel_pattern: str = "crisis-{number}-{slug}"
+    broadcast_channel: str | None = None
+    pin_reaction: str = "pushpin"
+
+    @field_validator("channel_pattern")
+    @classmethod
+    def _known_fields(cls, value: str) -> str:
+        fields = set(re.findall(r"\{(\w*)\}", value))
+        unknown = fields - {"number", "slug", "severity", "kind"}
+        if unknown or "number" not in fields:
+            raise ValueError("use {number} and optionally {slug}, {severity}, {kind}")
+        return value
 
     @property
     def enabled(self) -> bool:
