@@ -104,7 +104,7 @@ async def start(tmp_path: Path, fake: FakeSlack, **overrides: Any) -> Running:
                             access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn has no started event
+    while not server.started:
         if task.done():
             await task
         await asyncio.sleep(0.01)
@@ -112,9 +112,9 @@ async def start(tmp_path: Path, fake: FakeSlack, **overrides: Any) -> Running:
     return Running(bot, server, task, f"http://127.0.0.1:{port}", fake)
 
 
-async def until(check: Callable[[], object], timeout: float = 10.0) -> Any:
+async def until(check: Callable[[], object], within: float = 10.0) -> Any:
     """Wait for background work (handlers after ack, the outbox) to show its effect."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         result = check()
         if result:
