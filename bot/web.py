@@ -35,6 +35,7 @@ Authenticate = Callable[[str, Mapping[str, str], bytes], bool]
 Submit = Callable[[Sequence[Alert]], Awaitable[list[AlertOutcome]]]
 Ping = Callable[[], Awaitable[bool]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class Metrics:
@@ -63,7 +64,8 @@ class Metrics:
 
 def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, submit: Submit,
                ping: Ping, clock: Clock, lifespan: Lifespan | None = None,
-               max_body: int = MAX_BODY) -> FastAPI:
+               max_body: int = MAX_BODY, posts: Mapping[str, Endpoint] | None = None) -> FastAPI:
+    """`posts` mounts chat platforms' endpoints (e.g. `/slack/events`), built by app.py."""
     app = FastAPI(title="crisisbot", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     metrics = Metrics()
@@ -138,6 +140,9 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
             log.exception("could not store %d alert(s) from %s", len(alerts), source)
             return error(503, "could not store the alerts; retry", source, "store_failed")
         return _answer(source, alerts, outcomes, metrics)
+
+    for path, endpoint in (posts or {}).items():
+        app.add_api_route(path, endpoint, methods=["POST"], include_in_schema=False)
 
     return app
 
