@@ -30,8 +30,10 @@ async def setup_incident(bot: Running, fake: FakeSlack) -> str:
     for text in ["ack", f"role <@{AUTHOR}|author> spokesperson",
                  f"role <@{APPROVER1}> approver", f"role <@{APPROVER2}> approver",
                  f"role <@{LEGAL}> legal"]:
+        # One at a time, as a person types: each answer arrives before the next command.
+        answered = len(fake.responses)
         assert (await bot.command(COMMANDER, text, channel.id)).status_code == 200
-    await until(lambda: len(fake.responses) >= 5)
+        await until(lambda answered=answered: len(fake.responses) > answered)
     await until(lambda: set(channel.members) >= {AUTHOR, APPROVER1, APPROVER2, LEGAL})
     await bot.command(AUTHOR, "draft We are aware of checkout problems and are fixing them.",
                       channel.id)
