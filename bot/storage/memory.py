@@ -166,11 +166,6 @@ class MemoryUnit:
         return True
 
 
-def _id(notice: Notice) -> int:
-    if notice.id is None:
-        raise ValueError("a stored notice has an id")
-    return notice.id
-
     async def add_task(self, task: Task) -> None:
         key = (task.incident, task.number)
         if key in self.s.tasks:
@@ -185,6 +180,12 @@ def _id(notice: Notice) -> int:
 
     async def tasks(self, incident: int) -> list[Task]:
         return [copy.deepcopy(t) for (i, _), t in sorted(self.s.tasks.items()) if i == incident]
+
+
+def _id(notice: Notice) -> int:
+    if notice.id is None:
+        raise ValueError("a stored notice has an id")
+    return notice.id
 
 
 def _check_decisions(draft: Draft) -> None:

@@ -9,6 +9,7 @@ import pytest
 from bot.chat.local import LocalChat, LocalMessage
 from bot.core.delivery import Delivery
 from bot.core.models import Draft, Incident, Notice, NoticeKind, Severity, Space
+from bot.core.ports import Once
 from bot.core.rules import Rules
 from bot.core.text import Text, _
 from tests.unit.support import ALICE, BOB, CAROL, DAVE, World, make_world, render_for
@@ -27,16 +28,18 @@ class FlakyChat(LocalChat):
         self.broken_incidents: set[int] = set()
         self.broken_channels: set[str] = set()
 
-    async def open_space(self, incident: Incident) -> Space:
+    async def open_space(self, incident: Incident, *, once: Once | None = None) -> Space:
         if incident.number in self.broken_incidents:
             raise ChatDown(f"cannot open a channel for {incident.public_id}")
-        return await super().open_space(incident)
+        return await super().open_space(incident, once=once)
 
     async def post(self, space: Space, lines: Sequence[Text], *, thread: str | None = None,
-                   draft: Draft | None = None, language: str | None = None) -> str:
+                   draft: Draft | None = None, language: str | None = None,
+                   once: Once | None = None) -> str:
         if space.channel in self.broken_channels:
             raise ChatDown(f"#{space.channel} is archived")
-        return await super().post(space, lines, thread=thread, draft=draft, language=language)
+        return await super().post(space, lines, thread=thread, draft=draft, language=language,
+                                  once=once)
 
 
 def flaky_world(rules: Rules | None = None) -> tuple[World, FlakyChat]:
