@@ -124,6 +124,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load()
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
 
     def stop(_signum: int, _frame: object) -> None:
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it; land on a clean exit.
