@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import uvicorn
@@ -36,6 +36,7 @@ from bot.core.playbooks import Playbook, PlaybookError
 from bot.core.ports import Chat, Clock
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
+from bot.core.spikes import SpikeRule, SpikeWatch
 from bot.core.text import Renderer
 from bot.i18n import renderer
 from bot.ingest import PARSERS
@@ -71,6 +72,17 @@ def rules_from(settings: Settings) -> Rules:
             for r in settings.alerts.routes
         ),
         digest_seconds=settings.alerts.digest_seconds,
+        spike=spike_from(settings),
+    )
+
+
+def spike_from(settings: Settings) -> SpikeWatch:
+    spike = settings.alerts.spike
+    return SpikeWatch(
+        SpikeRule(z=spike.z, min_count=spike.min_count, negative_share=spike.negative_share,
+                  negative_margin=spike.negative_margin,
+                  min_negative_count=spike.min_negative_count),
+        window=timedelta(minutes=spike.window_minutes), baseline_days=spike.baseline_days,
     )
 
 

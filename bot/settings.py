@@ -96,11 +96,25 @@ class RouteSettings(BaseModel):
     playbook: str | None = None
 
 
+class SpikeSettings(BaseModel):
+    """When unflagged mentions of a topic become an incident: the last `window` against the
+    same window on each of the previous `baseline_days` days."""
+
+    z: float = Field(default=3.0, gt=0)
+    min_count: int = Field(default=30, ge=1)
+    negative_share: float = Field(default=0.40, gt=0, le=1)
+    negative_margin: float = Field(default=0.15, gt=0, le=1)
+    min_negative_count: int = Field(default=20, ge=1)
+    window_minutes: int = Field(default=60, ge=1, le=1440)
+    baseline_days: int = Field(default=7, ge=1, le=60)
+
+
 class AlertSettings(BaseModel):
     secret: SecretStr | None = None
     sources: dict[str, AlertSourceSettings] = Field(default_factory=dict)
     routes: list[RouteSettings] = Field(default_factory=list)
     digest_seconds: float = Field(default=60.0, gt=0, le=86400)
+    spike: SpikeSettings = Field(default_factory=SpikeSettings)
 
 
 class ApprovalStepSettings(BaseModel):
