@@ -21,6 +21,7 @@ from bot.core.errors import CrisisError
 from bot.core.models import CrisisKind, parse_public_id
 from bot.core.stats import stats_lines
 from bot.core.text import LANGUAGES, _
+from bot.demo import DEMO_START, ScriptedClock
 from bot.i18n import renderer
 from bot.report_html import html_report
 from bot.settings import ConfigError, Settings, load, masked, parse_duration
@@ -94,11 +95,19 @@ def _with_bot(settings: Settings, work: Callable[[Bot], Awaitable[int]]) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from bot.demo import DEMO_START, ScriptedClock, run
+    from bot.demo import run
 
+    return _scripted(args, "demo", run)
+
+
+def _scripted(args: argparse.Namespace, name: str,
+              play: Callable[[Bot, ScriptedClock, Callable[[str], None]], Awaitable[int]]
+              ) -> int:
+    """Play a scripted crisis (the demo, a drill) on a fresh SQLite file and the local chat,
+    then print its report; `--db` keeps the file."""
     overrides = {"language": args.lang} if args.lang else {}
-    with tempfile.TemporaryDirectory(prefix="crisisbot-demo-") as scratch:
-        path = args.db or Path(scratch) / "demo.db"
+    with tempfile.TemporaryDirectory(prefix=f"crisisbot-{name}-") as scratch:
+        path = args.db or Path(scratch) / f"{name}.db"
         if args.db and path.exists():
             path.unlink()
         settings = load(database_url=f"sqlite+aiosqlite:///{path}", **overrides)
@@ -107,7 +116,7 @@ def _demo(args: argparse.Namespace) -> int:
         async def go() -> int:
             bot = await build(settings, clock=clock, echo=print)
             try:
-                number = await run(bot, clock, print)
+                number = await play(bot, clock, print)
                 print("\n" + renderer(settings.language)(_("== Post-incident report")) + "\n")
                 print(await _report_text(bot, number))
             finally:
@@ -194,31 +203,11 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _drill(args: argparse.Namespace) -> int:
-    from bot.demo import DEMO_START, ScriptedClock
     from bot.drill import run_drill
 
-    overrides = {"language": args.lang} if args.lang else {}
-    with tempfile.TemporaryDirectory(prefix="crisisbot-drill-") as scratch:
-        path = args.db or Path(scratch) / "drill.db"
-        if args.db and path.exists():
-            path.unlink()
-        settings = load(database_url=f"sqlite+aiosqlite:///{path}", **overrides)
-        clock = ScriptedClock(DEMO_START)
-
-        async def go() -> int:
-            bot = await build(settings, clock=clock, echo=print)
-            try:
-                number = await run_drill(bot, clock, CrisisKind(args.kind), print)
-                print("\n" + renderer(settings.language)(_("== Post-incident report")) + "\n")
-                print(await _report_text(bot, number))
-            finally:
-                await bot.close()
-            return 0
-
-        result = asyncio.run(go())
-        if args.db:
-            print(f"\n(database kept at {path})")
-        return result
+    kind = CrisisKind(args.kind)
+    return _scripted(args, "drill",
+                     lambda bot, clock, out: run_drill(bot, clock, kind, out))
 
 
 def _check_config(args: argparse.Namespace) -> int:
