@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import uvicorn
+from fastapi import FastAPI
+
 from bot.chat.local import LocalChat, LocalSession
 from bot.core.delivery import Delivery
+from bot.core.intake import GroupCommit
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.ports import Chat, Clock
-from bot.core.rules import ApprovalStep, Rules
+from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
 from bot.core.text import Renderer
 from bot.i18n import renderer
+from bot.ingest import PARSERS
+from bot.ingest.auth import Authenticator
 from bot.scheduler import Leader, Pacemaker
 from bot.settings import WEEKDAYS, Settings
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlStore
+from bot.web import create_app
+
+log = logging.getLogger("crisisbot")
 
 
 class SystemClock:
@@ -36,6 +48,21 @@ def rules_from(settings: Settings) -> Rules:
         },
         veto_roles=frozenset(settings.veto_roles),
         default_severity=settings.default_severity,
+        routes=tuple(
+            Route(source=r.match.source, labels=r.match.labels, kind=r.match.kind,
+                  severity=r.severity, set_kind=r.kind, platform=r.platform,
+                  invite=tuple(r.invite), playbook=r.playbook)
+            for r in settings.alerts.routes
+        ),
+        digest_seconds=settings.alerts.digest_seconds,
+    )
+
+
+def authenticator(settings: Settings) -> Authenticator:
+    alerts = settings.alerts
+    return Authenticator(
+        alerts.secret.get_secret_value() if alerts.secret else None,
+        {name: s.secret.get_secret_value() for name, s in alerts.sources.items() if s.secret},
     )
 
 
@@ -62,6 +89,9 @@ class Bot:
     service: Service
     delivery: Delivery
     local: LocalChat
+    clock: Clock
+    outbox: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set after every commit that queued chat notices; the delivery task waits on it."""
     scheduler: Pacemaker | None = None
 
     def session(self) -> LocalSession:
@@ -98,8 +128,83 @@ async def build(settings: Settings, *, clock: Clock | None = None,
 
     local = LocalChat(render_for, echo)
     chats: dict[str, Chat] = {local.platform: local}
-    service = Service(store, clock or SystemClock(), rules, platform=local.platform,
+    clock = clock or SystemClock()
+    outbox = asyncio.Event()
+    service = Service(store, clock, rules, platform=local.platform, after_commit=outbox.set,
                       schedule=schedule_from(settings))
-    bot = Bot(settings, store, service, Delivery(store, chats, rules), local)
+    bot = Bot(settings, store, service, Delivery(store, chats, rules), local, clock, outbox)
     bot.scheduler = build_scheduler(bot)
     return bot
+
+
+def web_app(bot: Bot) -> FastAPI:
+    """The HTTP app of `serve`, with its background work (group commit, chat delivery,
+    digests) started and stopped by the app's lifespan."""
+    authenticate = authenticator(bot.settings)
+    if not authenticate.configured:
+        log.warning("no CRISISBOT_ALERTS__SECRET (or per-source secret) is set: every alert "
+                    "webhook will be refused with 401")
+    intake = GroupCommit(bot.service.handle_alerts)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        intake.start()
+        if bot.scheduler is not None:
+            bot.scheduler.start()
+        bot.outbox.set()  # deliver what an earlier run left behind
+        tasks = [asyncio.create_task(_deliver_forever(bot)),
+                 asyncio.create_task(_digests_forever(bot))]
+        try:
+            yield
+        finally:
+            await intake.stop()
+            if bot.scheduler is not None:
+                await bot.scheduler.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await bot.service.send_digests()
+                await bot.delivery.flush()
+            except Exception:
+                log.exception("could not deliver every chat notice before stopping; they "
+                              "stay queued for the next start")
+
+    return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
+                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan)
+
+
+async def _deliver_forever(bot: Bot) -> None:
+    """Deliver chat notices whenever a commit queued some (retrying a failure every second)."""
+    while True:
+        await bot.outbox.wait()
+        bot.outbox.clear()
+        try:
+            await bot.delivery.flush()
+        except Exception:
+            log.exception("chat delivery failed; retrying")
+            await asyncio.sleep(1)
+            bot.outbox.set()
+
+
+async def _digests_forever(bot: Bot) -> None:
+    """Tell storm digests that came due after their storm went quiet."""
+    interval = min(bot.settings.alerts.digest_seconds / 4, 5.0)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await bot.service.send_digests()
+        except Exception:
+            log.exception("could not send alert digests")
+
+
+async def serve(settings: Settings) -> None:
+    """Run the bot until SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the
+    lifespan drains the intake and the outbox."""
+    bot = await build(settings, echo=logging.getLogger("crisisbot.chat.local").info)
+    try:
+        config = uvicorn.Config(web_app(bot), host=settings.host, port=settings.port,
+                                log_config=None, lifespan="on", access_log=False)
+        await uvicorn.Server(config).serve()
+    finally:
+        await bot.close()

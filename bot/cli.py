@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bot.app import Bot, build
+from bot.app import Bot, build, serve
 from bot.core.errors import CrisisError
 from bot.core.models import parse_public_id
 from bot.core.report import report_lines
@@ -52,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     report = verbs.add_parser("report", help="print the post-incident report (Markdown)")
     report.add_argument("incident", help="the incident, e.g. INC-1")
     report.set_defaults(func=_report)
+
+    serve = verbs.add_parser("serve", help="run the bot: HTTP server, alert intake, chat delivery")
+    serve.set_defaults(func=_serve)
 
     check = verbs.add_parser("check-config", help="validate and print settings (secrets masked)")
     check.set_defaults(func=_check_config)
@@ -94,6 +99,20 @@ def _demo(args: argparse.Namespace) -> int:
         if args.db:
             print(f"\n(database kept at {path})")
         return result
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = load()
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def stop(_signum: int, _frame: object) -> None:
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises it; land on a clean exit.
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    asyncio.run(serve(settings))
+    return 0
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

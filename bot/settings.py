@@ -30,7 +30,7 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
-from bot.core.models import Severity
+from bot.core.models import CrisisKind, Severity
 from bot.core.pace import DEFAULT_TIMERS
 from bot.core.rules import DEFAULT_POLICIES, DEFAULT_ROLES
 
@@ -59,8 +59,33 @@ class TelegramSettings(BaseModel):
         return self.bot_token is not None
 
 
+class AlertSourceSettings(BaseModel):
+    secret: SecretStr | None = None
+
+
+class RouteMatch(BaseModel):
+    source: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    kind: CrisisKind | None = None
+
+
+class RouteSettings(BaseModel):
+    """`[[alerts.routes]]`: the first rule whose `match` fits an alert decides how its
+    incident opens."""
+
+    match: RouteMatch = Field(default_factory=RouteMatch)
+    severity: Severity | None = None
+    kind: CrisisKind | None = None
+    platform: str | None = None
+    invite: list[str] = Field(default_factory=list)
+    playbook: str | None = None
+
+
 class AlertSettings(BaseModel):
     secret: SecretStr | None = None
+    sources: dict[str, AlertSourceSettings] = Field(default_factory=dict)
+    routes: list[RouteSettings] = Field(default_factory=list)
+    digest_seconds: float = Field(default=60.0, gt=0, le=86400)
 
 
 class ApprovalStepSettings(BaseModel):
@@ -288,6 +313,13 @@ class Settings(BaseSettings):
                     problems.append(
                         f"approval.{severity.value}: unknown role(s) {', '.join(unknown)}"
                     )
+        platforms = {"local"}
+        platforms |= {"slack"} if self.slack.enabled else set()
+        platforms |= {"telegram"} if self.telegram.enabled else set()
+        for index, route in enumerate(self.alerts.routes):
+            if route.platform is not None and route.platform not in platforms:
+                problems.append(f"alerts.routes.{index}.platform: {route.platform} is not "
+                                f"configured (configured: {', '.join(sorted(platforms))})")
         unknown_veto = sorted(set(self.veto_roles) - set(self.roles))
         if unknown_veto:
             problems.append(f"veto_roles: unknown role(s) {', '.join(unknown_veto)}")

@@ -196,7 +196,11 @@ class Draft:
 
 @dataclass
 class Alert:
-    """A normalized alert from any source; `dedup_key` makes re-deliveries idempotent."""
+    """A normalized alert from any source; `dedup_key` makes re-deliveries idempotent.
+
+    `fingerprint` names the thing that alerts (its firing and resolved alerts share it), so an
+    incident knows when everything that fired has recovered.
+    """
 
     source: str
     dedup_key: str
@@ -211,8 +215,13 @@ class Alert:
     url: str | None = None
     occurred_at: datetime | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)
+    fingerprint: str | None = None
     incident: int | None = None
     id: int | None = None
+
+    @property
+    def identity(self) -> str:
+        return self.fingerprint or self.dedup_key
 
 
 class EventKind(StrEnum):

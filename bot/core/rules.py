@@ -93,6 +93,31 @@ class StepProgress:
 
 
 @dataclass(frozen=True)
+class Route:
+    """A routing rule: alerts matching `source`, every label in `labels` and `kind` (each
+    optional) open their incident with these settings instead of the alert's own hints."""
+
+    source: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    kind: CrisisKind | None = None
+    severity: Severity | None = None
+    set_kind: CrisisKind | None = None
+    platform: str | None = None
+    invite: tuple[PersonId, ...] = ()
+    playbook: str | None = None
+
+    def matches(self, alert: Alert) -> bool:
+        return (
+            (self.source is None or self.source == alert.source)
+            and (self.kind is None or self.kind is alert.kind)
+            and all(alert.labels.get(k) == v for k, v in self.labels.items())
+        )
+
+
+NO_ROUTE = Route()
+
+
+@dataclass(frozen=True)
 class Rules:
     """The configurable part of the rules; the defaults are what most teams start with."""
 
@@ -102,6 +127,12 @@ class Rules:
     )
     veto_roles: frozenset[str] = frozenset({"legal"})
     default_severity: Severity = Severity.SEV3
+    routes: tuple[Route, ...] = ()
+    digest_seconds: float = 60.0
+
+    def route(self, alert: Alert) -> Route:
+        """The first routing rule the alert matches (an empty rule when none does)."""
+        return next((r for r in self.routes if r.matches(alert)), NO_ROUTE)
 
     def check_role(self, role: str) -> str:
         name = role.strip().lower()

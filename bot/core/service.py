@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -42,7 +43,7 @@ from bot.core.rules import (
     check_responder,
     check_transition,
 )
-from bot.core.text import Joined, Text, Who, _
+from bot.core.text import N_, Joined, Text, Who, _
 from bot.core.views import help_lines, timeline_lines
 
 
@@ -73,6 +74,27 @@ class AlertOutcome:
     incident: int | None
     opened: bool
     duplicate: bool
+
+
+@dataclass
+class _Digest:
+    """Alerts attached to one incident since its last digest message (kept in memory: a
+    restart costs at most one early digest, never an alert)."""
+
+    since: datetime
+    count: int = 0
+    identities: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _AlertBatch:
+    """What one group commit has seen so far; applied to the digests only after it commits."""
+
+    keys: set[str] = field(default_factory=set)
+    groups: dict[str, Incident | None] = field(default_factory=dict)
+    attached: dict[int, tuple[int, set[str]]] = field(default_factory=dict)
+    resolved: set[int] = field(default_factory=set)
+    sent: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -132,6 +154,7 @@ class Service:
         self._after_commit = after_commit
         self.fmt_time = fmt_time or (lambda at: at.strftime("%Y-%m-%d %H:%M UTC"))
         self.schedule = schedule or Schedule()
+        self._digests: dict[int, _Digest] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -160,7 +183,8 @@ class Service:
     async def _declare(self, tx: _Tx, actor: PersonId, title: str, *,
                        severity: Severity | None, kind: CrisisKind | None,
                        platform: str | None, group_key: str | None,
-                       invite: Sequence[PersonId], drill: bool) -> Incident:
+                       invite: Sequence[PersonId], drill: bool,
+                       playbook: str | None = None) -> Incident:
         title = title.strip()
         if not title:
             raise Invalid(_("Give the incident a title."))
@@ -179,8 +203,10 @@ class Service:
         if actor != SYSTEM:
             incident.roles[COMMANDER] = [actor]
         await tx.unit.add_incident(incident)
+        playbook_data = {"playbook": playbook} if playbook else {}
         await tx.record(incident.number, EventKind.DECLARED, actor, title=incident.title,
-                        severity=incident.severity.value, kind=incident.kind.value)
+                        severity=incident.severity.value, kind=incident.kind.value,
+                        **playbook_data)
         await tx.notify(incident.number, NoticeKind.OPEN_SPACE)
         for person in dict.fromkeys([*incident.responders, *invite]):
             await tx.notify(incident.number, NoticeKind.INVITE, person=person)
@@ -497,32 +523,108 @@ class Service:
     # -- alerts -----------------------------------------------------------------------------
 
     async def handle_alert(self, alert: Alert) -> AlertOutcome:
-        """Store an alert and attach it to the open incident of its group, opening one if none.
+        return (await self.handle_alerts([alert]))[0]
 
-        A re-delivery (same dedup key) changes nothing; a resolved alert never opens an incident.
+    async def handle_alerts(self, alerts: Sequence[Alert]) -> list[AlertOutcome]:
+        """Store alerts in one transaction (group commit), attaching each to the open incident
+        of its group and opening one, as the routing rules say, for a firing alert whose group
+        has none.
+
+        A re-delivery (same dedup key) changes nothing and a resolved alert never opens an
+        incident. A storm is told as one digest per incident per `rules.digest_seconds`, and the
+        channel hears when every alert of its incident has resolved.
         """
+        batch = _AlertBatch()
 
-        async def work(tx: _Tx) -> AlertOutcome:
-            if await tx.unit.alert_seen(alert.dedup_key):
-                return AlertOutcome(None, opened=False, duplicate=True)
-            incident = await tx.unit.open_incident_by_group(alert.group_key)
-            opened = False
-            if incident is None and alert.status is AlertStatus.FIRING:
-                incident = await self._declare(
-                    tx, SYSTEM, alert.title, group_key=alert.group_key, platform=None,
-                    severity=alert_severity([alert], self.rules.default_severity),
-                    kind=alert.kind, invite=(), drill=False)
-                opened = True
-            alert.incident = incident.number if incident else None
-            await tx.unit.add_alert(alert)
-            if incident is not None:
-                await tx.record(incident.number, EventKind.ALERT_ATTACHED, SYSTEM,
-                                source=alert.source, title=alert.title,
-                                status=alert.status.value, url=alert.url)
-            return AlertOutcome(alert.incident, opened=opened, duplicate=False)
+        async def work(tx: _Tx) -> list[AlertOutcome]:
+            outcomes = [await self._store_alert(tx, alert, batch) for alert in alerts]
+            for number in batch.resolved:
+                await self._tell_if_all_resolved(tx, number)
+            for number, (count, identities) in batch.attached.items():
+                digest = self._digests.setdefault(number, _Digest(tx.now))
+                if tx.now - digest.since >= self._digest_interval:
+                    await self._say_digest(tx, number, digest, count, identities)
+                    batch.sent.add(number)
+            return outcomes
 
-        outcome: AlertOutcome = await self._run(work)
-        return outcome
+        outcomes: list[AlertOutcome] = await self._run(work)
+        now = self.clock.now()
+        for number, (count, identities) in batch.attached.items():
+            digest = self._digests[number]
+            if number in batch.sent:
+                self._digests[number] = _Digest(now)
+            else:
+                digest.count += count
+                digest.identities |= identities
+        return outcomes
+
+    async def send_digests(self) -> int:
+        """Tell the digests that are due (a storm that stopped still gets its last digest);
+        return how many were told."""
+        due = [n for n, d in self._digests.items()
+               if d.count and self.clock.now() - d.since >= self._digest_interval]
+        if not due:
+            return 0
+
+        async def work(tx: _Tx) -> None:
+            for number in due:
+                await self._say_digest(tx, number, self._digests[number], 0, set())
+
+        await self._run(work)
+        for number in due:
+            self._digests[number] = _Digest(self.clock.now())
+        return len(due)
+
+    @property
+    def _digest_interval(self) -> timedelta:
+        return timedelta(seconds=self.rules.digest_seconds)
+
+    async def _store_alert(self, tx: _Tx, alert: Alert, batch: _AlertBatch) -> AlertOutcome:
+        if alert.dedup_key in batch.keys or await tx.unit.alert_seen(alert.dedup_key):
+            return AlertOutcome(None, opened=False, duplicate=True)
+        batch.keys.add(alert.dedup_key)
+        if alert.group_key not in batch.groups:
+            batch.groups[alert.group_key] = await tx.unit.open_incident_by_group(alert.group_key)
+        incident = batch.groups[alert.group_key]
+        opened = False
+        if incident is None and alert.status is AlertStatus.FIRING:
+            route = self.rules.route(alert)
+            incident = await self._declare(
+                tx, SYSTEM, alert.title, group_key=alert.group_key, platform=route.platform,
+                severity=route.severity or alert_severity([alert], self.rules.default_severity),
+                kind=route.set_kind or alert.kind, invite=route.invite, drill=False,
+                playbook=route.playbook)
+            batch.groups[alert.group_key] = incident
+            self._digests[incident.number] = _Digest(tx.now)
+            opened = True
+        alert.incident = incident.number if incident else None
+        await tx.unit.add_alert(alert)
+        if incident is not None:
+            await tx.record(incident.number, EventKind.ALERT_ATTACHED, SYSTEM,
+                            source=alert.source, title=alert.title,
+                            status=alert.status.value, url=alert.url)
+            if alert.status is AlertStatus.RESOLVED:
+                batch.resolved.add(incident.number)
+            if not opened:
+                count, identities = batch.attached.get(incident.number, (0, set()))
+                batch.attached[incident.number] = (count + 1, identities | {alert.identity})
+        return AlertOutcome(alert.incident, opened=opened, duplicate=False)
+
+    @staticmethod
+    async def _tell_if_all_resolved(tx: _Tx, number: int) -> None:
+        latest = {a.identity: a.status for a in await tx.unit.alerts(number)}
+        if all(status is AlertStatus.RESOLVED for status in latest.values()):
+            await tx.say(number, N_("The alert of {incident} has resolved.",
+                                    "All {n} alerts of {incident} have resolved.",
+                                    len(latest), incident=public_id(number)))
+
+    async def _say_digest(self, tx: _Tx, number: int, digest: _Digest, count: int,
+                          identities: set[str]) -> None:
+        total = digest.count + count
+        await tx.say(number, N_("+{n} alert in the last {seconds} s, {distinct} distinct.",
+                                "+{n} alerts in the last {seconds} s, {distinct} distinct.",
+                                total, seconds=int((tx.now - digest.since).total_seconds()),
+                                distinct=len(digest.identities | identities)))
 
     # -- keeping pace -----------------------------------------------------------------------
 

@@ -229,6 +229,7 @@ class AlertRow(Base):
     incident: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.number", ondelete="SET NULL"), index=True
     )
+    fingerprint: Mapped[str | None] = mapped_column(SqlText)
 
 
 class EventRow(Base):
@@ -403,6 +404,7 @@ def _alert(row: AlertRow) -> Alert:
         severity=Severity(row.severity) if row.severity else None,
         kind=CrisisKind(row.kind) if row.kind else None, labels=row.labels, url=row.url,
         occurred_at=row.occurred_at, metrics=row.metrics, incident=row.incident, id=row.id,
+        fingerprint=row.fingerprint,
     )
 
 
@@ -546,7 +548,7 @@ class SqlUnit:
             severity=alert.severity.value if alert.severity else None,
             kind=alert.kind.value if alert.kind else None, labels=dict(alert.labels),
             url=alert.url, occurred_at=alert.occurred_at, metrics=dict(alert.metrics),
-            incident=alert.incident,
+            incident=alert.incident, fingerprint=alert.fingerprint,
         )
         self._s.add(row)
         await self._s.flush()

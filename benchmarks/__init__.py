@@ -1,0 +1,1 @@
+"""`make bench`: an Alertmanager alert storm against `crisisbot serve` and two baselines."""

@@ -1,0 +1,167 @@
+"""The alert storm of issue 3, run against `crisisbot serve` and the two baselines in one run.
+
+N Alertmanager webhooks (one alert each, 90% in one group, the rest over 9 more groups) from 32
+concurrent senders over loopback; reports accepted alerts/s, p50/p99 latency, incidents opened,
+chat messages sent, alert rows counted after the run, and the server's peak RSS.
+Environment: BENCH_ALERTS (default 20000), BENCH_SENDERS (default 32).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import httpx
+
+SECRET = "bench-secret"
+ALERTS = int(os.environ.get("BENCH_ALERTS", "20000"))
+SENDERS = int(os.environ.get("BENCH_SENDERS", "32"))
+GROUPS = 10
+
+
+@dataclass
+class Result:
+    name: str
+    ok: int
+    seconds: float
+    latencies: list[float]
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def group_of(i: int) -> str:
+    return "storm" if i % 10 else f"other-{(i // 10) % (GROUPS - 1)}"
+
+
+def payload(i: int) -> bytes:
+    return (
+        '{"version":"4","groupKey":"%s","status":"firing","receiver":"crisisbot",'
+        '"commonLabels":{"alertname":"Storm"},"alerts":[{"status":"firing","labels":'
+        '{"alertname":"Storm","severity":"critical","instance":"web-%d"},"annotations":'
+        '{"summary":"Checkout errors (%s)"},"startsAt":"2024-05-14T09:00:00Z",'
+        '"fingerprint":"fp%d"}]}' % (group_of(i), i, group_of(i), i)
+    ).encode()
+
+
+def wait_up(port: int, process: subprocess.Popen[bytes], path: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}{path}", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit("server did not come up")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def storm(port: int) -> tuple[int, float, list[float]]:
+    bodies = [payload(i) for i in range(ALERTS)]
+    latencies: list[float] = []
+    ok = 0
+    next_index = 0
+    headers = {"authorization": f"Bearer {SECRET}", "content-type": "application/json"}
+    url = f"http://127.0.0.1:{port}/alerts/alertmanager"
+    connector = aiohttp.TCPConnector(limit=SENDERS)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as client:
+
+        async def sender() -> None:
+            nonlocal ok, next_index
+            while next_index < len(bodies):
+                body = bodies[next_index]
+                next_index += 1
+                started = time.perf_counter()
+                async with client.post(url, data=body) as response:
+                    await response.read()
+                latencies.append(time.perf_counter() - started)
+                ok += response.status == 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(SENDERS)))
+        return ok, time.perf_counter() - started, latencies
+
+
+def run(name: str, command: list[str], env: dict[str, str], port: int,
+        ready: str) -> Result:
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        wait_up(port, process, ready)
+        ok, seconds, latencies = asyncio.run(storm(port))
+        rss = peak_rss_mb(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    return Result(name, ok, seconds, latencies, rss)
+
+
+def main() -> int:
+    scratch = Path(tempfile.mkdtemp(prefix="crisisbot-bench-"))
+    db = scratch / "crisisbot.db"
+    port = free_port()
+    env = {**os.environ, "CRISISBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+           "CRISISBOT_PORT": str(port), "CRISISBOT_ALERTS__SECRET": SECRET}
+    env.pop("CRISISBOT_CONFIG", None)
+    print(f"storm: {ALERTS} Alertmanager alerts, {SENDERS} senders, {GROUPS} groups")
+    results = [run("crisisbot serve", [sys.executable, "-m", "bot", "serve"], env, port,
+                   "/healthz")]
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("select count(*) from alerts").fetchone()[0]
+        incidents = conn.execute("select count(*) from incidents").fetchone()[0]
+        messages = conn.execute("select count(*) from notices where delivered_at is not null"
+                                ).fetchone()[0] if _has(conn, "notices") else None
+    for mode in ("insert", "noop"):
+        bport = free_port()
+        results.append(run(f"baseline {mode}", [sys.executable, "-m", "benchmarks.baseline",
+                                                mode, str(bport), str(scratch / f"{mode}.db")],
+                           dict(os.environ), bport, "/docs"))
+    print("\n| run | accepted | alerts/s | p50 ms | p99 ms | peak RSS MB |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r.name} | {r.ok} | {r.rate:.0f} | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | "
+              f"{r.peak_rss_mb:.0f} |")
+    print(f"\nalert rows after the run: {rows} (lost: {results[0].ok - rows})")
+    print(f"incidents opened: {incidents} (distinct groups: {GROUPS})")
+    print(f"chat notices delivered: {messages}")
+    print(f"speed-up over per-request commit: {results[0].rate / results[1].rate:.2f}x")
+    return 0
+
+
+def _has(conn: sqlite3.Connection, table: str) -> bool:
+    return conn.execute("select 1 from sqlite_master where name = ?", (table,)).fetchone() \
+        is not None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""How alerts come in: what a source parser gets and may refuse, and the group commit that
+turns many concurrent deliveries into few transactions.
+
+Parsers live in `bot/ingest` and the HTTP route in `bot/web`; they share these names through the
+core so neither has to import the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.core.models import Alert
+from bot.core.service import AlertOutcome
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One delivery as received: the raw body, lower-cased headers and query parameters."""
+
+    source: str
+    body: bytes
+    received_at: datetime
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def webhook_id(self) -> str | None:
+        return self.headers.get("webhook-id") or None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a payload: where (a dotted path, `body` for the whole) and what."""
+
+    loc: str
+    msg: str
+
+
+class PayloadError(ValueError):
+    """The payload is not JSON or does not fit the source's schema; nothing was stored."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("; ".join(f"{p.loc}: {p.msg}" for p in problems))
+        self.problems = list(problems)
+
+
+class Parser(Protocol):
+    def __call__(self, inbound: Inbound) -> list[Alert]:
+        """The delivery's alerts (possibly none), or `PayloadError`."""
+        ...
+
+
+Handle = Callable[[Sequence[Alert]], Awaitable[list[AlertOutcome]]]
+
+
+@dataclass
+class _Request:
+    alerts: Sequence[Alert]
+    done: asyncio.Future[list[AlertOutcome]]
+
+
+class GroupCommit:
+    """Callers submit their alerts and wait; one worker takes everything waiting at once and
+    handles it in a single transaction, so under load batches grow by themselves (no timer:
+    whatever arrives during a commit rides with the next one) and a lone alert is not delayed.
+
+    A caller's future resolves only after the commit, so a 2xx always means stored.
+    """
+
+    def __init__(self, handle: Handle, *, max_batch: int = 1000) -> None:
+        self._handle = handle
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self.commits = 0
+
+    async def submit(self, alerts: Sequence[Alert]) -> list[AlertOutcome]:
+        if not alerts:
+            return []
+        if self._worker is None or self._worker.done():
+            raise RuntimeError("group commit is not running")
+        request = _Request(alerts, asyncio.get_running_loop().create_future())
+        self._queue.put_nowait(request)
+        return await request.done
+
+    def start(self) -> None:
+        self._worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def stop(self) -> None:
+        """Handle what is queued, then stop."""
+        if self._worker is None:
+            return
+        await self._queue.join()
+        self._worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker
+        self._worker = None
+
+    async def _work(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            size = len(batch[0].alerts)
+            while size < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+                size += len(batch[-1].alerts)
+            try:
+                await self._commit(batch)
+            finally:
+                for _request in batch:
+                    self._queue.task_done()
+
+    async def _commit(self, batch: list[_Request]) -> None:
+        try:
+            outcomes = await self._handle([a for r in batch for a in r.alerts])
+        except Exception as error:
+            if len(batch) > 1:
+                # One bad request must not fail its neighbours: retry each on its own.
+                for request in batch:
+                    await self._commit([request])
+                return
+            _settle(batch[0].done, error=error)
+            return
+        self.commits += 1
+        start = 0
+        for request in batch:
+            end = start + len(request.alerts)
+            _settle(request.done, outcomes[start:end])
+            start = end
+
+
+def _settle(done: asyncio.Future[list[AlertOutcome]], result: list[AlertOutcome] | None = None,
+            error: Exception | None = None) -> None:
+    if done.done():  # the caller went away (client disconnected)
+        return
+    if error is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(result or [])

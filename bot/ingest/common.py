@@ -1,0 +1,72 @@
+"""What every source shares: strict JSON, schema errors as field paths, stable keys."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from bot.core.intake import Inbound, PayloadError, Problem
+
+MAX_TITLE = 200
+
+
+class Lenient(BaseModel):
+    """Senders add fields over time; unknown ones are ignored, known ones are checked."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+def load_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise PayloadError([Problem("body", f"not valid JSON: {error}")]) from None
+
+
+def validate(shape: Any, data: Any, *, prefix: str = "body") -> Any:
+    """`data` as `shape` (a model or a type), or `PayloadError` naming each bad field."""
+    try:
+        return TypeAdapter(shape).validate_python(data)
+    except ValidationError as error:
+        raise PayloadError([
+            Problem(".".join([prefix, *(str(part) for part in e["loc"])]), e["msg"])
+            for e in error.errors()
+        ]) from None
+
+
+def parse(shape: Any, inbound: Inbound) -> Any:
+    return validate(shape, load_json(inbound.body))
+
+
+def digest(*parts: object) -> str:
+    """A short stable hash, for keys built from content."""
+    text = "\x1f".join(str(p) for p in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def fallback_key(inbound: Inbound, index: int) -> str:
+    """For an alert that carries no id of its own: the delivery's `webhook-id`, else its body."""
+    return f"wh:{inbound.webhook_id}:{index}" if inbound.webhook_id else \
+        f"body:{digest(inbound.body)}:{index}"
+
+
+def utc(at: datetime | None) -> datetime | None:
+    if at is None:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def title_of(*candidates: str | None) -> str:
+    """The first non-empty candidate, cut to the incident title length."""
+    return next((c.strip() for c in candidates if c and c.strip()), "alert")[:MAX_TITLE]
+
+
+def numbers(values: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric entries only (metrics); the rest is not a metric."""
+    return {k: float(v) for k, v in values.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)}

@@ -1,0 +1,141 @@
+"""`mentions`: social-media mentions from a listening tool, one or a batch.
+
+Our own shape by default; `?format=youscan` or `?format=meltwater` maps those tools' webhook
+fields onto it (the fields read are listed in docs/alerts.md). Mentions group by brand (or
+topic), so a wave about one brand is one incident; a mention's id within its network is its
+dedup key. Sentiment is a score in [-1, 1] or a label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, AliasPath, Field, field_validator
+
+from bot.core.intake import Inbound, PayloadError, Problem
+from bot.core.models import Alert
+from bot.core.rules import kind_from_hint, severity_from_hint
+from bot.ingest.common import Lenient, load_json, title_of, utc, validate
+
+SENTIMENT_LABELS: Mapping[str, float] = {"negative": -1.0, "neutral": 0.0, "positive": 1.0,
+                                         "mixed": 0.0}
+
+
+class Mention(Lenient):
+    id: Annotated[str, Field(min_length=1, max_length=500)]
+    text: str = ""
+    author: str | None = None
+    url: str | None = None
+    network: str = "web"
+    published_at: datetime | None = None
+    language: str | None = None
+    sentiment: float | None = Field(default=None, ge=-1, le=1)
+    reach: float | None = Field(default=None, ge=0)
+    followers: float | None = Field(default=None, ge=0)
+    brand: str | None = None
+    topic: str | None = None
+    severity: str | None = None
+    kind: str | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("sentiment", mode="before")
+    @classmethod
+    def _label(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in SENTIMENT_LABELS:
+            return SENTIMENT_LABELS[value.strip().lower()]
+        return value
+
+
+class YouScanMention(Mention):
+    """YouScan's per-mention POST, read through aliases onto our fields."""
+
+    text: str = Field(default="", validation_alias=AliasChoices("fullText", "text", "title"))
+    author: str | None = Field(default=None, validation_alias=AliasPath("author", "name"))
+    network: str = Field(default="web", validation_alias=AliasChoices("source", "resourceType"))
+    published_at: datetime | None = Field(default=None, validation_alias="published")
+    reach: float | None = Field(default=None, ge=0,
+                                validation_alias=AliasChoices("potentialReach", "reach"))
+    followers: float | None = Field(default=None, ge=0,
+                                    validation_alias=AliasPath("author", "subscribers"))
+    topic: str | None = Field(default=None, validation_alias=AliasChoices("topicName", "topicId"))
+
+    @field_validator("topic", mode="before")
+    @classmethod
+    def _topic_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class MeltwaterMention(Mention):
+    """Meltwater's streaming hook document, read through aliases onto our fields."""
+
+    id: Annotated[str, Field(min_length=1)] = Field(
+        validation_alias=AliasChoices("document_id", "id"))
+    text: str = Field(default="", validation_alias=AliasChoices(
+        "content", "opening_text", "title"))
+    author: str | None = Field(default=None, validation_alias=AliasChoices(
+        AliasPath("author", "name"), "author"))
+    url: str | None = Field(default=None, validation_alias=AliasChoices("url", "document_url"))
+    network: str = Field(default="web", validation_alias=AliasChoices(
+        AliasPath("source", "name"), "source_type", "content_type"))
+    published_at: datetime | None = Field(default=None, validation_alias=AliasChoices(
+        "published_date", "published_at"))
+    language: str | None = Field(default=None, validation_alias=AliasChoices(
+        "language_code", "language"))
+    reach: float | None = Field(default=None, ge=0, validation_alias=AliasChoices(
+        AliasPath("metrics", "reach"), "reach"))
+    topic: str | None = Field(default=None, validation_alias=AliasChoices("search_name", "topic"))
+
+
+FORMATS: Mapping[str, type[Mention]] = {"native": Mention, "youscan": YouScanMention,
+                                        "meltwater": MeltwaterMention}
+
+
+def parse_mentions(inbound: Inbound) -> list[Alert]:
+    name = inbound.query.get("format", "native")
+    shape = FORMATS.get(name)
+    if shape is None:
+        raise PayloadError([Problem("query.format",
+                                    f"unknown format; use one of {', '.join(FORMATS)}")])
+    data = load_json(inbound.body)
+    if isinstance(data, dict) and isinstance(data.get("mentions"), list):
+        data = data["mentions"]
+    if isinstance(data, list):
+        items: list[Mention] = validate(list[shape], data)  # type: ignore[valid-type]
+    else:
+        items = [validate(shape, data)]
+    return [_alert(item, inbound) for item in items]
+
+
+def _alert(item: Mention, inbound: Inbound) -> Alert:
+    group = item.brand or item.topic or "mentions"
+    metrics: dict[str, float] = {"mentions": 1.0}
+    for name, value in (("sentiment", item.sentiment), ("reach", item.reach),
+                        ("followers", item.followers)):
+        if value is not None:
+            metrics[name] = value
+    labels = {k: v for k, v in {"network": item.network, "author": item.author,
+                                "language": item.language, "brand": item.brand,
+                                "topic": item.topic}.items() if v}
+    return Alert(
+        source="mentions",
+        dedup_key=f"mentions:{item.network}:{item.id}",
+        group_key=f"mentions:{group}",
+        title=title_of(item.text, item.url, item.id),
+        received_at=inbound.received_at,
+        description=item.text,
+        severity=severity_from_hint(item.severity),
+        kind=kind_from_hint(item.kind),
+        labels=labels,
+        url=item.url,
+        occurred_at=utc(item.published_at),
+        metrics=metrics,
+        fingerprint=f"mentions:{item.network}:{item.id}",
+    )
+
+

@@ -1,0 +1,186 @@
+"""The HTTP face of `crisisbot serve`: routes only, no business rules.
+
+Everything it needs comes in through `create_app` as plain values (parsers, the authenticator,
+the intake, the database ping), so the app can be built around a memory store in tests and
+nothing here knows settings or concrete adapters.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.core.intake import Inbound, Parser, PayloadError
+from bot.core.models import Alert, public_id
+from bot.core.ports import Clock
+from bot.core.service import AlertOutcome
+
+log = logging.getLogger("crisisbot.web")
+
+MAX_BODY = 1024 * 1024
+"""Alert bodies over 1 MiB are refused (413) before they are read whole."""
+
+Authenticate = Callable[[str, Mapping[str, str], bytes], bool]
+Submit = Callable[[Sequence[Alert]], Awaitable[list[AlertOutcome]]]
+Ping = Callable[[], Awaitable[bool]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+class Metrics:
+    """The app's Prometheus metrics, in a registry of its own (two apps in one test process
+    must not share counters)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.received = Counter("crisisbot_alerts_received", "Alerts received (before checks)",
+                                ["source"], registry=r)
+        self.accepted = Counter("crisisbot_alerts_accepted", "Alerts stored", ["source"],
+                                registry=r)
+        self.rejected = Counter("crisisbot_alerts_rejected", "Deliveries refused, by reason",
+                                ["source", "reason"], registry=r)
+        self.duplicate = Counter("crisisbot_alerts_duplicate", "Re-delivered alerts ignored",
+                                 ["source"], registry=r)
+        self.opened = Counter("crisisbot_incidents_opened", "Incidents opened by alerts",
+                              ["source"], registry=r)
+        self.latency = Histogram(
+            "crisisbot_http_request_duration_seconds", "HTTP request latency", ["route"],
+            registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+
+
+def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, submit: Submit,
+               ping: Ping, clock: Clock, lifespan: Lifespan | None = None,
+               max_body: int = MAX_BODY) -> FastAPI:
+    app = FastAPI(title="crisisbot", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    metrics = Metrics()
+    app.state.metrics = metrics
+    sources = sorted(parsers)
+
+    def error(status: int, message: str, metric_source: str | None = None, reason: str = "",
+              **extra: Any) -> JSONResponse:
+        if metric_source is not None:
+            metrics.rejected.labels(metric_source, reason).inc()
+        return JSONResponse({"error": message, **extra}, status_code=status)
+
+    @app.middleware("http")
+    async def timed(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                    ) -> Response:
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            response = error(503, "temporarily unable to handle the request")
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        metrics.latency.labels(name).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def request_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
+                    for e in exc.errors()]
+        return error(422, "invalid request", problems=problems)
+
+    @app.get("/healthz", summary="Liveness and database check")
+    async def healthz() -> JSONResponse:
+        if await ping():
+            return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse({"status": "degraded", "database": "unreachable"}, status_code=503)
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post(
+        "/alerts/{source}",
+        summary="Receive alerts from a monitoring or listening tool",
+        description="Sources: " + ", ".join(sources) + ". See docs/alerts.md for the payloads "
+        "and authentication (Standard Webhooks signature or `Authorization: Bearer`).",
+        responses={
+            200: {"description": "Stored (or a re-delivery: `duplicate` is true)"},
+            401: {"description": "Missing or wrong credentials"},
+            404: {"description": "Unknown source"},
+            413: {"description": "Body over 1 MiB"},
+            422: {"description": "Malformed JSON or schema errors, with field paths"},
+            503: {"description": "The database could not store the alert; retry"},
+        },
+        openapi_extra={"requestBody": {"required": True, "content": {
+            "application/json": {"schema": {"type": "object"}}}}},
+    )
+    async def receive(source: str, request: Request) -> JSONResponse:
+        parser = parsers.get(source)
+        if parser is None:
+            return error(404, f"unknown alert source; use one of: {', '.join(sources)}",
+                         "unknown", "unknown_source")
+        metrics.received.labels(source).inc()
+        body = await _read_limited(request, max_body)
+        if body is None:
+            return error(413, f"body larger than {max_body} bytes", source, "too_large")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if not authenticate(source, headers, body):
+            return error(401, "missing or wrong credentials", source, "unauthorized")
+        inbound = Inbound(source, body, clock.now(), headers, dict(request.query_params))
+        try:
+            alerts = parser(inbound)
+        except PayloadError as bad:
+            return error(422, "invalid payload", source, "invalid",
+                         problems=[{"loc": p.loc, "msg": p.msg} for p in bad.problems])
+        try:
+            outcomes = await submit(alerts)
+        except Exception:
+            log.exception("could not store %d alert(s) from %s", len(alerts), source)
+            return error(503, "could not store the alerts; retry", source, "store_failed")
+        return _answer(source, alerts, outcomes, metrics)
+
+    return app
+
+
+def _answer(source: str, alerts: Sequence[Alert], outcomes: Sequence[AlertOutcome],
+            metrics: Metrics) -> JSONResponse:
+    fresh = [o for o in outcomes if not o.duplicate]
+    metrics.accepted.labels(source).inc(len(fresh))
+    metrics.duplicate.labels(source).inc(len(outcomes) - len(fresh))
+    metrics.opened.labels(source).inc(sum(o.opened for o in outcomes))
+    return JSONResponse({
+        "accepted": len(fresh),
+        "duplicate": bool(outcomes) and not fresh,
+        "alerts": [
+            {"dedup_key": a.dedup_key, "duplicate": o.duplicate, "opened": o.opened,
+             "incident": public_id(o.incident) if o.incident is not None else None}
+            for a, o in zip(alerts, outcomes, strict=True)
+        ],
+    })
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it (or its declared length) passes `limit`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    stream: AsyncIterator[bytes] = request.stream()
+    async for chunk in stream:
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,165 @@
+"""Alerts over real HTTP: storms group into one incident, re-deliveries are idempotent, every
+refusal has its status and a JSON body, and nothing refused is stored."""
+
+from __future__ import annotations
+
+import base64
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from alert_server import SECRET, Running, alertmanager
+from standardwebhooks.webhooks import Webhook
+
+
+def signed(secret: str, body: bytes, msg_id: str = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W") -> dict:
+    """Headers as a Standard Webhooks sender signs them."""
+    now = datetime.now(UTC)
+    key = secret if secret.startswith("whsec_") else secret.encode()
+    signature = Webhook(key).sign(msg_id, now, body.decode())
+    return {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature, "content-type": "application/json"}
+
+
+def test_alertmanager_storm_opens_one_incident(server: Running) -> None:
+    first = server.post("alertmanager", alertmanager())
+    assert first.status_code == 200
+    assert first.json()["alerts"][0] == {
+        "dedup_key": first.json()["alerts"][0]["dedup_key"], "duplicate": False,
+        "opened": True, "incident": "INC-1"}
+
+    def send(i: int) -> int:
+        return server.post("alertmanager", alertmanager(start=1 + i)).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(send, range(200)))
+    assert codes == [200] * 200
+    assert server.count("select count(*) from incidents") == 1
+    assert server.count("select count(*) from alerts where incident = 1") == 201
+    channels = list(server.chat.channels.values())
+    assert len(channels) == 1
+    assert "INC-1: Checkout error rate above 5%" in channels[0].messages[0].text
+    assert "SEV1" in channels[0].messages[0].text
+
+
+def test_redelivery_is_a_duplicate(server: Running) -> None:
+    body = json.dumps(alertmanager(n=3)).encode()
+    assert server.post("alertmanager", content=body).json()["accepted"] == 3
+    again = server.post("alertmanager", content=body)
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert again.json()["accepted"] == 0
+    assert server.count("select count(*) from alerts") == 3
+
+
+def test_standard_webhooks_signature_and_webhook_id(server: Running) -> None:
+    body = json.dumps({"title": "Login failures spike", "severity": "warning"}).encode()
+    first = server.post("generic", content=body, bearer=None, headers=signed(SECRET, body))
+    assert first.status_code == 200, first.text
+    assert first.json()["alerts"][0]["incident"] == "INC-1"
+    again = server.post("generic", content=body, bearer=None, headers=signed(SECRET, body))
+    assert again.json()["duplicate"] is True
+    other = server.post("generic", content=body, bearer=None,
+                        headers=signed(SECRET, body, "msg_other"))
+    assert other.json()["duplicate"] is False
+    assert server.count("select count(*) from incidents") == 1
+
+
+def test_whsec_secret(serve) -> None:
+    secret = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+    server = serve(alerts={"secret": secret})
+    body = b'{"title": "Queue backlog"}'
+    assert server.post("generic", content=body, bearer=None,
+                       headers=signed(secret, body)).status_code == 200
+
+
+def test_refusals(server: Running) -> None:
+    good = json.dumps(alertmanager()).encode()
+    cases = [
+        (server.post("nosuch", content=good), 404),
+        (server.post("alertmanager", content=good, bearer=None), 401),
+        (server.post("alertmanager", content=good, bearer="wrong"), 401),
+        (server.post("alertmanager", content=good, bearer=None,
+                     headers={"authorization": f"Basic {SECRET}"}), 401),
+        (server.post("alertmanager", content=good, bearer=None,
+                     headers=signed("not-the-secret", good)), 401),
+        (server.post("alertmanager", content=good, bearer=None,
+                     headers={**signed(SECRET, good), "webhook-signature": "v1,@@@"}), 401),
+        (server.post("alertmanager", content=good, bearer=None,
+                     headers={**signed(SECRET, good), "webhook-timestamp": "1"}), 401),
+        (server.post("alertmanager", content=b"{not json"), 422),
+        (server.post("alertmanager", content=b"\xff\xfe"), 422),
+        (server.post("alertmanager", content=b"a" * (1024 * 1024 + 1)), 413),
+    ]
+    for response, status in cases:
+        assert response.status_code == status, (status, response.text)
+        assert "error" in response.json()
+    assert server.count("select count(*) from alerts") == 0
+
+
+def test_schema_errors_name_fields(server: Running) -> None:
+    body = alertmanager()
+    del body["groupKey"]
+    body["alerts"][0]["status"] = "burning"
+    response = server.post("alertmanager", body)
+    assert response.status_code == 422
+    locs = {p["loc"] for p in response.json()["problems"]}
+    assert locs == {"body.groupKey", "body.alerts.0.status"}
+    assert server.count("select count(*) from alerts") == 0
+
+
+def test_no_secret_refuses_everything(serve) -> None:
+    server = serve(alerts={})
+    assert server.post("generic", {"title": "x"}).status_code == 401
+    assert server.post("generic", {"title": "x"}, bearer="").status_code == 401
+
+
+def test_per_source_secret_overrides(serve) -> None:
+    server = serve(alerts={"secret": SECRET, "sources": {"mentions": {"secret": "m-secret"}}})
+    mention = {"id": "1", "text": "BrightMilk is poison", "brand": "BrightMilk"}
+    assert server.post("mentions", mention).status_code == 401
+    assert server.post("mentions", mention, bearer="m-secret").status_code == 200
+    assert server.post("generic", {"title": "x"}).status_code == 200
+
+
+def test_health_metrics_openapi(server: Running) -> None:
+    assert server.client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+    server.post("alertmanager", alertmanager(n=2))
+    server.post("alertmanager", alertmanager(n=2))
+    server.post("generic", {"title": "x"}, bearer="bad")
+    text = server.client.get("/metrics").text
+    assert 'crisisbot_alerts_accepted_total{source="alertmanager"} 2.0' in text
+    assert 'crisisbot_alerts_duplicate_total{source="alertmanager"} 2.0' in text
+    assert 'crisisbot_alerts_rejected_total{reason="unauthorized",source="generic"} 1.0' in text
+    assert 'crisisbot_incidents_opened_total{source="alertmanager"} 1.0' in text
+    assert "crisisbot_http_request_duration_seconds_bucket" in text
+    spec = server.client.get("/openapi.json").json()
+    assert "/alerts/{source}" in spec["paths"]
+    assert {"/healthz", "/metrics"} <= set(spec["paths"])
+
+
+def test_resolved_alerts_tell_the_channel(server: Running) -> None:
+    server.post("alertmanager", alertmanager(n=2))
+    server.post("alertmanager", alertmanager(n=1, status="resolved"))
+    server.post("alertmanager", alertmanager(n=1, start=1, status="resolved"))
+    assert server.count("select count(*) from alerts where status = 'resolved'") == 2
+    server.client.get("/healthz")  # let delivery catch up
+    texts = [m.text for c in server.chat.channels.values() for m in c.messages]
+    for _ in range(50):
+        if any("have resolved" in t for t in texts):
+            break
+        import time
+        time.sleep(0.05)
+        texts = [m.text for c in server.chat.channels.values() for m in c.messages]
+    assert "All 2 alerts of INC-1 have resolved." in texts
+
+
+def test_routing_rules(serve) -> None:
+    server = serve(alerts={"secret": SECRET, "routes": [
+        {"match": {"source": "alertmanager", "labels": {"job": "checkout"}},
+         "severity": "SEV2", "kind": "service_outage", "invite": ["local:oncall"],
+         "playbook": "checkout-down"}]})
+    server.post("alertmanager", alertmanager(severity="warning"))
+    with __import__("sqlite3").connect(server.db) as conn:
+        row = conn.execute("select severity, kind from incidents").fetchone()
+    assert row == ("SEV2", "service_outage")

@@ -1,0 +1,88 @@
+"""Core alert handling: a storm is one incident told as bounded-rate digests, and the group
+commit hands every caller its own outcome from one shared transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from bot.core.intake import GroupCommit
+from bot.core.models import Alert, AlertStatus, NoticeKind, Severity
+from bot.core.rules import Route, Rules
+from bot.core.service import Service
+from bot.core.text import render
+from bot.storage.memory import MemoryStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime(2024, 5, 14, 9, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def alert(i: int, *, status: AlertStatus = AlertStatus.FIRING, group: str = "g",
+          **extra: object) -> Alert:
+    return Alert("alertmanager", f"k{i}:{status.value}", group, "Checkout errors",
+                 datetime(2024, 5, 14, 9, tzinfo=UTC), status=status, fingerprint=f"fp{i % 3}",
+                 **extra)  # type: ignore[arg-type]
+
+
+async def messages(store: MemoryStore) -> list[str]:
+    async with store.unit() as unit:
+        return [render(n.text) for n in await unit.pending_notices(10_000)
+                if n.kind is NoticeKind.MESSAGE and n.text is not None]
+
+
+async def test_storm_digests_at_a_bounded_rate() -> None:
+    store, clock = MemoryStore(), Clock()
+    service = Service(store, clock, Rules(digest_seconds=60))
+    assert (await service.handle_alerts([alert(0)]))[0].opened
+    for i in range(1, 241):
+        clock.at += timedelta(seconds=0.25)
+        await service.handle_alert(alert(i))
+    assert await messages(store) == ["+240 alerts in the last 60 s, 3 distinct."]
+    clock.at += timedelta(seconds=10)
+    await service.handle_alert(alert(500))
+    assert await service.send_digests() == 0
+    clock.at += timedelta(seconds=60)
+    assert await service.send_digests() == 1
+    assert (await messages(store))[-1] == "+1 alert in the last 70 s, 1 distinct."
+
+
+async def test_all_resolved_is_told_once_everything_recovered() -> None:
+    store = MemoryStore()
+    service = Service(store, Clock())
+    await service.handle_alerts([alert(0), alert(1)])
+    await service.handle_alert(alert(0, status=AlertStatus.RESOLVED))
+    assert await messages(store) == []
+    outcome = await service.handle_alert(alert(1, status=AlertStatus.RESOLVED))
+    assert outcome.incident == 1
+    assert await messages(store) == ["All 2 alerts of INC-1 have resolved."]
+
+
+async def test_routes_decide_how_incidents_open() -> None:
+    store = MemoryStore()
+    rules = Rules(routes=(Route(labels={"team": "pay"}, severity=Severity.SEV1,
+                                invite=("local:ops",), playbook="pay"),))
+    service = Service(store, Clock(), rules)
+    await service.handle_alert(alert(0, labels={"team": "pay"}))
+    incident = (await service.load(1))[0]
+    assert incident.severity is Severity.SEV1
+    await service.handle_alert(alert(1, group="other", severity=Severity.SEV4))
+    assert (await service.load(2))[0].severity is Severity.SEV4
+
+
+async def test_group_commit_batches_concurrent_callers() -> None:
+    store = MemoryStore()
+    service = Service(store, Clock())
+    intake = GroupCommit(service.handle_alerts)
+    intake.start()
+    outcomes = await asyncio.gather(*(intake.submit([alert(i)]) for i in range(100)),
+                                    intake.submit([alert(0)]))
+    await intake.stop()
+    assert intake.commits < 10
+    assert sum(o[0].opened for o in outcomes) == 1
+    assert outcomes[-1][0].duplicate
+    assert all(o[0].incident == 1 for o in outcomes[:-1])
