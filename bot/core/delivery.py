@@ -2,7 +2,8 @@
 
 Notices name what to show, not how: a SUMMARY notice posts and pins the summary the first
 time and edits it after; a DRAFT notice posts a version's card once and edits it as decisions
-arrive. Several summary refreshes waiting together collapse into one.
+arrive; CLOSE_SPACE / REOPEN_SPACE follow resolve and reopen. Several summary refreshes waiting
+together collapse into one.
 """
 
 from __future__ import annotations
@@ -80,6 +81,10 @@ class Delivery:
         match notice.kind:
             case NoticeKind.INVITE:
                 await chat.invite(space, [_given(notice.person)])
+            case NoticeKind.CLOSE_SPACE:
+                await chat.close_space(space)
+            case NoticeKind.REOPEN_SPACE:
+                await chat.reopen_space(space)
             case NoticeKind.SUMMARY:
                 lines = summary_lines(incident, self.rules, drafts)
                 if incident.summary_message is None:

@@ -11,6 +11,7 @@ from bot.core.models import (
     Alert,
     Draft,
     Incident,
+    KnownPerson,
     Notice,
     PersonId,
     Space,
@@ -58,6 +59,21 @@ class Unit(Protocol):
 
     async def notice_done(self, notice_id: int) -> None: ...
 
+    async def claim_inbound(self, platform: str, key: str) -> bool:
+        """Record an event a platform delivered (e.g. a Telegram `update_id`); False when it
+        was recorded before, so a re-delivery is processed once."""
+        ...
+
+    async def remember_person(self, person: KnownPerson) -> None:
+        """Insert or refresh what a platform showed about someone (name, username)."""
+        ...
+
+    async def person_by_username(self, platform: str, username: str) -> PersonId | None:
+        """The person on `platform` last seen with `username` (case-insensitive)."""
+        ...
+
+    async def known_people(self, platform: str) -> list[KnownPerson]: ...
+
 
 class Store(Protocol):
     def unit(self) -> AbstractAsyncContextManager[Unit]:
@@ -85,6 +101,12 @@ class Chat(Protocol):
                      draft: Draft | None = None, language: str | None = None) -> None: ...
 
     async def pin(self, space: Space, message: str) -> None: ...
+
+    async def close_space(self, space: Space) -> None:
+        """The incident is resolved: close (or archive) its channel / topic."""
+        ...
+
+    async def reopen_space(self, space: Space) -> None: ...
 
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
                      language: str | None = None) -> None: ...

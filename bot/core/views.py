@@ -6,6 +6,7 @@ inline keyboards) from the same objects; the wording lives here once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,12 @@ from bot.core.models import (
 )
 from bot.core.rules import Rules
 from bot.core.text import Joined, Prefixed, Text, Who, _
+
+
+def space_name(incident: Incident) -> str:
+    """`crisis-7-fake-news-about-recall`: the one naming pattern for channels and topics."""
+    slug = re.sub(r"[^\w]+", "-", incident.title.lower()).strip("-")[:40] or "incident"
+    return f"crisis-{incident.number}-{slug}"[:80].rstrip("-")
 
 
 def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = ()) -> list[Text]:

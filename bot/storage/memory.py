@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
-from bot.core.models import Alert, Draft, Incident, Notice, TimelineEvent
+from bot.core.models import Alert, Draft, Incident, KnownPerson, Notice, PersonId, TimelineEvent
 
 
 @dataclass
@@ -23,6 +23,8 @@ class _State:
     events: list[TimelineEvent] = field(default_factory=list)
     notices: dict[int, Notice] = field(default_factory=dict)
     done: set[int] = field(default_factory=set)
+    inbound: set[tuple[str, str]] = field(default_factory=set)
+    people: dict[PersonId, KnownPerson] = field(default_factory=dict)
     counter: int = 0
 
 
@@ -114,6 +116,26 @@ class MemoryUnit:
 
     async def notice_done(self, notice_id: int) -> None:
         self.s.done.add(notice_id)
+
+    async def claim_inbound(self, platform: str, key: str) -> bool:
+        if (platform, key) in self.s.inbound:
+            return False
+        self.s.inbound.add((platform, key))
+        return True
+
+    async def remember_person(self, person: KnownPerson) -> None:
+        self.s.people[person.person] = person
+
+    async def person_by_username(self, platform: str, username: str) -> PersonId | None:
+        wanted = username.lower()
+        for known in self.s.people.values():
+            if (known.person.startswith(f"{platform}:") and known.username is not None
+                    and known.username.lower() == wanted):
+                return known.person
+        return None
+
+    async def known_people(self, platform: str) -> list[KnownPerson]:
+        return [p for p in self.s.people.values() if p.person.startswith(f"{platform}:")]
 
 
 def _check_decisions(draft: Draft) -> None:

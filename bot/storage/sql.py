@@ -54,8 +54,10 @@ from bot.core.models import (
     DraftVersion,
     EventKind,
     Incident,
+    KnownPerson,
     Notice,
     NoticeKind,
+    PersonId,
     Severity,
     Space,
     Status,
@@ -267,6 +269,29 @@ class NoticeRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     result: Mapped[str | None] = mapped_column(String(255))
+
+
+class InboundRow(Base):
+    """Events a platform delivered (Telegram `update_id`s), so a re-delivery is processed once."""
+
+    __tablename__ = "inbound_events"
+
+    platform: Mapped[str] = mapped_column(CODE, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PersonRow(Base):
+    """People a chat platform has shown us; `username_key` is the lowercased @username."""
+
+    __tablename__ = "people"
+    __table_args__ = (Index("ix_people_username", "platform", "username_key"),)
+
+    person: Mapped[str] = mapped_column(PERSON, primary_key=True)
+    platform: Mapped[str] = mapped_column(CODE)
+    name: Mapped[str] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(255))
+    username_key: Mapped[str | None] = mapped_column(String(255))
 
 
 class CounterRow(Base):
@@ -597,6 +622,38 @@ class SqlUnit:
             .where(NoticeRow.id == notice_id, NoticeRow.delivered_at.is_(None))
             .values(delivered_at=datetime.now(UTC))
         )
+
+    async def claim_inbound(self, platform: str, key: str) -> bool:
+        """An insert that does nothing on conflict: two processes claiming one update race
+        safely, and exactly one of them gets True."""
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        stmt = insert(InboundRow).values(platform=platform, key=key,
+                                         received_at=datetime.now(UTC))
+        result = await self._s.execute(
+            stmt.on_conflict_do_nothing().returning(InboundRow.key))
+        return result.scalar_one_or_none() is not None
+
+    async def remember_person(self, person: KnownPerson) -> None:
+        row = await self._s.get(PersonRow, person.person)
+        if row is None:
+            row = PersonRow(person=person.person, platform=person.person.split(":", 1)[0])
+            self._s.add(row)
+        row.name = person.name[:255]
+        row.username = person.username
+        row.username_key = person.username.lower() if person.username else None
+        await self._s.flush()
+
+    async def person_by_username(self, platform: str, username: str) -> PersonId | None:
+        found: str | None = await self._s.scalar(
+            select(PersonRow.person)
+            .where(PersonRow.platform == platform, PersonRow.username_key == username.lower())
+            .limit(1)
+        )
+        return found
+
+    async def known_people(self, platform: str) -> list[KnownPerson]:
+        rows = await self._s.scalars(select(PersonRow).where(PersonRow.platform == platform))
+        return [KnownPerson(row.person, row.name, row.username) for row in rows]
 
 
 # -- the store -------------------------------------------------------------------------------
