@@ -14,13 +14,15 @@ import uvicorn
 from fastapi import FastAPI
 
 from bot.chat.local import LocalChat, LocalSession
+from bot.chat.telegram import TelegramChat, TelegramUpdates, build_application
 from bot.core.delivery import Delivery
+from bot.core.errors import RetryLater
 from bot.core.intake import GroupCommit
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.ports import Chat, Clock
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
-from bot.core.text import Renderer
+from bot.core.text import Renderer, Who
 from bot.i18n import renderer
 from bot.ingest import PARSERS
 from bot.ingest.auth import Authenticator
@@ -93,6 +95,7 @@ class Bot:
     outbox: asyncio.Event = field(default_factory=asyncio.Event)
     """Set after every commit that queued chat notices; the delivery task waits on it."""
     scheduler: Pacemaker | None = None
+    telegram: TelegramUpdates | None = None
 
     def session(self) -> LocalSession:
         return LocalSession(self.service, self.local, self.delivery)
@@ -128,13 +131,35 @@ async def build(settings: Settings, *, clock: Clock | None = None,
 
     local = LocalChat(render_for, echo)
     chats: dict[str, Chat] = {local.platform: local}
+    telegram = telegram_chat(settings) if settings.telegram.enabled else None
+    if telegram is not None:
+        chats[telegram.platform] = telegram
     clock = clock or SystemClock()
     outbox = asyncio.Event()
-    service = Service(store, clock, rules, platform=local.platform, after_commit=outbox.set,
+    service = Service(store, clock, rules, after_commit=outbox.set,
+                      platform=telegram.platform if telegram else local.platform,
                       schedule=schedule_from(settings))
     bot = Bot(settings, store, service, Delivery(store, chats, rules), local, clock, outbox)
     bot.scheduler = build_scheduler(bot)
+    if telegram is not None:
+        secret = settings.telegram.webhook_secret
+        bot.telegram = TelegramUpdates(telegram, service, store,
+                                       secret=secret.get_secret_value() if secret else None)
     return bot
+
+
+def telegram_chat(settings: Settings) -> TelegramChat:
+    """The Telegram chat on its PTB `Application` (Telegram mentions, the configured language
+    unless the incident has its own)."""
+    config = settings.telegram
+    if config.bot_token is None:
+        raise ValueError("Telegram needs CRISISBOT_TELEGRAM__BOT_TOKEN")
+
+    def render_for(language: str | None, mention: Callable[[Who], str]) -> Renderer:
+        return renderer(language or settings.language, mention)
+
+    app = build_application(config.bot_token.get_secret_value(), config.api_url)
+    return TelegramChat(app, config.chat_id, render_for)
 
 
 def web_app(bot: Bot) -> FastAPI:
@@ -149,6 +174,8 @@ def web_app(bot: Bot) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         intake.start()
+        if bot.telegram is not None:
+            await bot.telegram.start()
         if bot.scheduler is not None:
             bot.scheduler.start()
         bot.outbox.set()  # deliver what an earlier run left behind
@@ -158,6 +185,8 @@ def web_app(bot: Bot) -> FastAPI:
             yield
         finally:
             await intake.stop()
+            if bot.telegram is not None:
+                await bot.telegram.stop()
             if bot.scheduler is not None:
                 await bot.scheduler.stop()
             for task in tasks:
@@ -170,17 +199,23 @@ def web_app(bot: Bot) -> FastAPI:
                 log.exception("could not deliver every chat notice before stopping; they "
                               "stay queued for the next start")
 
+    hooks = {"/telegram/webhook": bot.telegram.webhook} if bot.telegram else {}
     return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
-                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan)
+                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, hooks=hooks)
 
 
 async def _deliver_forever(bot: Bot) -> None:
-    """Deliver chat notices whenever a commit queued some (retrying a failure every second)."""
+    """Deliver chat notices whenever a commit queued some (retrying a failure every second, or
+    when a rate-limited platform says)."""
     while True:
         await bot.outbox.wait()
         bot.outbox.clear()
         try:
             await bot.delivery.flush()
+        except RetryLater as wait:
+            log.info("chat delivery paused: %s", wait)
+            await asyncio.sleep(wait.seconds)
+            bot.outbox.set()
         except Exception:
             log.exception("chat delivery failed; retrying")
             await asyncio.sleep(1)

@@ -119,8 +119,9 @@ class TelegramChat:
 
     platform = PLATFORM
 
-    def __init__(self, bot: Bot, chat_id: int | None, render_for: RenderFor) -> None:
-        self.bot = bot
+    def __init__(self, app: TelegramApp, chat_id: int | None, render_for: RenderFor) -> None:
+        self.app = app
+        self.bot: Bot = app.bot
         self.chat_id = chat_id
         self._render_for = render_for
         self.names: dict[PersonId, str] = {}
@@ -309,9 +310,9 @@ class TelegramUpdates:
     to the one who acted (an alert on a button, a reply to a command or a reaction).
     """
 
-    def __init__(self, app: TelegramApp, chat: TelegramChat, service: Service, store: Store,
-                 *, secret: str | None = None, poll_timeout: int = 30) -> None:
-        self.app = app
+    def __init__(self, chat: TelegramChat, service: Service, store: Store, *,
+                 secret: str | None = None, poll_timeout: int = 30) -> None:
+        self.app = app = chat.app
         self.chat = chat
         self.service = service
         self.store = store

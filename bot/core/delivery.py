@@ -8,6 +8,7 @@ together collapse into one.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import TypeVar
 
@@ -24,13 +25,20 @@ class Delivery:
         self.store = store
         self.chats = chats
         self.rules = rules
+        self._lock = asyncio.Lock()
 
     async def flush(self, batch: int = 100) -> int:
         """Deliver everything pending; return how many notices were handled.
 
         A failing notice stops its incident's queue for this round (order matters within an
-        incident) and is raised after the other incidents had their turn.
+        incident) and is raised after the other incidents had their turn. One flush at a time:
+        the scheduler's tick and the delivery task both flush, and two reading the same
+        pending notices would post them twice.
         """
+        async with self._lock:
+            return await self._flush(batch)
+
+    async def _flush(self, batch: int) -> int:
         handled, blocked = 0, set[int]()
         failure: Exception | None = None
         while True:
