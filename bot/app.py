@@ -185,8 +185,6 @@ def web_app(bot: Bot) -> FastAPI:
             yield
         finally:
             await intake.stop()
-            if bot.telegram is not None:
-                await bot.telegram.stop()
             if bot.scheduler is not None:
                 await bot.scheduler.stop()
             for task in tasks:
@@ -198,6 +196,8 @@ def web_app(bot: Bot) -> FastAPI:
             except Exception:
                 log.exception("could not deliver every chat notice before stopping; they "
                               "stay queued for the next start")
+            if bot.telegram is not None:
+                await bot.telegram.stop()
 
     hooks = {"/telegram/webhook": bot.telegram.webhook} if bot.telegram else {}
     return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,

@@ -153,7 +153,7 @@ class TelegramChat:
     async def post(self, space: Space, lines: Sequence[Text], *, thread: str | None = None,
                    draft: Draft | None = None, language: str | None = None) -> str:
         chat, root = _where(space)
-        placement = await self._placement(chat, root, int(thread) if thread else None)
+        placement = await self.placement(chat, root, int(thread) if thread else None)
         message = await _call(self.bot.send_message(
             chat, self.html(lines, language), parse_mode=ParseMode.HTML,
             reply_markup=self.keyboard(draft, language), **placement))
@@ -245,7 +245,7 @@ class TelegramChat:
             buttons = buttons[2:]
         return InlineKeyboardMarkup([buttons])
 
-    async def _placement(self, chat: int, root: int, reply_to: int | None) -> dict[str, Any]:
+    async def placement(self, chat: int, root: int, reply_to: int | None) -> dict[str, Any]:
         """Where a message goes: into the topic, or into the incident message's replies."""
         if await self.is_forum(chat):
             placed: dict[str, Any] = {"message_thread_id": root}
@@ -489,8 +489,8 @@ class TelegramUpdates:
             return
         await query.answer()
         card = query.message
-        if card is not None:
-            await self._ask(card.chat.id, card.message_id, _Prompt(
+        if card is not None and incident.space is not None:
+            await self._ask(incident.space, card.message_id, _Prompt(
                 "reject" if action == "r" else "revise", incident.number, found.number,
                 found.version, actor))
 
@@ -508,8 +508,8 @@ class TelegramUpdates:
             return
         message = str(reaction.message_id)
         incident = await self.service.incident_of_message(PLATFORM, message)
-        if incident is None or incident.space is None or \
-                _where(incident.space)[0] != reaction.chat.id:
+        space = incident.space if incident else None
+        if incident is None or space is None or _where(space)[0] != reaction.chat.id:
             return
         actor = person_of(reaction.user)
         try:
@@ -520,11 +520,11 @@ class TelegramUpdates:
                 return
             self._check(incident, draft, actor, draft.version, reject=True)
         except CrisisError as refused:
-            await self._tell(reaction.chat.id, reaction.message_id, incident.language,
+            await self._tell(space, reaction.message_id, incident.language,
                              [_("{person}: {refusal}", person=Who(actor),
                                 refusal=refused.text)])
             return
-        await self._ask(reaction.chat.id, reaction.message_id, _Prompt(
+        await self._ask(space, reaction.message_id, _Prompt(
             "reject", incident.number, draft.number, draft.version, actor))
 
     async def _answer(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -570,7 +570,7 @@ class TelegramUpdates:
         if reject:
             self.service.rules.reject(incident, draft, actor)
 
-    async def _ask(self, chat: int, card: int, prompt: _Prompt) -> None:
+    async def _ask(self, space: Space, card: int, prompt: _Prompt) -> None:
         """A ForceReply question under the card; the answer comes back to `_answer`."""
         question = (
             _("{person}, reply to this message with the reason for rejecting draft #{number}.",
@@ -578,16 +578,16 @@ class TelegramUpdates:
             if prompt.kind == "reject" else
             _("{person}, reply to this message with the new text of draft #{number}.",
               person=Who(prompt.person), number=prompt.draft))
-        sent = await self._tell(chat, card, None, [question],
-                                ForceReply(selective=True))
-        self._prompts[(chat, sent.message_id)] = prompt
+        sent = await self._tell(space, card, None, [question], ForceReply(selective=True))
+        self._prompts[(sent.chat.id, sent.message_id)] = prompt
 
-    async def _tell(self, chat: int, reply_to: int, language: str | None, lines: list[Text],
-                    markup: ForceReply | None = None) -> Message:
+    async def _tell(self, space: Space, reply_to: int, language: str | None,
+                    lines: list[Text], markup: ForceReply | None = None) -> Message:
+        """Straight away, not through the outbox: the person is waiting for this answer."""
+        chat, root = _where(space)
         return await _call(self.app.bot.send_message(
             chat, self.chat.html(lines, language), parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)))
+            reply_markup=markup, **await self.chat.placement(chat, root, reply_to)))
 
     async def _reply(self, message: Message, lines: Sequence[Text]) -> None:
         """Answer the sender in place (Telegram has no private replies in a group); long
