@@ -41,6 +41,7 @@ async def open_incident(room: Room) -> dict[str, Any]:
     fake = room.fake
     summary = (await until(lambda: [m for m in fake.messages.values()
                                     if m["text"].startswith("INC-1: Fake recall")
+                                    and "continues in replies" not in m["text"]
                                     and m.get("pinned")], what="pinned summary"))[0]
     if fake.forum:
         [topic] = fake.called("createForumTopic")
