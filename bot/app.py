@@ -16,7 +16,6 @@ from fastapi import FastAPI
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.telegram import TelegramChat, TelegramUpdates, build_application
 from bot.core.delivery import Delivery
-from bot.core.errors import RetryLater
 from bot.core.intake import GroupCommit
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.ports import Chat, Clock
@@ -205,17 +204,12 @@ def web_app(bot: Bot) -> FastAPI:
 
 
 async def _deliver_forever(bot: Bot) -> None:
-    """Deliver chat notices whenever a commit queued some (retrying a failure every second, or
-    when a rate-limited platform says)."""
+    """Deliver chat notices whenever a commit queued some (retrying a failure every second)."""
     while True:
         await bot.outbox.wait()
         bot.outbox.clear()
         try:
             await bot.delivery.flush()
-        except RetryLater as wait:
-            log.info("chat delivery paused: %s", wait)
-            await asyncio.sleep(wait.seconds)
-            bot.outbox.set()
         except Exception:
             log.exception("chat delivery failed; retrying")
             await asyncio.sleep(1)

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import TypeVar
 
+from bot.core.errors import RetryLater
 from bot.core.models import Draft, Incident, Notice, NoticeKind, Space
 from bot.core.ports import Chat, Store
 from bot.core.rules import Rules
@@ -31,9 +32,12 @@ class Delivery:
         """Deliver everything pending; return how many notices were handled.
 
         A failing notice stops its incident's queue for this round (order matters within an
-        incident) and is raised after the other incidents had their turn. One flush at a time:
-        the scheduler's tick and the delivery task both flush, and two reading the same
-        pending notices would post them twice.
+        incident) and is raised after the other incidents had their turn. A platform that says
+        "slow down" (`RetryLater`) is waited for, then the queue is read again in order.
+
+        One flush at a time: the scheduler's tick and the delivery task both flush, and two
+        reading the same pending notices would post them twice; holding the lock while waiting
+        out a `RetryLater` keeps the other from knocking early.
         """
         async with self._lock:
             return await self._flush(batch)
@@ -54,6 +58,9 @@ class Delivery:
                 try:
                     await self._deliver(notice, skip=superseded)
                     handled += 1
+                except RetryLater as wait:
+                    await asyncio.sleep(wait.seconds)
+                    break
                 except Exception as error:
                     blocked.add(notice.incident)
                     failure = failure or error
