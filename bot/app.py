@@ -6,14 +6,26 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import SecretStr
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.local import LocalChat, LocalSession
+from bot.chat.outbox import Outbox, Pacing
+from bot.chat.slack import SlackChat, slack_app, slack_mention
 from bot.chat.telegram import TelegramChat, TelegramUpdates, build_application
 from bot.core.delivery import Delivery
 from bot.core.intake import GroupCommit
@@ -30,7 +42,7 @@ from bot.settings import WEEKDAYS, Settings
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlStore
-from bot.web import create_app
+from bot.web import Endpoint, create_app
 
 log = logging.getLogger("crisisbot")
 
@@ -67,6 +79,14 @@ def authenticator(settings: Settings) -> Authenticator:
     )
 
 
+def pacing_from(settings: Settings) -> Pacing:
+    config = settings.outbox
+    return Pacing(poll=config.poll.total_seconds(), lease=config.lease.total_seconds(),
+                  backoff=config.backoff.total_seconds(),
+                  max_backoff=config.max_backoff.total_seconds(),
+                  max_attempts=config.max_attempts)
+
+
 def schedule_from(settings: Settings) -> Schedule:
     """Plain values for the core: timedeltas and a zoneinfo, no pydantic."""
     config = settings.schedule
@@ -91,27 +111,29 @@ class Bot:
     delivery: Delivery
     local: LocalChat
     clock: Clock
-    outbox: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set after every commit that queued chat notices; the delivery task waits on it."""
+    outbox: Outbox
     scheduler: Pacemaker | None = None
+    slack: AsyncApp | None = None
     telegram: TelegramUpdates | None = None
 
     def session(self) -> LocalSession:
         return LocalSession(self.service, self.local, self.delivery)
 
     async def close(self) -> None:
+        await self.outbox.stop()
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.store.close()
 
 
 def build_scheduler(bot: Bot) -> Pacemaker:
-    """Tick, then deliver what is queued (retrying what failed before); on PostgreSQL only the
-    lock holder ticks. Not started here: `serve` starts it inside its event loop."""
+    """Tick, then deliver what is due (claimed like the outbox worker does, so the two never
+    send one notice twice); on PostgreSQL only the lock holder ticks. Not started here: `serve`
+    starts it inside its event loop."""
 
     async def tick() -> None:
         await bot.service.tick()
-        await bot.delivery.flush()
+        await bot.outbox.drain()
 
     url = bot.settings.database_url
     leader: Leader | None = AdvisoryLock(url) if url.startswith("postgresql") else None
@@ -130,21 +152,55 @@ async def build(settings: Settings, *, clock: Clock | None = None,
 
     local = LocalChat(render_for, echo)
     chats: dict[str, Chat] = {local.platform: local}
+    slack = slack_chat(settings) if settings.slack.enabled else None
+    if slack is not None:
+        chats[slack.platform] = slack
     telegram = telegram_chat(settings) if settings.telegram.enabled else None
     if telegram is not None:
         chats[telegram.platform] = telegram
     clock = clock or SystemClock()
-    outbox = asyncio.Event()
-    service = Service(store, clock, rules, after_commit=outbox.set,
-                      platform=telegram.platform if telegram else local.platform,
-                      schedule=schedule_from(settings))
-    bot = Bot(settings, store, service, Delivery(store, chats, rules), local, clock, outbox)
+    delivery = Delivery(store, chats, rules)
+    outbox = Outbox(store, delivery, clock, pacing_from(settings))
+    service = Service(store, clock, rules, platform=(slack or telegram or local).platform,
+                      after_commit=outbox.wake, schedule=schedule_from(settings))
+    bot = Bot(settings, store, service, delivery, local, clock, outbox)
     bot.scheduler = build_scheduler(bot)
+    if slack is not None:
+        bot.slack = slack_app(service, slack, client=slack_client(settings, interactive=True),
+                              signing_secret=_secret(settings.slack.signing_secret),
+                              pin_reaction=settings.slack.pin_reaction)
     if telegram is not None:
         secret = settings.telegram.webhook_secret
         bot.telegram = TelegramUpdates(telegram, service, store,
                                        secret=secret.get_secret_value() if secret else None)
     return bot
+
+
+def slack_client(settings: Settings, *, interactive: bool) -> AsyncWebClient:
+    """The outbox's client never retries by itself (the outbox owns retries and checks for an
+    earlier post first); the interactive one (ephemeral answers, modals) retries a dropped
+    connection and one rate limit, as a person is waiting."""
+    handlers = ([AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(1)]
+                if interactive else [])
+    url = settings.slack.api_url
+    return AsyncWebClient(token=_secret(settings.slack.bot_token),
+                          base_url=url if url.endswith("/") else url + "/",
+                          retry_handlers=handlers)
+
+
+def slack_chat(settings: Settings) -> SlackChat:
+    def render_for(language: str | None) -> Renderer:
+        return renderer(language or settings.language, mention=slack_mention)
+
+    return SlackChat(slack_client(settings, interactive=False), render_for,
+                     channel_pattern=settings.slack.channel_pattern,
+                     broadcast_channel=settings.slack.broadcast_channel)
+
+
+def _secret(value: SecretStr | None) -> str:
+    if value is None:
+        raise ValueError("a Slack credential is missing")
+    return str(value.get_secret_value())
 
 
 def telegram_chat(settings: Settings) -> TelegramChat:
@@ -169,6 +225,19 @@ def web_app(bot: Bot) -> FastAPI:
         log.warning("no CRISISBOT_ALERTS__SECRET (or per-source secret) is set: every alert "
                     "webhook will be refused with 401")
     intake = GroupCommit(bot.service.handle_alerts)
+    posts: dict[str, Endpoint] = {}
+    socket: AsyncSocketModeHandler | None = None
+    if bot.slack is not None and bot.settings.slack.app_token is not None:
+        socket = AsyncSocketModeHandler(bot.slack, _secret(bot.settings.slack.app_token))
+    elif bot.slack is not None:
+        handler = AsyncSlackRequestHandler(bot.slack)
+
+        async def slack_events(request: Request) -> Response:
+            return await handler.handle(request)
+
+        posts["/slack/events"] = slack_events
+    if bot.telegram is not None:
+        posts["/telegram/webhook"] = telegram_endpoint(bot.telegram)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -177,43 +246,43 @@ def web_app(bot: Bot) -> FastAPI:
             await bot.telegram.start()
         if bot.scheduler is not None:
             bot.scheduler.start()
-        bot.outbox.set()  # deliver what an earlier run left behind
-        tasks = [asyncio.create_task(_deliver_forever(bot)),
-                 asyncio.create_task(_digests_forever(bot))]
+        bot.outbox.start()  # first delivers what an earlier run left behind
+        if socket is not None:
+            await socket.connect_async()  # type: ignore[no-untyped-call]
+        digests = asyncio.create_task(_digests_forever(bot))
         try:
             yield
         finally:
+            if socket is not None:
+                await socket.close_async()  # type: ignore[no-untyped-call]
             await intake.stop()
             if bot.scheduler is not None:
                 await bot.scheduler.stop()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            digests.cancel()
+            await asyncio.gather(digests, return_exceptions=True)
+            await bot.outbox.stop()
             try:
                 await bot.service.send_digests()
-                await bot.delivery.flush()
+                async with asyncio.timeout(bot.settings.outbox.drain_on_stop.total_seconds()):
+                    await bot.outbox.drain()
             except Exception:
                 log.exception("could not deliver every chat notice before stopping; they "
                               "stay queued for the next start")
             if bot.telegram is not None:
                 await bot.telegram.stop()
 
-    hooks = {"/telegram/webhook": bot.telegram.webhook} if bot.telegram else {}
     return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
-                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, hooks=hooks)
+                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, posts=posts)
 
 
-async def _deliver_forever(bot: Bot) -> None:
-    """Deliver chat notices whenever a commit queued some (retrying a failure every second)."""
-    while True:
-        await bot.outbox.wait()
-        bot.outbox.clear()
-        try:
-            await bot.delivery.flush()
-        except Exception:
-            log.exception("chat delivery failed; retrying")
-            await asyncio.sleep(1)
-            bot.outbox.set()
+def telegram_endpoint(updates: TelegramUpdates) -> Endpoint:
+    """`POST /telegram/webhook`: the adapter checks the secret token and handles the update."""
+
+    async def receive(request: Request) -> Response:
+        status, answer = await updates.webhook(request.headers, await request.body())
+        return JSONResponse(answer, status_code=status)
+
+    return receive
 
 
 async def _digests_forever(bot: Bot) -> None:

@@ -38,10 +38,26 @@ LANGUAGES = ("en", "ru", "fa")
 
 
 class SlackSettings(BaseModel):
+    """Slack credentials and where incident channels go. `channel_pattern` may use `{number}`,
+    `{slug}` (of the title), `{severity}` and `{kind}`; `broadcast_channel` (`#name` or an id)
+    hears about every new incident; `pin_reaction` marks messages for the timeline."""
+
     bot_token: SecretStr | None = None
     signing_secret: SecretStr | None = None
     app_token: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
+    channel_pattern: str = "crisis-{number}-{slug}"
+    broadcast_channel: str | None = None
+    pin_reaction: str = "pushpin"
+
+    @field_validator("channel_pattern")
+    @classmethod
+    def _known_fields(cls, value: str) -> str:
+        fields = set(re.findall(r"\{(\w*)\}", value))
+        unknown = fields - {"number", "slug", "severity", "kind"}
+        if unknown or "number" not in fields:
+            raise ValueError("use {number} and optionally {slug}, {severity}, {kind}")
+        return value
 
     @property
     def enabled(self) -> bool:
@@ -228,6 +244,27 @@ class ScheduleSettings(BaseModel):
         return self
 
 
+class OutboxSettings(BaseModel):
+    """How chat notices are delivered: the worker polls every `poll` (it is also woken by every
+    change), holds a claimed notice for `lease`, retries failures after `backoff` doubling up to
+    `max_backoff`, and gives up on a notice failing otherwise than "retry later" after
+    `max_attempts`."""
+
+    poll: Duration = timedelta(seconds=5)
+    lease: Duration = timedelta(minutes=2)
+    backoff: Duration = timedelta(seconds=1)
+    max_backoff: Duration = timedelta(minutes=5)
+    max_attempts: int = Field(default=10, ge=1)
+    drain_on_stop: Duration = timedelta(seconds=5)
+
+    @field_validator("poll", "lease", "backoff", "max_backoff")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be positive")
+        return value
+
+
 def _default_approval() -> dict[Severity, list[ApprovalStepSettings]]:
     return {
         severity: [ApprovalStepSettings(roles=sorted(s.roles), count=s.count) for s in steps]
@@ -258,6 +295,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
 
     @field_validator("timezone")
     @classmethod

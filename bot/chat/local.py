@@ -13,6 +13,7 @@ from bot.core.commands import Mention, parse
 from bot.core.delivery import Delivery
 from bot.core.errors import CrisisError
 from bot.core.models import Draft, Incident, PersonId, Space
+from bot.core.ports import Once
 from bot.core.rules import reaction_decision
 from bot.core.service import Context, Service
 from bot.core.text import Text, _
@@ -51,7 +52,7 @@ class LocalChat:
         self.directs: list[tuple[PersonId, str]] = []
         self._ids = 0
 
-    async def open_space(self, incident: Incident) -> Space:
+    async def open_space(self, incident: Incident, *, once: Once | None = None) -> Space:
         base = space_name(incident)
         name, n = base, 1
         while name in self.channels:
@@ -69,7 +70,8 @@ class LocalChat:
             self.log(f"#{space.channel} + {', '.join(_handle(p) for p in new)}")
 
     async def post(self, space: Space, lines: Sequence[Text], *, thread: str | None = None,
-                   draft: Draft | None = None, language: str | None = None) -> str:
+                   draft: Draft | None = None, language: str | None = None,
+                   once: Once | None = None) -> str:
         self._ids += 1
         message = LocalMessage(str(self._ids), space.channel, self._text(lines, language),
                                thread, draft.number if draft else None)
@@ -99,7 +101,7 @@ class LocalChat:
         self.log(f"#{space.channel} reopened")
 
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
-                     language: str | None = None) -> None:
+                     language: str | None = None, once: Once | None = None) -> None:
         text = self._text(lines, language)
         self.directs.append((person, text))
         self.log(f"DM {_handle(person)}: {_indent(text)}")

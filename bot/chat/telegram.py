@@ -37,7 +37,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ForumIconColor, ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -50,9 +50,9 @@ from telegram.ext import (
 )
 
 from bot.core import commands as cmd
-from bot.core.errors import CrisisError, Invalid, NotFound, RetryLater
+from bot.core.errors import CrisisError, Invalid, NotFound
 from bot.core.models import Draft, DraftState, Incident, KnownPerson, PersonId, Severity, Space
-from bot.core.ports import Store
+from bot.core.ports import Once, RetryLater, Store
 from bot.core.rules import check_open, reaction_decision
 from bot.core.service import Context, Service
 from bot.core.text import Text, Who, _
@@ -106,16 +106,25 @@ def _telegram_id(person: PersonId) -> int | None:
 
 
 async def _call(request: Awaitable[T]) -> T:
-    """One Bot API call; Telegram's "slow down" becomes the outbox's `RetryLater`."""
+    """One Bot API call; Telegram's "slow down" (429 with `retry_after`) and a lost connection
+    become the outbox's `RetryLater`."""
     try:
         return await request
     except RetryAfter as error:
         # The private field is always a timedelta; the public one warns until PTB 23.
-        raise RetryLater(error._retry_after.total_seconds()) from error
+        raise RetryLater(str(error), error._retry_after.total_seconds()) from error
+    except BadRequest:
+        raise
+    except NetworkError as error:  # a timeout, a dropped connection, a 5xx
+        raise RetryLater(f"Telegram unreachable: {error}") from error
 
 
 class TelegramChat:
-    """The `Chat` port on the Bot API: topics, HTML messages with inline keyboards, pins, DMs."""
+    """The `Chat` port on the Bot API: topics, HTML messages with inline keyboards, pins, DMs.
+
+    `once` is ignored: the Bot API cannot search what a bot posted, so a retry after a crash
+    between sending and recording may repeat a message (the outbox makes that rare).
+    """
 
     platform = PLATFORM
 
@@ -130,7 +139,7 @@ class TelegramChat:
 
     # -- the Chat port ----------------------------------------------------------------------
 
-    async def open_space(self, incident: Incident) -> Space:
+    async def open_space(self, incident: Incident, *, once: Once | None = None) -> Space:
         if self.chat_id is None:
             raise RuntimeError("CRISISBOT_TELEGRAM__CHAT_ID is not set: nowhere to open "
                                f"{incident.public_id}")
@@ -151,7 +160,8 @@ class TelegramChat:
         each role assignment mentions its holder."""
 
     async def post(self, space: Space, lines: Sequence[Text], *, thread: str | None = None,
-                   draft: Draft | None = None, language: str | None = None) -> str:
+                   draft: Draft | None = None, language: str | None = None,
+                   once: Once | None = None) -> str:
         chat, root = _where(space)
         placement = await self.placement(chat, root, int(thread) if thread else None)
         message = await _call(self.bot.send_message(
@@ -183,7 +193,7 @@ class TelegramChat:
         await self._topic(space, self.bot.reopen_forum_topic)
 
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
-                     language: str | None = None) -> None:
+                     language: str | None = None, once: Once | None = None) -> None:
         """A user who never started the bot cannot be written to: log it and carry on, the
         incident channel has the same news."""
         user = _telegram_id(person)
@@ -384,7 +394,8 @@ class TelegramUpdates:
         """Process an update once: its id is claimed (committed) first, so a retried webhook
         or a re-fetched update finds it taken."""
         async with self.store.unit() as unit:
-            fresh = await unit.claim_inbound(PLATFORM, str(update.update_id))
+            fresh = await unit.first_sight(f"{PLATFORM}:{update.update_id}",
+                                           self.service.clock.now())
         if fresh:
             await self.app.process_update(update)
         else:
@@ -399,7 +410,7 @@ class TelegramUpdates:
                     offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES,
                     read_timeout=self.poll_timeout + 10))
             except RetryLater as wait:
-                await asyncio.sleep(wait.seconds)
+                await asyncio.sleep(wait.after or 1.0)
                 continue
             except TelegramError as error:
                 log.warning("getUpdates failed: %s; retrying", error)

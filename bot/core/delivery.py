@@ -4,17 +4,18 @@ Notices name what to show, not how: a SUMMARY notice posts and pins the summary 
 time and edits it after; a DRAFT notice posts a version's card once and edits it as decisions
 arrive; CLOSE_SPACE / REOPEN_SPACE follow resolve and reopen. Several summary refreshes waiting
 together collapse into one.
+
+`flush` delivers everything pending in this process (the demo, the local chat, tests); the
+outbox worker (`bot/chat/outbox.py`) claims notices, calls `deliver` and schedules retries.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import TypeVar
 
-from bot.core.errors import RetryLater
 from bot.core.models import Draft, Incident, Notice, NoticeKind, Space
-from bot.core.ports import Chat, Store
+from bot.core.ports import Chat, Once, Store
 from bot.core.rules import Rules
 from bot.core.views import draft_lines, summary_lines
 
@@ -26,23 +27,13 @@ class Delivery:
         self.store = store
         self.chats = chats
         self.rules = rules
-        self._lock = asyncio.Lock()
 
     async def flush(self, batch: int = 100) -> int:
         """Deliver everything pending; return how many notices were handled.
 
         A failing notice stops its incident's queue for this round (order matters within an
-        incident) and is raised after the other incidents had their turn. A platform that says
-        "slow down" (`RetryLater`) is waited for, then the queue is read again in order.
-
-        One flush at a time: the scheduler's tick and the delivery task both flush, and two
-        reading the same pending notices would post them twice; holding the lock while waiting
-        out a `RetryLater` keeps the other from knocking early.
+        incident) and is raised after the other incidents had their turn.
         """
-        async with self._lock:
-            return await self._flush(batch)
-
-    async def _flush(self, batch: int) -> int:
         handled, blocked = 0, set[int]()
         failure: Exception | None = None
         while True:
@@ -54,13 +45,12 @@ class Delivery:
             for index, notice in enumerate(pending):
                 if notice.incident in blocked:
                     continue
-                superseded = _superseded(notice, pending[index + 1:])
+                skip = superseded(notice, pending[index + 1:])
                 try:
-                    await self._deliver(notice, skip=superseded)
+                    result = await self.deliver(notice, skip=skip)
+                    async with self.store.unit() as unit:
+                        await unit.notice_done(_given(notice.id), result)
                     handled += 1
-                except RetryLater as wait:
-                    await asyncio.sleep(wait.seconds)
-                    break
                 except Exception as error:
                     blocked.add(notice.incident)
                     failure = failure or error
@@ -68,29 +58,35 @@ class Delivery:
             raise failure
         return handled
 
-    async def _deliver(self, notice: Notice, *, skip: bool) -> None:
-        """Read in one short unit, talk to the chat with no transaction open (a slow API must
-        not hold the database), then record what the chat returned and mark the notice done."""
-        if not skip:
-            async with self.store.unit() as unit:
-                incident = await unit.get_incident(notice.incident)
-                drafts = await unit.drafts(notice.incident) if incident else []
-            if incident is not None:
-                await self._act(incident, drafts, notice)
-        async with self.store.unit() as unit:
-            await unit.notice_done(_given(notice.id))
+    async def deliver(self, notice: Notice, *, skip: bool = False) -> str | None:
+        """Carry out one notice (unless `skip`) and return the message id it posted, if any;
+        the caller marks it done.
 
-    async def _act(self, incident: Incident, drafts: list[Draft], notice: Notice) -> None:
+        Reads in one short unit, talks to the chat with no transaction open (a slow API must
+        not hold the database), then records where things landed."""
+        if skip:
+            return None
+        async with self.store.unit() as unit:
+            incident = await unit.get_incident(notice.incident)
+            drafts = await unit.drafts(notice.incident) if incident else []
+        if incident is None:
+            return None
+        return await self._act(incident, drafts, notice)
+
+    async def _act(self, incident: Incident, drafts: list[Draft], notice: Notice) -> str | None:
         chat = self.chats[incident.platform]
         lang = incident.language
+        once = Once(_given(notice.id), retry=notice.attempts > 1)
         if notice.kind is NoticeKind.OPEN_SPACE:
             if incident.space is None:
-                space = await chat.open_space(incident)
+                space = await chat.open_space(incident, once=once)
                 await self._remember(incident.number, space=space)
-            return
+                return space.channel
+            return None
         if notice.kind is NoticeKind.DIRECT:
-            await chat.direct(_given(notice.person), [_given(notice.text)], language=lang)
-            return
+            await chat.direct(_given(notice.person), [_given(notice.text)], language=lang,
+                              once=once)
+            return None
         space = _space(incident)
         by_number = {d.number: d for d in drafts}
         match notice.kind:
@@ -103,28 +99,31 @@ class Delivery:
             case NoticeKind.SUMMARY:
                 lines = summary_lines(incident, self.rules, drafts)
                 if incident.summary_message is None:
-                    message = await chat.post(space, lines, language=lang)
+                    message = await chat.post(space, lines, language=lang, once=once)
                     await self._remember(incident.number, summary=message)
                     await chat.pin(space, message)
-                else:
-                    await chat.update(space, incident.summary_message, lines, language=lang)
+                    return message
+                await chat.update(space, incident.summary_message, lines, language=lang)
             case NoticeKind.MESSAGE:
                 thread = None
                 if notice.thread_of_draft and notice.draft in by_number:
                     thread = by_number[_given(notice.draft)].current.message
-                await chat.post(space, [_given(notice.text)], thread=thread, language=lang)
+                return await chat.post(space, [_given(notice.text)], thread=thread,
+                                       language=lang, once=once)
             case NoticeKind.DRAFT:
                 draft = by_number.get(_given(notice.draft))
                 if draft is None or draft.version != notice.version:
-                    return  # a newer version has its own card
+                    return None  # a newer version has its own card
                 lines = draft_lines(incident, draft, self.rules)
                 if draft.current.message is None:
-                    message = await chat.post(space, lines, draft=draft, language=lang)
+                    message = await chat.post(space, lines, draft=draft, language=lang,
+                                              once=once)
                     await self._remember(incident.number,
                                          draft=(draft.number, draft.version, message))
-                else:
-                    await chat.update(space, draft.current.message, lines, draft=draft,
-                                      language=lang)
+                    return message
+                await chat.update(space, draft.current.message, lines, draft=draft,
+                                  language=lang)
+        return None
 
     async def _remember(self, number: int, *, space: Space | None = None,
                         summary: str | None = None,
@@ -160,7 +159,7 @@ def _space(incident: Incident) -> Space:
     return incident.space
 
 
-def _superseded(notice: Notice, later: list[Notice]) -> bool:
+def superseded(notice: Notice, later: list[Notice]) -> bool:
     """A summary refresh is pointless when another one for the same incident follows."""
     if notice.kind is not NoticeKind.SUMMARY:
         return False

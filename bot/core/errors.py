@@ -27,14 +27,5 @@ class Invalid(CrisisError):
     """Malformed or illegal input: a bad command, an illegal transition."""
 
 
-class RetryLater(Exception):
-    """A chat platform asked us to slow down (HTTP 429): nothing was sent; try again in
-    `seconds`. Raised by adapters, honoured by whoever delivers notices."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"rate limited; retry in {seconds:g} s")
-        self.seconds = seconds
-
-
 def invalid(msgid: str, **params: Any) -> Invalid:
     return Invalid(Text(msgid, params))

@@ -297,3 +297,5 @@ class Notice:
     thread_of_draft: bool = False
     message: str | None = None
     id: int | None = None
+    attempts: int = 0
+    """Delivery attempts so far, counted when the outbox claims the notice."""

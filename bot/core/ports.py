@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -57,11 +58,31 @@ class Unit(Protocol):
         """Undelivered notices, oldest first."""
         ...
 
-    async def notice_done(self, notice_id: int) -> None: ...
+    async def notice_done(self, notice_id: int, result: str | None = None) -> None:
+        """Mark delivered (idempotent), keeping what the platform returned (e.g. a message id)."""
+        ...
 
-    async def claim_inbound(self, platform: str, key: str) -> bool:
-        """Record an event a platform delivered (e.g. a Telegram `update_id`); False when it
-        was recorded before, so a re-delivery is processed once."""
+    async def claim_notices(self, now: datetime, lease_until: datetime,
+                            limit: int) -> list[Notice]:
+        """Take up to `limit` due notices for delivery, oldest first, counting the attempt.
+
+        Due: undelivered, not leased and not waiting for a retry (`next_attempt_at <= now`).
+        A notice is taken only when every older undelivered notice of its incident is taken
+        too, so an incident's order holds across processes. Taken notices are leased until
+        `lease_until`; a process that dies holding them leaves them to whoever claims after.
+        """
+        ...
+
+    async def notice_retry(self, notice_id: int, at: datetime, result: str) -> None:
+        """Try the notice again at `at`; `result` says what went wrong."""
+        ...
+
+    async def release_notices(self, notice_ids: Sequence[int]) -> None:
+        """Give back claimed notices that were not attempted (their attempt is not counted)."""
+        ...
+
+    async def first_sight(self, key: str, at: datetime) -> bool:
+        """Remember an inbound event id; True the first time, False for a re-delivery."""
         ...
 
     async def remember_person(self, person: KnownPerson) -> None:
@@ -81,19 +102,44 @@ class Store(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Once:
+    """The outbox notice a chat call delivers, for adapters that can avoid posting twice.
+
+    `retry` is set when an earlier attempt may have reached the platform before the process
+    could record it; the adapter then looks for what it already posted (Slack: message metadata
+    carrying the notice id) before posting again.
+    """
+
+    notice: int
+    retry: bool = False
+
+
+class RetryLater(Exception):
+    """Raised by an adapter when the platform says "not now" (rate limit, 5xx, connection
+    lost): the outbox tries again after `after` seconds (e.g. Slack's `Retry-After`), or after
+    its own backoff when `after` is None."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.after = after
+
+
 class Chat(Protocol):
     """The little a chat platform must do for crisisbot; adapters translate to their API."""
 
     platform: str
 
-    async def open_space(self, incident: Incident) -> Space:
+    async def open_space(self, incident: Incident, *, once: Once | None = None) -> Space:
         """Create the incident's channel / topic and return where it lives."""
         ...
 
     async def invite(self, space: Space, people: Sequence[PersonId]) -> None: ...
 
     async def post(self, space: Space, lines: Sequence[Text], *, thread: str | None = None,
-                   draft: Draft | None = None, language: str | None = None) -> str:
+                   draft: Draft | None = None, language: str | None = None,
+                   once: Once | None = None) -> str:
         """Post a message (a draft card when `draft` is given); return its message id."""
         ...
 
@@ -109,4 +155,4 @@ class Chat(Protocol):
     async def reopen_space(self, space: Space) -> None: ...
 
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
-                     language: str | None = None) -> None: ...
+                     language: str | None = None, once: Once | None = None) -> None: ...

@@ -325,15 +325,18 @@ class Service:
         return incident
 
     async def note(self, number: int, actor: PersonId, text: str, *,
-                   pinned: bool = False) -> None:
-        """Record a note (or a message the team pinned) in the timeline."""
+                   pinned: bool = False, author: PersonId | None = None,
+                   link: str | None = None) -> None:
+        """Record a note (or a message the team pinned: its author and a link to it, when the
+        platform has them) in the timeline."""
 
         async def work(tx: _Tx) -> None:
             await tx.incident(number)
             if not text.strip():
                 raise Invalid(_("A note needs some text."))
             kind = EventKind.MESSAGE_PINNED if pinned else EventKind.NOTE
-            await tx.record(number, kind, actor, text=text)
+            extra = {k: v for k, v in (("author", author), ("link", link)) if v}
+            await tx.record(number, kind, actor, text=text, **extra)
 
         await self._run(work)
 

@@ -167,6 +167,9 @@ def event_text(event: TimelineEvent) -> Text:
         case EventKind.NOTE:
             return _("{who} noted: {text}", who=who, text=d.get("text", ""))
         case EventKind.MESSAGE_PINNED:
+            if d.get("author") and d.get("link"):
+                return _("{who} pinned a message by {author}: {text} ({link})", who=who,
+                         author=Who(d["author"]), text=d.get("text", ""), link=d["link"])
             return _("{who} pinned: {text}", who=who, text=d.get("text", ""))
         case EventKind.REMINDER_SENT:
             return _late(d, _reminder_text(d))

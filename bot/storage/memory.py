@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from bot.core.models import Alert, Draft, Incident, KnownPerson, Notice, PersonId, TimelineEvent
 
@@ -22,8 +23,9 @@ class _State:
     alerts: list[Alert] = field(default_factory=list)
     events: list[TimelineEvent] = field(default_factory=list)
     notices: dict[int, Notice] = field(default_factory=dict)
-    done: set[int] = field(default_factory=set)
-    inbound: set[tuple[str, str]] = field(default_factory=set)
+    done: dict[int, str | None] = field(default_factory=dict)
+    next_attempt: dict[int, datetime] = field(default_factory=dict)
+    seen: dict[str, datetime] = field(default_factory=dict)
     people: dict[PersonId, KnownPerson] = field(default_factory=dict)
     counter: int = 0
 
@@ -114,13 +116,38 @@ class MemoryUnit:
         pending = [n for i, n in sorted(self.s.notices.items()) if i not in self.s.done]
         return copy.deepcopy(pending[:limit])
 
-    async def notice_done(self, notice_id: int) -> None:
-        self.s.done.add(notice_id)
+    async def notice_done(self, notice_id: int, result: str | None = None) -> None:
+        self.s.done.setdefault(notice_id, result)
+        self.s.next_attempt.pop(notice_id, None)
 
-    async def claim_inbound(self, platform: str, key: str) -> bool:
-        if (platform, key) in self.s.inbound:
+    async def claim_notices(self, now: datetime, lease_until: datetime,
+                            limit: int) -> list[Notice]:
+        pending = [n for i, n in sorted(self.s.notices.items()) if i not in self.s.done]
+        due = [n for n in pending if self.s.next_attempt.get(_id(n), now) <= now][:limit]
+        taken = {_id(n) for n in due}
+        first_held: dict[int, int] = {}
+        for notice in pending:
+            if _id(notice) not in taken:
+                first_held.setdefault(notice.incident, _id(notice))
+        kept = [n for n in due if _id(n) < first_held.get(n.incident, _id(n) + 1)]
+        for notice in kept:
+            notice.attempts += 1
+            self.s.next_attempt[_id(notice)] = lease_until
+        return copy.deepcopy(kept)
+
+    async def notice_retry(self, notice_id: int, at: datetime, result: str) -> None:
+        self.s.next_attempt[notice_id] = at
+
+    async def release_notices(self, notice_ids: Sequence[int]) -> None:
+        for notice_id in notice_ids:
+            if notice_id not in self.s.done:
+                self.s.next_attempt.pop(notice_id, None)
+                self.s.notices[notice_id].attempts -= 1
+
+    async def first_sight(self, key: str, at: datetime) -> bool:
+        if key in self.s.seen:
             return False
-        self.s.inbound.add((platform, key))
+        self.s.seen[key] = at
         return True
 
     async def remember_person(self, person: KnownPerson) -> None:
@@ -136,6 +163,12 @@ class MemoryUnit:
 
     async def known_people(self, platform: str) -> list[KnownPerson]:
         return [p for p in self.s.people.values() if p.person.startswith(f"{platform}:")]
+
+
+def _id(notice: Notice) -> int:
+    if notice.id is None:
+        raise ValueError("a stored notice has an id")
+    return notice.id
 
 
 def _check_decisions(draft: Draft) -> None:

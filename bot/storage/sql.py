@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +29,9 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    func,
     make_url,
+    or_,
     select,
     update,
 )
@@ -253,7 +255,8 @@ class NoticeRow(Base):
     """The outbox. The delivery columns (attempts, next attempt, result) are for retries."""
 
     __tablename__ = "notices"
-    __table_args__ = (Index("ix_notices_pending", "delivered_at", "id"),)
+    __table_args__ = (Index("ix_notices_pending", "delivered_at", "id"),
+                      Index("ix_notices_due", "delivered_at", "next_attempt_at"))
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     incident: Mapped[int] = mapped_column(ForeignKey("incidents.number", ondelete="CASCADE"))
@@ -271,14 +274,13 @@ class NoticeRow(Base):
     result: Mapped[str | None] = mapped_column(String(255))
 
 
-class InboundRow(Base):
-    """Events a platform delivered (Telegram `update_id`s), so a re-delivery is processed once."""
+class SeenEventRow(Base):
+    """An inbound event id already handled (e.g. `slack:Ev123`)."""
 
-    __tablename__ = "inbound_events"
+    __tablename__ = "seen_events"
 
-    platform: Mapped[str] = mapped_column(CODE, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class PersonRow(Base):
@@ -438,7 +440,7 @@ def _notice(row: NoticeRow) -> Notice:
         incident=row.incident, kind=NoticeKind(row.kind), created_at=row.created_at,
         text=decode_text(row.text) if row.text is not None else None, person=row.person,
         draft=row.draft, version=row.version, thread_of_draft=row.thread_of_draft,
-        message=row.message, id=row.id,
+        message=row.message, id=row.id, attempts=row.attempts,
     )
 
 
@@ -615,23 +617,66 @@ class SqlUnit:
         )
         return [_notice(row) for row in rows]
 
-    async def notice_done(self, notice_id: int) -> None:
-        """Idempotent: the first delivery time is kept."""
+    async def notice_done(self, notice_id: int, result: str | None = None) -> None:
+        """Idempotent: the first delivery time and result are kept."""
         await self._s.execute(
             update(NoticeRow)
             .where(NoticeRow.id == notice_id, NoticeRow.delivered_at.is_(None))
-            .values(delivered_at=datetime.now(UTC))
+            .values(delivered_at=datetime.now(UTC), next_attempt_at=None,
+                    result=result[:255] if result else None)
         )
 
-    async def claim_inbound(self, platform: str, key: str) -> bool:
-        """An insert that does nothing on conflict: two processes claiming one update race
-        safely, and exactly one of them gets True."""
+    async def claim_notices(self, now: datetime, lease_until: datetime,
+                            limit: int) -> list[Notice]:
+        """`FOR UPDATE SKIP LOCKED` on PostgreSQL: a concurrent claimer passes over rows being
+        claimed here (and then sees them as older undelivered rows that hold their incident
+        back); SQLite's write lock serializes claims anyway."""
+        stmt = (select(NoticeRow)
+                .where(NoticeRow.delivered_at.is_(None),
+                       or_(NoticeRow.next_attempt_at.is_(None),
+                           NoticeRow.next_attempt_at <= now))
+                .order_by(NoticeRow.id).limit(limit))
+        if self._dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(await self._s.scalars(stmt))
+        if not rows:
+            return []
+        taken = [row.id for row in rows]
+        blockers = await self._s.execute(
+            select(NoticeRow.incident, func.min(NoticeRow.id))
+            .where(NoticeRow.delivered_at.is_(None),
+                   NoticeRow.incident.in_({row.incident for row in rows}),
+                   NoticeRow.id.not_in(taken))
+            .group_by(NoticeRow.incident)
+        )
+        first_held: dict[int, int] = {incident: first for incident, first in blockers.all()}
+        kept = [row for row in rows if row.id < first_held.get(row.incident, row.id + 1)]
+        for row in kept:
+            row.attempts += 1
+            row.next_attempt_at = lease_until
+        await self._s.flush()
+        return [_notice(row) for row in kept]
+
+    async def notice_retry(self, notice_id: int, at: datetime, result: str) -> None:
+        await self._s.execute(
+            update(NoticeRow).where(NoticeRow.id == notice_id)
+            .values(next_attempt_at=at, result=result[:255])
+        )
+
+    async def release_notices(self, notice_ids: Sequence[int]) -> None:
+        if notice_ids:
+            await self._s.execute(
+                update(NoticeRow)
+                .where(NoticeRow.id.in_(list(notice_ids)), NoticeRow.delivered_at.is_(None))
+                .values(next_attempt_at=None, attempts=NoticeRow.attempts - 1)
+            )
+
+    async def first_sight(self, key: str, at: datetime) -> bool:
         insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        stmt = insert(InboundRow).values(platform=platform, key=key,
-                                         received_at=datetime.now(UTC))
-        result = await self._s.execute(
-            stmt.on_conflict_do_nothing().returning(InboundRow.key))
-        return result.scalar_one_or_none() is not None
+        stmt = insert(SeenEventRow).values(key=key[:255], seen_at=at)
+        stmt = stmt.on_conflict_do_nothing(index_elements=[SeenEventRow.key])
+        added = await self._s.execute(stmt.returning(SeenEventRow.key))
+        return added.first() is not None
 
     async def remember_person(self, person: KnownPerson) -> None:
         row = await self._s.get(PersonRow, person.person)

@@ -1,29 +1,9 @@
-"""Inbound event claims and known people behave the same on every store."""
+"""Known people (for @username lookups and mention names) behave the same on every store."""
 
 from __future__ import annotations
 
 from bot.core.models import KnownPerson
 from bot.core.ports import Store
-
-
-async def test_an_inbound_event_is_claimed_once(store: Store) -> None:
-    async with store.unit() as unit:
-        assert await unit.claim_inbound("telegram", "1001")
-        assert not await unit.claim_inbound("telegram", "1001")
-        assert await unit.claim_inbound("slack", "1001")
-    async with store.unit() as unit:
-        assert not await unit.claim_inbound("telegram", "1001")
-
-
-async def test_a_claim_rolled_back_can_be_claimed_again(store: Store) -> None:
-    try:
-        async with store.unit() as unit:
-            assert await unit.claim_inbound("telegram", "7")
-            raise RuntimeError("handler failed")
-    except RuntimeError:
-        pass
-    async with store.unit() as unit:
-        assert await unit.claim_inbound("telegram", "7")
 
 
 async def test_people_are_found_by_username_case_insensitively(store: Store) -> None:

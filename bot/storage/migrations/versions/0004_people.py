@@ -1,10 +1,10 @@
-"""Chat platforms: events already processed (Telegram `update_id`s) and the people seen, so an
-update is handled once and `@username` resolves to an id.
+"""People a chat platform has shown us (name, @username), so a command's `@username` resolves
+to the person's id and mentions show names.
 
-Additive: two new tables.
+Additive: one new table.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-23
 """
 
@@ -15,26 +15,17 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003_seen_events"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-CODE = sa.String(length=32)
 
 
 def upgrade() -> None:
     op.create_table(
-        "inbound_events",
-        sa.Column("platform", CODE, nullable=False),
-        sa.Column("key", sa.String(length=255), nullable=False),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("platform", "key", name=op.f("pk_inbound_events")),
-    )
-    op.create_table(
         "people",
         sa.Column("person", sa.String(length=255), nullable=False),
-        sa.Column("platform", CODE, nullable=False),
+        sa.Column("platform", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("username", sa.String(length=255), nullable=True),
         sa.Column("username_key", sa.String(length=255), nullable=True),
@@ -46,4 +37,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_people_username", table_name="people")
     op.drop_table("people")
-    op.drop_table("inbound_events")

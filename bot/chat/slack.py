@@ -1,0 +1,524 @@
+"""Slack: incident channels and messages out (`SlackChat`, the core `Chat` port on the Web API),
+`/crisis`, reactions, buttons and thread replies in (`slack_app`, a bolt `AsyncApp`).
+
+Outbound calls come from the outbox worker and change things, so they never retry on their own
+(no slack_sdk retry handlers on that client): a 429, a 5xx or a lost connection becomes
+`RetryLater` and the outbox decides when to try again. Each post carries message metadata
+naming its notice, so a retry after a crash first looks for the message it may already have
+posted. Inbound handlers answer within Slack's 3 seconds (ack first, work after) and speak to
+the sender alone (ephemeral messages); each Events API delivery is handled once, remembered in
+the database by its `event_id`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.core.commands import parse
+from bot.core.errors import CrisisError
+from bot.core.models import Draft, DraftState, Incident, PersonId, Space
+from bot.core.ports import Once, RetryLater
+from bot.core.rules import reaction_decision
+from bot.core.service import Context, Service
+from bot.core.text import Text, Who, _
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+METADATA_TYPE = "crisisbot_notice"
+APPROVE_ACTION, REJECT_ACTION, REJECT_VIEW = "crisis_approve", "crisis_reject", "crisis_reject"
+SECTION_LIMIT = 3000
+"""Slack's limit for the text of one section block."""
+
+RenderFor = Callable[[str | None], Callable[[Text], str]]
+"""language (None = the default) -> a function rendering `Text` with Slack mentions."""
+
+
+def slack_mention(who: Who) -> str:
+    """`slack:U123` -> `<@U123>`; people of other platforms as plain `@handle`."""
+    platform, _sep, handle = who.person.partition(":")
+    return f"<@{handle}>" if platform == PLATFORM else f"@{who.handle}"
+
+
+def slack_user(person: PersonId) -> str | None:
+    platform, _sep, handle = person.partition(":")
+    return handle if platform == PLATFORM and handle else None
+
+
+def channel_name(pattern: str, incident: Incident) -> str:
+    """A channel name by Slack's rules: lowercase letters, digits, `-` and `_`, at most 80."""
+    title = unicodedata.normalize("NFKD", incident.title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-") or "incident"
+    name = pattern.format(number=incident.number, slug=slug,
+                          severity=incident.severity.value, kind=incident.kind.value).lower()
+    name = re.sub(r"[^a-z0-9_-]+", "-", name)
+    return re.sub(r"-{2,}", "-", name)[:80].strip("-") or f"crisis-{incident.number}"
+
+
+def _numbered(base: str, n: int) -> str:
+    suffix = f"-{n}"
+    return base[:80 - len(suffix)].rstrip("-") + suffix
+
+
+async def _call(request: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+    """Await a Web API call, turning what is worth retrying into `RetryLater`."""
+    try:
+        return await request
+    except SlackApiError as error:
+        status = error.response.status_code
+        if status == 429 or error.response.get("error") == "ratelimited":
+            after = error.response.headers.get("Retry-After")
+            raise RetryLater("ratelimited", float(after) if after else None) from error
+        if status >= 500:
+            raise RetryLater(f"Slack answered HTTP {status}") from error
+        raise
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise RetryLater(f"connection to Slack failed: {error!r}") from error
+
+
+def _error(error: SlackApiError) -> str:
+    return str(error.response.get("error", ""))
+
+
+def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """Split text by lines (a line itself by force) into pieces of at most `limit`."""
+    pieces: list[str] = []
+    current = ""
+    for whole in text.splitlines():
+        for line in [whole[i:i + limit] for i in range(0, len(whole), limit)] or [""]:
+            if current and len(current) + 1 + len(line) > limit:
+                pieces.append(current)
+                current = line
+            else:
+                current = f"{current}\n{line}" if current else line
+    if current.strip():
+        pieces.append(current)
+    return pieces
+
+
+def _sections(text: str) -> list[dict[str, Any]]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+            for piece in _chunks(text)[:50]]
+
+
+def draft_blocks(lines: Sequence[str], draft: Draft,
+                 render: Callable[[Text], str]) -> list[dict[str, Any]]:
+    """A draft card: the heading in bold, the statement and its approvals as the core words
+    them (`views.draft_lines`), and Approve / Reject buttons while a decision is due."""
+    head, *body = lines
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{head[:SECTION_LIMIT - 2]}*"}},
+        *_sections("\n".join(body))[:45],
+    ]
+    if draft.state is DraftState.PENDING:
+        value = f"{draft.incident}:{draft.number}:{draft.version}"
+        blocks.append({"type": "actions", "block_id": "decide", "elements": [
+            {"type": "button", "action_id": APPROVE_ACTION, "style": "primary", "value": value,
+             "text": {"type": "plain_text", "text": render(_("Approve"))}},
+            {"type": "button", "action_id": REJECT_ACTION, "style": "danger", "value": value,
+             "text": {"type": "plain_text", "text": render(_("Reject"))}},
+        ]})
+    return blocks
+
+
+class SlackChat:
+    """The `Chat` port on Slack's Web API; look-ups Slack rate-limits hard are cached."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: AsyncWebClient, render_for: RenderFor, *,
+                 channel_pattern: str = "crisis-{number}-{slug}",
+                 broadcast_channel: str | None = None) -> None:
+        self.client = client
+        self._render_for = render_for
+        self.channel_pattern = channel_pattern
+        self.broadcast_channel = broadcast_channel
+        self._bot_user: str | None = None
+        self._channel_ids: dict[str, str] | None = None
+        self._dm_channels: dict[str, str] = {}
+
+    # -- the Chat port ----------------------------------------------------------------------
+
+    async def open_space(self, incident: Incident, *, once: Once | None = None) -> Space:
+        render = self._render_for(incident.language)
+        base = channel_name(self.channel_pattern, incident)
+        channel: str | None = None
+        for n in range(1, 100):
+            name = base if n == 1 else _numbered(base, n)
+            try:
+                created = await _call(self.client.conversations_create(name=name))
+            except SlackApiError as error:
+                if _error(error) != "name_taken":
+                    raise
+                if once is not None and once.retry:
+                    channel = await self._ours(name, incident)
+                    if channel is not None:
+                        break
+                continue
+            channel = str(created["channel"]["id"])
+            break
+        if channel is None:
+            raise RuntimeError(f"no free channel name for {incident.public_id} from {base}")
+        topic = render(_("{severity} · {title}", severity=incident.severity.value,
+                         title=incident.title))
+        purpose = render(_("crisisbot incident room for {incident}: {title}",
+                           incident=incident.public_id, title=incident.title))
+        await _call(self.client.conversations_setTopic(channel=channel, topic=topic[:250]))
+        await _call(self.client.conversations_setPurpose(channel=channel,
+                                                         purpose=purpose[:250]))
+        await self._announce(incident, channel, render)
+        return Space(PLATFORM, channel)
+
+    async def invite(self, space: Space, people: Sequence[PersonId]) -> None:
+        users = [u for u in (slack_user(p) for p in people) if u]
+        if not users:
+            return
+        try:
+            await _call(self.client.conversations_invite(channel=space.channel,
+                                                         users=",".join(users), force=True))
+        except SlackApiError as error:
+            if _error(error) not in {"already_in_channel", "cant_invite_self"}:
+                raise
+
+    async def post(self, space: Space, lines: Sequence[Text], *, thread: str | None = None,
+                   draft: Draft | None = None, language: str | None = None,
+                   once: Once | None = None) -> str:
+        render = self._render_for(language)
+        shown = [render(line) for line in lines]
+        thread = thread or space.thread
+        if once is not None and once.retry:
+            found = await self._posted(space.channel, thread, once.notice)
+            if found is not None:
+                return found
+        blocks = draft_blocks(shown, draft, render) if draft else _sections("\n".join(shown))
+        metadata = ({"event_type": METADATA_TYPE, "event_payload": {"notice": once.notice}}
+                    if once is not None else None)
+        posted = await _call(self.client.chat_postMessage(
+            channel=space.channel, text="\n".join(shown)[:39000], blocks=blocks,
+            thread_ts=thread, metadata=metadata, unfurl_links=False))
+        return str(posted["ts"])
+
+    async def update(self, space: Space, message: str, lines: Sequence[Text], *,
+                     draft: Draft | None = None, language: str | None = None) -> None:
+        render = self._render_for(language)
+        shown = [render(line) for line in lines]
+        blocks = draft_blocks(shown, draft, render) if draft else _sections("\n".join(shown))
+        await _call(self.client.chat_update(channel=space.channel, ts=message,
+                                            text="\n".join(shown)[:39000], blocks=blocks))
+
+    async def pin(self, space: Space, message: str) -> None:
+        try:
+            await _call(self.client.pins_add(channel=space.channel, timestamp=message))
+        except SlackApiError as error:
+            if _error(error) != "already_pinned":
+                raise
+
+    async def close_space(self, space: Space) -> None:
+        """Nothing: a Slack channel stays open after resolve for the review; archiving is the
+        team's call."""
+
+    async def reopen_space(self, space: Space) -> None:
+        """Nothing: the channel was never archived."""
+
+    async def direct(self, person: PersonId, lines: Sequence[Text], *,
+                     language: str | None = None, once: Once | None = None) -> None:
+        user = slack_user(person)
+        if user is None:
+            log.info("not sending a Slack direct message to %s (not a Slack user)", person)
+            return
+        if user not in self._dm_channels:
+            opened = await _call(self.client.conversations_open(users=user))
+            self._dm_channels[user] = str(opened["channel"]["id"])
+        await self.post(Space(PLATFORM, self._dm_channels[user]), lines, language=language,
+                        once=once)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def renderer(self, language: str | None) -> Callable[[Text], str]:
+        return self._render_for(language)
+
+    def render(self, lines: Sequence[Text], language: str | None = None) -> str:
+        render = self._render_for(language)
+        return "\n".join(render(line) for line in lines)
+
+    async def bot_user(self) -> str:
+        if self._bot_user is None:
+            who = await _call(self.client.auth_test())
+            self._bot_user = str(who["user_id"])
+        return self._bot_user
+
+    async def channel_id(self, name_or_id: str) -> str | None:
+        """`C0123` stays as it is; `#name` or `name` is looked up once (the list is cached:
+        `conversations.list` is rate-limited hard)."""
+        name = name_or_id.lstrip("#")
+        if re.fullmatch(r"[CGD][A-Z0-9]{6,}", name):
+            return name
+        if self._channel_ids is None or name not in self._channel_ids:
+            self._channel_ids = {}
+            cursor: str | None = None
+            while True:
+                page = await _call(self.client.conversations_list(
+                    types="public_channel", exclude_archived=True, limit=1000, cursor=cursor))
+                channels: list[dict[str, Any]] = page.get("channels", [])
+                self._channel_ids.update({str(c["name"]): str(c["id"]) for c in channels})
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+        return self._channel_ids.get(name)
+
+    async def _ours(self, name: str, incident: Incident) -> str | None:
+        """After a crash mid-way, the taken name may be the channel we created for this
+        incident: ours if the bot created it and its purpose names the incident."""
+        channel = await self.channel_id(name)
+        if channel is None:
+            return None
+        info = (await _call(self.client.conversations_info(channel=channel)))["channel"]
+        purpose = str((info.get("purpose") or {}).get("value", ""))
+        if info.get("creator") == await self.bot_user() and incident.public_id in purpose:
+            return channel
+        return None
+
+    async def _posted(self, channel: str, thread: str | None, notice: int) -> str | None:
+        """The message an earlier attempt posted for `notice`, found by its metadata."""
+        if thread is not None:
+            page = await _call(self.client.conversations_replies(
+                channel=channel, ts=thread, include_all_metadata=True, limit=200))
+        else:
+            page = await _call(self.client.conversations_history(
+                channel=channel, include_all_metadata=True, limit=100))
+        messages: list[dict[str, Any]] = page.get("messages", [])
+        for message in messages:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == METADATA_TYPE and payload.get("notice") == notice:
+                return str(message["ts"])
+        return None
+
+    async def _announce(self, incident: Incident, channel: str,
+                        render: Callable[[Text], str]) -> None:
+        """Tell the broadcast channel; a failure there must not fail the incident's room."""
+        if not self.broadcast_channel:
+            return
+        try:
+            target = await self.channel_id(self.broadcast_channel)
+            if target is None:
+                log.warning("broadcast channel %s not found", self.broadcast_channel)
+                return
+            text = render(_("New incident {incident} ({severity}): {title} — join {channel}",
+                            incident=incident.public_id, severity=incident.severity.value,
+                            title=incident.title, channel=f"<#{channel}>"))
+            await _call(self.client.chat_postMessage(channel=target, text=text))
+        except (SlackApiError, RetryLater) as error:
+            log.warning("could not announce %s in %s: %s", incident.public_id,
+                        self.broadcast_channel, error)
+
+
+# -- inbound ---------------------------------------------------------------------------------
+
+
+def slack_app(service: Service, chat: SlackChat, *, client: AsyncWebClient,
+              signing_secret: str, pin_reaction: str = "pushpin") -> AsyncApp:
+    """The bolt app for `/slack/events` (or Socket Mode). `client` is for interactive
+    answers (ephemeral messages, modals); signature verification stays on."""
+    app = AsyncApp(client=client, signing_secret=signing_secret,
+                   request_verification_enabled=True, process_before_response=False)
+    inbound = _Inbound(service, chat, pin_reaction)
+    app.middleware(inbound.once_per_event)
+    app.command("/crisis")(inbound.command)
+    app.event("reaction_added")(inbound.reaction)
+    app.event("message")(inbound.message)
+    app.action(APPROVE_ACTION)(inbound.approve_button)
+    app.action(REJECT_ACTION)(inbound.reject_button)
+    app.view(REJECT_VIEW)(inbound.reject_submitted)
+    return app
+
+
+class _Inbound:
+    """The listeners; each turns a Slack payload into a use case of the `Service`. Commits
+    wake the outbox (the service's `after_commit`), which posts what the channel should see."""
+
+    def __init__(self, service: Service, chat: SlackChat, pin_reaction: str) -> None:
+        self.service = service
+        self.chat = chat
+        self.pin_reaction = pin_reaction.strip(":")
+
+    async def once_per_event(self, body: dict[str, Any], resp: BoltResponse,
+                             next: Callable[[], Awaitable[None]]) -> BoltResponse:
+        """Slack re-delivers an event it thinks we missed (`X-Slack-Retry-Num`); the
+        `event_id` is remembered in the database so each is handled once, by one process."""
+        event_id = body.get("event_id")
+        if isinstance(event_id, str):
+            async with self.service.store.unit() as unit:
+                first = await unit.first_sight(f"slack:{event_id}", self.service.clock.now())
+            if not first:
+                log.info("Slack event %s already handled", event_id)
+                return BoltResponse(status=200, body="")
+        await next()
+        return resp
+
+    async def command(self, ack: AsyncAck, command: dict[str, Any],
+                      respond: AsyncRespond) -> None:
+        await ack()
+        actor = f"{PLATFORM}:{command['user_id']}"
+        ctx = Context(actor, PLATFORM, Space(PLATFORM, str(command["channel_id"])))
+        try:
+            reply = await self.service.execute(parse(str(command.get("text", ""))), ctx)
+            lines = reply.lines
+        except CrisisError as refused:
+            lines = [refused.text]
+        except Exception:
+            log.exception("/crisis %s failed", command.get("text", "")[:40])
+            lines = [_("Something went wrong on our side; nothing was changed. Try again in a "
+                       "minute.")]
+        await respond(text=self.chat.render(lines)[:39000], response_type="ephemeral")
+
+    async def reaction(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        item = event.get("item") or {}
+        if item.get("type") != "message":
+            return
+        channel, ts, user = str(item["channel"]), str(item["ts"]), str(event["user"])
+        name = str(event.get("reaction", "")).split("::")[0]
+        number = await self._incident(channel)
+        if number is None:
+            return
+        if name == self.pin_reaction:
+            await self._pin_to_timeline(number, channel, ts, user, context.bot_user_id)
+            return
+        decision = reaction_decision(name)
+        if decision is None or await self._draft_at(number, ts) is None:
+            return
+        if decision:
+            await self._decide(number, channel, user, ts, approve=True)
+        else:
+            await self._whisper(channel, user, [_(
+                "Why do you reject it? Reply in this thread with “reject: <reason>”, or use "
+                "the Reject button.")], thread=ts)
+
+    async def message(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        """Thread replies under a draft card: `revise: <text>` posts a new version,
+        `reject: <reason>` rejects. Anything else (and anything from bots) is left alone."""
+        user, thread = event.get("user"), event.get("thread_ts")
+        if (event.get("subtype") or event.get("bot_id") or not user or not thread
+                or user == context.bot_user_id or thread == event.get("ts")):
+            return
+        verb, _sep, rest = str(event.get("text", "")).partition(":")
+        verb = verb.strip().lower()
+        if verb not in {"revise", "reject"}:
+            return
+        channel = str(event["channel"])
+        number = await self._incident(channel)
+        draft = await self._draft_at(number, str(thread)) if number is not None else None
+        if number is None or draft is None:
+            return
+        actor = f"{PLATFORM}:{user}"
+        try:
+            if verb == "revise":
+                await self.service.revise(number, draft.number, actor, rest)
+            else:
+                await self.service.decide(number, actor, approve=False, reason=rest,
+                                          message=str(thread))
+        except CrisisError as refused:
+            await self._whisper(channel, str(user), [refused.text], thread=str(thread))
+
+    async def approve_button(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        channel, ts, user = _clicked(body)
+        number = int(body["actions"][0]["value"].split(":")[0])
+        await self._decide(number, channel, user, ts, approve=True)
+
+    async def reject_button(self, ack: AsyncAck, body: dict[str, Any],
+                            client: AsyncWebClient) -> None:
+        """Ask for the reason in a modal; the decision is taken when it is submitted."""
+        await ack()
+        channel, ts, _user = _clicked(body)
+        number = int(body["actions"][0]["value"].split(":")[0])
+        render = self.chat.renderer(None)
+        await client.views_open(trigger_id=body["trigger_id"], view={
+            "type": "modal", "callback_id": REJECT_VIEW,
+            "private_metadata": json.dumps({"incident": number, "channel": channel, "ts": ts}),
+            "title": {"type": "plain_text", "text": render(_("Reject draft"))[:24]},
+            "submit": {"type": "plain_text", "text": render(_("Reject"))[:24]},
+            "close": {"type": "plain_text", "text": render(_("Cancel"))[:24]},
+            "blocks": [{"type": "input", "block_id": "reason", "element": {
+                "type": "plain_text_input", "action_id": "reason", "multiline": True},
+                "label": {"type": "plain_text",
+                          "text": render(_("Why? The team sees the reason."))[:2000]}}],
+        })
+
+    async def reject_submitted(self, ack: AsyncAck, body: dict[str, Any],
+                               view: dict[str, Any]) -> None:
+        """Decide before answering, so a refusal shows in the modal itself."""
+        meta = json.loads(view["private_metadata"])
+        reason = str(view["state"]["values"]["reason"]["reason"].get("value") or "")
+        actor = f"{PLATFORM}:{body['user']['id']}"
+        try:
+            await self.service.decide(int(meta["incident"]), actor, approve=False,
+                                      reason=reason, message=str(meta["ts"]))
+        except CrisisError as refused:
+            await ack(response_action="errors",
+                      errors={"reason": self.chat.render([refused.text])})
+            return
+        await ack()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def _incident(self, channel: str) -> int | None:
+        try:
+            incident = await self.service.incident_for(
+                Context(PLATFORM, PLATFORM, Space(PLATFORM, channel)), None)
+        except CrisisError:
+            return None
+        return incident.number
+
+    async def _draft_at(self, number: int, ts: str) -> Draft | None:
+        drafts = (await self.service.load(number))[1]
+        return next((d for d in drafts if d.version_by_message(ts) is not None), None)
+
+    async def _decide(self, number: int, channel: str, user: str, ts: str, *,
+                      approve: bool) -> None:
+        try:
+            await self.service.decide(number, f"{PLATFORM}:{user}", approve=approve, message=ts)
+        except CrisisError as refused:
+            await self._whisper(channel, user, [refused.text])
+
+    async def _pin_to_timeline(self, number: int, channel: str, ts: str, user: str,
+                               bot_user: str | None) -> None:
+        found = await self.chat.client.conversations_history(
+            channel=channel, latest=ts, inclusive=True, limit=1)
+        messages: list[dict[str, Any]] = found.get("messages", [])
+        message = next((m for m in messages if m.get("ts") == ts), None)
+        if message is None or message.get("bot_id") or message.get("user") == bot_user:
+            return  # the bot's own words are on record already
+        link = await self.chat.client.chat_getPermalink(channel=channel, message_ts=ts)
+        author = message.get("user")
+        await self.service.note(number, f"{PLATFORM}:{user}", str(message.get("text", "")),
+                                pinned=True, author=f"{PLATFORM}:{author}" if author else None,
+                                link=str(link.get("permalink") or "") or None)
+
+    async def _whisper(self, channel: str, user: str, lines: Sequence[Text], *,
+                       thread: str | None = None) -> None:
+        try:
+            await self.chat.client.chat_postEphemeral(
+                channel=channel, user=user, text=self.chat.render(lines), thread_ts=thread)
+        except SlackApiError as error:
+            log.warning("could not answer %s in %s: %s", user, channel, _error(error))
+
+
+def _clicked(body: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(channel, message ts, user) of a button click."""
+    return (str(body["channel"]["id"]), str(body["container"]["message_ts"]),
+            str(body["user"]["id"]))

@@ -1,0 +1,68 @@
+"""The outbox's store calls on every store: claims keep each incident's order, leases hold,
+retries wait, releases give back, inbound event ids are seen once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.core.models import CrisisKind, Incident, Notice, NoticeKind, Severity, Status
+from bot.core.ports import Store
+
+NOW = datetime(2024, 5, 3, 12, 0, tzinfo=UTC)
+LEASE = NOW + timedelta(minutes=2)
+
+
+async def _queue(store: Store) -> list[Notice]:
+    notices = []
+    async with store.unit() as unit:
+        for number in (1, 2):
+            await unit.add_incident(Incident(number, "t", CrisisKind.OTHER, Severity.SEV3,
+                                             Status.TRIGGERED, NOW, "local:bob"))
+        for incident in (1, 2, 1, 2, 1):
+            notice = Notice(incident, NoticeKind.SUMMARY, NOW)
+            await unit.enqueue(notice)
+            notices.append(notice)
+    return notices
+
+
+async def test_claims_keep_incident_order_across_leases_and_retries(store: Store) -> None:
+    n = await _queue(store)
+    async with store.unit() as unit:
+        first = await unit.claim_notices(NOW, LEASE, 2)
+    assert [x.id for x in first] == [n[0].id, n[1].id]
+    assert {x.attempts for x in first} == {1}
+    async with store.unit() as unit:  # the rest: their incidents' heads are leased
+        assert await unit.claim_notices(NOW, LEASE, 10) == []
+        await unit.notice_done(n[0].id, "1714737600.000100")
+        await unit.notice_retry(n[1].id, NOW + timedelta(seconds=30), "ratelimited")
+    async with store.unit() as unit:  # INC-1 moves on; INC-2 waits behind its retry
+        assert [x.id for x in await unit.claim_notices(NOW, LEASE, 10)] == [n[2].id, n[4].id]
+        await unit.notice_done(n[2].id)
+        await unit.release_notices([n[4].id])
+    async with store.unit() as unit:  # released: claimable again, the attempt not counted
+        again = await unit.claim_notices(NOW, LEASE, 10)
+    assert [(x.id, x.attempts) for x in again] == [(n[4].id, 1)]
+    async with store.unit() as unit:
+        later = await unit.claim_notices(NOW + timedelta(seconds=30), LEASE, 10)
+    assert [(x.id, x.attempts) for x in later] == [(n[1].id, 2), (n[3].id, 1)]
+
+
+async def test_an_expired_lease_is_claimed_again(store: Store) -> None:
+    n = await _queue(store)
+    async with store.unit() as unit:
+        await unit.claim_notices(NOW, NOW + timedelta(seconds=5), 10)
+    async with store.unit() as unit:
+        assert await unit.claim_notices(NOW + timedelta(seconds=4), LEASE, 10) == []
+    async with store.unit() as unit:
+        taken = await unit.claim_notices(NOW + timedelta(seconds=5), LEASE, 10)
+    assert [x.id for x in taken] == [x.id for x in n]
+    assert {x.attempts for x in taken} == {2}
+
+
+async def test_first_sight(store: Store) -> None:
+    async with store.unit() as unit:
+        assert await unit.first_sight("slack:Ev1", NOW)
+        assert not await unit.first_sight("slack:Ev1", NOW)
+    async with store.unit() as unit:
+        assert not await unit.first_sight("slack:Ev1", NOW)
+        assert await unit.first_sight("slack:Ev2", NOW)
