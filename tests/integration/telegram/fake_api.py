@@ -8,6 +8,7 @@ refuses to write to users who never started the bot (403), as Telegram does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -203,10 +204,8 @@ async def _params(request: web.Request) -> dict[str, Any]:
     params = {}
     for key, value in raw.items():
         if isinstance(value, str) and value[:1] in "{[":
-            try:
+            with contextlib.suppress(ValueError):
                 value = json.loads(value)
-            except ValueError:
-                pass
         params[key] = value
     return params
 

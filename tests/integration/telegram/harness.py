@@ -35,9 +35,9 @@ PEOPLE = {
 }
 
 
-async def until(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+async def until(check: Callable[[], Any], what: str = "", wait: float = 10.0) -> Any:
     """Wait for `check()` to return something truthy and return it."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + wait
     while True:
         result = check()
         if result:

@@ -77,7 +77,8 @@ async def test_a_direct_message_to_someone_who_never_started_the_bot_is_skipped(
         tried = [int(m["chat_id"]) for m in room.fake.called("sendMessage")]
         assert tried == [103, 104]
         assert [m["chat"]["id"] for m in room.fake.messages.values()] == [104]
-        assert "telegram:103" in caplog.text and "start the bot" in caplog.text
+        assert "telegram:103" in caplog.text
+        assert "start the bot" in caplog.text
 
 
 async def test_html_escapes_text_but_not_mentions(tmp_path: Any) -> None:
@@ -128,3 +129,25 @@ def test_people_are_telegram_ids() -> None:
 
     person: PersonId = person_of(User(**PEOPLE["alice"]))
     assert person == "telegram:101"
+
+
+async def test_resolve_closes_the_topic_and_reopen_opens_it_before_speaking(
+        tmp_path: Any) -> None:
+    async with running(tmp_path, forum=True, webhook=True) as room:
+        await room.say("bob", "/crisis declare SEV3 Bad review wave")
+        [topic] = await until(lambda: room.fake.called("createForumTopic"), what="topic")
+        assert int(topic["icon_color"]) == 7322096  # blue: SEV3
+        await until(lambda: room.fake.called("pinChatMessage"), what="summary")
+        await room.say("bob", "/crisis resolve INC-1")
+        await until(lambda: room.fake.called("closeForumTopic"), what="closed")
+        await room.say("bob", "/crisis_reopen INC-1")
+        await until(lambda: sent(room, "reopened INC-1"), what="reopened message")
+        methods = [c.method for c in room.fake.calls]
+        reopened = methods.index("reopenForumTopic")
+        assert methods.index("closeForumTopic") < reopened
+        said = [i for i, c in enumerate(room.fake.calls)
+                if c.method == "sendMessage" and "reopened INC-1" in c.params["text"]]
+        assert reopened < said[0]
+        [closed], [opened] = room.fake.called("closeForumTopic"), room.fake.called(
+            "reopenForumTopic")
+        assert str(closed["message_thread_id"]) == str(opened["message_thread_id"])
