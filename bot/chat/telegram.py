@@ -62,8 +62,18 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 ALLOWED_UPDATES = ("message", "callback_query", "message_reaction")
-VERBS = tuple(usage.split()[0] for usage, _meaning in cmd.HELP)
-"""`/crisis_<verb>` aliases, one per sub-command in the help."""
+
+
+def _verbs() -> dict[str, Text]:
+    """`/crisis_<verb>` aliases: each sub-command of the help once (`draft` has two lines),
+    with its first description."""
+    verbs: dict[str, Text] = {}
+    for usage, meaning in cmd.HELP:
+        verbs.setdefault(usage.split()[0], meaning)
+    return verbs
+
+
+VERBS = _verbs()
 MAX_TEXT = 4096
 ICONS: Mapping[Severity, int] = {
     Severity.SEV1: ForumIconColor.RED,
@@ -369,9 +379,8 @@ class TelegramUpdates:
     def _commands(self) -> list[BotCommand]:
         """`/crisis` and each `/crisis_<verb>`, described in the configured language."""
         commands = [BotCommand("crisis", self.chat.render(_("crisis commands (/crisis help)")))]
-        for usage, meaning in cmd.HELP:
-            commands.append(BotCommand(f"crisis_{usage.split()[0]}",
-                                       self.chat.render(meaning)[:256]))
+        for verb, meaning in VERBS.items():
+            commands.append(BotCommand(f"crisis_{verb}", self.chat.render(meaning)[:256]))
         return commands
 
     # -- updates in -------------------------------------------------------------------------
