@@ -80,7 +80,7 @@ async def _call(request: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
         return await request
     except SlackApiError as error:
         status = error.response.status_code
-        if status == 429 or error.response.get("error") == "ratelimited":
+        if status == 429 or _error(error) == "ratelimited":
             after = error.response.headers.get("Retry-After")
             raise RetryLater("ratelimited", float(after) if after else None) from error
         if status >= 500:
@@ -91,7 +91,9 @@ async def _call(request: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
 
 
 def _error(error: SlackApiError) -> str:
-    return str(error.response.get("error", ""))
+    """Slack's error code (`name_taken`, ...); empty when the answer was not JSON."""
+    data = error.response.data
+    return str(data.get("error", "")) if isinstance(data, dict) else ""
 
 
 def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
@@ -180,7 +182,7 @@ class SlackChat:
         await _call(self.client.conversations_setTopic(channel=channel, topic=topic[:250]))
         await _call(self.client.conversations_setPurpose(channel=channel,
                                                          purpose=purpose[:250]))
-        await self._announce(incident, channel, render)
+        await self._announce(incident, channel, once)
         return Space(PLATFORM, channel)
 
     async def invite(self, space: Space, people: Sequence[PersonId]) -> None:
@@ -308,23 +310,24 @@ class SlackChat:
                 return str(message["ts"])
         return None
 
-    async def _announce(self, incident: Incident, channel: str,
-                        render: Callable[[Text], str]) -> None:
-        """Tell the broadcast channel; a failure there must not fail the incident's room."""
+    async def _announce(self, incident: Incident, channel: str, once: Once | None) -> None:
+        """Tell the broadcast channel. A rate limit retries the whole opening (which finds its
+        channel and this post again); a missing channel or membership is only logged."""
         if not self.broadcast_channel:
             return
+        target = await self.channel_id(self.broadcast_channel)
+        if target is None:
+            log.warning("broadcast channel %s not found", self.broadcast_channel)
+            return
+        text = _("New incident {incident} ({severity}): {title} — join {channel}",
+                 incident=incident.public_id, severity=incident.severity.value,
+                 title=incident.title, channel=f"<#{channel}>")
         try:
-            target = await self.channel_id(self.broadcast_channel)
-            if target is None:
-                log.warning("broadcast channel %s not found", self.broadcast_channel)
-                return
-            text = render(_("New incident {incident} ({severity}): {title} — join {channel}",
-                            incident=incident.public_id, severity=incident.severity.value,
-                            title=incident.title, channel=f"<#{channel}>"))
-            await _call(self.client.chat_postMessage(channel=target, text=text))
-        except (SlackApiError, RetryLater) as error:
+            await self.post(Space(PLATFORM, target), [text], language=incident.language,
+                            once=once)
+        except SlackApiError as error:
             log.warning("could not announce %s in %s: %s", incident.public_id,
-                        self.broadcast_channel, error)
+                        self.broadcast_channel, _error(error))
 
 
 # -- inbound ---------------------------------------------------------------------------------

@@ -1,0 +1,205 @@
+"""A fake Slack Web API on loopback (aiohttp): keeps channels and messages, records every call,
+and fails on request — `name_taken`, 429 with `Retry-After`, 5xx, or a lost answer after the
+message was stored (the crash-between-send-and-mark case)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = "UBOT"
+
+
+@dataclass
+class Failure:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    after_storing: bool = False
+    """Carry out the call, then answer with the failure (the answer is 'lost')."""
+
+
+@dataclass
+class Message:
+    ts: str
+    text: str
+    user: str = BOT_USER
+    thread_ts: str | None = None
+    blocks: list[dict[str, Any]] | None = None
+    metadata: dict[str, Any] | None = None
+    edits: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text,
+                               "user": self.user}
+        if self.user == BOT_USER:
+            out["bot_id"] = "BBOT"
+        if self.thread_ts:
+            out["thread_ts"] = self.thread_ts
+        if self.metadata:
+            out["metadata"] = self.metadata
+        return out
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    topic: str = ""
+    purpose: str = ""
+    members: list[str] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    pins: list[str] = field(default_factory=list)
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.channels: dict[str, Channel] = {}
+        self.taken: set[str] = set()
+        self.failures: dict[str, list[Failure]] = {}
+        self.responses: list[dict[str, Any]] = []
+        self._ts = 1_700_000_000
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- control ----------------------------------------------------------------------------
+
+    def fail(self, method: str, status: int, body: dict[str, Any] | None = None, *,
+             headers: dict[str, str] | None = None, times: int = 1,
+             after_storing: bool = False) -> None:
+        self.failures.setdefault(method, []).extend(
+            Failure(status, body or {"ok": False, "error": "fatal_error"}, headers or {},
+                    after_storing) for _ in range(times))
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        return [args for name, args in self.calls if name == method]
+
+    def channel(self, name_prefix: str) -> Channel:
+        return next(c for c in self.channels.values() if c.name.startswith(name_prefix))
+
+    def user_message(self, channel: str, user: str, text: str,
+                     thread_ts: str | None = None) -> Message:
+        message = Message(self._next_ts(), text, user, thread_ts)
+        self.channels[channel].messages.append(message)
+        return message
+
+    def ephemerals(self, user: str | None = None) -> list[str]:
+        return [str(a["text"]) for a in self.called("chat.postEphemeral")
+                if user is None or a["user"] == user]
+
+    # -- server -----------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/respond/{id}", self._respond)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        self.responses.append(await request.json())
+        return web.Response(text="ok")
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            args.update(await request.json())
+        else:
+            args.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        for key in ("blocks", "metadata", "view"):
+            if isinstance(args.get(key), str):
+                args[key] = json.loads(args[key])
+        assert request.headers.get("Authorization") == "Bearer xoxb-test", "token sent"
+        self.calls.append((method, args))
+        failure = self.failures.get(method, []).pop(0) if self.failures.get(method) else None
+        if failure is not None and not failure.after_storing:
+            return web.json_response(failure.body, status=failure.status,
+                                     headers=failure.headers)
+        body = self._handle(method, args)
+        if failure is not None:
+            return web.json_response(failure.body, status=failure.status,
+                                     headers=failure.headers)
+        return web.json_response(body)
+
+    def _next_ts(self) -> str:
+        self._ts += 1
+        return f"{self._ts}.000100"
+
+    def _handle(self, method: str, a: dict[str, Any]) -> dict[str, Any]:
+        ok: dict[str, Any] = {"ok": True}
+        match method:
+            case "auth.test":
+                return {**ok, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": "T1",
+                        "user": "crisisbot", "team": "Team", "url": "https://t.slack.com/"}
+            case "conversations.create":
+                name = a["name"]
+                if name in self.taken or any(c.name == name for c in self.channels.values()):
+                    return {"ok": False, "error": "name_taken"}
+                channel = Channel(f"C{len(self.channels) + 1:08d}", name, members=[BOT_USER])
+                self.channels[channel.id] = channel
+                return {**ok, "channel": {"id": channel.id, "name": name}}
+            case "conversations.setTopic":
+                self.channels[a["channel"]].topic = a["topic"]
+            case "conversations.setPurpose":
+                self.channels[a["channel"]].purpose = a["purpose"]
+            case "conversations.invite":
+                self.channels[a["channel"]].members.extend(a["users"].split(","))
+            case "conversations.open":
+                channel_id = f"D{a['users']}"
+                self.channels.setdefault(channel_id, Channel(channel_id, f"dm-{a['users']}"))
+                return {**ok, "channel": {"id": channel_id}}
+            case "conversations.info":
+                c = self.channels[a["channel"]]
+                return {**ok, "channel": {"id": c.id, "name": c.name, "creator": BOT_USER,
+                                          "purpose": {"value": c.purpose}}}
+            case "conversations.list":
+                return {**ok, "channels": [{"id": c.id, "name": c.name}
+                                           for c in self.channels.values()]}
+            case "chat.postMessage":
+                channel = self.channels[a["channel"]]
+                message = Message(self._next_ts(), a.get("text", ""), BOT_USER,
+                                  a.get("thread_ts"), a.get("blocks"), a.get("metadata"))
+                channel.messages.append(message)
+                return {**ok, "channel": channel.id, "ts": message.ts}
+            case "chat.update":
+                message = self._message(a["channel"], a["ts"])
+                message.text, message.blocks = a.get("text", ""), a.get("blocks")
+                message.edits += 1
+                return {**ok, "ts": message.ts}
+            case "pins.add":
+                self.channels[a["channel"]].pins.append(a["timestamp"])
+            case "conversations.history":
+                messages = [m for m in self.channels[a["channel"]].messages if not m.thread_ts]
+                if "latest" in a:
+                    messages = [m for m in messages if m.ts <= a["latest"]]
+                messages = list(reversed(messages))[:int(a.get("limit", 100))]
+                return {**ok, "messages": [m.as_json() for m in messages]}
+            case "conversations.replies":
+                messages = [m for m in self.channels[a["channel"]].messages
+                            if m.ts == a["ts"] or m.thread_ts == a["ts"]]
+                return {**ok, "messages": [m.as_json() for m in messages]}
+            case "chat.getPermalink":
+                return {**ok, "permalink": f"https://t.slack.com/archives/{a['channel']}/"
+                                           f"p{a['message_ts'].replace('.', '')}"}
+            case "chat.postEphemeral":
+                return {**ok, "message_ts": self._next_ts()}
+            case "views.open":
+                return {**ok, "view": {"id": "V1"}}
+        return ok
+
+    def _message(self, channel: str, ts: str) -> Message:
+        return next(m for m in self.channels[channel].messages if m.ts == ts)
