@@ -9,6 +9,7 @@ Environment: BENCH_ALERTS (default 20000), BENCH_SENDERS (default 32).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -23,7 +24,7 @@ from pathlib import Path
 import aiohttp
 import httpx
 
-SECRET = "bench-secret"
+SECRET = "bench-secret"  # noqa: S105 - a throwaway server on loopback
 ALERTS = int(os.environ.get("BENCH_ALERTS", "20000"))
 SENDERS = int(os.environ.get("BENCH_SENDERS", "32"))
 GROUPS = 10
@@ -57,13 +58,16 @@ def group_of(i: int) -> str:
 
 
 def payload(i: int) -> bytes:
-    return (
-        '{"version":"4","groupKey":"%s","status":"firing","receiver":"crisisbot",'
-        '"commonLabels":{"alertname":"Storm"},"alerts":[{"status":"firing","labels":'
-        '{"alertname":"Storm","severity":"critical","instance":"web-%d"},"annotations":'
-        '{"summary":"Checkout errors (%s)"},"startsAt":"2024-05-14T09:00:00Z",'
-        '"fingerprint":"fp%d"}]}' % (group_of(i), i, group_of(i), i)
-    ).encode()
+    group = group_of(i)
+    return json.dumps({
+        "version": "4", "groupKey": group, "status": "firing", "receiver": "crisisbot",
+        "commonLabels": {"alertname": "Storm"},
+        "alerts": [{"status": "firing",
+                    "labels": {"alertname": "Storm", "severity": "critical",
+                               "instance": f"web-{i}"},
+                    "annotations": {"summary": f"Checkout errors ({group})"},
+                    "startsAt": "2024-05-14T09:00:00Z", "fingerprint": f"fp{i}"}],
+    }).encode()
 
 
 def wait_up(port: int, process: subprocess.Popen[bytes], path: str) -> None:
@@ -114,7 +118,7 @@ async def storm(port: int) -> tuple[int, float, list[float]]:
 
 def run(name: str, command: list[str], env: dict[str, str], port: int,
         ready: str) -> Result:
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(command,  # noqa: S603 - our own interpreter and module env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
         wait_up(port, process, ready)

@@ -214,7 +214,8 @@ def telegram_chat(settings: Settings) -> TelegramChat:
         return renderer(language or settings.language, mention)
 
     app = build_application(config.bot_token.get_secret_value(), config.api_url)
-    return TelegramChat(app, config.chat_id, render_for)
+    return TelegramChat(app, config.chat_id, render_for,
+                        name_pattern=settings.slack.channel_pattern)
 
 
 def web_app(bot: Bot) -> FastAPI:

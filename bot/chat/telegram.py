@@ -56,7 +56,7 @@ from bot.core.ports import Once, RetryLater, Store
 from bot.core.rules import check_open, reaction_decision
 from bot.core.service import Context, Service
 from bot.core.text import Text, Who, _
-from bot.core.views import space_name
+from bot.core.views import SPACE_PATTERN, space_name
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +138,10 @@ class TelegramChat:
 
     platform = PLATFORM
 
-    def __init__(self, app: TelegramApp, chat_id: int | None, render_for: RenderFor) -> None:
+    def __init__(self, app: TelegramApp, chat_id: int | None, render_for: RenderFor, *,
+                 name_pattern: str = SPACE_PATTERN) -> None:
         self.app = app
+        self.name_pattern = name_pattern
         self.bot: Bot = app.bot
         self.chat_id = chat_id
         self._render_for = render_for
@@ -156,7 +158,8 @@ class TelegramChat:
         chat = self.chat_id
         if await self.is_forum(chat):
             topic = await _call(self.bot.create_forum_topic(
-                chat, space_name(incident)[:128], icon_color=ICONS[incident.severity]))
+                chat, space_name(incident, self.name_pattern)[:128],
+                icon_color=ICONS[incident.severity]))
             return space_of(chat, topic.message_thread_id)
         text = self.html([_("{incident}: {title} — the conversation about it continues in "
                             "replies to this message.", incident=incident.public_id,

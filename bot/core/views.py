@@ -26,11 +26,16 @@ from bot.core.models import (
 from bot.core.rules import Rules
 from bot.core.text import Joined, Prefixed, Text, Who, _
 
+SPACE_PATTERN = "crisis-{number}-{slug}"
 
-def space_name(incident: Incident) -> str:
-    """`crisis-7-fake-news-about-recall`: the one naming pattern for channels and topics."""
+
+def space_name(incident: Incident, pattern: str = SPACE_PATTERN) -> str:
+    """`crisis-7-fake-news-about-recall`: the naming pattern channels and topics share (the
+    fields are those of `CRISISBOT_SLACK__CHANNEL_PATTERN`); any script's letters are kept."""
     slug = re.sub(r"[^\w]+", "-", incident.title.lower()).strip("-")[:40] or "incident"
-    return f"crisis-{incident.number}-{slug}"[:80].rstrip("-")
+    name = pattern.format(number=incident.number, slug=slug,
+                          severity=incident.severity.value, kind=incident.kind.value)
+    return name[:80].rstrip("-")
 
 
 def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = ()) -> list[Text]:
