@@ -131,7 +131,7 @@ class Room:
 
 @asynccontextmanager
 async def running(tmp_path: Path, *, forum: bool, webhook: bool,
-                  **telegram: Any) -> AsyncIterator[Room]:
+                  **overrides: Any) -> AsyncIterator[Room]:
     fake = FakeTelegram(TOKEN, forum=forum)
     await fake.start()
     url = f"sqlite+aiosqlite:///{tmp_path / 'crisisbot.db'}"
@@ -139,8 +139,9 @@ async def running(tmp_path: Path, *, forum: bool, webhook: bool,
     settings = Settings(
         database_url=url,
         telegram={"bot_token": TOKEN, "api_url": fake.url, "chat_id": CHAT_ID,
-                  "webhook_secret": SECRET if webhook else None, **telegram},
+                  "webhook_secret": SECRET if webhook else None},
         alerts={"secret": ALERT_SECRET},
+        **overrides,
     )
     bot = await build(settings)
     server = uvicorn.Server(uvicorn.Config(web_app(bot), host="127.0.0.1", port=0,

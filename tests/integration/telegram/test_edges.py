@@ -151,3 +151,16 @@ async def test_resolve_closes_the_topic_and_reopen_opens_it_before_speaking(
         [closed], [opened] = room.fake.called("closeForumTopic"), room.fake.called(
             "reopenForumTopic")
         assert str(closed["message_thread_id"]) == str(opened["message_thread_id"])
+
+
+async def test_the_command_list_and_answers_speak_the_configured_language(
+        tmp_path: Any) -> None:
+    async with running(tmp_path, forum=True, webhook=True, language="ru") as room:
+        [listed] = await until(lambda: room.fake.called("setMyCommands"), what="commands")
+        commands = {c["command"]: c["description"] for c in listed["commands"]}
+        assert len(commands) == len(listed["commands"])  # `draft` once
+        assert any("а" <= ch <= "я" for ch in commands["crisis_ack"])
+        asked = await room.say("bob", "/crisis_ack INC-9")
+        answer = (await room.reply(asked["message"]["message_id"], "refusal"))["text"]
+        assert "INC-9" in answer
+        assert any("а" <= ch <= "я" for ch in answer)
