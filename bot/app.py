@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -25,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox, Pacing
 from bot.chat.slack import SlackChat, slack_app, slack_mention
+from bot.chat.telegram import TelegramChat, TelegramUpdates, build_application
 from bot.content import PLAYBOOKS, TEMPLATES
 from bot.content.loader import load_playbooks
 from bot.content.statements import JinjaTemplates
@@ -37,7 +39,7 @@ from bot.core.ports import Chat, Clock
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
-from bot.core.text import Renderer
+from bot.core.text import Renderer, Who
 from bot.i18n import renderer
 from bot.ingest import PARSERS
 from bot.ingest.auth import Authenticator
@@ -149,6 +151,7 @@ class Bot:
     outbox: Outbox
     scheduler: Pacemaker | None = None
     slack: AsyncApp | None = None
+    telegram: TelegramUpdates | None = None
 
     def session(self) -> LocalSession:
         return LocalSession(self.service, self.local, self.delivery)
@@ -190,10 +193,13 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     slack = slack_chat(settings) if settings.slack.enabled else None
     if slack is not None:
         chats[slack.platform] = slack
+    telegram = telegram_chat(settings) if settings.telegram.enabled else None
+    if telegram is not None:
+        chats[telegram.platform] = telegram
     clock = clock or SystemClock()
     delivery = Delivery(store, chats, rules)
     outbox = Outbox(store, delivery, clock, pacing_from(settings))
-    service = Service(store, clock, rules, platform=(slack or local).platform,
+    service = Service(store, clock, rules, platform=(slack or telegram or local).platform,
                       after_commit=outbox.wake, schedule=schedule_from(settings),
                       playbooks=playbooks, templates=templates_from(settings),
                       language=settings.language)
@@ -203,6 +209,10 @@ async def build(settings: Settings, *, clock: Clock | None = None,
         bot.slack = slack_app(service, slack, client=slack_client(settings, interactive=True),
                               signing_secret=_secret(settings.slack.signing_secret),
                               pin_reaction=settings.slack.pin_reaction)
+    if telegram is not None:
+        secret = settings.telegram.webhook_secret
+        bot.telegram = TelegramUpdates(telegram, service, store,
+                                       secret=secret.get_secret_value() if secret else None)
     return bot
 
 
@@ -233,6 +243,21 @@ def _secret(value: SecretStr | None) -> str:
     return str(value.get_secret_value())
 
 
+def telegram_chat(settings: Settings) -> TelegramChat:
+    """The Telegram chat on its PTB `Application` (Telegram mentions, the configured language
+    unless the incident has its own)."""
+    config = settings.telegram
+    if config.bot_token is None:
+        raise ValueError("Telegram needs CRISISBOT_TELEGRAM__BOT_TOKEN")
+
+    def render_for(language: str | None, mention: Callable[[Who], str]) -> Renderer:
+        return renderer(language or settings.language, mention)
+
+    app = build_application(config.bot_token.get_secret_value(), config.api_url)
+    return TelegramChat(app, config.chat_id, render_for,
+                        name_pattern=settings.slack.channel_pattern)
+
+
 def web_app(bot: Bot) -> FastAPI:
     """The HTTP app of `serve`, with its background work (group commit, chat delivery,
     digests) started and stopped by the app's lifespan."""
@@ -252,10 +277,14 @@ def web_app(bot: Bot) -> FastAPI:
             return await handler.handle(request)
 
         posts["/slack/events"] = slack_events
+    if bot.telegram is not None:
+        posts["/telegram/webhook"] = telegram_endpoint(bot.telegram)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         intake.start()
+        if bot.telegram is not None:
+            await bot.telegram.start()
         if bot.scheduler is not None:
             bot.scheduler.start()
         bot.outbox.start()  # first delivers what an earlier run left behind
@@ -280,9 +309,21 @@ def web_app(bot: Bot) -> FastAPI:
             except Exception:
                 log.exception("could not deliver every chat notice before stopping; they "
                               "stay queued for the next start")
+            if bot.telegram is not None:
+                await bot.telegram.stop()
 
     return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
                       ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, posts=posts)
+
+
+def telegram_endpoint(updates: TelegramUpdates) -> Endpoint:
+    """`POST /telegram/webhook`: the adapter checks the secret token and handles the update."""
+
+    async def receive(request: Request) -> Response:
+        status, answer = await updates.webhook(request.headers, await request.body())
+        return JSONResponse(answer, status_code=status)
+
+    return receive
 
 
 async def _digests_forever(bot: Bot) -> None:

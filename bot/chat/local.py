@@ -6,7 +6,6 @@ tests read back. People are `local:<name>` and mentioned as `@name`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from bot.core.ports import Once
 from bot.core.rules import reaction_decision
 from bot.core.service import Context, Service
 from bot.core.text import Text, _
+from bot.core.views import space_name
 
 RenderFor = Callable[[str | None], Callable[[Text], str]]
 """language (None = default) -> a function rendering `Text` in it."""
@@ -39,6 +39,7 @@ class LocalChannel:
     name: str
     members: list[PersonId] = field(default_factory=list)
     messages: list[LocalMessage] = field(default_factory=list)
+    closed: bool = False
 
 
 class LocalChat:
@@ -52,7 +53,7 @@ class LocalChat:
         self._ids = 0
 
     async def open_space(self, incident: Incident, *, once: Once | None = None) -> Space:
-        base = f"crisis-{incident.number}-{_slug(incident.title)}"[:80].rstrip("-")
+        base = space_name(incident)
         name, n = base, 1
         while name in self.channels:
             n += 1
@@ -91,6 +92,14 @@ class LocalChat:
         self.message(space.channel, message).pinned = True
         self.log(f"#{space.channel} [{message}] pinned")
 
+    async def close_space(self, space: Space) -> None:
+        self.channels[space.channel].closed = True
+        self.log(f"#{space.channel} closed")
+
+    async def reopen_space(self, space: Space) -> None:
+        self.channels[space.channel].closed = False
+        self.log(f"#{space.channel} reopened")
+
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
                      language: str | None = None, once: Once | None = None) -> None:
         text = self._text(lines, language)
@@ -123,10 +132,6 @@ class LocalChat:
 def local_person(mention: Mention) -> PersonId:
     """Locally a username is the id: `@alice` is `local:alice`."""
     return f"local:{mention.value}"
-
-
-def _slug(title: str) -> str:
-    return re.sub(r"[^\w]+", "-", title.lower()).strip("-")[:40] or "incident"
 
 
 def _handle(person: PersonId) -> str:

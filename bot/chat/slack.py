@@ -229,6 +229,13 @@ class SlackChat:
             if _error(error) != "already_pinned":
                 raise
 
+    async def close_space(self, space: Space) -> None:
+        """Nothing: a Slack channel stays open after resolve for the review; archiving is the
+        team's call."""
+
+    async def reopen_space(self, space: Space) -> None:
+        """Nothing: the channel was never archived."""
+
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
                      language: str | None = None, once: Once | None = None) -> None:
         user = slack_user(person)

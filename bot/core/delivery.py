@@ -2,7 +2,8 @@
 
 Notices name what to show, not how: a SUMMARY notice posts and pins the summary the first
 time and edits it after; a DRAFT notice posts a version's card once and edits it as decisions
-arrive. Several summary refreshes waiting together collapse into one.
+arrive; CLOSE_SPACE / REOPEN_SPACE follow resolve and reopen. Several summary refreshes waiting
+together collapse into one.
 
 `flush` delivers everything pending in this process (the demo, the local chat, tests); the
 outbox worker (`bot/chat/outbox.py`) claims notices, calls `deliver` and schedules retries.
@@ -94,6 +95,10 @@ class Delivery:
         match notice.kind:
             case NoticeKind.INVITE:
                 await chat.invite(space, [_given(notice.person)])
+            case NoticeKind.CLOSE_SPACE:
+                await chat.close_space(space)
+            case NoticeKind.REOPEN_SPACE:
+                await chat.reopen_space(space)
             case NoticeKind.SUMMARY:
                 lines = summary_lines(incident, self.rules, drafts, tasks)
                 if incident.summary_message is None:

@@ -119,6 +119,16 @@ class Space:
     thread: str | None = None
 
 
+@dataclass(frozen=True)
+class KnownPerson:
+    """Someone a chat platform has shown us: lets `@username` in a command become their id,
+    and a mention show their name."""
+
+    person: PersonId
+    name: str
+    username: str | None = None
+
+
 @dataclass
 class Incident:
     number: int
@@ -308,6 +318,8 @@ class NoticeKind(StrEnum):
     DRAFT = "draft"
     DIRECT = "direct"
     INVITE = "invite"
+    CLOSE_SPACE = "close_space"
+    REOPEN_SPACE = "reopen_space"
 
 
 @dataclass

@@ -12,6 +12,7 @@ from bot.core.models import (
     Alert,
     Draft,
     Incident,
+    KnownPerson,
     MentionMinute,
     Notice,
     PersonId,
@@ -106,6 +107,16 @@ class Unit(Protocol):
         """The incident's checklist, in number order."""
         ...
 
+    async def remember_person(self, person: KnownPerson) -> None:
+        """Insert or refresh what a platform showed about someone (name, username)."""
+        ...
+
+    async def person_by_username(self, platform: str, username: str) -> PersonId | None:
+        """The person on `platform` last seen with `username` (case-insensitive)."""
+        ...
+
+    async def known_people(self, platform: str) -> list[KnownPerson]: ...
+
 
 class Store(Protocol):
     def unit(self) -> AbstractAsyncContextManager[Unit]:
@@ -158,6 +169,12 @@ class Chat(Protocol):
                      draft: Draft | None = None, language: str | None = None) -> None: ...
 
     async def pin(self, space: Space, message: str) -> None: ...
+
+    async def close_space(self, space: Space) -> None:
+        """The incident is resolved: close (or archive) its channel / topic."""
+        ...
+
+    async def reopen_space(self, space: Space) -> None: ...
 
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
                      language: str | None = None, once: Once | None = None) -> None: ...

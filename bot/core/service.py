@@ -379,6 +379,7 @@ class Service:
                                    incident=incident.public_id,
                                    summary=f" {summary}" if summary else ""))
             await tx.notify(number, NoticeKind.SUMMARY)
+            await tx.notify(number, NoticeKind.CLOSE_SPACE)
             return incident
 
         incident: Incident = await self._run(work)
@@ -394,6 +395,7 @@ class Service:
             incident.resolved_at = None
             await tx.unit.update_incident(incident)
             await tx.record(number, EventKind.REOPENED, actor)
+            await tx.notify(number, NoticeKind.REOPEN_SPACE)
             await tx.say(number, _("{person} reopened {incident}.", person=Who(actor),
                                    incident=incident.public_id))
             await tx.notify(number, NoticeKind.SUMMARY)
@@ -457,14 +459,17 @@ class Service:
 
     async def decide(self, number: int, actor: PersonId, *, approve: bool,
                      draft_number: int | None = None, reason: str = "",
-                     message: str | None = None) -> Draft:
+                     message: str | None = None, version: int | None = None) -> Draft:
         """Approve or reject a draft (by number, by the message it was posted as, or the latest
-        pending one) under the incident's approval policy."""
+        pending one) under the incident's approval policy. A button names the `version` it was
+        shown for, so a press on an outdated card is refused."""
 
         async def work(tx: _Tx) -> Draft:
             incident = await tx.incident(number)
             check_open(incident)
             draft = await self._find_draft(tx, incident, draft_number, message)
+            if version is not None:
+                _check_current(draft, version)
             if approve:
                 step, role = self.rules.approve(incident, draft, actor)
             else:
@@ -511,11 +516,25 @@ class Service:
             version = draft.version_by_message(message)
             if version is None:
                 continue
-            if version.number != draft.version:
-                raise Invalid(_("That is an old version of draft #{number}; decide on version "
-                                "{version}.", number=draft.number, version=draft.version))
+            _check_current(draft, version.number)
             return draft
         raise NotFound(_("That message is not a draft."))
+
+    async def incident_of_message(self, platform: str, message: str) -> Incident | None:
+        """The open incident on `platform` that posted `message` as a draft card: a reaction
+        names only the message."""
+
+        async def work(tx: _Tx) -> Incident | None:
+            for incident in await tx.unit.incidents(open_only=True):
+                if incident.platform != platform:
+                    continue
+                drafts = await tx.unit.drafts(incident.number)
+                if any(d.version_by_message(message) for d in drafts):
+                    return incident
+            return None
+
+        found: Incident | None = await self._run(work)
+        return found
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -1045,3 +1064,8 @@ class Service:
 
         stats: Stats = await self._run(work)
         return stats
+
+def _check_current(draft: Draft, version: int) -> None:
+    if version != draft.version:
+        raise Invalid(_("That is an old version of draft #{number}; decide on version "
+                        "{version}.", number=draft.number, version=draft.version))

@@ -6,6 +6,7 @@ inline keyboards) from the same objects; the wording lives here once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,17 @@ from bot.core.playbook_views import checklist_summary
 from bot.core.playbooks import Task
 from bot.core.rules import Rules
 from bot.core.text import N_, Joined, Localized, Prefixed, Text, Who, _
+
+SPACE_PATTERN = "crisis-{number}-{slug}"
+
+
+def space_name(incident: Incident, pattern: str = SPACE_PATTERN) -> str:
+    """`crisis-7-fake-news-about-recall`: the naming pattern channels and topics share (the
+    fields are those of `CRISISBOT_SLACK__CHANNEL_PATTERN`); any script's letters are kept."""
+    slug = re.sub(r"[^\w]+", "-", incident.title.lower()).strip("-")[:40] or "incident"
+    name = pattern.format(number=incident.number, slug=slug,
+                          severity=incident.severity.value, kind=incident.kind.value)
+    return name[:80].rstrip("-")
 
 
 def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = (),

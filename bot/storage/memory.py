@@ -13,7 +13,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from bot.core.models import Alert, Draft, Incident, MentionMinute, Notice, TimelineEvent
+from bot.core.models import (
+    Alert,
+    Draft,
+    Incident,
+    KnownPerson,
+    MentionMinute,
+    Notice,
+    PersonId,
+    TimelineEvent,
+)
 from bot.core.playbooks import Task
 
 
@@ -28,6 +37,7 @@ class _State:
     done: dict[int, str | None] = field(default_factory=dict)
     next_attempt: dict[int, datetime] = field(default_factory=dict)
     seen: dict[str, datetime] = field(default_factory=dict)
+    people: dict[PersonId, KnownPerson] = field(default_factory=dict)
     counter: int = 0
     tasks: dict[tuple[int, int], Task] = field(default_factory=dict)
 
@@ -164,6 +174,20 @@ class MemoryUnit:
             return False
         self.s.seen[key] = at
         return True
+
+    async def remember_person(self, person: KnownPerson) -> None:
+        self.s.people[person.person] = person
+
+    async def person_by_username(self, platform: str, username: str) -> PersonId | None:
+        wanted = username.lower()
+        for known in self.s.people.values():
+            if (known.person.startswith(f"{platform}:") and known.username is not None
+                    and known.username.lower() == wanted):
+                return known.person
+        return None
+
+    async def known_people(self, platform: str) -> list[KnownPerson]:
+        return [p for p in self.s.people.values() if p.person.startswith(f"{platform}:")]
 
 
     async def add_task(self, task: Task) -> None:

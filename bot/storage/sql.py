@@ -60,9 +60,11 @@ from bot.core.models import (
     DraftVersion,
     EventKind,
     Incident,
+    KnownPerson,
     MentionMinute,
     Notice,
     NoticeKind,
+    PersonId,
     Severity,
     Space,
     Status,
@@ -297,6 +299,19 @@ class SeenEventRow(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class PersonRow(Base):
+    """People a chat platform has shown us; `username_key` is the lowercased @username."""
+
+    __tablename__ = "people"
+    __table_args__ = (Index("ix_people_username", "platform", "username_key"),)
+
+    person: Mapped[str] = mapped_column(PERSON, primary_key=True)
+    platform: Mapped[str] = mapped_column(CODE)
+    name: Mapped[str] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(255))
+    username_key: Mapped[str | None] = mapped_column(String(255))
 
 
 class CounterRow(Base):
@@ -768,6 +783,28 @@ class SqlUnit:
         stmt = stmt.on_conflict_do_nothing(index_elements=[SeenEventRow.key])
         added = await self._s.execute(stmt.returning(SeenEventRow.key))
         return added.first() is not None
+
+    async def remember_person(self, person: KnownPerson) -> None:
+        row = await self._s.get(PersonRow, person.person)
+        if row is None:
+            row = PersonRow(person=person.person, platform=person.person.split(":", 1)[0])
+            self._s.add(row)
+        row.name = person.name[:255]
+        row.username = person.username
+        row.username_key = person.username.lower() if person.username else None
+        await self._s.flush()
+
+    async def person_by_username(self, platform: str, username: str) -> PersonId | None:
+        found: str | None = await self._s.scalar(
+            select(PersonRow.person)
+            .where(PersonRow.platform == platform, PersonRow.username_key == username.lower())
+            .limit(1)
+        )
+        return found
+
+    async def known_people(self, platform: str) -> list[KnownPerson]:
+        rows = await self._s.scalars(select(PersonRow).where(PersonRow.platform == platform))
+        return [KnownPerson(row.person, row.name, row.username) for row in rows]
 
 
 # -- the store -------------------------------------------------------------------------------

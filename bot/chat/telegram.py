@@ -1,0 +1,662 @@
+"""Telegram: incident topics in a forum supergroup, the shared `/crisis` commands, draft approval
+by buttons, reactions and replies.
+
+Two halves over one python-telegram-bot `Application` built with `updater(None)`:
+`TelegramChat` is the core's `Chat` port (what delivery calls), and `TelegramUpdates` turns
+updates into service calls. We feed updates ourselves — from our webhook route or our own
+`getUpdates` loop — so every `update_id` is claimed in the database before it is handled and a
+re-delivery does nothing.
+
+An incident's space is `Space("telegram", "<chat id>/<thread>")`: the thread is the forum topic,
+or, in a group that is not a forum, the pinned incident message whose replies hold the
+conversation. Bot API errors 429 become `RetryLater`, so the deliverer waits as told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import html
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from telegram import (
+    Bot,
+    BotCommand,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    ReactionTypeEmoji,
+    ReplyParameters,
+    Update,
+    User,
+)
+from telegram.constants import ForumIconColor, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    MessageReactionHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.core import commands as cmd
+from bot.core.errors import CrisisError, Invalid, NotFound
+from bot.core.models import Draft, DraftState, Incident, KnownPerson, PersonId, Severity, Space
+from bot.core.ports import Once, RetryLater, Store
+from bot.core.rules import check_open, reaction_decision
+from bot.core.service import Context, Service
+from bot.core.text import Text, Who, _
+from bot.core.views import SPACE_PATTERN, space_name
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+ALLOWED_UPDATES = ("message", "callback_query", "message_reaction")
+
+
+def _verbs() -> dict[str, Text]:
+    """`/crisis_<verb>` aliases: each sub-command of the help once (`draft` has two lines),
+    with its first description."""
+    verbs: dict[str, Text] = {}
+    for usage, meaning in cmd.HELP:
+        verbs.setdefault(usage.split()[0], meaning)
+    return verbs
+
+
+VERBS = _verbs()
+MAX_TEXT = 4096
+ICONS: Mapping[Severity, int] = {
+    Severity.SEV1: ForumIconColor.RED,
+    Severity.SEV2: ForumIconColor.YELLOW,
+    Severity.SEV3: ForumIconColor.BLUE,
+    Severity.SEV4: ForumIconColor.GREEN,
+}
+
+RenderFor = Callable[[str | None, Callable[[Who], str]], Callable[[Text], str]]
+"""(language or None for the default, mention style) -> a function rendering `Text`."""
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+T = TypeVar("T")
+
+
+def build_application(token: str, api_url: str) -> TelegramApp:
+    """PTB's custom-webhook setup: no Updater (we fetch updates), no job queue (APScheduler
+    runs ours), Bot API and file URLs from settings."""
+    base = api_url.rstrip("/")
+    file_url = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
+    return (Application.builder().token(token).base_url(api_url).base_file_url(file_url)
+            .updater(None).job_queue(None).build())
+
+
+def space_of(chat_id: int, thread: int) -> Space:
+    return Space(PLATFORM, f"{chat_id}/{thread}")
+
+
+def _where(space: Space) -> tuple[int, int]:
+    chat, thread = space.channel.split("/", 1)
+    return int(chat), int(thread)
+
+
+def person_of(user: User) -> PersonId:
+    return f"{PLATFORM}:{user.id}"
+
+
+def _telegram_id(person: PersonId) -> int | None:
+    platform, _sep, handle = person.partition(":")
+    return int(handle) if platform == PLATFORM and handle.isdigit() else None
+
+
+async def _call(request: Awaitable[T]) -> T:
+    """One Bot API call; Telegram's "slow down" (429 with `retry_after`) and a lost connection
+    become the outbox's `RetryLater`."""
+    try:
+        return await request
+    except RetryAfter as error:
+        # The private field is always a timedelta; the public one warns until PTB 23.
+        raise RetryLater(str(error), error._retry_after.total_seconds()) from error
+    except BadRequest:
+        raise
+    except NetworkError as error:  # a timeout, a dropped connection, a 5xx
+        raise RetryLater(f"Telegram unreachable: {error}") from error
+
+
+class TelegramChat:
+    """The `Chat` port on the Bot API: topics, HTML messages with inline keyboards, pins, DMs.
+
+    `once` is ignored: the Bot API cannot search what a bot posted, so a retry after a crash
+    between sending and recording may repeat a message (the outbox makes that rare).
+    """
+
+    platform = PLATFORM
+
+    def __init__(self, app: TelegramApp, chat_id: int | None, render_for: RenderFor, *,
+                 name_pattern: str = SPACE_PATTERN) -> None:
+        self.app = app
+        self.name_pattern = name_pattern
+        self.bot: Bot = app.bot
+        self.chat_id = chat_id
+        self._render_for = render_for
+        self.names: dict[PersonId, str] = {}
+        """Display names for mentions, learnt from updates and the people table."""
+        self._forum: dict[int, bool] = {}
+
+    # -- the Chat port ----------------------------------------------------------------------
+
+    async def open_space(self, incident: Incident, *, once: Once | None = None) -> Space:
+        if self.chat_id is None:
+            raise RuntimeError("CRISISBOT_TELEGRAM__CHAT_ID is not set: nowhere to open "
+                               f"{incident.public_id}")
+        chat = self.chat_id
+        if await self.is_forum(chat):
+            topic = await _call(self.bot.create_forum_topic(
+                chat, space_name(incident, self.name_pattern)[:128],
+                icon_color=ICONS[incident.severity]))
+            return space_of(chat, topic.message_thread_id)
+        text = self.html([_("{incident}: {title} — the conversation about it continues in "
+                            "replies to this message.", incident=incident.public_id,
+                            title=incident.title)], incident.language)
+        root = await _call(self.bot.send_message(chat, text, parse_mode=ParseMode.HTML))
+        await _call(self.bot.pin_chat_message(chat, root.message_id, disable_notification=True))
+        return space_of(chat, root.message_id)
+
+    async def invite(self, space: Space, people: Sequence[PersonId]) -> None:
+        """Nothing to do: a bot cannot add people to a group, every member sees the topic, and
+        each role assignment mentions its holder."""
+
+    async def post(self, space: Space, lines: Sequence[Text], *, thread: str | None = None,
+                   draft: Draft | None = None, language: str | None = None,
+                   once: Once | None = None) -> str:
+        chat, root = _where(space)
+        placement = await self.placement(chat, root, int(thread) if thread else None)
+        message = await _call(self.bot.send_message(
+            chat, self.html(lines, language), parse_mode=ParseMode.HTML,
+            reply_markup=self.keyboard(draft, language), **placement))
+        return str(message.message_id)
+
+    async def update(self, space: Space, message: str, lines: Sequence[Text], *,
+                     draft: Draft | None = None, language: str | None = None) -> None:
+        chat, _root = _where(space)
+        try:
+            await _call(self.bot.edit_message_text(
+                self.html(lines, language), chat_id=chat, message_id=int(message),
+                parse_mode=ParseMode.HTML, reply_markup=self.keyboard(draft, language)))
+        except BadRequest as error:
+            if "not modified" not in error.message.lower():
+                raise
+
+    async def pin(self, space: Space, message: str) -> None:
+        chat, _root = _where(space)
+        await _call(self.bot.pin_chat_message(chat, int(message), disable_notification=True))
+
+    async def close_space(self, space: Space) -> None:
+        """Close the topic (admins and the bot can still write in it). A reply thread cannot
+        be closed; the edited summary says the incident is resolved."""
+        await self._topic(space, self.bot.close_forum_topic)
+
+    async def reopen_space(self, space: Space) -> None:
+        await self._topic(space, self.bot.reopen_forum_topic)
+
+    async def direct(self, person: PersonId, lines: Sequence[Text], *,
+                     language: str | None = None, once: Once | None = None) -> None:
+        """A user who never started the bot cannot be written to: log it and carry on, the
+        incident channel has the same news."""
+        user = _telegram_id(person)
+        if user is None:
+            log.info("no Telegram id for %s; direct message skipped", person)
+            return
+        try:
+            await _call(self.bot.send_message(user, self.html(lines, language),
+                                              parse_mode=ParseMode.HTML))
+        except (Forbidden, BadRequest) as error:
+            log.warning("could not write to %s directly (%s); have them start the bot",
+                        person, error.message)
+
+    # -- helpers shared with the update handlers ---------------------------------------------
+
+    async def is_forum(self, chat: int) -> bool:
+        if chat not in self._forum:
+            found = await _call(self.bot.get_chat(chat))
+            self._forum[chat] = bool(found.is_forum)
+        return self._forum[chat]
+
+    def render(self, text: Text, language: str | None = None) -> str:
+        """Plain text (button labels, callback answers): no markup, names as @handles."""
+        return self._render_for(language, _plain)(text)
+
+    def html(self, lines: Sequence[Text], language: str | None = None) -> str:
+        """Telegram HTML: everything escaped except the mentions, which become user links.
+
+        Mentions render as private-use placeholders first, so escaping the finished text can
+        never touch the links and a translation can move them anywhere in the sentence.
+        """
+        links: list[str] = []
+
+        def mention(who: Who) -> str:
+            links.append(self._link(who))
+            return f"\ue000{len(links) - 1}\ue001"
+
+        render = self._render_for(language, mention)
+        rendered = [html.escape(render(line), quote=False) for line in lines]
+        text = _fit(rendered)
+        for index, link in enumerate(links):
+            text = text.replace(f"\ue000{index}\ue001", link)
+        return text
+
+    def keyboard(self, draft: Draft | None,
+                 language: str | None) -> InlineKeyboardMarkup | None:
+        """Approve / Reject / Revise under a pending card, Revise under a rejected one; the
+        data names incident, draft and version so a press on an old card is refused."""
+        if draft is None or draft.state is DraftState.APPROVED:
+            return None
+        key = f"d:{draft.incident}:{draft.number}:{draft.version}"
+        buttons = [InlineKeyboardButton(self.render(_("Approve"), language),
+                                        callback_data=f"{key}:a"),
+                   InlineKeyboardButton(self.render(_("Reject"), language),
+                                        callback_data=f"{key}:r"),
+                   InlineKeyboardButton(self.render(_("Revise"), language),
+                                        callback_data=f"{key}:v")]
+        if draft.state is DraftState.REJECTED:
+            buttons = buttons[2:]
+        return InlineKeyboardMarkup([buttons])
+
+    async def placement(self, chat: int, root: int, reply_to: int | None) -> dict[str, Any]:
+        """Where a message goes: into the topic, or into the incident message's replies."""
+        if await self.is_forum(chat):
+            placed: dict[str, Any] = {"message_thread_id": root}
+            if reply_to is not None:
+                placed["reply_parameters"] = ReplyParameters(reply_to,
+                                                             allow_sending_without_reply=True)
+            return placed
+        return {"reply_parameters": ReplyParameters(reply_to or root,
+                                                    allow_sending_without_reply=True)}
+
+    async def _topic(self, space: Space,
+                     action: Callable[[int, int], Awaitable[bool]]) -> None:
+        chat, thread = _where(space)
+        if not await self.is_forum(chat):
+            return
+        try:
+            await _call(action(chat, thread))
+        except BadRequest as error:
+            if "not_modified" not in error.message.lower():
+                raise
+
+    def _link(self, who: Who) -> str:
+        user = _telegram_id(who.person)
+        if user is None:
+            return html.escape(_plain(who), quote=False)
+        name = self.names.get(who.person, str(user))
+        return f'<a href="tg://user?id={user}">{html.escape(name, quote=False)}</a>'
+
+
+def _plain(who: Who) -> str:
+    return f"@{who.handle}"
+
+
+def _fit(lines: list[str]) -> str:
+    """Whole lines up to Telegram's 4096 characters (cut after rendering, so no tag is split)."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > MAX_TEXT - 1:
+            kept.append("…")
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)
+
+
+@dataclass(frozen=True)
+class _Prompt:
+    """A ForceReply question waiting for its answer: the reason of a rejection, or a revision."""
+
+    kind: Literal["reject", "revise"]
+    incident: int
+    draft: int
+    version: int
+    person: PersonId
+
+
+class TelegramUpdates:
+    """Updates in: commands, button presses, reactions and replies -> the service.
+
+    Handlers are PTB handlers on `app`; `handle` claims the update id first. Refusals are told
+    to the one who acted (an alert on a button, a reply to a command or a reaction).
+    """
+
+    def __init__(self, chat: TelegramChat, service: Service, store: Store, *,
+                 secret: str | None = None, poll_timeout: int = 30) -> None:
+        self.app = app = chat.app
+        self.chat = chat
+        self.service = service
+        self.store = store
+        self.secret = secret
+        self.poll_timeout = poll_timeout
+        self._prompts: dict[tuple[int, int], _Prompt] = {}
+        self._known: dict[PersonId, KnownPerson] = {}
+        self._polling: asyncio.Task[None] | None = None
+        app.add_handler(TypeHandler(Update, self._learn), group=-1)
+        app.add_handler(CommandHandler(["crisis", *(f"crisis_{v}" for v in VERBS)],
+                                       self._command))
+        app.add_handler(CallbackQueryHandler(self._button, pattern=r"^d:"))
+        app.add_handler(MessageReactionHandler(self._reaction))
+        app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND,
+                                       self._answer))
+        app.add_error_handler(self._error)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def polling(self) -> bool:
+        """Without a webhook secret nothing can prove a POST came from Telegram: poll."""
+        return self.secret is None
+
+    async def start(self) -> None:
+        """Meet the bot (`getMe`), publish the command list, recall known names and, in polling
+        mode, start fetching updates."""
+        await self.app.initialize()
+        await _call(self.app.bot.set_my_commands(self._commands()))
+        async with self.store.unit() as unit:
+            for known in await unit.known_people(PLATFORM):
+                self._known[known.person] = known
+                self.chat.names[known.person] = known.name
+        if self.polling:
+            await _call(self.app.bot.delete_webhook())
+            self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            self._polling.cancel()
+            await asyncio.gather(self._polling, return_exceptions=True)
+        await self.app.shutdown()
+
+    def _commands(self) -> list[BotCommand]:
+        """`/crisis` and each `/crisis_<verb>`, described in the configured language."""
+        commands = [BotCommand("crisis", self.chat.render(_("crisis commands (/crisis help)")))]
+        for verb, meaning in VERBS.items():
+            commands.append(BotCommand(f"crisis_{verb}", self.chat.render(meaning)[:256]))
+        return commands
+
+    # -- updates in -------------------------------------------------------------------------
+
+    async def webhook(self, headers: Mapping[str, str],
+                      body: bytes) -> tuple[int, dict[str, Any]]:
+        """The `POST /telegram/webhook` route's work: (status, JSON body)."""
+        given = {k.lower(): v for k, v in headers.items()}.get(
+            "x-telegram-bot-api-secret-token", "")
+        if self.secret is None or not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return 401, {"error": "missing or wrong X-Telegram-Bot-Api-Secret-Token"}
+        try:
+            update = Update.de_json(json.loads(body), self.app.bot)
+        except (ValueError, TypeError, KeyError):
+            return 400, {"error": "not a Telegram update"}
+        await self.handle(update)
+        return 200, {"ok": True}
+
+    async def handle(self, update: Update) -> None:
+        """Process an update once: its id is claimed (committed) first, so a retried webhook
+        or a re-fetched update finds it taken."""
+        async with self.store.unit() as unit:
+            fresh = await unit.first_sight(f"{PLATFORM}:{update.update_id}",
+                                           self.service.clock.now())
+        if fresh:
+            await self.app.process_update(update)
+        else:
+            log.info("Telegram update %s already processed", update.update_id)
+
+    async def _poll(self) -> None:
+        """Long polling: fetch, handle in order, then confirm by moving the offset on."""
+        offset: int | None = None
+        while True:
+            try:
+                updates = await _call(self.app.bot.get_updates(
+                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES,
+                    read_timeout=self.poll_timeout + 10))
+            except RetryLater as wait:
+                await asyncio.sleep(wait.after or 1.0)
+                continue
+            except TelegramError as error:
+                log.warning("getUpdates failed: %s; retrying", error)
+                await asyncio.sleep(1)
+                continue
+            for update in updates:
+                try:
+                    await self.handle(update)
+                except Exception:
+                    log.exception("could not handle Telegram update %s", update.update_id)
+                offset = update.update_id + 1
+
+    async def _error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("Telegram handler failed on %r", update, exc_info=context.error)
+
+    # -- handlers ---------------------------------------------------------------------------
+
+    async def _learn(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Remember who we see (and who is text-mentioned), so `@username` resolves to an id
+        and mentions show names."""
+        users = [update.effective_user]
+        message = update.effective_message
+        if message is not None:
+            users += [e.user for e in message.entities if e.type == MessageEntity.TEXT_MENTION]
+        if update.message_reaction is not None:
+            users.append(update.message_reaction.user)
+        seen = [KnownPerson(person_of(u), u.full_name, u.username)
+                for u in users if u is not None and not u.is_bot]
+        fresh = [p for p in dict.fromkeys(seen) if self._known.get(p.person) != p]
+        if not fresh:
+            return
+        async with self.store.unit() as unit:
+            for person in fresh:
+                await unit.remember_person(person)
+        for person in fresh:
+            self._known[person.person] = person
+            self.chat.names[person.person] = person.name
+
+    async def _command(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or message.from_user is None or message.text is None:
+            return
+        text = _with_text_mentions(message)
+        try:
+            command = cmd.parse(_command_words(text))
+            resolved = await self._resolve_usernames(command)
+            ctx = Context(person_of(message.from_user), PLATFORM, self._space(message),
+                          lambda m: resolved.get(m) or f"{PLATFORM}:{m.value}")
+            lines = (await self.service.execute(command, ctx)).lines
+        except CrisisError as refused:
+            lines = [refused.text]
+        await self._reply(message, lines)
+
+    async def _resolve_usernames(self, command: cmd.Command) -> dict[cmd.Mention, PersonId]:
+        """`@name` -> the id the bot saw with that username; refuse a name never seen (a
+        username alone would make a second, id-less person)."""
+        mention = getattr(command.action, "person", None)
+        if not isinstance(mention, cmd.Mention) or not mention.is_username:
+            return {}
+        async with self.store.unit() as unit:
+            found = await unit.person_by_username(PLATFORM, mention.value)
+        if found is None:
+            raise NotFound(_("I have not seen @{username} yet: ask them to write in the group "
+                             "once, or use their numeric id.", username=mention.value))
+        return {mention: found}
+
+    async def _button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.data is None:
+            return
+        actor = person_of(query.from_user)
+        try:
+            _tag, number, draft, version, action = query.data.split(":")
+            incident, found = await self._draft(int(number), draft=int(draft))
+            if action == "a":
+                await self.service.decide(incident.number, actor, approve=True,
+                                          draft_number=found.number, version=int(version))
+                await query.answer(self.chat.render(
+                    _("You approved draft #{number}.", number=found.number)))
+                return
+            self._check(incident, found, actor, int(version), reject=action == "r")
+        except CrisisError as refused:
+            await query.answer(self.chat.render(refused.text), show_alert=True)
+            return
+        except ValueError:
+            await query.answer()
+            return
+        await query.answer()
+        card = query.message
+        if card is not None and incident.space is not None:
+            await self._ask(incident.space, card.message_id, _Prompt(
+                "reject" if action == "r" else "revise", incident.number, found.number,
+                found.version, actor))
+
+    async def _reaction(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """👍/✅ on a draft card approves it, 👎/❌ asks for the reason; other reactions and
+        anonymous ones are not decisions."""
+        reaction = update.message_reaction
+        if reaction is None or reaction.user is None:
+            return
+        before = {r.emoji for r in reaction.old_reaction if isinstance(r, ReactionTypeEmoji)}
+        added = [r.emoji for r in reaction.new_reaction
+                 if isinstance(r, ReactionTypeEmoji) and r.emoji not in before]
+        decisions = [d for d in map(reaction_decision, added) if d is not None]
+        if not decisions:
+            return
+        message = str(reaction.message_id)
+        incident = await self.service.incident_of_message(PLATFORM, message)
+        space = incident.space if incident else None
+        if incident is None or space is None or _where(space)[0] != reaction.chat.id:
+            return
+        actor = person_of(reaction.user)
+        try:
+            _incident, draft = await self._draft(incident.number, message=message)
+            if decisions[0]:
+                await self.service.decide(incident.number, actor, approve=True,
+                                          message=message)
+                return
+            self._check(incident, draft, actor, draft.version, reject=True)
+        except CrisisError as refused:
+            await self._tell(space, reaction.message_id, incident.language,
+                             [_("{person}: {refusal}", person=Who(actor),
+                                refusal=refused.text)])
+            return
+        await self._ask(space, reaction.message_id, _Prompt(
+            "reject", incident.number, draft.number, draft.version, actor))
+
+    async def _answer(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A reply to one of our ForceReply questions: the reason, or the new text."""
+        message = update.effective_message
+        if message is None or message.reply_to_message is None or message.from_user is None \
+                or not message.text:
+            return
+        key = (message.chat.id, message.reply_to_message.message_id)
+        prompt = self._prompts.get(key)
+        actor = person_of(message.from_user)
+        if prompt is None or prompt.person != actor:
+            return
+        try:
+            if prompt.kind == "reject":
+                await self.service.decide(prompt.incident, actor, approve=False,
+                                          draft_number=prompt.draft, version=prompt.version,
+                                          reason=message.text)
+            else:
+                await self.service.revise(prompt.incident, prompt.draft, actor, message.text)
+        except CrisisError as refused:
+            await self._reply(message, [refused.text])
+            return
+        del self._prompts[key]
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def _draft(self, number: int, *, draft: int | None = None,
+                     message: str | None = None) -> tuple[Incident, Draft]:
+        incident, drafts, _events, _alerts = await self.service.load(number)
+        for found in drafts:
+            if found.number == draft or (message and found.version_by_message(message)):
+                return incident, found
+        raise NotFound(_("That message is not a draft."))
+
+    def _check(self, incident: Incident, draft: Draft, actor: PersonId, version: int, *,
+               reject: bool) -> None:
+        """Refuse before asking a question whose answer would be refused anyway."""
+        check_open(incident)
+        if version != draft.version:
+            raise Invalid(_("That is an old version of draft #{number}; decide on version "
+                             "{version}.", number=draft.number, version=draft.version))
+        if reject:
+            self.service.rules.reject(incident, draft, actor)
+
+    async def _ask(self, space: Space, card: int, prompt: _Prompt) -> None:
+        """A ForceReply question under the card; the answer comes back to `_answer`."""
+        question = (
+            _("{person}, reply to this message with the reason for rejecting draft #{number}.",
+              person=Who(prompt.person), number=prompt.draft)
+            if prompt.kind == "reject" else
+            _("{person}, reply to this message with the new text of draft #{number}.",
+              person=Who(prompt.person), number=prompt.draft))
+        sent = await self._tell(space, card, None, [question], ForceReply(selective=True))
+        self._prompts[(sent.chat.id, sent.message_id)] = prompt
+
+    async def _tell(self, space: Space, reply_to: int, language: str | None,
+                    lines: list[Text], markup: ForceReply | None = None) -> Message:
+        """Straight away, not through the outbox: the person is waiting for this answer."""
+        chat, root = _where(space)
+        return await _call(self.app.bot.send_message(
+            chat, self.chat.html(lines, language), parse_mode=ParseMode.HTML,
+            reply_markup=markup, **await self.chat.placement(chat, root, reply_to)))
+
+    async def _reply(self, message: Message, lines: Sequence[Text]) -> None:
+        """Answer the sender in place (Telegram has no private replies in a group); long
+        answers (timeline, report) go in as many messages as needed."""
+        for chunk in _chunks([self.chat.html([line]) for line in lines]):
+            await _call(message.reply_html(chunk, do_quote=True))
+
+    def _space(self, message: Message) -> Space | None:
+        """The topic, or the reply thread of a pinned incident message, the message is in."""
+        thread = message.message_thread_id
+        if thread is None and message.reply_to_message is not None:
+            thread = message.reply_to_message.message_id
+        return space_of(message.chat.id, thread) if thread is not None else None
+
+
+def _chunks(lines: list[str]) -> list[str]:
+    chunks: list[str] = []
+    current: list[str] = []
+    for line in lines:
+        if current and sum(len(c) + 1 for c in current) + len(line) > MAX_TEXT:
+            chunks.append("\n".join(current))
+            current = []
+        current.append(line[:MAX_TEXT])
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+def _command_words(text: str) -> str:
+    """`/crisis_ack@CrisisBot INC-2` or `/crisis ack INC-2` -> `ack INC-2` for the parser."""
+    head, _sep, rest = text.strip().partition(" ")
+    name = head.lstrip("/").split("@", 1)[0].lower()
+    verb = name.removeprefix("crisis").lstrip("_")
+    return f"{verb} {rest}".strip()
+
+
+def _with_text_mentions(message: Message) -> str:
+    """Text mentions (people without a username, picked from the member list) carry the user,
+    not a parsable word: put their numeric id where their name was."""
+    text = message.text or ""
+    mentions = [(e.offset, e.length, e.user.id) for e in message.entities
+                if e.type == MessageEntity.TEXT_MENTION and e.user is not None]
+    if not mentions:
+        return text
+    units = text.encode("utf-16-le")  # entity offsets count UTF-16 code units
+    for offset, length, user in sorted(mentions, reverse=True):
+        start, end = offset * 2, (offset + length) * 2
+        units = units[:start] + str(user).encode("utf-16-le") + units[end:]
+    return units.decode("utf-16-le")

@@ -1,0 +1,166 @@
+"""Telegram's edges over loopback: the webhook's secret, an update delivered twice, 429 with
+`retry_after`, direct messages to people who never started the bot, and Telegram HTML."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from bot.chat.telegram import _command_words, _with_text_mentions, person_of
+from bot.core.models import PersonId
+from bot.core.text import Text, Who, _
+from bot.i18n import renderer
+
+from .fake_api import CHAT_ID
+from .harness import PEOPLE, SECRET, running, until
+from .test_story import open_incident, sent
+
+
+async def test_the_webhook_wants_the_secret_token(tmp_path: Any) -> None:
+    async with running(tmp_path, forum=True, webhook=True) as room:
+        update = room.update(message=room.message("bob", "/crisis declare Leak"))
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+            response = await room.http.post("/telegram/webhook", json=update, headers=headers)
+            assert response.status_code == 401
+            assert "secret" in response.json()["error"].lower()
+        response = await room.http.post("/telegram/webhook", content=b"{not json",
+                                        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+        assert response.status_code == 400
+        assert not room.fake.called("createForumTopic")
+        assert not room.fake.called("sendMessage")
+
+
+async def test_polling_mode_refuses_webhook_posts(tmp_path: Any) -> None:
+    async with running(tmp_path, forum=True, webhook=False) as room:
+        update = room.update(message=room.message("bob", "/crisis declare Leak"))
+        response = await room.http.post("/telegram/webhook", json=update,
+                                        headers={"X-Telegram-Bot-Api-Secret-Token": "x"})
+        assert response.status_code == 401
+
+
+@pytest.mark.parametrize("webhook", [True, False], ids=["webhook", "polling"])
+async def test_an_update_delivered_twice_is_processed_once(tmp_path: Any,
+                                                           webhook: bool) -> None:
+    async with running(tmp_path, forum=True, webhook=webhook) as room:
+        declare = await room.say("bob", "/crisis declare SEV1 Account takeover")
+        await room.deliver(declare)
+        await room.deliver(declare)
+        later = await room.say("bob", "/crisis_help")
+        await room.reply(later["message"]["message_id"], "help")
+        await until(lambda: room.fake.called("pinChatMessage"), what="summary pinned")
+        assert len(room.fake.called("createForumTopic")) == 1
+        assert len(room.replies_to(declare["message"]["message_id"])) == 1
+
+
+async def test_429_waits_retry_after_then_delivers_once(tmp_path: Any) -> None:
+    async with running(tmp_path, forum=True, webhook=True) as room:
+        room.fake.failures["sendMessage"] = [1]
+        summary = await open_incident(room)
+        attempts = [c for c in room.fake.calls if c.method == "sendMessage"]
+        refused, delivered = attempts[0], attempts[1]
+        assert refused.params["text"] == delivered.params["text"] == summary["text"]
+        assert delivered.at - refused.at >= 1.0
+        assert sum(m["text"] == summary["text"] for m in room.fake.messages.values()) == 1
+        assert len(room.fake.called("createForumTopic")) == 1
+
+
+async def test_a_direct_message_to_someone_who_never_started_the_bot_is_skipped(
+        tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
+    async with running(tmp_path, forum=True, webhook=True) as room:
+        room.fake.started.add(104)
+        chat = room.bot.delivery.chats["telegram"]
+        caplog.set_level(logging.WARNING)
+        for person in ("telegram:103", "telegram:104", "slack:U1", "telegram:@ghost"):
+            await chat.direct(person, [_("Reminder: {incident}", incident="INC-1")])
+        tried = [int(m["chat_id"]) for m in room.fake.called("sendMessage")]
+        assert tried == [103, 104]
+        assert [m["chat"]["id"] for m in room.fake.messages.values()] == [104]
+        assert "telegram:103" in caplog.text
+        assert "start the bot" in caplog.text
+
+
+async def test_html_escapes_text_but_not_mentions(tmp_path: Any) -> None:
+    async with running(tmp_path, forum=True, webhook=True) as room:
+        await room.say("carol", "/crisis_help")  # the bot learns Carol's name
+        await until(lambda: room.fake.called("sendMessage"), what="help reply")
+        chat = room.bot.delivery.chats["telegram"]
+        text = chat.html([Text("{person} said <b>{quote}</b> & left",
+                               {"person": Who("telegram:103"), "quote": "<i>hi</i>"})])
+        assert text == ('<a href="tg://user?id=103">Carol</a> said &lt;b&gt;&lt;i&gt;hi&lt;/i&gt;'
+                        "&lt;/b&gt; &amp; left")
+        assert chat.html([_("{person} is now {role}.", person=Who("slack:U1"),
+                            role="legal")]) == "@U1 is now legal."
+
+
+def test_persian_isolates_keep_the_link_whole() -> None:
+    render = renderer("fa", lambda who: "\ue0000\ue001")
+    assert "\u2068\ue0000\ue001\u2069" in render(
+        _("{person} is now {role}.", person=Who("telegram:1"), role="legal"))
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("/crisis ack INC-2", "ack INC-2"),
+    ("/crisis@CrisisBot ack", "ack"),
+    ("/crisis_ack@CrisisBot INC-2", "ack INC-2"),
+    ("/crisis_role @alice legal", "role @alice legal"),
+    ("/crisis", ""),
+])
+def test_command_words(text: str, words: str) -> None:
+    assert _command_words(text) == words
+
+
+def test_text_mentions_become_ids_counting_utf16() -> None:
+    from telegram import Message
+
+    text = "/crisis role 👩‍💼 Zoë approver"
+    offset = len("/crisis role 👩‍💼 ".encode("utf-16-le")) // 2
+    message = Message.de_json({
+        "message_id": 1, "date": 0, "chat": {"id": CHAT_ID, "type": "supergroup"},
+        "text": text, "entities": [{"type": "text_mention", "offset": offset, "length": 3,
+                                    "user": {"id": 103, "is_bot": False,
+                                             "first_name": "Zoë"}}]}, None)
+    assert _with_text_mentions(message) == "/crisis role 👩‍💼 103 approver"
+
+
+def test_people_are_telegram_ids() -> None:
+    from telegram import User
+
+    person: PersonId = person_of(User(**PEOPLE["alice"]))
+    assert person == "telegram:101"
+
+
+async def test_resolve_closes_the_topic_and_reopen_opens_it_before_speaking(
+        tmp_path: Any) -> None:
+    async with running(tmp_path, forum=True, webhook=True) as room:
+        await room.say("bob", "/crisis declare SEV3 Bad review wave")
+        [topic] = await until(lambda: room.fake.called("createForumTopic"), what="topic")
+        assert int(topic["icon_color"]) == 7322096  # blue: SEV3
+        await until(lambda: room.fake.called("pinChatMessage"), what="summary")
+        await room.say("bob", "/crisis resolve INC-1")
+        await until(lambda: room.fake.called("closeForumTopic"), what="closed")
+        await room.say("bob", "/crisis_reopen INC-1")
+        await until(lambda: sent(room, "reopened INC-1"), what="reopened message")
+        methods = [c.method for c in room.fake.calls]
+        reopened = methods.index("reopenForumTopic")
+        assert methods.index("closeForumTopic") < reopened
+        said = [i for i, c in enumerate(room.fake.calls)
+                if c.method == "sendMessage" and "reopened INC-1" in c.params["text"]]
+        assert reopened < said[0]
+        [closed], [opened] = room.fake.called("closeForumTopic"), room.fake.called(
+            "reopenForumTopic")
+        assert str(closed["message_thread_id"]) == str(opened["message_thread_id"])
+
+
+async def test_the_command_list_and_answers_speak_the_configured_language(
+        tmp_path: Any) -> None:
+    async with running(tmp_path, forum=True, webhook=True, language="ru") as room:
+        [listed] = await until(lambda: room.fake.called("setMyCommands"), what="commands")
+        commands = {c["command"]: c["description"] for c in listed["commands"]}
+        assert len(commands) == len(listed["commands"])  # `draft` once
+        assert any("а" <= ch <= "я" for ch in commands["crisis_ack"])
+        asked = await room.say("bob", "/crisis_ack INC-9")
+        answer = (await room.reply(asked["message"]["message_id"], "refusal"))["text"]
+        assert "INC-9" in answer
+        assert any("а" <= ch <= "я" for ch in answer)
