@@ -14,7 +14,7 @@ from bot.cli import main
 
 def crisisbot(*args: str, env: dict[str, str] | None = None,
               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+    return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         capture_output=True, text=True, timeout=120, cwd=cwd,
         env={**os.environ, **(env or {})}, check=False,
