@@ -12,6 +12,7 @@ With several processes (PostgreSQL), only the holder of a `Leader` lock ticks.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,8 @@ class Pacemaker:
         self._every = every
         self._leader = leader
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def running(self) -> bool:
@@ -59,12 +62,19 @@ class Pacemaker:
         self._scheduler.start()
 
     async def stop(self) -> None:
+        """Stop scheduling, then wait for a tick in flight: closing the store under a running
+        tick would leave its transaction, and the event loop's shutdown, hanging."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        await self._idle.wait()
         if self._leader is not None:
             await self._leader.release()
 
     async def _run(self) -> None:
-        if self._leader is not None and not await self._leader.acquire():
-            return
-        await self._tick()
+        self._idle.clear()
+        try:
+            if self._leader is not None and not await self._leader.acquire():
+                return
+            await self._tick()
+        finally:
+            self._idle.set()
