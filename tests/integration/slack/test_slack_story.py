@@ -116,7 +116,7 @@ async def test_reject_by_reaction_and_modal_and_revise_in_thread(tmp_path: Path,
         # ❌ asks for the reason in the thread; a `reject:` reply gives it.
         await bot.react(LEGAL, channel, card.ts, "x")
         ask = await until(lambda: fake.ephemerals(LEGAL))
-        assert "reject: <reason>" in ask[0]
+        assert "reject: &lt;reason&gt;" in ask[0]  # Slack shows it as typed: <reason>
         reply = fake.user_message(channel, LEGAL, "reject: promises a date", card.ts)
         await bot.event({"type": "message", "channel": channel, "user": LEGAL,
                          "text": reply.text, "ts": reply.ts, "thread_ts": card.ts})
