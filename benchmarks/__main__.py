@@ -4,6 +4,9 @@ N Alertmanager webhooks (one alert each, 90% in one group, the rest over 9 more 
 concurrent senders over loopback; reports accepted alerts/s, p50/p99 latency, incidents opened,
 chat messages sent, alert rows counted after the run, and the server's peak RSS.
 Environment: BENCH_ALERTS (default 20000), BENCH_SENDERS (default 32).
+
+Then the Slack latencies of issue 4 (`benchmarks/slack.py`): alert -> channel and summary,
+slash-command ack, against the fake Slack Web API; BENCH_SKIP_SLACK=1 leaves them out.
 """
 
 from __future__ import annotations
@@ -161,6 +164,10 @@ def main() -> int:
     print(f"incidents opened: {incidents} (distinct groups: {GROUPS})")
     print(f"chat notices delivered: {messages}")
     print(f"speed-up over per-request commit: {results[0].rate / results[1].rate:.2f}x")
+    if not os.environ.get("BENCH_SKIP_SLACK"):
+        from benchmarks import slack  # the test harness: imported only when it runs
+
+        return slack.main()
     return 0
 
 

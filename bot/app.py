@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox, Pacing
-from bot.chat.slack import SlackChat, slack_app, slack_mention
+from bot.chat.slack import SlackChat, slack_app, slack_escape, slack_mention
 from bot.chat.telegram import TelegramChat, TelegramUpdates, build_application
 from bot.content import PLAYBOOKS, TEMPLATES
 from bot.content.loader import load_playbooks
@@ -230,7 +230,8 @@ def slack_client(settings: Settings, *, interactive: bool) -> AsyncWebClient:
 
 def slack_chat(settings: Settings) -> SlackChat:
     def render_for(language: str | None) -> Renderer:
-        return renderer(language or settings.language, mention=slack_mention)
+        return renderer(language or settings.language, mention=slack_mention,
+                        escape=slack_escape)
 
     return SlackChat(slack_client(settings, interactive=False), render_for,
                      channel_pattern=settings.slack.channel_pattern,

@@ -19,7 +19,7 @@ from babel.messages.catalog import Message
 from babel.messages.pofile import read_po
 
 from bot.core.text import Catalog as CatalogPort
-from bot.core.text import Renderer, Who, plain_mention
+from bot.core.text import Renderer, Who, plain_mention, unescaped
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "crisisbot"
@@ -75,9 +75,12 @@ def catalog(language: str) -> CatalogPort:
         return PoCatalog(read_po(handle, locale=language))
 
 
-def renderer(language: str, mention: Callable[[Who], str] = plain_mention) -> Renderer:
-    """A renderer for `language`; each platform passes its own mention style."""
-    return Renderer(catalog(language), mention, isolate=language in RTL, language=language)
+def renderer(language: str, mention: Callable[[Who], str] = plain_mention,
+             escape: Callable[[str], str] = unescaped) -> Renderer:
+    """A renderer for `language`; each platform passes its own mention style and, where its
+    markup needs it, its escaping of plain text."""
+    return Renderer(catalog(language), mention, isolate=language in RTL, language=language,
+                    escape=escape)
 
 
 def extract(

@@ -34,7 +34,7 @@ from bot.core.models import Draft, DraftState, Incident, PersonId, Space
 from bot.core.ports import Once, RetryLater
 from bot.core.rules import reaction_decision
 from bot.core.service import Context, Service
-from bot.core.text import Text, Who, _
+from bot.core.text import Raw, Text, Who, _
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,24 @@ RenderFor = Callable[[str | None], Callable[[Text], str]]
 """language (None = the default) -> a function rendering `Text` with Slack mentions."""
 
 
+def slack_escape(text: str) -> str:
+    """Plain text made safe for Slack's markup: `&`, `<` and `>` as Slack's three entities, so
+    `<!channel>` or `<https://evil|click>` written by someone else shows as typed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_unescape(text: str) -> str:
+    """Slack's text (slash commands, messages) back to plain text: the core keeps plain text
+    and the renderer escapes it again on the way out (so nothing is escaped twice)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def slack_mention(who: Who) -> str:
-    """`slack:U123` -> `<@U123>`; people of other platforms as plain `@handle`."""
+    """`slack:U123` -> `<@U123>`; people of other platforms as plain `@handle` (escaped)."""
     platform, _sep, handle = who.person.partition(":")
-    return f"<@{handle}>" if platform == PLATFORM else f"@{who.handle}"
+    if platform == PLATFORM and re.fullmatch(r"[UWB][A-Z0-9]+", handle):
+        return f"<@{handle}>"
+    return slack_escape(f"@{who.handle}")
 
 
 def slack_user(person: PersonId) -> str | None:
@@ -130,9 +144,9 @@ def draft_blocks(lines: Sequence[str], draft: Draft,
         value = f"{draft.incident}:{draft.number}:{draft.version}"
         blocks.append({"type": "actions", "block_id": "decide", "elements": [
             {"type": "button", "action_id": APPROVE_ACTION, "style": "primary", "value": value,
-             "text": {"type": "plain_text", "text": render(_("Approve"))}},
+             "text": {"type": "plain_text", "text": slack_unescape(render(_("Approve")))}},
             {"type": "button", "action_id": REJECT_ACTION, "style": "danger", "value": value,
-             "text": {"type": "plain_text", "text": render(_("Reject"))}},
+             "text": {"type": "plain_text", "text": slack_unescape(render(_("Reject")))}},
         ]})
     return blocks
 
@@ -254,8 +268,13 @@ class SlackChat:
         return self._render_for(language)
 
     def render(self, lines: Sequence[Text], language: str | None = None) -> str:
+        """Slack markup (`mrkdwn`): plain values escaped, mentions as `<@U123>`."""
         render = self._render_for(language)
         return "\n".join(render(line) for line in lines)
+
+    def plain(self, lines: Sequence[Text], language: str | None = None) -> str:
+        """For `plain_text` fields (labels, modal titles and errors): no markup to escape."""
+        return slack_unescape(self.render(lines, language))
 
     async def bot_user(self) -> str:
         if self._bot_user is None:
@@ -321,7 +340,7 @@ class SlackChat:
             return
         text = _("New incident {incident} ({severity}): {title} — join {channel}",
                  incident=incident.public_id, severity=incident.severity.value,
-                 title=incident.title, channel=f"<#{channel}>")
+                 title=incident.title, channel=Raw(f"<#{channel}>"))
         try:
             await self.post(Space(PLATFORM, target), [text], language=incident.language,
                             once=once)
@@ -379,7 +398,8 @@ class _Inbound:
         actor = f"{PLATFORM}:{command['user_id']}"
         ctx = Context(actor, PLATFORM, Space(PLATFORM, str(command["channel_id"])))
         try:
-            reply = await self.service.execute(parse(str(command.get("text", ""))), ctx)
+            reply = await self.service.execute(
+                parse(slack_unescape(str(command.get("text", "")))), ctx)
             lines = reply.lines
         except CrisisError as refused:
             lines = [refused.text]
@@ -418,7 +438,7 @@ class _Inbound:
         if (event.get("subtype") or event.get("bot_id") or not user or not thread
                 or user == context.bot_user_id or thread == event.get("ts")):
             return
-        verb, _sep, rest = str(event.get("text", "")).partition(":")
+        verb, _sep, rest = slack_unescape(str(event.get("text", ""))).partition(":")
         verb = verb.strip().lower()
         if verb not in {"revise", "reject"}:
             return
@@ -449,7 +469,9 @@ class _Inbound:
         await ack()
         channel, ts, _user = _clicked(body)
         number = int(body["actions"][0]["value"].split(":")[0])
-        render = self.chat.renderer(None)
+        def render(text: Text) -> str:
+            return self.chat.plain([text])
+
         await client.views_open(trigger_id=body["trigger_id"], view={
             "type": "modal", "callback_id": REJECT_VIEW,
             "private_metadata": json.dumps({"incident": number, "channel": channel, "ts": ts}),
@@ -473,7 +495,7 @@ class _Inbound:
                                       reason=reason, message=str(meta["ts"]))
         except CrisisError as refused:
             await ack(response_action="errors",
-                      errors={"reason": self.chat.render([refused.text])})
+                      errors={"reason": self.chat.plain([refused.text])})
             return
         await ack()
 
@@ -508,7 +530,8 @@ class _Inbound:
             return  # the bot's own words are on record already
         link = await self.chat.client.chat_getPermalink(channel=channel, message_ts=ts)
         author = message.get("user")
-        await self.service.note(number, f"{PLATFORM}:{user}", str(message.get("text", "")),
+        await self.service.note(number, f"{PLATFORM}:{user}",
+                                slack_unescape(str(message.get("text", ""))),
                                 pinned=True, author=f"{PLATFORM}:{author}" if author else None,
                                 link=str(link.get("permalink") or "") or None)
 

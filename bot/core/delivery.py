@@ -101,12 +101,19 @@ class Delivery:
                 await chat.reopen_space(space)
             case NoticeKind.SUMMARY:
                 lines = summary_lines(incident, self.rules, drafts, tasks)
+                posted = None
                 if incident.summary_message is None:
-                    message = await chat.post(space, lines, language=lang, once=once)
-                    await self._remember(incident.number, summary=message)
-                    await chat.pin(space, message)
-                    return message
-                await chat.update(space, incident.summary_message, lines, language=lang)
+                    posted = await chat.post(space, lines, language=lang, once=once)
+                    await self._remember(incident.number, summary=posted)
+                else:
+                    await chat.update(space, incident.summary_message, lines, language=lang)
+                if not incident.summary_pinned:
+                    # Pinned until it worked once: a retry after a failed pin (the post went
+                    # through) pins the message it posted. A crash between pinning and
+                    # remembering pins again, which the chats take as success.
+                    await chat.pin(space, posted or _given(incident.summary_message))
+                    await self._remember(incident.number, pinned=True)
+                return posted
             case NoticeKind.MESSAGE:
                 thread = None
                 if notice.thread_of_draft and notice.draft in by_number:
@@ -129,7 +136,7 @@ class Delivery:
         return None
 
     async def _remember(self, number: int, *, space: Space | None = None,
-                        summary: str | None = None,
+                        summary: str | None = None, pinned: bool = False,
                         draft: tuple[int, int, str] | None = None) -> None:
         """Store where something landed, re-reading the record so that changes made while the
         chat call was in flight are kept."""
@@ -146,6 +153,7 @@ class Delivery:
                 return
             incident.space = space or incident.space
             incident.summary_message = summary or incident.summary_message
+            incident.summary_pinned = pinned or incident.summary_pinned
             await unit.update_incident(incident)
 
 

@@ -144,6 +144,8 @@ class Incident:
     platform: str = "local"
     space: Space | None = None
     summary_message: str | None = None
+    summary_pinned: bool = False
+    """The summary message is pinned (posting and pinning are two calls; either may fail)."""
     group_key: str | None = None
     language: str | None = None
     drill: bool = False

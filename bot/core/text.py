@@ -92,6 +92,15 @@ class Lines(tuple[Any, ...]):
     """Several values shown one per line (a checklist inside one message)."""
 
 
+@dataclass(frozen=True)
+class Raw:
+    """A value an adapter has already written in its platform's markup (a Slack channel link
+    `<#C123>`): inserted as it is, never escaped. Only adapters make these, never from what
+    people or alerts wrote."""
+
+    markup: str
+
+
 class Catalog(Protocol):
     def gettext(self, message: str, /) -> str: ...
     def ngettext(self, singular: str, plural: str, n: int, /) -> str: ...
@@ -101,14 +110,26 @@ def plain_mention(who: Who) -> str:
     return f"@{who.handle}"
 
 
+def unescaped(value: str) -> str:
+    return value
+
+
 @dataclass(frozen=True)
 class Renderer:
-    """Turns `Text` into a string with one catalogue, one mention style, optional RTL isolation."""
+    """Turns `Text` into a string with one catalogue, one mention style, optional RTL isolation.
+
+    `escape` makes text safe for a platform's markup (Slack's `&`, `<`, `>`): it is applied to
+    the translated template and to every plain value (titles from alerts, drafts, reasons,
+    localized configuration), never to mentions (the `mention` function writes those in the
+    platform's markup itself) or `Raw` values, so an alert titled `<!channel>` cannot ping
+    anyone while the bot's own `<@U123>` stays a mention.
+    """
 
     catalog: Catalog = field(default_factory=gettext.NullTranslations)
     mention: Callable[[Who], str] = plain_mention
     isolate: bool = False
     language: str = LANGUAGES[0]
+    escape: Callable[[str], str] = unescaped
 
     def __call__(self, text: Text) -> str:
         if not text.msgid:
@@ -117,22 +138,25 @@ class Renderer:
             template = self.catalog.ngettext(text.msgid, text.plural, text.count)
         else:
             template = self.catalog.gettext(text.msgid)
-        return template.format(**{k: self._value(v) for k, v in text.params.items()})
+        return self.escape(template).format(
+            **{k: self._value(v) for k, v in text.params.items()})
 
     def _value(self, value: Any) -> str:
         if isinstance(value, Text):
             return self(value)
         if isinstance(value, Who):
             return self._isolated(self.mention(value))
+        if isinstance(value, Raw):
+            return value.markup
         if isinstance(value, Prefixed):
-            return str(value[0]) + self._value(value[1])
+            return self.escape(str(value[0])) + self._value(value[1])
         if isinstance(value, Joined):
             return ", ".join(self._value(v) for v in value)
         if isinstance(value, Lines):
             return "\n".join(self._value(v) for v in value)
         if isinstance(value, Localized):
-            return value.pick(self.language)
-        return self._isolated(str(value))
+            return self.escape(value.pick(self.language))
+        return self._isolated(self.escape(str(value)))
 
     def _isolated(self, value: str) -> str:
         return f"{FSI}{value}{PDI}" if self.isolate and value else value

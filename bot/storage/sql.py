@@ -30,6 +30,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
     func,
     make_url,
     or_,
@@ -139,6 +140,8 @@ class IncidentRow(Base):
     space_channel: Mapped[str | None] = mapped_column(String(255))
     space_thread: Mapped[str | None] = mapped_column(String(255))
     summary_message: Mapped[str | None] = mapped_column(String(255))
+    summary_pinned: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                 server_default=false())
     group_key: Mapped[str | None] = mapped_column(SqlText, index=True)
     language: Mapped[str | None] = mapped_column(String(16))
     drill: Mapped[bool] = mapped_column(Boolean)
@@ -415,6 +418,7 @@ def _fill_incident(row: IncidentRow, incident: Incident) -> None:
     row.space_channel = space.channel if space else None
     row.space_thread = space.thread if space else None
     row.summary_message = incident.summary_message
+    row.summary_pinned = incident.summary_pinned
     row.group_key = incident.group_key
     row.language = incident.language
     row.drill = incident.drill
@@ -438,7 +442,8 @@ def _incident(row: IncidentRow) -> Incident:
         severity=Severity(row.severity), status=Status(row.status), created_at=row.created_at,
         created_by=row.created_by, acknowledged_at=row.acknowledged_at,
         resolved_at=row.resolved_at, roles=roles, platform=row.platform, space=space,
-        summary_message=row.summary_message, group_key=row.group_key, language=row.language,
+        summary_message=row.summary_message, summary_pinned=bool(row.summary_pinned),
+        group_key=row.group_key, language=row.language,
         drill=row.drill,
     )
 

@@ -27,6 +27,8 @@ class FlakyChat(LocalChat):
         super().__init__(render_for, echo=self.transcript.append)
         self.broken_incidents: set[int] = set()
         self.broken_channels: set[str] = set()
+        self.pin_failures = 0
+        self.pin_calls = 0
 
     async def open_space(self, incident: Incident, *, once: Once | None = None) -> Space:
         if incident.number in self.broken_incidents:
@@ -40,6 +42,14 @@ class FlakyChat(LocalChat):
             raise ChatDown(f"#{space.channel} is archived")
         return await super().post(space, lines, thread=thread, draft=draft, language=language,
                                   once=once)
+
+
+    async def pin(self, space: Space, message: str) -> None:
+        self.pin_calls += 1
+        if self.pin_failures:
+            self.pin_failures -= 1
+            raise ChatDown("pinning failed")
+        await super().pin(space, message)
 
 
 def flaky_world(rules: Rules | None = None) -> tuple[World, FlakyChat]:
@@ -82,6 +92,32 @@ async def test_declare_opens_space_invites_then_posts_and_pins_summary() -> None
     assert await world.pending() == []
     assert await world.delivery.flush() == 0  # nothing left: nothing happens twice
     assert len(channel.messages) == 1
+
+
+@pytest.mark.parametrize("refresh_first", [False, True])
+async def test_a_failed_pin_is_retried_on_the_posted_summary(refresh_first: bool) -> None:
+    """Posting worked, pinning failed: the retry (or a later refresh that supersedes it) pins
+    the message already posted, without posting it again; once pinned, never again."""
+    world, chat = flaky_world()
+    chat.pin_failures = 1
+    await world.service.declare(ALICE, "Outage")
+    with pytest.raises(ChatDown):
+        await world.delivery.flush()
+    channel = await channel_of(world, 1)
+    [summary] = messages(chat, channel)
+    assert not summary.pinned
+    assert (await world.incident(1)).summary_message == summary.id
+    assert not (await world.incident(1)).summary_pinned
+    if refresh_first:
+        await world.service.acknowledge(1, ALICE)
+    await world.delivery.flush()
+    assert summary.pinned
+    assert [m for m in messages(chat, channel) if "Severity:" in m.text] == [summary]
+    assert (await world.incident(1)).summary_pinned
+    assert chat.pin_calls == 2
+    await world.service.assign(1, ALICE, BOB, "spokesperson")
+    await world.delivery.flush()
+    assert chat.pin_calls == 2  # edits do not pin again
 
 
 async def test_summary_is_edited_not_reposted() -> None:

@@ -116,7 +116,7 @@ async def test_reject_by_reaction_and_modal_and_revise_in_thread(tmp_path: Path,
         # ❌ asks for the reason in the thread; a `reject:` reply gives it.
         await bot.react(LEGAL, channel, card.ts, "x")
         ask = await until(lambda: fake.ephemerals(LEGAL))
-        assert "reject: <reason>" in ask[0]
+        assert "reject: &lt;reason&gt;" in ask[0]  # Slack shows it as typed: <reason>
         reply = fake.user_message(channel, LEGAL, "reject: promises a date", card.ts)
         await bot.event({"type": "message", "channel": channel, "user": LEGAL,
                          "text": reply.text, "ts": reply.ts, "thread_ts": card.ts})
@@ -211,3 +211,23 @@ async def test_restart_delivers_what_was_left_and_nothing_twice(tmp_path: Path,
     assert room.pins == [summaries[0].ts]
     assert len(fake.called("conversations.create")) == 1
     assert json.dumps(summaries[0].metadata).count("crisisbot_notice") == 1
+
+
+async def test_summary_pinned_after_pins_add_failed_once(tmp_path: Path, fake: FakeSlack) -> None:
+    """The summary is posted, `pins.add` fails: the retry pins the posted message (not a new
+    one), and later refreshes edit it without pinning again."""
+    fake.fail("pins.add", 500)
+    bot = await start(tmp_path, fake)
+    try:
+        await bot.command(COMMANDER, "declare SEV2 Pins are flaky")
+        room = await until(lambda: fake.channels and fake.channel("crisis-1-"))
+        await until(lambda: room.pins)
+        [summary] = [m for m in room.messages if m.text.startswith("INC-1: Pins are flaky")]
+        assert room.pins == [summary.ts]
+        assert [a["timestamp"] for a in fake.called("pins.add")] == [summary.ts] * 2
+        await bot.command(COMMANDER, "ack", room.id)
+        await until(lambda: "Status: acknowledged" in summary.text)
+        assert len(fake.called("pins.add")) == 2
+        assert len([m for m in room.messages if m.text.startswith("INC-1:")]) == 1
+    finally:
+        await bot.stop()
