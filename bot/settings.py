@@ -68,6 +68,10 @@ class TelegramSettings(BaseModel):
     api_url: str = "https://api.telegram.org/bot"
     webhook_secret: SecretStr | None = None
     chat_id: int | None = None
+    per_chat_per_second: float = Field(default=1.0, gt=0)
+    """Messages a second the bot sends to any one chat (Telegram: about 1)."""
+    per_group_per_minute: int = Field(default=20, ge=1)
+    """Messages a minute the bot sends to any one group (Telegram: 20)."""
 
     @property
     def enabled(self) -> bool:
