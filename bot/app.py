@@ -75,7 +75,13 @@ def rules_from(settings: Settings) -> Rules:
         ),
         digest_seconds=settings.alerts.digest_seconds,
         spike=spike_from(settings),
+        people=people_from(settings),
     )
+
+
+def people_from(settings: Settings) -> dict[str, str]:
+    """`[[people]]` -> each bound id mapped to the person's first id."""
+    return {person_id: person.ids[0] for person in settings.people for person_id in person.ids}
 
 
 def spike_from(settings: Settings) -> SpikeWatch:
