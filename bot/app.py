@@ -26,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox, Pacing
 from bot.chat.slack import SlackChat, slack_app, slack_escape, slack_mention
-from bot.chat.telegram import TelegramChat, TelegramUpdates, build_application
+from bot.chat.telegram import Limits, TelegramChat, TelegramUpdates, build_application
 from bot.content import PLAYBOOKS, TEMPLATES
 from bot.content.loader import load_playbooks
 from bot.content.statements import JinjaTemplates
@@ -75,7 +75,13 @@ def rules_from(settings: Settings) -> Rules:
         ),
         digest_seconds=settings.alerts.digest_seconds,
         spike=spike_from(settings),
+        people=people_from(settings),
     )
+
+
+def people_from(settings: Settings) -> dict[str, str]:
+    """`[[people]]` -> each bound id mapped to the person's first id."""
+    return {person_id: person.ids[0] for person in settings.people for person_id in person.ids}
 
 
 def spike_from(settings: Settings) -> SpikeWatch:
@@ -255,8 +261,10 @@ def telegram_chat(settings: Settings) -> TelegramChat:
         return renderer(language or settings.language, mention)
 
     app = build_application(config.bot_token.get_secret_value(), config.api_url)
+    limits = Limits(per_chat_per_second=config.per_chat_per_second,
+                    per_group=config.per_group_per_minute, group_window=60.0)
     return TelegramChat(app, config.chat_id, render_for,
-                        name_pattern=settings.slack.channel_pattern)
+                        name_pattern=settings.slack.channel_pattern, limits=limits)
 
 
 def web_app(bot: Bot) -> FastAPI:

@@ -68,6 +68,10 @@ class TelegramSettings(BaseModel):
     api_url: str = "https://api.telegram.org/bot"
     webhook_secret: SecretStr | None = None
     chat_id: int | None = None
+    per_chat_per_second: float = Field(default=1.0, gt=0)
+    """Messages a second the bot sends to any one chat (Telegram: about 1)."""
+    per_group_per_minute: int = Field(default=20, ge=1)
+    """Messages a minute the bot sends to any one group (Telegram: 20)."""
 
     @property
     def enabled(self) -> bool:
@@ -184,6 +188,22 @@ class EscalationStepSettings(BaseModel):
         bad = [p for p in value if ":" not in p]
         if bad:
             raise ValueError(f"name people as platform:id, e.g. slack:U024BE7LH (got {bad})")
+        return value
+
+
+class PersonSettings(BaseModel):
+    """One human and their ids on each platform (`[[people]]` in the TOML file); the first id
+    is the one under which they hold roles and decide."""
+
+    name: str
+    ids: list[str] = Field(min_length=1)
+
+    @field_validator("ids")
+    @classmethod
+    def _platform_ids(cls, value: list[str]) -> list[str]:
+        bad = [p for p in value if ":" not in p or not p.split(":", 1)[1]]
+        if bad:
+            raise ValueError(f"name ids as platform:id, e.g. telegram:93372553 (got {bad})")
         return value
 
 
@@ -313,6 +333,8 @@ class Settings(BaseSettings):
     templates_dir: Path | None = None
     """The team's statement templates (`<lang>/[<kind>/]<name>.j2`), searched before ours."""
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    people: list[PersonSettings] = Field(default_factory=list)
+    """Bindings of one person's Slack and Telegram ids (roles and approvals count once)."""
 
     @field_validator("timezone")
     @classmethod
@@ -379,6 +401,13 @@ class Settings(BaseSettings):
             folder = getattr(self, name)
             if folder is not None and not folder.is_dir():
                 problems.append(f"CRISISBOT_{name.upper()}: no such directory: {folder}")
+        owners: dict[str, str] = {}
+        for person in self.people:
+            for person_id in person.ids:
+                other = owners.setdefault(person_id, person.name)
+                if other != person.name:
+                    problems.append(f"people: {person_id} is bound to both {other} and "
+                                    f"{person.name}")
         unknown_veto = sorted(set(self.veto_roles) - set(self.roles))
         if unknown_veto:
             problems.append(f"veto_roles: unknown role(s) {', '.join(unknown_veto)}")

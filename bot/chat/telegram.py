@@ -10,17 +10,24 @@ re-delivery does nothing.
 An incident's space is `Space("telegram", "<chat id>/<thread>")`: the thread is the forum topic,
 or, in a group that is not a forum, the pinned incident message whose replies hold the
 conversation. Bot API errors 429 become `RetryLater`, so the deliverer waits as told.
+
+Pacing is proactive too, in one place: every call that puts or changes a message in a chat
+(send, edit, pin, topic create/close/reopen — from the outbox or an interactive answer) takes
+a turn from `Pacer` first, which keeps to Telegram's limits (about one message a second per
+chat, twenty a minute per group). 429s stay the fallback, handled as above.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import html
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from telegram import (
@@ -129,6 +136,62 @@ async def _call(request: Awaitable[T]) -> T:
         raise RetryLater(f"Telegram unreachable: {error}") from error
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's sending limits: `per_chat_per_second` messages a second in any chat, and at
+    most `per_group` messages in any `group_window` seconds in a group (a negative chat id)."""
+
+    per_chat_per_second: float = 1.0
+    per_group: int = 20
+    group_window: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not (self.per_chat_per_second > 0 and self.per_group >= 1 and self.group_window > 0):
+            raise ValueError(f"Telegram limits must be positive: {self}")
+
+
+@dataclass
+class Pacer:
+    """A sliding-window limiter keyed by chat: a turn starts when the chat's previous message
+    is `1 / per_chat_per_second` old and, in a group, its `per_group`-th last message is
+    `group_window` old.
+
+    Turns in one chat are taken one at a time, in arrival order, and a turn is stamped when
+    its call *returns*, so Telegram sees the spacing even if requests travel at different
+    speeds. (A leaky bucket such as `aiolimiter` allows a full burst on top of a drained
+    bucket, up to twice the group limit in one minute; a sliding window never does.)
+    """
+
+    limits: Limits = field(default_factory=Limits)
+    clock: Callable[[], float] = field(default=lambda: asyncio.get_running_loop().time())
+    _locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+    _sent: dict[int, deque[float]] = field(default_factory=dict)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat: int) -> AsyncIterator[None]:
+        """Wait for `chat`'s next slot, then hold it while the caller makes its one call."""
+        lock = self._locks.setdefault(chat, asyncio.Lock())
+        async with lock:
+            sent = self._sent.setdefault(chat, deque(maxlen=self.limits.per_group))
+            wait = self.wait(chat, sent)
+            if wait > 0:
+                log.debug("pacing Telegram chat %s: waiting %.2f s", chat, wait)
+                await asyncio.sleep(wait)
+            try:
+                yield
+            finally:
+                sent.append(self.clock())
+
+    def wait(self, chat: int, sent: deque[float]) -> float:
+        if not sent:
+            return 0.0
+        now = self.clock()
+        due = sent[-1] + 1.0 / self.limits.per_chat_per_second
+        if chat < 0 and len(sent) >= self.limits.per_group:
+            due = max(due, sent[-self.limits.per_group] + self.limits.group_window)
+        return max(0.0, due - now)
+
+
 class TelegramChat:
     """The `Chat` port on the Bot API: topics, HTML messages with inline keyboards, pins, DMs.
 
@@ -139,8 +202,10 @@ class TelegramChat:
     platform = PLATFORM
 
     def __init__(self, app: TelegramApp, chat_id: int | None, render_for: RenderFor, *,
-                 name_pattern: str = SPACE_PATTERN) -> None:
+                 name_pattern: str = SPACE_PATTERN, limits: Limits | None = None) -> None:
         self.app = app
+        self.pacer = Pacer(limits or Limits())
+        """Every message-making call to a chat takes a turn here first (see `paced`)."""
         self.name_pattern = name_pattern
         self.bot: Bot = app.bot
         self.chat_id = chat_id
@@ -157,15 +222,19 @@ class TelegramChat:
                                f"{incident.public_id}")
         chat = self.chat_id
         if await self.is_forum(chat):
-            topic = await _call(self.bot.create_forum_topic(
-                chat, space_name(incident, self.name_pattern)[:128],
-                icon_color=ICONS[incident.severity]))
+            async with self.paced(chat):
+                topic = await _call(self.bot.create_forum_topic(
+                    chat, space_name(incident, self.name_pattern)[:128],
+                    icon_color=ICONS[incident.severity]))
             return space_of(chat, topic.message_thread_id)
         text = self.html([_("{incident}: {title} — the conversation about it continues in "
                             "replies to this message.", incident=incident.public_id,
                             title=incident.title)], incident.language)
-        root = await _call(self.bot.send_message(chat, text, parse_mode=ParseMode.HTML))
-        await _call(self.bot.pin_chat_message(chat, root.message_id, disable_notification=True))
+        async with self.paced(chat):
+            root = await _call(self.bot.send_message(chat, text, parse_mode=ParseMode.HTML))
+        async with self.paced(chat):
+            await _call(self.bot.pin_chat_message(chat, root.message_id,
+                                                  disable_notification=True))
         return space_of(chat, root.message_id)
 
     async def invite(self, space: Space, people: Sequence[PersonId]) -> None:
@@ -177,25 +246,29 @@ class TelegramChat:
                    once: Once | None = None) -> str:
         chat, root = _where(space)
         placement = await self.placement(chat, root, int(thread) if thread else None)
-        message = await _call(self.bot.send_message(
-            chat, self.html(lines, language), parse_mode=ParseMode.HTML,
-            reply_markup=self.keyboard(draft, language), **placement))
+        async with self.paced(chat):
+            message = await _call(self.bot.send_message(
+                chat, self.html(lines, language), parse_mode=ParseMode.HTML,
+                reply_markup=self.keyboard(draft, language), **placement))
         return str(message.message_id)
 
     async def update(self, space: Space, message: str, lines: Sequence[Text], *,
                      draft: Draft | None = None, language: str | None = None) -> None:
         chat, _root = _where(space)
         try:
-            await _call(self.bot.edit_message_text(
-                self.html(lines, language), chat_id=chat, message_id=int(message),
-                parse_mode=ParseMode.HTML, reply_markup=self.keyboard(draft, language)))
+            async with self.paced(chat):
+                await _call(self.bot.edit_message_text(
+                    self.html(lines, language), chat_id=chat, message_id=int(message),
+                    parse_mode=ParseMode.HTML, reply_markup=self.keyboard(draft, language)))
         except BadRequest as error:
             if "not modified" not in error.message.lower():
                 raise
 
     async def pin(self, space: Space, message: str) -> None:
         chat, _root = _where(space)
-        await _call(self.bot.pin_chat_message(chat, int(message), disable_notification=True))
+        async with self.paced(chat):
+            await _call(self.bot.pin_chat_message(chat, int(message),
+                                                  disable_notification=True))
 
     async def close_space(self, space: Space) -> None:
         """Close the topic (admins and the bot can still write in it). A reply thread cannot
@@ -214,13 +287,18 @@ class TelegramChat:
             log.info("no Telegram id for %s; direct message skipped", person)
             return
         try:
-            await _call(self.bot.send_message(user, self.html(lines, language),
-                                              parse_mode=ParseMode.HTML))
+            async with self.paced(user):
+                await _call(self.bot.send_message(user, self.html(lines, language),
+                                                  parse_mode=ParseMode.HTML))
         except (Forbidden, BadRequest) as error:
             log.warning("could not write to %s directly (%s); have them start the bot",
                         person, error.message)
 
     # -- helpers shared with the update handlers ---------------------------------------------
+
+    def paced(self, chat: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """`async with chat.paced(id): await _call(...)` — one message-making call, in turn."""
+        return self.pacer.turn(chat)
 
     async def is_forum(self, chat: int) -> bool:
         if chat not in self._forum:
@@ -285,7 +363,8 @@ class TelegramChat:
         if not await self.is_forum(chat):
             return
         try:
-            await _call(action(chat, thread))
+            async with self.paced(chat):
+                await _call(action(chat, thread))
         except BadRequest as error:
             if "not_modified" not in error.message.lower():
                 raise
@@ -608,15 +687,18 @@ class TelegramUpdates:
                     lines: list[Text], markup: ForceReply | None = None) -> Message:
         """Straight away, not through the outbox: the person is waiting for this answer."""
         chat, root = _where(space)
-        return await _call(self.app.bot.send_message(
-            chat, self.chat.html(lines, language), parse_mode=ParseMode.HTML,
-            reply_markup=markup, **await self.chat.placement(chat, root, reply_to)))
+        placement = await self.chat.placement(chat, root, reply_to)
+        async with self.chat.paced(chat):
+            return await _call(self.app.bot.send_message(
+                chat, self.chat.html(lines, language), parse_mode=ParseMode.HTML,
+                reply_markup=markup, **placement))
 
     async def _reply(self, message: Message, lines: Sequence[Text]) -> None:
         """Answer the sender in place (Telegram has no private replies in a group); long
         answers (timeline, report) go in as many messages as needed."""
         for chunk in _chunks([self.chat.html([line]) for line in lines]):
-            await _call(message.reply_html(chunk, do_quote=True))
+            async with self.chat.paced(message.chat.id):
+                await _call(message.reply_html(chunk, do_quote=True))
 
     def _space(self, message: Message) -> Space | None:
         """The topic, or the reply thread of a pinned incident message, the message is in."""

@@ -131,6 +131,14 @@ class Rules:
     routes: tuple[Route, ...] = ()
     digest_seconds: float = 60.0
     spike: SpikeWatch = field(default_factory=SpikeWatch)
+    people: Mapping[PersonId, PersonId] = field(default_factory=dict)
+    """Bound identities: each of a person's ids (`slack:U123`, `telegram:93372553`) -> the
+    first of them, the one under which they hold roles and decide."""
+
+    def canonical(self, person: PersonId) -> PersonId:
+        """The one id a human has in crisisbot, whatever platform they act from; unbound ids
+        are their own."""
+        return self.people.get(person, person)
 
     def route(self, alert: Alert) -> Route:
         """The first routing rule the alert matches (an empty rule when none does)."""

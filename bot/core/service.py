@@ -4,11 +4,12 @@ directly; what the chat must show is queued as `Notice`s and delivered after com
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any
+from functools import partial, wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from bot.core import commands as cmd
 from bot.core.errors import Forbidden, Invalid, NotFound
@@ -160,6 +161,38 @@ class _Tx:
         return found
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+PERSON_PARAMETERS = ("actor", "person", "invite")
+
+
+def canonical_people(
+    method: Callable[Concatenate[Service, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[Service, P], Coroutine[Any, Any, R]]:
+    """Put every person a use case receives (`actor`, `person`, `invite`) under their one
+    bound id (`Rules.canonical`) before it runs, so a human acting from Slack and from
+    Telegram holds one set of roles and approves once. Every entry point that takes a person
+    wears this; `execute`, buttons and reactions all come through them."""
+    signature = inspect.signature(method)
+    names = [n for n in PERSON_PARAMETERS if n in signature.parameters]
+
+    @wraps(method)
+    async def with_canonical_people(self: Service, /, *args: P.args,
+                                    **kwargs: P.kwargs) -> R:
+        bound = signature.bind(self, *args, **kwargs)
+        for name in names:
+            if name not in bound.arguments:
+                continue
+            value = bound.arguments[name]
+            bound.arguments[name] = (self.rules.canonical(value) if isinstance(value, str)
+                                     else tuple(dict.fromkeys(map(self.rules.canonical, value))))
+        run: Callable[..., Awaitable[R]] = method
+        return await run(*bound.args, **bound.kwargs)
+
+    setattr(with_canonical_people, "canonical_people", True)  # noqa: B010 (tests check it)
+    return with_canonical_people
+
+
 class Service:
     def __init__(self, store: Store, clock: Clock, rules: Rules | None = None, *,
                  platform: str = "local", after_commit: Callable[[], None] | None = None,
@@ -191,6 +224,7 @@ class Service:
 
     # -- incidents --------------------------------------------------------------------------
 
+    @canonical_people
     async def declare(self, actor: PersonId, title: str, *, severity: Severity | None = None,
                       kind: CrisisKind | None = None, platform: str | None = None,
                       group_key: str | None = None, invite: Sequence[PersonId] = (),
@@ -237,6 +271,7 @@ class Service:
         await self._open_checklist(tx, incident)
         return incident
 
+    @canonical_people
     async def acknowledge(self, number: int, actor: PersonId) -> Incident:
         async def work(tx: _Tx) -> Incident:
             incident = await tx.incident(number)
@@ -261,6 +296,7 @@ class Service:
         incident: Incident = await self._run(work)
         return incident
 
+    @canonical_people
     async def set_severity(self, number: int, actor: PersonId, severity: Severity) -> Incident:
         async def work(tx: _Tx) -> Incident:
             incident = await tx.incident(number)
@@ -281,6 +317,7 @@ class Service:
         incident: Incident = await self._run(work)
         return incident
 
+    @canonical_people
     async def status_update(self, number: int, actor: PersonId, text: str,
                             status: Status | None = None) -> Incident:
         """Post a status update, optionally moving to `responding` / `monitoring`."""
@@ -314,6 +351,7 @@ class Service:
         await tx.record(incident.number, EventKind.STATUS_CHANGED, actor,
                         **{"from": old.value, "to": status.value})
 
+    @canonical_people
     async def assign(self, number: int, actor: PersonId, person: PersonId, role: str,
                      *, remove: bool = False) -> Incident:
         async def work(tx: _Tx) -> Incident:
@@ -350,6 +388,7 @@ class Service:
         incident: Incident = await self._run(work)
         return incident
 
+    @canonical_people
     async def note(self, number: int, actor: PersonId, text: str, *,
                    pinned: bool = False, author: PersonId | None = None,
                    link: str | None = None) -> None:
@@ -366,6 +405,7 @@ class Service:
 
         await self._run(work)
 
+    @canonical_people
     async def resolve(self, number: int, actor: PersonId, summary: str = "") -> Incident:
         async def work(tx: _Tx) -> Incident:
             incident = await tx.incident(number)
@@ -385,6 +425,7 @@ class Service:
         incident: Incident = await self._run(work)
         return incident
 
+    @canonical_people
     async def reopen(self, number: int, actor: PersonId) -> Incident:
         async def work(tx: _Tx) -> Incident:
             incident = await tx.incident(number)
@@ -406,6 +447,7 @@ class Service:
 
     # -- drafts -----------------------------------------------------------------------------
 
+    @canonical_people
     async def post_draft(self, number: int, actor: PersonId, text: str,
                          target: str | None = None) -> Draft:
         async def work(tx: _Tx) -> Draft:
@@ -427,6 +469,7 @@ class Service:
         draft: Draft = await self._run(work)
         return draft
 
+    @canonical_people
     async def revise(self, number: int, draft_number: int, actor: PersonId, text: str) -> Draft:
         """A new version; the old version's approvals no longer count."""
 
@@ -457,6 +500,7 @@ class Service:
         draft: Draft = await self._run(work)
         return draft
 
+    @canonical_people
     async def decide(self, number: int, actor: PersonId, *, approve: bool,
                      draft_number: int | None = None, reason: str = "",
                      message: str | None = None, version: int | None = None) -> Draft:
@@ -849,6 +893,7 @@ class Service:
                              "them.", incident=incident.public_id, number=task_number))
         return found
 
+    @canonical_people
     async def mark_task(self, number: int, actor: PersonId, task_number: int, *,
                         done: bool = True) -> Task:
         """Tick an item off (or back on); allowed after resolve, as reviews finish checklists."""
@@ -875,6 +920,7 @@ class Service:
         task: Task = await self._run(work)
         return task
 
+    @canonical_people
     async def assign_task(self, number: int, actor: PersonId, task_number: int,
                           person: PersonId) -> Task:
         async def work(tx: _Tx) -> Task:
@@ -893,6 +939,7 @@ class Service:
         task: Task = await self._run(work)
         return task
 
+    @canonical_people
     async def set_language(self, number: int, actor: PersonId,
                            language: str | None) -> Incident:
         """The incident's own language (None: the team's default) for everything said about
@@ -917,6 +964,7 @@ class Service:
         incident: Incident = await self._run(work)
         return incident
 
+    @canonical_people
     async def lesson(self, number: int, actor: PersonId, text: str) -> None:
         """A lesson learned, for the report's own section; open or resolved alike."""
 
@@ -934,6 +982,7 @@ class Service:
             raise Invalid(_("No statement templates are installed."))
         return self.templates
 
+    @canonical_people
     async def draft_from_template(self, number: int, actor: PersonId, name: str,
                                   target: str | None = None) -> Draft:
         """Fill a template from the incident's fields and post it as an ordinary draft."""
@@ -974,6 +1023,7 @@ class Service:
 
     # -- drills -----------------------------------------------------------------------------
 
+    @canonical_people
     async def start_drill(self, actor: PersonId, kind: CrisisKind, *,
                           platform: str | None = None) -> Incident:
         """A training incident, marked DRILL everywhere, fed by its playbook's simulated

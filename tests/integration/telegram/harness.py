@@ -139,7 +139,10 @@ async def running(tmp_path: Path, *, forum: bool, webhook: bool,
     settings = Settings(
         database_url=url,
         telegram={"bot_token": TOKEN, "api_url": fake.url, "chat_id": CHAT_ID,
-                  "webhook_secret": SECRET if webhook else None},
+                  "webhook_secret": SECRET if webhook else None,
+                  # Real pacing (one message a second) would make the stories crawl; the
+                  # pacing tests use their own small windows.
+                  "per_chat_per_second": 1000.0, "per_group_per_minute": 100000},
         alerts={"secret": ALERT_SECRET},
         **overrides,
     )
