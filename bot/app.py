@@ -43,12 +43,13 @@ from bot.core.text import Renderer, Who
 from bot.i18n import renderer
 from bot.ingest import PARSERS
 from bot.ingest.auth import Authenticator
+from bot.ingest.feeds import Feed, FeedPoller
 from bot.scheduler import Leader, Pacemaker
 from bot.settings import WEEKDAYS, ConfigError, Settings
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlStore
-from bot.web import Endpoint, create_app
+from bot.web import Endpoint, Submit, create_app
 
 log = logging.getLogger("crisisbot")
 
@@ -275,6 +276,7 @@ def web_app(bot: Bot) -> FastAPI:
         log.warning("no CRISISBOT_ALERTS__SECRET (or per-source secret) is set: every alert "
                     "webhook will be refused with 401")
     intake = GroupCommit(bot.service.handle_alerts)
+    feeds = feed_poller(bot.settings, intake.submit, bot.clock)
     posts: dict[str, Endpoint] = {}
     socket: AsyncSocketModeHandler | None = None
     if bot.slack is not None and bot.settings.slack.app_token is not None:
@@ -300,11 +302,15 @@ def web_app(bot: Bot) -> FastAPI:
         if socket is not None:
             await socket.connect_async()  # type: ignore[no-untyped-call]
         digests = asyncio.create_task(_digests_forever(bot))
+        if feeds is not None:
+            feeds.start()
         try:
             yield
         finally:
             if socket is not None:
                 await socket.close_async()  # type: ignore[no-untyped-call]
+            if feeds is not None:
+                await feeds.stop()
             await intake.stop()
             if bot.scheduler is not None:
                 await bot.scheduler.stop()
@@ -323,6 +329,14 @@ def web_app(bot: Bot) -> FastAPI:
 
     return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
                       ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, posts=posts)
+
+
+def feed_poller(settings: Settings, submit: Submit, clock: Clock) -> FeedPoller | None:
+    """The `[[alerts.feeds]]` poller, or None when no feed is configured."""
+    if not settings.alerts.feeds:
+        return None
+    feeds = [Feed(f.name, f.url, f.brand, f.every) for f in settings.alerts.feeds]
+    return FeedPoller(feeds, submit, clock)
 
 
 def telegram_endpoint(updates: TelegramUpdates) -> Endpoint:

@@ -113,14 +113,6 @@ class SpikeSettings(BaseModel):
     baseline_days: int = Field(default=7, ge=1, le=60)
 
 
-class AlertSettings(BaseModel):
-    secret: SecretStr | None = None
-    sources: dict[str, AlertSourceSettings] = Field(default_factory=dict)
-    routes: list[RouteSettings] = Field(default_factory=list)
-    digest_seconds: float = Field(default=60.0, gt=0, le=86400)
-    spike: SpikeSettings = Field(default_factory=SpikeSettings)
-
-
 class ApprovalStepSettings(BaseModel):
     roles: list[str] = Field(min_length=1)
     count: int = Field(ge=1, le=20)
@@ -160,6 +152,41 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 """A duration that must be given (may be zero, e.g. an escalation step right at the deadline)."""
 OptionalDuration = Annotated[timedelta | None, BeforeValidator(parse_duration)]
 """A positive duration, or `off`."""
+
+
+class FeedSettings(BaseModel):
+    """`[[alerts.feeds]]`: an RSS/Atom feed (e.g. a Google Alert delivered as a feed) polled
+    every `every`; each new entry is a mention of `brand` (else of `name`)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    url: str = Field(pattern=r"^https?://\S+$")
+    brand: str | None = None
+    every: Duration = timedelta(minutes=10)
+
+    @field_validator("every")
+    @classmethod
+    def _every_positive(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("a feed is polled at most every second")
+        return value
+
+
+class AlertSettings(BaseModel):
+    secret: SecretStr | None = None
+    sources: dict[str, AlertSourceSettings] = Field(default_factory=dict)
+    routes: list[RouteSettings] = Field(default_factory=list)
+    digest_seconds: float = Field(default=60.0, gt=0, le=86400)
+    spike: SpikeSettings = Field(default_factory=SpikeSettings)
+    feeds: list[FeedSettings] = Field(default_factory=list)
+
+    @field_validator("feeds")
+    @classmethod
+    def _feed_names_unique(cls, value: list[FeedSettings]) -> list[FeedSettings]:
+        names = [f.name for f in value]
+        if len(set(names)) != len(names):
+            raise ValueError("each feed needs a name of its own")
+        return value
+
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.core.intake import Inbound, Parser, PayloadError
-from bot.core.models import Alert, public_id
+from bot.core.models import Alert, RawDelivery, public_id
 from bot.core.ports import Clock
 from bot.core.service import AlertOutcome
 
@@ -32,7 +32,7 @@ MAX_BODY = 1024 * 1024
 """Alert bodies over 1 MiB are refused (413) before they are read whole."""
 
 Authenticate = Callable[[str, Mapping[str, str], bytes], bool]
-Submit = Callable[[Sequence[Alert]], Awaitable[list[AlertOutcome]]]
+Submit = Callable[[Sequence[Alert], RawDelivery | None], Awaitable[list[AlertOutcome]]]
 Ping = Callable[[], Awaitable[bool]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -135,7 +135,7 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
             return error(422, "invalid payload", source, "invalid",
                          problems=[{"loc": p.loc, "msg": p.msg} for p in bad.problems])
         try:
-            outcomes = await submit(alerts)
+            outcomes = await submit(alerts, inbound.raw())
         except Exception:
             log.exception("could not store %d alert(s) from %s", len(alerts), source)
             return error(503, "could not store the alerts; retry", source, "store_failed")

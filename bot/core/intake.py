@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.core.models import Alert
-from bot.core.service import AlertOutcome
+from bot.core.models import Alert, RawDelivery
+from bot.core.service import AlertOutcome, RawAlerts
+
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie",
+                            "webhook-signature"})
+"""Headers never stored with a raw delivery (credentials and signatures)."""
+SECRET_WORDS = ("signature", "secret", "token", "api-key", "apikey")
+"""Any header whose name holds one of these (e.g. `x-grafana-alerting-signature`) is dropped
+too."""
+
+
+def is_secret_header(name: str) -> bool:
+    name = name.lower()
+    return name in SECRET_HEADERS or any(word in name for word in SECRET_WORDS)
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,12 @@ class Inbound:
     @property
     def webhook_id(self) -> str | None:
         return self.headers.get("webhook-id") or None
+
+    def raw(self) -> RawDelivery:
+        """The delivery to store: the exact body, headers without credentials or signatures."""
+        headers = {k: v for k, v in self.headers.items() if not is_secret_header(k)}
+        return RawDelivery(self.source, self.received_at, self.body, headers,
+                           webhook_id=self.webhook_id)
 
 
 @dataclass(frozen=True)
@@ -55,13 +73,18 @@ class Parser(Protocol):
         ...
 
 
-Handle = Callable[[Sequence[Alert]], Awaitable[list[AlertOutcome]]]
+class Handle(Protocol):
+    def __call__(self, alerts: Sequence[Alert], *,
+                 raw: Sequence[RawAlerts] = ()) -> Awaitable[list[AlertOutcome]]:
+        """Store the alerts (and the raw deliveries they came in) in one transaction."""
+        ...
 
 
 @dataclass
 class _Request:
     alerts: Sequence[Alert]
     done: asyncio.Future[list[AlertOutcome]]
+    raw: RawDelivery | None = None
 
 
 class GroupCommit:
@@ -79,12 +102,14 @@ class GroupCommit:
         self._worker: asyncio.Task[None] | None = None
         self.commits = 0
 
-    async def submit(self, alerts: Sequence[Alert]) -> list[AlertOutcome]:
+    async def submit(self, alerts: Sequence[Alert],
+                     raw: RawDelivery | None = None) -> list[AlertOutcome]:
+        """Store the alerts, and `raw` (the delivery they came in) with them when any is new."""
         if not alerts:
             return []
         if self._worker is None or self._worker.done():
             raise RuntimeError("group commit is not running")
-        request = _Request(alerts, asyncio.get_running_loop().create_future())
+        request = _Request(alerts, asyncio.get_running_loop().create_future(), raw)
         self._queue.put_nowait(request)
         return await request.done
 
@@ -116,7 +141,9 @@ class GroupCommit:
 
     async def _commit(self, batch: list[_Request]) -> None:
         try:
-            outcomes = await self._handle([a for r in batch for a in r.alerts])
+            outcomes = await self._handle(
+                [a for r in batch for a in r.alerts],
+                raw=[(r.raw, r.alerts) for r in batch if r.raw is not None])
         except Exception as error:
             if len(batch) > 1:
                 # One bad request must not fail its neighbours: retry each on its own.

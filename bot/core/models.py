@@ -245,6 +245,8 @@ class Alert:
     fingerprint: str | None = None
     incident: int | None = None
     id: int | None = None
+    delivery: int | None = None
+    """The stored raw delivery (`RawDelivery.id`) the alert came in, if any."""
 
     @property
     def identity(self) -> str:
@@ -255,6 +257,19 @@ class Alert:
         """A social-media mention (counted into its topic's series) rather than a monitor's
         alert."""
         return self.source == "mentions"
+
+
+@dataclass(frozen=True)
+class RawDelivery:
+    """One delivery as it came in (the exact body, headers without secrets), kept beside the
+    alerts it produced so what a sender really sent can be looked at later."""
+
+    source: str
+    received_at: datetime
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    webhook_id: str | None = None
+    id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from bot.core.models import (
     MentionMinute,
     Notice,
     PersonId,
+    RawDelivery,
     Space,
     TimelineEvent,
 )
@@ -51,6 +52,14 @@ class Unit(Protocol):
 
     async def add_alerts(self, alerts: Sequence[Alert]) -> None:
         """Store alerts (dedup keys are unique; a clash fails the unit)."""
+        ...
+
+    async def add_delivery(self, delivery: RawDelivery) -> int:
+        """Store a raw delivery; its new id."""
+        ...
+
+    async def deliveries(self) -> list[RawDelivery]:
+        """Every stored raw delivery, oldest first."""
         ...
 
     async def add_mentions(self, minutes: Sequence[MentionMinute]) -> None:

@@ -28,6 +28,7 @@ from bot.core.models import (
     Notice,
     NoticeKind,
     PersonId,
+    RawDelivery,
     Severity,
     Space,
     Status,
@@ -93,6 +94,10 @@ class AlertOutcome:
     incident: int | None
     opened: bool
     duplicate: bool
+
+
+RawAlerts = tuple[RawDelivery, Sequence[Alert]]
+"""A raw delivery and the alerts parsed from it."""
 
 
 @dataclass
@@ -617,7 +622,8 @@ class Service:
     async def handle_alert(self, alert: Alert) -> AlertOutcome:
         return (await self.handle_alerts([alert]))[0]
 
-    async def handle_alerts(self, alerts: Sequence[Alert]) -> list[AlertOutcome]:
+    async def handle_alerts(self, alerts: Sequence[Alert], *,
+                            raw: Sequence[RawAlerts] = ()) -> list[AlertOutcome]:
         """Store alerts in one transaction (group commit), attaching each to the open incident
         of its group and opening one, as the routing rules say, for a firing alert whose group
         has none. A mention opens an incident only when its tool flagged a severity or its
@@ -627,6 +633,10 @@ class Service:
         incident. A storm is told (and timelined) as one digest per incident per
         `rules.digest_seconds`, and the channel hears when every alert of its incident has
         resolved.
+
+        `raw` pairs each raw delivery with its alerts (the same objects as in `alerts`): a
+        delivery is stored, in the same transaction, when any of its alerts is new, and those
+        alerts point at it; a re-delivery stores nothing.
         """
         batch = _AlertBatch()
 
@@ -637,6 +647,13 @@ class Service:
                 if alert.dedup_key not in seen:
                     seen.add(alert.dedup_key)
                     fresh.append(alert)
+            new = {id(a) for a in fresh}
+            for delivery, its in raw:
+                stored = [a for a in its if id(a) in new]
+                if stored:
+                    number = await tx.unit.add_delivery(delivery)
+                    for alert in stored:
+                        alert.delivery = number
             await tx.unit.add_mentions(mention_minutes(fresh))
             placed = {id(a): await self._place_alert(tx, a, batch) for a in fresh}
             await tx.unit.add_alerts(fresh)

@@ -21,6 +21,7 @@ from bot.core.models import (
     MentionMinute,
     Notice,
     PersonId,
+    RawDelivery,
     TimelineEvent,
 )
 from bot.core.playbooks import Task
@@ -31,6 +32,7 @@ class _State:
     incidents: dict[int, Incident] = field(default_factory=dict)
     drafts: dict[tuple[int, int], Draft] = field(default_factory=dict)
     alerts: list[Alert] = field(default_factory=list)
+    deliveries: list[RawDelivery] = field(default_factory=list)
     mentions: dict[tuple[str, datetime], MentionMinute] = field(default_factory=dict)
     events: list[TimelineEvent] = field(default_factory=list)
     notices: dict[int, Notice] = field(default_factory=dict)
@@ -111,6 +113,14 @@ class MemoryUnit:
             raise ValueError("duplicate alert dedup key")
         for alert in alerts:
             self.s.alerts.append(replace(alert, id=len(self.s.alerts) + 1))
+
+    async def add_delivery(self, delivery: RawDelivery) -> int:
+        number = len(self.s.deliveries) + 1
+        self.s.deliveries.append(replace(delivery, id=number))
+        return number
+
+    async def deliveries(self) -> list[RawDelivery]:
+        return list(self.s.deliveries)
 
     async def add_mentions(self, minutes: Sequence[MentionMinute]) -> None:
         for m in minutes:

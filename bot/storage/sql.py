@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     TypeDecorator,
@@ -66,6 +67,7 @@ from bot.core.models import (
     Notice,
     NoticeKind,
     PersonId,
+    RawDelivery,
     Severity,
     Space,
     Status,
@@ -243,6 +245,22 @@ class AlertRow(Base):
         ForeignKey("incidents.number", ondelete="SET NULL"), index=True
     )
     fingerprint: Mapped[str | None] = mapped_column(SqlText)
+    delivery: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
+    )
+
+
+class DeliveryRow(Base):
+    """A raw alert delivery as received: the exact body, headers without secrets."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    source: Mapped[str] = mapped_column(CODE)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    webhook_id: Mapped[str | None] = mapped_column(String(255))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON)
 
 
 class MentionMinuteRow(Base):
@@ -478,7 +496,7 @@ def _alert(row: AlertRow) -> Alert:
         severity=Severity(row.severity) if row.severity else None,
         kind=CrisisKind(row.kind) if row.kind else None, labels=row.labels, url=row.url,
         occurred_at=row.occurred_at, metrics=row.metrics, incident=row.incident, id=row.id,
-        fingerprint=row.fingerprint,
+        fingerprint=row.fingerprint, delivery=row.delivery,
     )
 
 
@@ -642,10 +660,23 @@ class SqlUnit:
                 "severity": a.severity.value if a.severity else None,
                 "kind": a.kind.value if a.kind else None, "labels": dict(a.labels),
                 "url": a.url, "occurred_at": a.occurred_at, "metrics": dict(a.metrics),
-                "incident": a.incident, "fingerprint": a.fingerprint,
+                "incident": a.incident, "fingerprint": a.fingerprint, "delivery": a.delivery,
             }
             for a in alerts
         ])
+
+    async def add_delivery(self, delivery: RawDelivery) -> int:
+        row = DeliveryRow(source=delivery.source, received_at=delivery.received_at,
+                          webhook_id=delivery.webhook_id, body=delivery.body,
+                          headers=dict(delivery.headers))
+        self._s.add(row)
+        await self._s.flush()
+        return row.id
+
+    async def deliveries(self) -> list[RawDelivery]:
+        rows = await self._s.scalars(select(DeliveryRow).order_by(DeliveryRow.id))
+        return [RawDelivery(r.source, r.received_at, r.body, r.headers,
+                            webhook_id=r.webhook_id, id=r.id) for r in rows]
 
     async def add_mentions(self, minutes: Sequence[MentionMinute]) -> None:
         """Upsert that sums into existing minutes (both dialects speak ON CONFLICT)."""

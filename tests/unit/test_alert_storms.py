@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from bot.core.intake import GroupCommit
-from bot.core.models import Alert, AlertStatus, NoticeKind, Severity
+from bot.core.intake import GroupCommit, Inbound
+from bot.core.models import Alert, AlertStatus, NoticeKind, RawDelivery, Severity
 from bot.core.rules import Route, Rules
 from bot.core.service import Service
 from bot.core.text import render
@@ -86,3 +86,27 @@ async def test_group_commit_batches_concurrent_callers() -> None:
     assert sum(o[0].opened for o in outcomes) == 1
     assert outcomes[-1][0].duplicate
     assert all(o[0].incident == 1 for o in outcomes[:-1])
+
+
+async def test_group_commit_stores_each_new_delivery_once() -> None:
+    store, clock = MemoryStore(), Clock()
+    intake = GroupCommit(Service(store, clock).handle_alerts)
+    intake.start()
+
+    def raw(body: bytes) -> RawDelivery:
+        return Inbound("alertmanager", body, clock.now(),
+                       {"authorization": "Bearer s", "x-grafana-alert-signature": "ab",
+                        "x-trace": "t"}).raw()
+
+    await asyncio.gather(intake.submit([alert(0), alert(1)], raw(b"first")),
+                         intake.submit([alert(0)], raw(b"again")),  # same batch, duplicate
+                         intake.submit([alert(2)], raw(b"third")))
+    await intake.submit([alert(2)], raw(b"third"))  # a re-delivery
+    await intake.stop()
+    async with store.unit() as unit:
+        deliveries = await unit.deliveries()
+        alerts = await unit.alerts(1)
+    assert [d.body for d in deliveries] == [b"first", b"third"]
+    assert all(dict(d.headers) == {"x-trace": "t"} for d in deliveries)
+    assert {a.dedup_key: a.delivery for a in alerts} == {
+        "k0:firing": 1, "k1:firing": 1, "k2:firing": 2}

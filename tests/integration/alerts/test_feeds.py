@@ -1,0 +1,140 @@
+"""Feeds (pull): Google Alerts (Atom) and RSS 2.0 documents served on loopback become stored
+mentions once; redirect links are unwrapped, HTML is stripped, failures are logged not raised."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alert_server import Running, free_port
+from feed_server import FEEDS, feed_server
+
+from bot.core.intake import GroupCommit, Inbound
+from bot.core.service import Service
+from bot.ingest.feeds import Feed, FeedPoller, parse_feed, plain, unwrap
+from bot.storage.memory import MemoryStore
+
+
+class Clock:
+    def now(self) -> datetime:
+        return datetime(2024, 5, 14, 9, 5, tzinfo=UTC)
+
+
+def test_google_alerts_entries_become_mentions() -> None:
+    inbound = Inbound("feeds", (FEEDS / "google_alerts.atom").read_bytes(), Clock().now())
+    alerts = parse_feed(inbound, Feed("google-acme", "https://example.invalid/", brand="Acme"))
+    assert [a.title for a in alerts] == ["Acme recalls 10,000 kettles after fire reports",
+                                        "Why Acme customers are angry this week"]
+    assert [a.url for a in alerts] == ["https://news.example.com/2024/05/acme-recall",
+                                      "https://blog.example.org/acme-angry?ref=feed"]
+    first = alerts[0]
+    assert first.source == "mentions"
+    assert first.is_mention
+    assert first.group_key == "mentions:Acme"
+    assert first.dedup_key == ("mentions:feed:google-acme:"
+                               "tag:google.com,2013:googlealerts/feed:12850413569414871331")
+    assert first.description == "Consumers reported that Acme kettles overheat & catch fire ..."
+    assert first.occurred_at == datetime(2024, 5, 14, 8, 41, tzinfo=UTC)
+    assert first.labels["network"] == "news.example.com"
+    assert first.metrics == {"mentions": 1.0}
+
+
+def test_rss_entries_without_guid_use_their_link() -> None:
+    inbound = Inbound("feeds", (FEEDS / "news.rss").read_bytes(), Clock().now())
+    alerts = parse_feed(inbound, Feed("consumer-watch", "https://example.invalid/"))
+    assert [a.dedup_key for a in alerts] == [
+        "mentions:feed:consumer-watch:cw-2024-0517",
+        "mentions:feed:consumer-watch:https://watch.example.net/kettles-tested"]
+    assert alerts[0].group_key == "mentions:consumer-watch"
+    assert alerts[0].description == "The regulator asked Acme for test records."
+    assert alerts[0].labels["author"] == "J. Doe"
+
+
+def test_unwrap_and_plain() -> None:
+    assert unwrap("https://www.google.com/url?rct=j&sa=t&url=https://a.example/x%3Fy%3D1&ct=ga"
+                  ) == "https://a.example/x?y=1"
+    assert unwrap("https://www.google.co.uk/url?q=https://b.example/&sa=U") == "https://b.example/"
+    assert unwrap("https://www.google.com/search?q=acme") == "https://www.google.com/search?q=acme"
+    assert unwrap("https://news.example.com/url?url=https://evil.example/"
+                  ) == "https://news.example.com/url?url=https://evil.example/"
+    assert plain("<p>Acme&nbsp;<b>fires</b></p>\n<br>again &amp; again") == \
+        "Acme fires again & again"
+    assert parse_feed(Inbound("feeds", b"not a feed", Clock().now()),
+                      Feed("x", "https://example.invalid/")) == []
+
+
+async def test_poller_stores_each_entry_once(caplog: pytest.LogCaptureFixture) -> None:
+    store = MemoryStore()
+    intake = GroupCommit(Service(store, Clock()).handle_alerts)
+    intake.start()
+    with feed_server() as http:
+        google = Feed("google-acme", f"{http.url}/alerts/acme.atom", brand="Acme")
+        rss = Feed("consumer-watch", f"{http.url}/news.rss", brand="Acme")
+        broken = Feed("broken", f"{http.url}/broken")
+        gone = Feed("gone", f"http://127.0.0.1:{free_port()}/feed")
+        poller = FeedPoller([google, rss, broken, gone], intake.submit, Clock(), timeout=5)
+        try:
+            assert await poller.poll(google) == 2
+            assert await poller.poll(rss) == 2
+            assert await poller.poll(google) == 0  # 304: not modified
+            assert await poller.poll(rss) == 0  # fetched again, every entry a duplicate
+            with caplog.at_level(logging.WARNING, "crisisbot.feeds"):
+                assert await poller.poll(broken) == 0
+                assert await poller.poll(gone) == 0
+        finally:
+            await poller.stop()
+            await intake.stop()
+        hits = http.hits
+    assert hits[:4] == [("/alerts/acme.atom", 200), ("/news.rss", 200),
+                        ("/alerts/acme.atom", 304), ("/news.rss", 200)]
+    assert "broken answered HTTP 500" in caplog.text
+    assert "could not fetch feed gone" in caplog.text
+    state = store._state  # the memory store's contents
+    assert len(state.alerts) == 4
+    assert {a.group_key for a in state.alerts} == {"mentions:Acme"}
+    assert all(a.source == "mentions" and a.incident is None for a in state.alerts)
+    assert "https://news.example.com/2024/05/acme-recall" in {a.url for a in state.alerts}
+    assert not any("google.com" in (a.url or "") for a in state.alerts)
+    assert sum(m.mentions for m in state.mentions.values()) == 4
+    assert [d.source for d in state.deliveries] == ["feeds", "feeds"]
+    assert {a.delivery for a in state.alerts} == {1, 2}
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_serve_polls_configured_feeds(serve: Callable[..., Running]) -> None:
+    with feed_server() as http:
+        server = serve(alerts={"secret": "s" * 20, "feeds": [
+            {"name": "google-acme", "url": f"{http.url}/alerts/acme.atom", "brand": "Acme",
+             "every": "1s"},
+            {"name": "consumer-watch", "url": f"{http.url}/news.rss", "brand": "Acme",
+             "every": "1s"},
+        ]})
+        wait_for(lambda: sum(path == "/news.rss" for path, _ in http.hits) >= 3
+                 and ("/alerts/acme.atom", 304) in http.hits)
+        assert server.count("select count(*) from alerts where source = 'mentions' "
+                            "and group_key = 'mentions:Acme'") == 4
+        assert server.count("select count(*) from deliveries where source = 'feeds'") == 2
+        assert server.count("select count(*) from alerts where url like '%google.com%'") == 0
+        assert server.count("select count(*) from incidents") == 0  # no spike, no incident
+
+
+def test_feed_settings() -> None:
+    from bot.settings import ConfigError, load
+
+    settings = load(alerts={"feeds": [{"name": "g",
+                                       "url": "https://www.google.com/alerts/feeds/1/2"}]})
+    assert settings.alerts.feeds[0].every == timedelta(minutes=10)
+    with pytest.raises(ConfigError):
+        load(alerts={"feeds": [{"name": "g", "url": "https://a.example/"},
+                               {"name": "g", "url": "https://b.example/", "every": "5m"}]})
+    with pytest.raises(ConfigError):
+        load(alerts={"feeds": [{"name": "g", "url": "ftp://a.example/"}]})
