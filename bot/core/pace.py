@@ -313,11 +313,13 @@ def _approval_reminder(incident: Incident, draft: Draft, events: Sequence[Timeli
 
 def _review(incident: Incident, events: Sequence[TimelineEvent], schedule: Schedule,
             now: datetime) -> Action | None:
-    if incident.is_open or incident.resolved_at is None or not watched(incident, schedule, now):
+    if incident.is_open or incident.resolved_at is None:
+        return None
+    due_at = review_due(incident.resolved_at, schedule)
+    if not due_at <= now <= due_at + schedule.review_grace:
         return None
     if any(e.at >= incident.resolved_at for e in _sent(events, Purpose.REVIEW)):
         return None
-    due_at = review_due(incident.resolved_at, schedule)
     commander = incident.commander
     people = (commander,) if commander else ()
     message = _("Time for the post-incident review of {incident}: run “/crisis report”, then "

@@ -261,7 +261,8 @@ def test_archive_is_due_n_days_after_resolution_not_before() -> None:
     assert not watched(inc, ARCHIVING, T0 + 30 * DAY - MIN)  # long after the review
     assert archiving(inc, T0 + 30 * DAY - MIN) == []
     assert watched(inc, ARCHIVING, T0 + 30 * DAY)
-    [action] = archiving(inc, T0 + 30 * DAY)
+    [action] = due(inc, T0 + 30 * DAY, schedule=ARCHIVING)  # the review's window is long over
+    assert action.purpose is Purpose.ARCHIVE
     assert (action.event, action.notice, action.late) == (EventKind.SPACE_ARCHIVED,
                                                           NoticeKind.ARCHIVE_SPACE, timedelta(0))
     assert render(action.message) == ("INC-1 has been resolved since 2024-05-03 "
