@@ -124,6 +124,7 @@ def schedule_from(settings: Settings) -> Schedule:
         working_days=frozenset(WEEKDAYS.index(day) for day in config.working_days),
         pulse_every=config.pulse_every,
         pulse_severities=frozenset(config.pulse_severities),
+        archive_after=config.archive_after,
     )
 
 

@@ -257,8 +257,11 @@ class ScheduleSettings(BaseModel):
     pulse_every: OptionalDuration = timedelta(minutes=15)
     pulse_severities: list[Severity] = Field(
         default_factory=lambda: [Severity.SEV1, Severity.SEV2])
+    archive_after: OptionalDuration = None
+    """Archive the incident channel this long after resolution (e.g. `7d`); off by default."""
 
-    @field_validator("ack_timeout", "update_every", "approval_reminder", "pulse_every")
+    @field_validator("ack_timeout", "update_every", "approval_reminder", "pulse_every",
+                     "archive_after")
     @classmethod
     def _positive(cls, value: timedelta | None) -> timedelta | None:
         return _positive(value)

@@ -40,6 +40,7 @@ class LocalChannel:
     members: list[PersonId] = field(default_factory=list)
     messages: list[LocalMessage] = field(default_factory=list)
     closed: bool = False
+    archived: bool = False
 
 
 class LocalChat:
@@ -97,8 +98,15 @@ class LocalChat:
         self.log(f"#{space.channel} closed")
 
     async def reopen_space(self, space: Space) -> None:
-        self.channels[space.channel].closed = False
+        channel = self.channels[space.channel]
+        channel.closed = channel.archived = False
         self.log(f"#{space.channel} reopened")
+
+    async def archive_space(self, space: Space) -> None:
+        channel = self.channels[space.channel]
+        if not channel.archived:
+            channel.archived = True
+            self.log(f"#{space.channel} archived")
 
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
                      language: str | None = None, once: Once | None = None) -> None:

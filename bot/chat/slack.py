@@ -248,7 +248,17 @@ class SlackChat:
         team's call."""
 
     async def reopen_space(self, space: Space) -> None:
-        """Nothing: the channel was never archived."""
+        """Nothing: the channel stayed open after resolve. (After the optional auto-archive a
+        bot token cannot unarchive it; a member unarchives it from Slack.)"""
+
+    async def archive_space(self, space: Space) -> None:
+        """`conversations.archive`, some days after resolution when `schedule.archive_after`
+        is set; an already archived channel (a retry, or someone was quicker) is success."""
+        try:
+            await _call(self.client.conversations_archive(channel=space.channel))
+        except SlackApiError as error:
+            if _error(error) != "already_archived":
+                raise
 
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
                      language: str | None = None, once: Once | None = None) -> None:

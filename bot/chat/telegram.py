@@ -278,6 +278,12 @@ class TelegramChat:
     async def reopen_space(self, space: Space) -> None:
         await self._topic(space, self.bot.reopen_forum_topic)
 
+    async def archive_space(self, space: Space) -> None:
+        """Telegram has no archive, and nothing is deleted: the topic keeps the record. It was
+        already closed on resolve, so this only closes it again in case someone reopened it by
+        hand (an unchanged topic or a reply thread is a quiet no-op)."""
+        await self._topic(space, self.bot.close_forum_topic)
+
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
                      language: str | None = None, once: Once | None = None) -> None:
         """A user who never started the bot cannot be written to: log it and carry on, the

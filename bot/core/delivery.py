@@ -2,7 +2,8 @@
 
 Notices name what to show, not how: a SUMMARY notice posts and pins the summary the first
 time and edits it after; a DRAFT notice posts a version's card once and edits it as decisions
-arrive; CLOSE_SPACE / REOPEN_SPACE follow resolve and reopen. Several summary refreshes waiting
+arrive; CLOSE_SPACE / REOPEN_SPACE follow resolve and reopen; ARCHIVE_SPACE
+follows the optional auto-archive (see `core/pace.py`). Several summary refreshes waiting
 together collapse into one.
 
 `flush` delivers everything pending in this process (the demo, the local chat, tests); the
@@ -99,6 +100,8 @@ class Delivery:
                 await chat.close_space(space)
             case NoticeKind.REOPEN_SPACE:
                 await chat.reopen_space(space)
+            case NoticeKind.ARCHIVE_SPACE:
+                await chat.archive_space(space)
             case NoticeKind.SUMMARY:
                 lines = summary_lines(incident, self.rules, drafts, tasks)
                 posted = None

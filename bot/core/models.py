@@ -314,6 +314,7 @@ class EventKind(StrEnum):
     TASK_ASSIGNED = "task_assigned"
     LANGUAGE_CHANGED = "language_changed"
     LESSON = "lesson"
+    SPACE_ARCHIVED = "space_archived"
 
 
 @dataclass(frozen=True)
@@ -337,6 +338,7 @@ class NoticeKind(StrEnum):
     INVITE = "invite"
     CLOSE_SPACE = "close_space"
     REOPEN_SPACE = "reopen_space"
+    ARCHIVE_SPACE = "archive_space"
 
 
 @dataclass

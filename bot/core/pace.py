@@ -13,6 +13,11 @@ notices. "Already done" is read back from the timeline, so:
   having anything due;
 - after downtime only the latest due occurrence of each purpose is returned, never a backlog,
   with how late it is, so the message can say so.
+
+The optional auto-archive (`archive_after`, off by default) is one more purpose: due that long
+after the latest resolution of an incident that has a space, it is recorded as `SPACE_ARCHIVED`
+(not a reminder) and asks the chat to archive the channel (`NoticeKind.ARCHIVE_SPACE`). A
+reopen clears `resolved_at`, so the clock starts again at the next resolution.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from bot.core.models import (
     EventKind,
     Incident,
     MentionMinute,
+    NoticeKind,
     PersonId,
     Severity,
     Status,
@@ -48,6 +54,7 @@ class Purpose(StrEnum):
     APPROVAL = "approval"
     REVIEW = "review"
     PULSE = "pulse"
+    ARCHIVE = "archive"
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,10 @@ class Schedule:
     pulse_every: timedelta | None = timedelta(minutes=15)
     pulse_severities: frozenset[Severity] = frozenset({Severity.SEV1, Severity.SEV2})
     review_grace: timedelta = timedelta(days=7)
-    """A review reminder missed by more than this (long downtime) is dropped, not sent."""
+    """A review reminder (or an archive) missed by more than this (long downtime) is dropped,
+    not sent: resolved incidents are only watched around their follow-ups."""
+    archive_after: timedelta | None = None
+    """Archive the incident's channel this long after resolution; None (the default): never."""
 
     def timers_for(self, severity: Severity) -> Timers:
         return self.timers.get(severity, Timers())
@@ -113,9 +123,13 @@ class Action:
     draft: int | None = None
     version: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    notice: NoticeKind | None = None
+    """A chat action to queue after the message (e.g. archiving the channel)."""
 
     @property
     def event(self) -> EventKind:
+        if self.purpose is Purpose.ARCHIVE:
+            return EventKind.SPACE_ARCHIVED
         return EventKind.ESCALATION if self.purpose is Purpose.ACK else EventKind.REMINDER_SENT
 
     @property
@@ -136,6 +150,7 @@ def due_actions(incident: Incident, drafts: Sequence[Draft], events: Sequence[Ti
         *(_approval_reminder(incident, d, events, schedule, rules, now) for d in drafts),
         _review(incident, events, schedule, now),
         _pulse(incident, events, series, schedule, now),
+        _archive(incident, events, schedule, now),
     ]
     # What a severity change made due was not missed, so it is not late.
     changed = max((e.at for e in events if e.kind is EventKind.SEVERITY_CHANGED), default=None)
@@ -149,7 +164,19 @@ def watched(incident: Incident, schedule: Schedule, now: datetime) -> bool:
     if incident.resolved_at is None:
         return False
     due = review_due(incident.resolved_at, schedule)
-    return due <= now <= due + schedule.review_grace
+    if due <= now <= due + schedule.review_grace:
+        return True
+    archive = archive_due(incident, schedule)
+    return archive is not None and archive <= now <= archive + schedule.review_grace
+
+
+def archive_due(incident: Incident, schedule: Schedule) -> datetime | None:
+    """When a resolved incident's channel is to be archived: None when archiving is off, the
+    incident is open (a reopen cancels it) or it has no channel."""
+    if (schedule.archive_after is None or incident.is_open or incident.resolved_at is None
+            or incident.space is None):
+        return None
+    return incident.resolved_at + schedule.archive_after
 
 
 def review_due(resolved_at: datetime, schedule: Schedule) -> datetime:
@@ -286,11 +313,13 @@ def _approval_reminder(incident: Incident, draft: Draft, events: Sequence[Timeli
 
 def _review(incident: Incident, events: Sequence[TimelineEvent], schedule: Schedule,
             now: datetime) -> Action | None:
-    if incident.is_open or incident.resolved_at is None or not watched(incident, schedule, now):
+    if incident.is_open or incident.resolved_at is None:
+        return None
+    due_at = review_due(incident.resolved_at, schedule)
+    if not due_at <= now <= due_at + schedule.review_grace:
         return None
     if any(e.at >= incident.resolved_at for e in _sent(events, Purpose.REVIEW)):
         return None
-    due_at = review_due(incident.resolved_at, schedule)
     commander = incident.commander
     people = (commander,) if commander else ()
     message = _("Time for the post-incident review of {incident}: run “/crisis report”, then "
@@ -298,6 +327,21 @@ def _review(incident: Incident, events: Sequence[TimelineEvent], schedule: Sched
                 incident=incident.public_id)
     return Action(incident.number, Purpose.REVIEW, due_at, now - due_at, message, people,
                   people, message if people else None)
+
+
+def _archive(incident: Incident, events: Sequence[TimelineEvent], schedule: Schedule,
+             now: datetime) -> Action | None:
+    due_at = archive_due(incident, schedule)
+    if due_at is None or not due_at <= now <= due_at + schedule.review_grace:
+        return None
+    resolved_at = incident.resolved_at or due_at
+    if any(e.kind is EventKind.SPACE_ARCHIVED and e.at >= resolved_at for e in events):
+        return None  # done since the latest resolution
+    since = resolved_at.astimezone(schedule.timezone).strftime("%Y-%m-%d %H:%M")
+    message = _("{incident} has been resolved since {since}; archiving this channel.",
+                incident=incident.public_id, since=since)
+    return Action(incident.number, Purpose.ARCHIVE, due_at, now - due_at, message,
+                  notice=NoticeKind.ARCHIVE_SPACE)
 
 
 def _pulse(incident: Incident, events: Sequence[TimelineEvent],

@@ -185,5 +185,10 @@ class Chat(Protocol):
 
     async def reopen_space(self, space: Space) -> None: ...
 
+    async def archive_space(self, space: Space) -> None:
+        """Some days after resolution (`schedule.archive_after`, off by default): archive the
+        channel for good. Must succeed when it is already archived (a retried notice)."""
+        ...
+
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
                      language: str | None = None, once: Once | None = None) -> None: ...

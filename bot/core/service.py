@@ -795,6 +795,8 @@ class Service:
         if action.dm is not None:
             for person in action.direct:
                 await tx.notify(action.incident, NoticeKind.DIRECT, person=person, text=action.dm)
+        if action.notice is not None:
+            await tx.notify(action.incident, action.notice)
 
     # -- commands ---------------------------------------------------------------------------
 

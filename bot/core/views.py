@@ -211,6 +211,8 @@ def event_text(event: TimelineEvent) -> Text:
                      language=d.get("to") or "—")
         case EventKind.LESSON:
             return _("{who} recorded a lesson: {text}", who=who, text=d.get("text", ""))
+        case EventKind.SPACE_ARCHIVED:
+            return _late(d, _("archived the incident channel"))
     return _("{kind}", kind=event.kind.value)  # pragma: no cover - every kind is matched above
 
 

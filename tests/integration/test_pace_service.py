@@ -3,7 +3,7 @@ controllable clock, so nothing sleeps."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -66,11 +66,12 @@ class World:
             return [e for e in await unit.timeline(incident) if e.kind in kinds]
 
 
-def world(store: Store, clock: Clock | None = None, chat: LocalChat | None = None) -> World:
+def world(store: Store, clock: Clock | None = None, chat: LocalChat | None = None,
+          schedule: Schedule = SCHEDULE) -> World:
     rules = Rules()
     clock = clock or Clock()
     chat = chat or LocalChat(lambda _language: render)
-    service = Service(store, clock, rules, schedule=SCHEDULE)
+    service = Service(store, clock, rules, schedule=schedule)
     return World(store, clock, service, chat, Delivery(store, {"local": chat}, rules))
 
 
@@ -170,6 +171,49 @@ async def test_review_follow_up_next_working_day_at_ten_in_the_team_timezone(
     assert "Time for the post-incident review of INC-1" in w.said()[-1]
     assert w.chat.directs[-1][0] == ALICE
     assert await w.later(minutes=5) == 0
+
+
+async def test_auto_archive_n_days_after_resolution_once_and_reopen_restarts_it(
+        store: Store) -> None:
+    w = world(store, schedule=replace(SCHEDULE, archive_after=timedelta(days=14)))
+    await w.service.declare(ALICE, "Bad post", severity=Severity.SEV4)
+    await w.delivery.flush()
+    channel = w.chat.channels[w.chat.space_of(1)]
+    await w.service.resolve(1, ALICE, "Post removed")
+    await w.later(days=3)  # the review reminder came and went
+    await w.service.reopen(1, ALICE)  # reopen cancels the pending archive...
+    await w.later(days=1)
+    await w.service.resolve(1, ALICE, "Really removed")  # ...and this restarts the clock
+    resolved_at = w.clock.at
+    await w.tick()
+    w.clock.at = START + timedelta(days=14, hours=1)  # 14 days after the first resolve
+    assert await w.tick() == 0
+    w.clock.at = resolved_at + timedelta(days=14) - timedelta(seconds=1)
+    assert await w.tick() == 0
+    assert not channel.archived
+    assert await w.later(seconds=1) == 1
+    assert channel.archived
+    assert w.said()[-1] == ("INC-1 has been resolved since 2024-05-07 14:00; archiving this "
+                            "channel.")
+    assert await w.later(minutes=5) == 0
+    assert await w.later(days=1) == 0
+    [archived] = await w.events((EventKind.SPACE_ARCHIVED,))
+    assert (archived.at, archived.actor) == (resolved_at + timedelta(days=14), SYSTEM)
+    async with w.store.unit() as unit:
+        lines = [render(line) for line in timeline_lines(await unit.timeline(1),
+                                                         w.service.fmt_time)]
+    assert any(line.endswith("archived the incident channel") for line in lines)
+
+
+async def test_no_auto_archive_by_default(store: Store) -> None:
+    w = world(store)
+    await w.service.declare(ALICE, "Bad post", severity=Severity.SEV4)
+    await w.service.resolve(1, ALICE)
+    await w.delivery.flush()
+    await w.later(days=3)
+    await w.later(days=60)
+    assert not w.chat.channels[w.chat.space_of(1)].archived
+    assert await w.events((EventKind.SPACE_ARCHIVED,)) == []
 
 
 async def test_repeated_ticks_never_duplicate(store: Store) -> None:

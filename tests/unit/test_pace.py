@@ -16,7 +16,9 @@ from bot.core.models import (
     DraftVersion,
     EventKind,
     Incident,
+    NoticeKind,
     Severity,
+    Space,
     Status,
     TimelineEvent,
 )
@@ -27,6 +29,7 @@ from bot.core.pace import (
     Purpose,
     Schedule,
     Timers,
+    archive_due,
     due_actions,
     review_due,
     watched,
@@ -233,6 +236,74 @@ def test_review_reminder_once_then_the_incident_is_left_alone() -> None:
     done = [sent(Purpose.REVIEW, monday_ten)]
     assert due(inc, monday_ten + MIN, done, schedule=BERLIN) == []
     assert not watched(inc, BERLIN, monday_ten + timedelta(days=8))
+
+
+# -- auto-archive ----------------------------------------------------------------------------
+
+DAY = timedelta(days=1)
+ARCHIVING = Schedule(archive_after=30 * DAY)
+
+
+def resolved_with_space(at: datetime) -> Incident:
+    inc = resolved(at)
+    inc.space = Space("local", "crisis-1-fake-recall-story")
+    return inc
+
+
+def archiving(inc: Incident, at: datetime, events: list[TimelineEvent] | None = None,
+              schedule: Schedule = ARCHIVING) -> list[Action]:
+    return [a for a in due(inc, at, events, schedule=schedule) if a.purpose is Purpose.ARCHIVE]
+
+
+def test_archive_is_due_n_days_after_resolution_not_before() -> None:
+    inc = resolved_with_space(T0)
+    assert archive_due(inc, ARCHIVING) == T0 + 30 * DAY
+    assert not watched(inc, ARCHIVING, T0 + 30 * DAY - MIN)  # long after the review
+    assert archiving(inc, T0 + 30 * DAY - MIN) == []
+    assert watched(inc, ARCHIVING, T0 + 30 * DAY)
+    [action] = due(inc, T0 + 30 * DAY, schedule=ARCHIVING)  # the review's window is long over
+    assert action.purpose is Purpose.ARCHIVE
+    assert (action.event, action.notice, action.late) == (EventKind.SPACE_ARCHIVED,
+                                                          NoticeKind.ARCHIVE_SPACE, timedelta(0))
+    assert render(action.message) == ("INC-1 has been resolved since 2024-05-03 "
+                                      "12:00; archiving this channel.")
+    event = TimelineEvent(1, T0 + 30 * DAY, action.event, SYSTEM, action.data)
+    assert render(event_text(event)) == "archived the incident channel"
+
+
+def test_archive_is_off_by_default_and_needs_a_channel() -> None:
+    inc = resolved_with_space(T0)
+    assert Schedule().archive_after is None
+    assert archiving(inc, T0 + 30 * DAY, schedule=Schedule()) == []
+    assert not watched(inc, Schedule(), T0 + 30 * DAY)
+    assert archiving(resolved(T0), T0 + 30 * DAY) == []  # no channel was ever opened
+    still_open = incident(status=Status.RESPONDING)
+    still_open.space = Space("local", "c")
+    assert archiving(still_open, T0 + 30 * DAY) == []
+
+
+def test_archive_happens_once_and_after_downtime_says_it_is_late() -> None:
+    inc = resolved_with_space(T0)
+    [late] = archiving(inc, T0 + 30 * DAY + 2 * DAY)
+    assert late.late == 2 * DAY
+    assert "(late by 2880 min)" in render(late.message)
+    done = [TimelineEvent(1, T0 + 32 * DAY, EventKind.SPACE_ARCHIVED, SYSTEM, late.data)]
+    assert archiving(inc, T0 + 32 * DAY + MIN, done) == []
+    assert not watched(inc, ARCHIVING, T0 + 30 * DAY + ARCHIVING.review_grace + MIN)
+
+
+def test_reopen_cancels_the_archive_and_a_new_resolution_restarts_the_clock() -> None:
+    inc = resolved_with_space(T0)
+    inc.status, inc.resolved_at = Status.RESPONDING, None  # reopened after 10 days
+    assert archive_due(inc, ARCHIVING) is None
+    assert archiving(inc, T0 + 30 * DAY) == []
+    again = T0 + 20 * DAY
+    inc.status, inc.resolved_at = Status.RESOLVED, again
+    assert archiving(inc, T0 + 30 * DAY) == []  # 30 days after the first resolve: not yet
+    assert len(archiving(inc, again + 30 * DAY)) == 1
+    # An archive done after an earlier resolution does not count for the latest one.
+    earlier = [TimelineEvent(1, T0 + 5 * DAY, EventKind.SPACE_ARCHIVED, SYSTEM, {})]
+    assert len(archiving(inc, again + 30 * DAY, earlier)) == 1
 
 
 # -- pulse -----------------------------------------------------------------------------------

@@ -70,3 +70,15 @@ def test_refusals_name_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRISISBOT_TIMEZONE", "Mars/Olympus")
     with pytest.raises(ConfigError, match="CRISISBOT_TIMEZONE"):
         load()
+
+
+def test_archive_after_is_off_by_default_and_set_from_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert schedule_from(load()).archive_after is None
+    monkeypatch.setenv("CRISISBOT_SCHEDULE__ARCHIVE_AFTER", "7d")
+    assert schedule_from(load()).archive_after == timedelta(days=7)
+    monkeypatch.setenv("CRISISBOT_SCHEDULE__ARCHIVE_AFTER", "off")
+    assert schedule_from(load()).archive_after is None
+    monkeypatch.setenv("CRISISBOT_SCHEDULE__ARCHIVE_AFTER", "0s")
+    with pytest.raises(ConfigError, match="CRISISBOT_SCHEDULE__ARCHIVE_AFTER"):
+        load()

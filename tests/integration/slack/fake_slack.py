@@ -53,6 +53,7 @@ class Channel:
     members: list[str] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     pins: list[str] = field(default_factory=list)
+    archived: bool = False
 
 
 class FakeSlack:
@@ -180,6 +181,11 @@ class FakeSlack:
                 message.text, message.blocks = a.get("text", ""), a.get("blocks")
                 message.edits += 1
                 return {**ok, "ts": message.ts}
+            case "conversations.archive":
+                channel = self.channels[a["channel"]]
+                if channel.archived:
+                    return {"ok": False, "error": "already_archived"}
+                channel.archived = True
             case "pins.add":
                 self.channels[a["channel"]].pins.append(a["timestamp"])
             case "conversations.history":
