@@ -21,10 +21,10 @@ from prometheus_client.exposition import generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.core.alert_intake import AlertOutcome
 from bot.core.intake import Inbound, Parser, PayloadError
 from bot.core.models import Alert, RawDelivery, public_id
 from bot.core.ports import Clock
-from bot.core.service import AlertOutcome
 
 log = logging.getLogger("crisisbot.web")
 

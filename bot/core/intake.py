@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from bot.core.alert_intake import AlertOutcome, RawAlerts
 from bot.core.models import Alert, RawDelivery
-from bot.core.service import AlertOutcome, RawAlerts
 
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie",
                             "webhook-signature"})

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import partial, wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from bot.core import commands as cmd
+from bot.core.alert_intake import AlertIntake, Digest
 from bot.core.errors import Forbidden, Invalid, NotFound
 from bot.core.models import (
     STATUS_LABELS,
@@ -25,15 +26,12 @@ from bot.core.models import (
     DraftVersion,
     EventKind,
     Incident,
-    Notice,
     NoticeKind,
     PersonId,
-    RawDelivery,
     Severity,
     Space,
     Status,
     TimelineEvent,
-    public_id,
 )
 from bot.core.pace import Action, Schedule, due_actions, watched
 from bot.core.playbook_views import (
@@ -49,20 +47,20 @@ from bot.core.playbooks import (
     TemplateError,
     checklist,
 )
-from bot.core.ports import Clock, Store, Unit
+from bot.core.ports import Clock, Store
 from bot.core.report import Report
 from bot.core.rules import (
     COMMANDER,
     Rules,
-    alert_severity,
     check_open,
     check_responder,
     check_transition,
 )
 from bot.core.spikes import mention_minutes
 from bot.core.stats import Stats, collect_stats
-from bot.core.text import N_, Joined, Text, Who, _
-from bot.core.views import alerts_digest_text, help_lines, timeline_lines
+from bot.core.text import Joined, Text, Who, _
+from bot.core.tx import Tx
+from bot.core.views import help_lines, timeline_lines
 
 
 @dataclass(frozen=True)
@@ -87,83 +85,6 @@ class Reply:
     incident: int | None = None
     language: str | None = None
     """The incident's own language, when it has one: the reply is rendered in it."""
-
-
-@dataclass(frozen=True)
-class AlertOutcome:
-    incident: int | None
-    opened: bool
-    duplicate: bool
-
-
-RawAlerts = tuple[RawDelivery, Sequence[Alert]]
-"""A raw delivery and the alerts parsed from it."""
-
-
-@dataclass
-class _Digest:
-    """Alerts attached to one incident since its last digest message (kept in memory: a
-    restart costs at most one early digest, never an alert)."""
-
-    since: datetime
-    count: int = 0
-    identities: set[str] = field(default_factory=set)
-
-
-@dataclass
-class _AlertBatch:
-    """What one group commit has seen so far; applied to the digests only after it commits."""
-
-    groups: dict[str, Incident | None] = field(default_factory=dict)
-    attached: dict[int, tuple[int, set[str]]] = field(default_factory=dict)
-    resolved: set[int] = field(default_factory=set)
-    spikes: dict[str, bool] = field(default_factory=dict)
-    sent: set[int] = field(default_factory=set)
-
-
-@dataclass
-class _Tx:
-    """A unit of work plus helpers that stamp time and actor on what it records."""
-
-    unit: Unit
-    now: Any
-    queued: list[Notice] = field(default_factory=list)
-
-    async def record(self, incident: int, kind: EventKind, actor: PersonId | None, /,
-                     **data: Any) -> None:
-        await self.unit.append(TimelineEvent(incident, self.now, kind, actor, data))
-
-    async def notify(self, incident: int, kind: NoticeKind, /, **fields: Any) -> None:
-        notice = Notice(incident, kind, self.now, **fields)
-        await self.unit.enqueue(notice)
-        self.queued.append(notice)
-
-    async def say(self, incident: int, text: Text, /, **fields: Any) -> None:
-        await self.notify(incident, NoticeKind.MESSAGE, text=text, **fields)
-
-    async def incident(self, number: int) -> Incident:
-        found = await self.unit.get_incident(number)
-        if found is None:
-            raise NotFound(_("There is no incident {incident}.", incident=public_id(number)))
-        return found
-
-    async def draft(self, incident: Incident, number: int | None) -> Draft:
-        drafts = await self.unit.drafts(incident.number)
-        if number is None:
-            pending = [d for d in drafts if d.state is DraftState.PENDING]
-            if not pending:
-                raise NotFound(
-                    _("{incident} has no draft waiting for a decision.",
-                      incident=incident.public_id)
-                )
-            return pending[-1]
-        found = next((d for d in drafts if d.number == number), None)
-        if found is None:
-            raise NotFound(
-                _("{incident} has no draft #{number}.", incident=incident.public_id,
-                  number=number)
-            )
-        return found
 
 
 P = ParamSpec("P")
@@ -198,7 +119,10 @@ def canonical_people(
     return with_canonical_people
 
 
-class Service:
+class Service(AlertIntake):
+    """Incidents, roles, drafts and approvals, pace, playbooks and commands; alert intake
+    comes from `AlertIntake`."""
+
     def __init__(self, store: Store, clock: Clock, rules: Rules | None = None, *,
                  platform: str = "local", after_commit: Callable[[], None] | None = None,
                  fmt_time: Callable[[Any], str] | None = None,
@@ -212,16 +136,16 @@ class Service:
         self._after_commit = after_commit
         self.fmt_time = fmt_time or (lambda at: at.strftime("%Y-%m-%d %H:%M UTC"))
         self.schedule = schedule or Schedule()
-        self._digests: dict[int, _Digest] = {}
+        self._digests: dict[int, Digest] = {}
         self.playbooks = dict(playbooks or {})
         self.templates = templates
         self.language = language
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _run(self, work: Callable[[_Tx], Any]) -> Any:
+    async def _run(self, work: Callable[[Tx], Any]) -> Any:
         async with self.store.unit() as unit:
-            tx = _Tx(unit, self.clock.now())
+            tx = Tx(unit, self.clock.now())
             result = await work(tx)
         if tx.queued and self._after_commit is not None:
             self._after_commit()
@@ -234,7 +158,7 @@ class Service:
                       kind: CrisisKind | None = None, platform: str | None = None,
                       group_key: str | None = None, invite: Sequence[PersonId] = (),
                       drill: bool = False) -> Incident:
-        async def work(tx: _Tx) -> Incident:
+        async def work(tx: Tx) -> Incident:
             return await self._declare(tx, actor, title, severity=severity, kind=kind,
                                        platform=platform, group_key=group_key, invite=invite,
                                        drill=drill)
@@ -242,7 +166,7 @@ class Service:
         incident: Incident = await self._run(work)
         return incident
 
-    async def _declare(self, tx: _Tx, actor: PersonId, title: str, *,
+    async def _declare(self, tx: Tx, actor: PersonId, title: str, *,
                        severity: Severity | None, kind: CrisisKind | None,
                        platform: str | None, group_key: str | None,
                        invite: Sequence[PersonId], drill: bool,
@@ -278,7 +202,7 @@ class Service:
 
     @canonical_people
     async def acknowledge(self, number: int, actor: PersonId) -> Incident:
-        async def work(tx: _Tx) -> Incident:
+        async def work(tx: Tx) -> Incident:
             incident = await tx.incident(number)
             check_open(incident)
             if incident.status is not Status.TRIGGERED:
@@ -303,7 +227,7 @@ class Service:
 
     @canonical_people
     async def set_severity(self, number: int, actor: PersonId, severity: Severity) -> Incident:
-        async def work(tx: _Tx) -> Incident:
+        async def work(tx: Tx) -> Incident:
             incident = await tx.incident(number)
             check_open(incident)
             check_responder(incident, actor)
@@ -327,7 +251,7 @@ class Service:
                             status: Status | None = None) -> Incident:
         """Post a status update, optionally moving to `responding` / `monitoring`."""
 
-        async def work(tx: _Tx) -> Incident:
+        async def work(tx: Tx) -> Incident:
             incident = await tx.incident(number)
             check_open(incident)
             check_responder(incident, actor)
@@ -346,7 +270,7 @@ class Service:
         incident: Incident = await self._run(work)
         return incident
 
-    async def _move(self, tx: _Tx, incident: Incident, actor: PersonId, status: Status) -> None:
+    async def _move(self, tx: Tx, incident: Incident, actor: PersonId, status: Status) -> None:
         check_transition(incident.status, status)
         old, incident.status = incident.status, status
         if incident.acknowledged_at is None and status is not Status.TRIGGERED:
@@ -359,7 +283,7 @@ class Service:
     @canonical_people
     async def assign(self, number: int, actor: PersonId, person: PersonId, role: str,
                      *, remove: bool = False) -> Incident:
-        async def work(tx: _Tx) -> Incident:
+        async def work(tx: Tx) -> Incident:
             incident = await tx.incident(number)
             check_open(incident)
             check_responder(incident, actor)
@@ -400,7 +324,7 @@ class Service:
         """Record a note (or a message the team pinned: its author and a link to it, when the
         platform has them) in the timeline."""
 
-        async def work(tx: _Tx) -> None:
+        async def work(tx: Tx) -> None:
             await tx.incident(number)
             if not text.strip():
                 raise Invalid(_("A note needs some text."))
@@ -412,7 +336,7 @@ class Service:
 
     @canonical_people
     async def resolve(self, number: int, actor: PersonId, summary: str = "") -> Incident:
-        async def work(tx: _Tx) -> Incident:
+        async def work(tx: Tx) -> Incident:
             incident = await tx.incident(number)
             check_open(incident)
             check_responder(incident, actor)
@@ -432,7 +356,7 @@ class Service:
 
     @canonical_people
     async def reopen(self, number: int, actor: PersonId) -> Incident:
-        async def work(tx: _Tx) -> Incident:
+        async def work(tx: Tx) -> Incident:
             incident = await tx.incident(number)
             if incident.is_open:
                 raise Invalid(_("{incident} is not resolved.", incident=incident.public_id))
@@ -455,7 +379,7 @@ class Service:
     @canonical_people
     async def post_draft(self, number: int, actor: PersonId, text: str,
                          target: str | None = None) -> Draft:
-        async def work(tx: _Tx) -> Draft:
+        async def work(tx: Tx) -> Draft:
             incident = await tx.incident(number)
             check_open(incident)
             check_responder(incident, actor)
@@ -478,7 +402,7 @@ class Service:
     async def revise(self, number: int, draft_number: int, actor: PersonId, text: str) -> Draft:
         """A new version; the old version's approvals no longer count."""
 
-        async def work(tx: _Tx) -> Draft:
+        async def work(tx: Tx) -> Draft:
             incident = await tx.incident(number)
             check_open(incident)
             draft = await tx.draft(incident, draft_number)
@@ -513,7 +437,7 @@ class Service:
         pending one) under the incident's approval policy. A button names the `version` it was
         shown for, so a press on an outdated card is refused."""
 
-        async def work(tx: _Tx) -> Draft:
+        async def work(tx: Tx) -> Draft:
             incident = await tx.incident(number)
             check_open(incident)
             draft = await self._find_draft(tx, incident, draft_number, message)
@@ -557,7 +481,7 @@ class Service:
         return draft
 
     @staticmethod
-    async def _find_draft(tx: _Tx, incident: Incident, number: int | None,
+    async def _find_draft(tx: Tx, incident: Incident, number: int | None,
                           message: str | None) -> Draft:
         if message is None:
             return await tx.draft(incident, number)
@@ -573,7 +497,7 @@ class Service:
         """The open incident on `platform` that posted `message` as a draft card: a reaction
         names only the message."""
 
-        async def work(tx: _Tx) -> Incident | None:
+        async def work(tx: Tx) -> Incident | None:
             for incident in await tx.unit.incidents(open_only=True):
                 if incident.platform != platform:
                     continue
@@ -590,7 +514,7 @@ class Service:
     async def incident_for(self, ctx: Context, number: int | None) -> Incident:
         """The incident a command addresses: named (`INC-7`) or the one owning the space."""
 
-        async def work(tx: _Tx) -> Incident:
+        async def work(tx: Tx) -> Incident:
             if number is not None:
                 return await tx.incident(number)
             if ctx.space is not None:
@@ -607,7 +531,7 @@ class Service:
                                                 list[Alert]]:
         """Everything known about one incident (for reports and summaries)."""
 
-        async def work(tx: _Tx) -> tuple[Incident, list[Draft], list[TimelineEvent],
+        async def work(tx: Tx) -> tuple[Incident, list[Draft], list[TimelineEvent],
                                           list[Alert]]:
             incident = await tx.incident(number)
             return (incident, await tx.unit.drafts(number), await tx.unit.timeline(number),
@@ -616,147 +540,6 @@ class Service:
         loaded: tuple[Incident, list[Draft], list[TimelineEvent], list[Alert]] = await self._run(
             work)
         return loaded
-
-    # -- alerts -----------------------------------------------------------------------------
-
-    async def handle_alert(self, alert: Alert) -> AlertOutcome:
-        return (await self.handle_alerts([alert]))[0]
-
-    async def handle_alerts(self, alerts: Sequence[Alert], *,
-                            raw: Sequence[RawAlerts] = ()) -> list[AlertOutcome]:
-        """Store alerts in one transaction (group commit), attaching each to the open incident
-        of its group and opening one, as the routing rules say, for a firing alert whose group
-        has none. A mention opens an incident only when its tool flagged a severity or its
-        topic's volume or negative share spikes (`rules.spike`).
-
-        A re-delivery (same dedup key) changes nothing and a resolved alert never opens an
-        incident. A storm is told (and timelined) as one digest per incident per
-        `rules.digest_seconds`, and the channel hears when every alert of its incident has
-        resolved.
-
-        `raw` pairs each raw delivery with its alerts (the same objects as in `alerts`): a
-        delivery is stored, in the same transaction, when any of its alerts is new, and those
-        alerts point at it; a re-delivery stores nothing.
-        """
-        batch = _AlertBatch()
-
-        async def work(tx: _Tx) -> list[AlertOutcome]:
-            seen = await tx.unit.alerts_seen({a.dedup_key for a in alerts})
-            fresh: list[Alert] = []
-            for alert in alerts:
-                if alert.dedup_key not in seen:
-                    seen.add(alert.dedup_key)
-                    fresh.append(alert)
-            new = {id(a) for a in fresh}
-            for delivery, its in raw:
-                stored = [a for a in its if id(a) in new]
-                if stored:
-                    number = await tx.unit.add_delivery(delivery)
-                    for alert in stored:
-                        alert.delivery = number
-            await tx.unit.add_mentions(mention_minutes(fresh))
-            placed = {id(a): await self._place_alert(tx, a, batch) for a in fresh}
-            await tx.unit.add_alerts(fresh)
-            for number in batch.resolved:
-                await self._tell_if_all_resolved(tx, number)
-            for number, (count, identities) in batch.attached.items():
-                digest = self._digests.setdefault(number, _Digest(tx.now))
-                if tx.now - digest.since >= self._digest_interval:
-                    await self._say_digest(tx, number, digest, count, identities)
-                    batch.sent.add(number)
-            duplicate = AlertOutcome(None, opened=False, duplicate=True)
-            return [placed.get(id(a), duplicate) for a in alerts]
-
-        outcomes: list[AlertOutcome] = await self._run(work)
-        now = self.clock.now()
-        for number, (count, identities) in batch.attached.items():
-            digest = self._digests[number]
-            if number in batch.sent:
-                self._digests[number] = _Digest(now)
-            else:
-                digest.count += count
-                digest.identities |= identities
-        return outcomes
-
-    async def send_digests(self) -> int:
-        """Tell the digests that are due (a storm that stopped still gets its last digest);
-        return how many were told."""
-        due = [n for n, d in self._digests.items()
-               if d.count and self.clock.now() - d.since >= self._digest_interval]
-        if not due:
-            return 0
-
-        async def work(tx: _Tx) -> None:
-            for number in due:
-                await self._say_digest(tx, number, self._digests[number], 0, set())
-
-        await self._run(work)
-        for number in due:
-            self._digests[number] = _Digest(self.clock.now())
-        return len(due)
-
-    @property
-    def _digest_interval(self) -> timedelta:
-        return timedelta(seconds=self.rules.digest_seconds)
-
-    async def _place_alert(self, tx: _Tx, alert: Alert, batch: _AlertBatch) -> AlertOutcome:
-        """Attach the alert to its group's open incident, or open one; record the opening."""
-        if alert.group_key not in batch.groups:
-            batch.groups[alert.group_key] = await tx.unit.open_incident_by_group(alert.group_key)
-        incident = batch.groups[alert.group_key]
-        opened = False
-        if incident is None and await self._opens_incident(tx, alert, batch):
-            route = self.rules.route(alert)
-            incident = await self._declare(
-                tx, SYSTEM, alert.title, group_key=alert.group_key, platform=route.platform,
-                severity=route.severity or alert_severity([alert], self.rules.default_severity),
-                kind=route.set_kind or alert.kind, invite=route.invite, drill=False,
-                playbook=route.playbook)
-            batch.groups[alert.group_key] = incident
-            self._digests[incident.number] = _Digest(tx.now)
-            opened = True
-            await tx.record(incident.number, EventKind.ALERT_ATTACHED, SYSTEM,
-                            source=alert.source, title=alert.title,
-                            status=alert.status.value, url=alert.url)
-        alert.incident = incident.number if incident else None
-        if incident is not None:
-            if alert.status is AlertStatus.RESOLVED:
-                batch.resolved.add(incident.number)
-            if not opened:
-                count, identities = batch.attached.get(incident.number, (0, set()))
-                batch.attached[incident.number] = (count + 1, identities | {alert.identity})
-        return AlertOutcome(alert.incident, opened=opened, duplicate=False)
-
-    async def _opens_incident(self, tx: _Tx, alert: Alert, batch: _AlertBatch) -> bool:
-        """Firing alerts open incidents; an unflagged mention only when its topic spikes
-        (decided once per topic per batch, after the batch's own mentions were counted)."""
-        if alert.status is not AlertStatus.FIRING:
-            return False
-        if not alert.is_mention or alert.severity is not None:
-            return True
-        if alert.group_key not in batch.spikes:
-            spike = self.rules.spike
-            series = await tx.unit.mentions(alert.group_key, spike.since(tx.now))
-            batch.spikes[alert.group_key] = spike.verdict(series, tx.now).spike
-        return batch.spikes[alert.group_key]
-
-    @staticmethod
-    async def _tell_if_all_resolved(tx: _Tx, number: int) -> None:
-        latest = {a.identity: a.status for a in await tx.unit.alerts(number)}
-        if all(status is AlertStatus.RESOLVED for status in latest.values()):
-            await tx.record(number, EventKind.ALERTS_RESOLVED, SYSTEM, count=len(latest))
-            await tx.say(number, N_("The alert of {incident} has resolved.",
-                                    "All {n} alerts of {incident} have resolved.",
-                                    len(latest), incident=public_id(number)))
-
-    async def _say_digest(self, tx: _Tx, number: int, digest: _Digest, count: int,
-                          identities: set[str]) -> None:
-        total = digest.count + count
-        seconds = int((tx.now - digest.since).total_seconds())
-        distinct = len(digest.identities | identities)
-        await tx.record(number, EventKind.ALERTS_DIGEST, SYSTEM, count=total, seconds=seconds,
-                        distinct=distinct)
-        await tx.say(number, alerts_digest_text(total, seconds, distinct))
 
     # -- keeping pace -----------------------------------------------------------------------
 
@@ -774,7 +557,7 @@ class Service:
         performed += await self.feed_drills()
         return performed
 
-    async def _keep_pace(self, tx: _Tx, number: int) -> int:
+    async def _keep_pace(self, tx: Tx, number: int) -> int:
         """Re-read the incident inside the transaction, so an ack that just landed wins."""
         incident = await tx.incident(number)
         series = (await tx.unit.mentions(incident.group_key, tx.now - 2 * self.schedule.pulse_every)
@@ -787,7 +570,7 @@ class Service:
         return len(actions)
 
     @staticmethod
-    async def _perform(tx: _Tx, action: Action) -> None:
+    async def _perform(tx: Tx, action: Action) -> None:
         """The timeline event that marks the action done, and its notices, in one transaction."""
         await tx.record(action.incident, action.event, SYSTEM, **action.data)
         await tx.say(action.incident, action.message, draft=action.draft,
@@ -886,7 +669,7 @@ class Service:
 
     # -- playbooks: checklists, templates, language, lessons --------------------------------
 
-    async def _open_checklist(self, tx: _Tx, incident: Incident) -> None:
+    async def _open_checklist(self, tx: Tx, incident: Incident) -> None:
         """Store the playbook's checklist as the incident's tasks and post it in the channel."""
         playbook = self.playbooks.get(incident.kind)
         if playbook is None:
@@ -897,14 +680,14 @@ class Service:
         await tx.say(incident.number, checklist_message(incident, playbook, tasks))
 
     async def tasks(self, number: int) -> list[Task]:
-        async def work(tx: _Tx) -> list[Task]:
+        async def work(tx: Tx) -> list[Task]:
             await tx.incident(number)
             return await tx.unit.tasks(number)
 
         tasks: list[Task] = await self._run(work)
         return tasks
 
-    async def _task(self, tx: _Tx, incident: Incident, task_number: int) -> Task:
+    async def _task(self, tx: Tx, incident: Incident, task_number: int) -> Task:
         found = next((t for t in await tx.unit.tasks(incident.number)
                       if t.number == task_number), None)
         if found is None:
@@ -917,7 +700,7 @@ class Service:
                         done: bool = True) -> Task:
         """Tick an item off (or back on); allowed after resolve, as reviews finish checklists."""
 
-        async def work(tx: _Tx) -> Task:
+        async def work(tx: Tx) -> Task:
             incident = await tx.incident(number)
             check_responder(incident, actor)
             task = await self._task(tx, incident, task_number)
@@ -942,7 +725,7 @@ class Service:
     @canonical_people
     async def assign_task(self, number: int, actor: PersonId, task_number: int,
                           person: PersonId) -> Task:
-        async def work(tx: _Tx) -> Task:
+        async def work(tx: Tx) -> Task:
             incident = await tx.incident(number)
             check_responder(incident, actor)
             task = await self._task(tx, incident, task_number)
@@ -964,7 +747,7 @@ class Service:
         """The incident's own language (None: the team's default) for everything said about
         it from now on: messages, the summary, cards and the report."""
 
-        async def work(tx: _Tx) -> Incident:
+        async def work(tx: Tx) -> Incident:
             incident = await tx.incident(number)
             check_responder(incident, actor)
             if incident.language == language:
@@ -987,7 +770,7 @@ class Service:
     async def lesson(self, number: int, actor: PersonId, text: str) -> None:
         """A lesson learned, for the report's own section; open or resolved alike."""
 
-        async def work(tx: _Tx) -> None:
+        async def work(tx: Tx) -> None:
             incident = await tx.incident(number)
             check_responder(incident, actor)
             if not text.strip():
@@ -1052,7 +835,7 @@ class Service:
         title = drill.title.pick(self.language) if drill else kind.value
         severity = drill.severity if drill else None
 
-        async def work(tx: _Tx) -> Incident:
+        async def work(tx: Tx) -> Incident:
             incident = await self._declare(tx, actor, title, severity=severity, kind=kind,
                                            platform=platform, group_key=None, invite=(),
                                            drill=True)
@@ -1077,7 +860,7 @@ class Service:
             fed += await self._run(partial(self._feed_drill, number=number))
         return fed
 
-    async def _feed_drill(self, tx: _Tx, number: int) -> int:
+    async def _feed_drill(self, tx: Tx, number: int) -> int:
         """Due mentions not yet stored (their dedup key says so), as alerts of the drill."""
         incident = await tx.incident(number)
         playbook = self.playbooks.get(incident.kind)
@@ -1109,7 +892,7 @@ class Service:
     # -- reports across the incident and across incidents ------------------------------------
 
     async def report(self, number: int) -> Report:
-        async def work(tx: _Tx) -> Report:
+        async def work(tx: Tx) -> Report:
             incident = await tx.incident(number)
             return Report(incident, await tx.unit.drafts(number), await tx.unit.timeline(number),
                           await tx.unit.alerts(number), await tx.unit.tasks(number))
@@ -1120,7 +903,7 @@ class Service:
     async def stats(self, since: datetime, *, include_drills: bool = False) -> Stats:
         """Incidents opened since `since` (drills only when asked), with their metrics."""
 
-        async def work(tx: _Tx) -> Stats:
+        async def work(tx: Tx) -> Stats:
             reports = []
             for incident in await tx.unit.incidents():
                 if incident.created_at < since or (incident.drill and not include_drills):
