@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.models import (
     SYSTEM,
@@ -58,12 +58,18 @@ class AlertBatch:
     sent: set[int] = field(default_factory=set)
 
 
+R = TypeVar("R")
+
+
 class AlertIntake:
     rules: Rules
     clock: Clock
     _digests: dict[int, Digest]
-    _run: Callable[[Callable[[Tx], Awaitable[Any]]], Awaitable[Any]]
+
     _declare: Callable[..., Awaitable[Incident]]
+
+    if TYPE_CHECKING:  # provided by Service: one unit of work per call
+        async def _run(self, work: Callable[[Tx], Awaitable[R]]) -> R: ...
 
     async def handle_alert(self, alert: Alert) -> AlertOutcome:
         return (await self.handle_alerts([alert]))[0]
@@ -113,7 +119,7 @@ class AlertIntake:
             duplicate = AlertOutcome(None, opened=False, duplicate=True)
             return [placed.get(id(a), duplicate) for a in alerts]
 
-        outcomes: list[AlertOutcome] = await self._run(work)
+        outcomes = await self._run(work)
         now = self.clock.now()
         for number, (count, identities) in batch.attached.items():
             digest = self._digests[number]

@@ -143,7 +143,7 @@ class Service(AlertIntake):
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _run(self, work: Callable[[Tx], Any]) -> Any:
+    async def _run(self, work: Callable[[Tx], Awaitable[R]]) -> R:
         async with self.store.unit() as unit:
             tx = Tx(unit, self.clock.now())
             result = await work(tx)
@@ -163,8 +163,7 @@ class Service(AlertIntake):
                                        platform=platform, group_key=group_key, invite=invite,
                                        drill=drill)
 
-        incident: Incident = await self._run(work)
-        return incident
+        return await self._run(work)
 
     async def _declare(self, tx: Tx, actor: PersonId, title: str, *,
                        severity: Severity | None, kind: CrisisKind | None,
@@ -222,8 +221,7 @@ class Service(AlertIntake):
             await tx.notify(number, NoticeKind.SUMMARY)
             return incident
 
-        incident: Incident = await self._run(work)
-        return incident
+        return await self._run(work)
 
     @canonical_people
     async def set_severity(self, number: int, actor: PersonId, severity: Severity) -> Incident:
@@ -243,8 +241,7 @@ class Service(AlertIntake):
             await tx.notify(number, NoticeKind.SUMMARY)
             return incident
 
-        incident: Incident = await self._run(work)
-        return incident
+        return await self._run(work)
 
     @canonical_people
     async def status_update(self, number: int, actor: PersonId, text: str,
@@ -267,8 +264,7 @@ class Service(AlertIntake):
             await tx.notify(number, NoticeKind.SUMMARY)
             return incident
 
-        incident: Incident = await self._run(work)
-        return incident
+        return await self._run(work)
 
     async def _move(self, tx: Tx, incident: Incident, actor: PersonId, status: Status) -> None:
         check_transition(incident.status, status)
@@ -314,8 +310,7 @@ class Service(AlertIntake):
             await tx.notify(number, NoticeKind.SUMMARY)
             return incident
 
-        incident: Incident = await self._run(work)
-        return incident
+        return await self._run(work)
 
     @canonical_people
     async def note(self, number: int, actor: PersonId, text: str, *,
@@ -351,8 +346,7 @@ class Service(AlertIntake):
             await tx.notify(number, NoticeKind.CLOSE_SPACE)
             return incident
 
-        incident: Incident = await self._run(work)
-        return incident
+        return await self._run(work)
 
     @canonical_people
     async def reopen(self, number: int, actor: PersonId) -> Incident:
@@ -371,8 +365,7 @@ class Service(AlertIntake):
             await tx.notify(number, NoticeKind.SUMMARY)
             return incident
 
-        incident: Incident = await self._run(work)
-        return incident
+        return await self._run(work)
 
     # -- drafts -----------------------------------------------------------------------------
 
@@ -395,8 +388,7 @@ class Service(AlertIntake):
             await tx.notify(number, NoticeKind.SUMMARY)
             return draft
 
-        draft: Draft = await self._run(work)
-        return draft
+        return await self._run(work)
 
     @canonical_people
     async def revise(self, number: int, draft_number: int, actor: PersonId, text: str) -> Draft:
@@ -426,8 +418,7 @@ class Service(AlertIntake):
             await tx.notify(number, NoticeKind.SUMMARY)
             return draft
 
-        draft: Draft = await self._run(work)
-        return draft
+        return await self._run(work)
 
     @canonical_people
     async def decide(self, number: int, actor: PersonId, *, approve: bool,
@@ -477,8 +468,7 @@ class Service(AlertIntake):
                 await tx.notify(number, NoticeKind.SUMMARY)
             return draft
 
-        draft: Draft = await self._run(work)
-        return draft
+        return await self._run(work)
 
     @staticmethod
     async def _find_draft(tx: Tx, incident: Incident, number: int | None,
@@ -506,8 +496,7 @@ class Service(AlertIntake):
                     return incident
             return None
 
-        found: Incident | None = await self._run(work)
-        return found
+        return await self._run(work)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -524,8 +513,7 @@ class Service(AlertIntake):
             raise Invalid(_("Which incident? Run the command in its channel or name it, "
                             "e.g. “/crisis ack INC-1”."))
 
-        incident: Incident = await self._run(work)
-        return incident
+        return await self._run(work)
 
     async def load(self, number: int) -> tuple[Incident, list[Draft], list[TimelineEvent],
                                                 list[Alert]]:
@@ -537,9 +525,7 @@ class Service(AlertIntake):
             return (incident, await tx.unit.drafts(number), await tx.unit.timeline(number),
                     await tx.unit.alerts(number))
 
-        loaded: tuple[Incident, list[Draft], list[TimelineEvent], list[Alert]] = await self._run(
-            work)
-        return loaded
+        return await self._run(work)
 
     # -- keeping pace -----------------------------------------------------------------------
 
@@ -684,8 +670,7 @@ class Service(AlertIntake):
             await tx.incident(number)
             return await tx.unit.tasks(number)
 
-        tasks: list[Task] = await self._run(work)
-        return tasks
+        return await self._run(work)
 
     async def _task(self, tx: Tx, incident: Incident, task_number: int) -> Task:
         found = next((t for t in await tx.unit.tasks(incident.number)
@@ -719,8 +704,7 @@ class Service(AlertIntake):
             await tx.notify(number, NoticeKind.SUMMARY)
             return task
 
-        task: Task = await self._run(work)
-        return task
+        return await self._run(work)
 
     @canonical_people
     async def assign_task(self, number: int, actor: PersonId, task_number: int,
@@ -738,8 +722,7 @@ class Service(AlertIntake):
             await tx.notify(number, NoticeKind.INVITE, person=person)
             return task
 
-        task: Task = await self._run(work)
-        return task
+        return await self._run(work)
 
     @canonical_people
     async def set_language(self, number: int, actor: PersonId,
@@ -763,8 +746,7 @@ class Service(AlertIntake):
             await tx.notify(number, NoticeKind.SUMMARY)
             return incident
 
-        incident: Incident = await self._run(work)
-        return incident
+        return await self._run(work)
 
     @canonical_people
     async def lesson(self, number: int, actor: PersonId, text: str) -> None:
@@ -848,8 +830,7 @@ class Service(AlertIntake):
             await self._feed_drill(tx, incident.number)
             return incident
 
-        incident: Incident = await self._run(work)
-        return incident
+        return await self._run(work)
 
     async def feed_drills(self) -> int:
         """Feed every open drill the simulated mentions now due; return how many."""
@@ -897,8 +878,7 @@ class Service(AlertIntake):
             return Report(incident, await tx.unit.drafts(number), await tx.unit.timeline(number),
                           await tx.unit.alerts(number), await tx.unit.tasks(number))
 
-        report: Report = await self._run(work)
-        return report
+        return await self._run(work)
 
     async def stats(self, since: datetime, *, include_drills: bool = False) -> Stats:
         """Incidents opened since `since` (drills only when asked), with their metrics."""
@@ -914,8 +894,7 @@ class Service(AlertIntake):
                                       await tx.unit.tasks(number)))
             return collect_stats(reports, since, tx.now, include_drills=include_drills)
 
-        stats: Stats = await self._run(work)
-        return stats
+        return await self._run(work)
 
 def _check_current(draft: Draft, version: int) -> None:
     if version != draft.version:
