@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import unicodedata
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -35,6 +34,7 @@ from bot.core.ports import Once, RetryLater
 from bot.core.rules import reaction_decision
 from bot.core.service import Context, Service
 from bot.core.text import Raw, Text, Who, _
+from bot.core.views import space_name
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,7 @@ def slack_user(person: PersonId) -> str | None:
 
 def channel_name(pattern: str, incident: Incident) -> str:
     """A channel name by Slack's rules: lowercase letters, digits, `-` and `_`, at most 80."""
-    title = unicodedata.normalize("NFKD", incident.title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-") or "incident"
-    name = pattern.format(number=incident.number, slug=slug,
-                          severity=incident.severity.value, kind=incident.kind.value).lower()
+    name = space_name(incident, pattern, ascii_only=True).lower()
     name = re.sub(r"[^a-z0-9_-]+", "-", name)
     return re.sub(r"-{2,}", "-", name)[:80].strip("-") or f"crisis-{incident.number}"
 

@@ -7,6 +7,7 @@ inline keyboards) from the same objects; the wording lives here once.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,10 +33,16 @@ from bot.core.text import N_, Joined, Localized, Prefixed, Text, Who, _
 SPACE_PATTERN = "crisis-{number}-{slug}"
 
 
-def space_name(incident: Incident, pattern: str = SPACE_PATTERN) -> str:
+def space_name(incident: Incident, pattern: str = SPACE_PATTERN, *,
+               ascii_only: bool = False) -> str:
     """`crisis-7-fake-news-about-recall`: the naming pattern channels and topics share (the
-    fields are those of `CRISISBOT_SLACK__CHANNEL_PATTERN`); any script's letters are kept."""
-    slug = re.sub(r"[^\w]+", "-", incident.title.lower()).strip("-")[:40] or "incident"
+    fields are those of `CRISISBOT_SLACK__CHANNEL_PATTERN`). Any script's letters are kept,
+    unless the platform takes only ASCII (Slack), where accents fold and the rest drops."""
+    title = incident.title.lower()
+    if ascii_only:
+        title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    word = r"[^a-z0-9]+" if ascii_only else r"[^\w]+"
+    slug = re.sub(word, "-", title).strip("-")[:40].strip("-") or "incident"
     name = pattern.format(number=incident.number, slug=slug,
                           severity=incident.severity.value, kind=incident.kind.value)
     return name[:80].rstrip("-")
