@@ -57,10 +57,10 @@ from telegram.ext import (
 )
 
 from bot.core import commands as cmd
-from bot.core.errors import CrisisError, Invalid, NotFound
+from bot.core.errors import CrisisError, NotFound
 from bot.core.models import Draft, DraftState, Incident, KnownPerson, PersonId, Severity, Space
 from bot.core.ports import Once, RetryLater, Store
-from bot.core.rules import check_open, reaction_decision
+from bot.core.rules import reaction_decision
 from bot.core.service import Context, Service
 from bot.core.text import Text, Who, _
 from bot.core.views import SPACE_PATTERN, space_name
@@ -588,7 +588,8 @@ class TelegramUpdates:
                 await query.answer(self.chat.render(
                     _("You approved draft #{number}.", number=found.number)))
                 return
-            self._check(incident, found, actor, int(version), reject=action == "r")
+            self.service.rules.check_decidable(incident, found, actor, int(version),
+                                               reject=action == "r")
         except CrisisError as refused:
             await query.answer(self.chat.render(refused.text), show_alert=True)
             return
@@ -626,7 +627,8 @@ class TelegramUpdates:
                 await self.service.decide(incident.number, actor, approve=True,
                                           message=message)
                 return
-            self._check(incident, draft, actor, draft.version, reject=True)
+            self.service.rules.check_decidable(incident, draft, actor, draft.version,
+                                               reject=True)
         except CrisisError as refused:
             await self._tell(space, reaction.message_id, incident.language,
                              [_("{person}: {refusal}", person=Who(actor),
@@ -667,16 +669,6 @@ class TelegramUpdates:
             if found.number == draft or (message and found.version_by_message(message)):
                 return incident, found
         raise NotFound(_("That message is not a draft."))
-
-    def _check(self, incident: Incident, draft: Draft, actor: PersonId, version: int, *,
-               reject: bool) -> None:
-        """Refuse before asking a question whose answer would be refused anyway."""
-        check_open(incident)
-        if version != draft.version:
-            raise Invalid(_("That is an old version of draft #{number}; decide on version "
-                             "{version}.", number=draft.number, version=draft.version))
-        if reject:
-            self.service.rules.reject(incident, draft, actor)
 
     async def _ask(self, space: Space, card: int, prompt: _Prompt) -> None:
         """A ForceReply question under the card; the answer comes back to `_answer`."""

@@ -208,6 +208,15 @@ class Rules:
             )
         return matching[0]
 
+    def check_decidable(self, incident: Incident, draft: Draft, person: PersonId, version: int,
+                        *, reject: bool) -> None:
+        """Refuse now, in the words `Service.decide` would use, what a decision on this card
+        would refuse, so a platform never asks for a reason (or new text) in vain."""
+        check_open(incident)
+        check_current(draft, version)
+        if reject:
+            self.reject(incident, draft, person)
+
     def state_after(self, incident: Incident, draft: Draft, decision: Decision) -> DraftState:
         if not decision.approve:
             return DraftState.REJECTED
@@ -247,6 +256,13 @@ def check_responder(incident: Incident, person: PersonId) -> None:
                 incident=incident.public_id,
             )
         )
+
+
+def check_current(draft: Draft, version: int) -> None:
+    """A card or button names the version it showed; an outdated one is refused."""
+    if version != draft.version:
+        raise Invalid(_("That is an old version of draft #{number}; decide on version "
+                        "{version}.", number=draft.number, version=draft.version))
 
 
 def check_open(incident: Incident) -> None:

@@ -52,6 +52,7 @@ from bot.core.report import Report
 from bot.core.rules import (
     COMMANDER,
     Rules,
+    check_current,
     check_open,
     check_responder,
     check_transition,
@@ -433,7 +434,7 @@ class Service(AlertIntake):
             check_open(incident)
             draft = await self._find_draft(tx, incident, draft_number, message)
             if version is not None:
-                _check_current(draft, version)
+                check_current(draft, version)
             if approve:
                 step, role = self.rules.approve(incident, draft, actor)
             else:
@@ -479,7 +480,7 @@ class Service(AlertIntake):
             version = draft.version_by_message(message)
             if version is None:
                 continue
-            _check_current(draft, version.number)
+            check_current(draft, version.number)
             return draft
         raise NotFound(_("That message is not a draft."))
 
@@ -895,8 +896,3 @@ class Service(AlertIntake):
             return collect_stats(reports, since, tx.now, include_drills=include_drills)
 
         return await self._run(work)
-
-def _check_current(draft: Draft, version: int) -> None:
-    if version != draft.version:
-        raise Invalid(_("That is an old version of draft #{number}; decide on version "
-                        "{version}.", number=draft.number, version=draft.version))

@@ -333,3 +333,18 @@ async def test_approval_events_on_timeline() -> None:
         (EventKind.DRAFT_APPROVED, None, "legal"),
     ]
     assert events[-1].data["approvers"] == [BOB, DAVE]
+
+
+async def test_check_decidable_refuses_what_decide_would_refuse() -> None:
+    world = make_world()
+    n = await team(world)
+    draft = await world.service.post_draft(n, ALICE, "We are aware.")
+    incident = await world.incident(n)
+    world.rules.check_decidable(incident, draft, BOB, 1, reject=True)  # an approver may
+    with pytest.raises(Invalid, match="old version of draft #1; decide on version 1"):
+        world.rules.check_decidable(incident, draft, BOB, 0, reject=False)
+    with pytest.raises(Forbidden, match="Rejecting needs the role"):
+        world.rules.check_decidable(incident, draft, MALLORY, 1, reject=True)
+    await world.service.resolve(n, BOB)
+    with pytest.raises(Invalid, match="is resolved"):
+        world.rules.check_decidable(await world.incident(n), draft, BOB, 1, reject=True)
