@@ -11,7 +11,6 @@ slash-command ack, against the fake Slack Web API; BENCH_SKIP_SLACK=1 leaves the
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -24,8 +23,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import httpx
+import uvloop
+
+from benchmarks import load
 
 SECRET = "bench-secret"  # noqa: S105 - a throwaway server on loopback
 ALERTS = int(os.environ.get("BENCH_ALERTS", "20000"))
@@ -40,6 +41,11 @@ class Result:
     seconds: float
     latencies: list[float]
     peak_rss_mb: float
+    cpu_seconds: float
+
+    @property
+    def cpu_ms_per_alert(self) -> float:
+        return self.cpu_seconds * 1000 / max(self.ok, 1)
 
     @property
     def rate(self) -> float:
@@ -86,6 +92,12 @@ def wait_up(port: int, process: subprocess.Popen[bytes], path: str) -> None:
     raise SystemExit("server did not come up")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far (fields 14 and 15 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -94,29 +106,10 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def storm(port: int) -> tuple[int, float, list[float]]:
-    bodies = [payload(i) for i in range(ALERTS)]
-    latencies: list[float] = []
-    ok = 0
-    next_index = 0
     headers = {"authorization": f"Bearer {SECRET}", "content-type": "application/json"}
-    url = f"http://127.0.0.1:{port}/alerts/alertmanager"
-    connector = aiohttp.TCPConnector(limit=SENDERS)
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as client:
-
-        async def sender() -> None:
-            nonlocal ok, next_index
-            while next_index < len(bodies):
-                body = bodies[next_index]
-                next_index += 1
-                started = time.perf_counter()
-                async with client.post(url, data=body) as response:
-                    await response.read()
-                latencies.append(time.perf_counter() - started)
-                ok += response.status == 200
-
-        started = time.perf_counter()
-        await asyncio.gather(*(sender() for _ in range(SENDERS)))
-        return ok, time.perf_counter() - started, latencies
+    requests = [load.request("/alerts/alertmanager", payload(i), headers) for i in range(ALERTS)]
+    tally, seconds = await load.fire(port, requests, SENDERS)
+    return tally.ok, seconds, tally.latencies
 
 
 def run(name: str, command: list[str], env: dict[str, str], port: int,
@@ -127,12 +120,14 @@ def run(name: str, command: list[str], env: dict[str, str], port: int,
                                subprocess.DEVNULL)
     try:
         wait_up(port, process, ready)
-        ok, seconds, latencies = asyncio.run(storm(port))
+        cpu_before = cpu_seconds(process.pid)
+        ok, seconds, latencies = uvloop.run(storm(port))
+        cpu = cpu_seconds(process.pid) - cpu_before
         rss = peak_rss_mb(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
-    return Result(name, ok, seconds, latencies, rss)
+    return Result(name, ok, seconds, latencies, rss, cpu)
 
 
 def main() -> int:
@@ -155,11 +150,12 @@ def main() -> int:
         results.append(run(f"baseline {mode}", [sys.executable, "-m", "benchmarks.baseline",
                                                 mode, str(bport), str(scratch / f"{mode}.db")],
                            dict(os.environ), bport, "/docs"))
-    print("\n| run | accepted | alerts/s | p50 ms | p99 ms | peak RSS MB |")
-    print("|---|---|---|---|---|---|")
+    print("\n| run | accepted | alerts/s | p50 ms | p99 ms | server CPU ms/alert | "
+          "peak RSS MB |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r.name} | {r.ok} | {r.rate:.0f} | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | "
-              f"{r.peak_rss_mb:.0f} |")
+              f"{r.cpu_ms_per_alert:.3f} | {r.peak_rss_mb:.0f} |")
     print(f"\nalert rows after the run: {rows} (lost: {results[0].ok - rows})")
     print(f"incidents opened: {incidents} (distinct groups: {GROUPS})")
     print(f"chat notices delivered: {messages}")

@@ -66,6 +66,7 @@ class Pacemaker:
         tick would leave its transaction, and the event loop's shutdown, hanging."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler stops on the loop's next turn
         await self._idle.wait()
         if self._leader is not None:
             await self._leader.release()

@@ -51,7 +51,8 @@ class Digest:
 class AlertBatch:
     """What one group commit has seen so far; applied to the digests only after it commits."""
 
-    groups: dict[str, Incident | None] = field(default_factory=dict)
+    groups: dict[str, int] = field(default_factory=dict)
+    """The open incident of each group key seen in the batch that has one."""
     attached: dict[int, tuple[int, set[str]]] = field(default_factory=dict)
     resolved: set[int] = field(default_factory=set)
     spikes: dict[str, bool] = field(default_factory=dict)
@@ -100,13 +101,14 @@ class AlertIntake:
                     seen.add(alert.dedup_key)
                     fresh.append(alert)
             new = {id(a) for a in fresh}
-            for delivery, its in raw:
-                stored = [a for a in its if id(a) in new]
-                if stored:
-                    number = await tx.unit.add_delivery(delivery)
-                    for alert in stored:
-                        alert.delivery = number
+            stored = [(d, [a for a in its if id(a) in new]) for d, its in raw]
+            stored = [(d, its) for d, its in stored if its]
+            numbers = await tx.unit.add_deliveries([d for d, _its in stored])
+            for number, (_delivery, its) in zip(numbers, stored, strict=True):
+                for alert in its:
+                    alert.delivery = number
             await tx.unit.add_mentions(mention_minutes(fresh))
+            batch.groups = await tx.unit.open_incidents_by_group({a.group_key for a in fresh})
             placed = {id(a): await self._place_alert(tx, a, batch) for a in fresh}
             await tx.unit.add_alerts(fresh)
             for number in batch.resolved:
@@ -153,30 +155,28 @@ class AlertIntake:
 
     async def _place_alert(self, tx: Tx, alert: Alert, batch: AlertBatch) -> AlertOutcome:
         """Attach the alert to its group's open incident, or open one; record the opening."""
-        if alert.group_key not in batch.groups:
-            batch.groups[alert.group_key] = await tx.unit.open_incident_by_group(alert.group_key)
-        incident = batch.groups[alert.group_key]
+        incident = batch.groups.get(alert.group_key)
         opened = False
         if incident is None and await self._opens_incident(tx, alert, batch):
             route = self.rules.route(alert)
-            incident = await self._declare(
+            incident = (await self._declare(
                 tx, SYSTEM, alert.title, group_key=alert.group_key, platform=route.platform,
                 severity=route.severity or alert_severity([alert], self.rules.default_severity),
                 kind=route.set_kind or alert.kind, invite=route.invite, drill=False,
-                playbook=route.playbook)
+                playbook=route.playbook)).number
             batch.groups[alert.group_key] = incident
-            self._digests[incident.number] = Digest(tx.now)
+            self._digests[incident] = Digest(tx.now)
             opened = True
-            await tx.record(incident.number, EventKind.ALERT_ATTACHED, SYSTEM,
+            await tx.record(incident, EventKind.ALERT_ATTACHED, SYSTEM,
                             source=alert.source, title=alert.title,
                             status=alert.status.value, url=alert.url)
-        alert.incident = incident.number if incident else None
+        alert.incident = incident
         if incident is not None:
             if alert.status is AlertStatus.RESOLVED:
-                batch.resolved.add(incident.number)
+                batch.resolved.add(incident)
             if not opened:
-                count, identities = batch.attached.get(incident.number, (0, set()))
-                batch.attached[incident.number] = (count + 1, identities | {alert.identity})
+                count, identities = batch.attached.get(incident, (0, set()))
+                batch.attached[incident] = (count + 1, identities | {alert.identity})
         return AlertOutcome(alert.incident, opened=opened, duplicate=False)
 
     async def _opens_incident(self, tx: Tx, alert: Alert, batch: AlertBatch) -> bool:

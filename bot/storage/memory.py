@@ -73,11 +73,13 @@ class MemoryUnit:
                 return copy.deepcopy(incident)
         return None
 
-    async def open_incident_by_group(self, group_key: str) -> Incident | None:
-        for incident in self.s.incidents.values():
-            if incident.group_key == group_key and incident.is_open:
-                return copy.deepcopy(incident)
-        return None
+    async def open_incidents_by_group(self, group_keys: Collection[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for incident in sorted(self.s.incidents.values(), key=lambda i: i.number):
+            key = incident.group_key
+            if key is not None and key in group_keys and key not in found and incident.is_open:
+                found[key] = incident.number
+        return found
 
     async def incidents(self, *, open_only: bool = False) -> list[Incident]:
         return [copy.deepcopy(i) for _, i in sorted(self.s.incidents.items())
@@ -114,10 +116,10 @@ class MemoryUnit:
         for alert in alerts:
             self.s.alerts.append(replace(alert, id=len(self.s.alerts) + 1))
 
-    async def add_delivery(self, delivery: RawDelivery) -> int:
-        number = len(self.s.deliveries) + 1
-        self.s.deliveries.append(replace(delivery, id=number))
-        return number
+    async def add_deliveries(self, deliveries: Sequence[RawDelivery]) -> list[int]:
+        start = len(self.s.deliveries) + 1
+        self.s.deliveries.extend(replace(d, id=start + i) for i, d in enumerate(deliveries))
+        return list(range(start, start + len(deliveries)))
 
     async def deliveries(self) -> list[RawDelivery]:
         return list(self.s.deliveries)

@@ -15,11 +15,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    URL,
     BigInteger,
     Boolean,
     Connection,
     DateTime,
     Dialect,
+    Engine,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
@@ -30,6 +32,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    create_engine,
     event,
     false,
     func,
@@ -50,7 +53,14 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
 
 from bot.core.models import (
     Alert,
@@ -522,6 +532,11 @@ def _task(row: TaskRow) -> Task:
                 row.done_at, row.done_by)
 
 
+ALERTS = Base.metadata.tables["alerts"]
+DELIVERIES = Base.metadata.tables["deliveries"]
+"""Bulk inserts go to the tables directly: the ORM's bulk path costs more than the INSERT."""
+
+
 # -- the unit of work ------------------------------------------------------------------------
 
 
@@ -529,7 +544,7 @@ class SqlUnit:
     """One session in one transaction. Every write is flushed at once, so a broken constraint
     raises at the call that broke it (as the memory store's checks do), not at commit."""
 
-    def __init__(self, session: AsyncSession, dialect: str) -> None:
+    def __init__(self, session: AsyncSession | _Blocking, dialect: str) -> None:
         self._s = session
         self._dialect = dialect
 
@@ -578,14 +593,16 @@ class SqlUnit:
         )
         return _incident(row) if row else None
 
-    async def open_incident_by_group(self, group_key: str) -> Incident | None:
-        row = await self._s.scalar(
-            select(IncidentRow)
-            .where(IncidentRow.group_key == group_key,
+    async def open_incidents_by_group(self, group_keys: Collection[str]) -> dict[str, int]:
+        if not group_keys:
+            return {}
+        rows = await self._s.execute(
+            select(IncidentRow.group_key, func.min(IncidentRow.number))
+            .where(IncidentRow.group_key.in_(list(group_keys)),
                    IncidentRow.status != Status.RESOLVED.value)
-            .order_by(IncidentRow.number).limit(1)
+            .group_by(IncidentRow.group_key)
         )
-        return _incident(row) if row else None
+        return {key: number for key, number in rows if key is not None}
 
     async def incidents(self, *, open_only: bool = False) -> list[Incident]:
         stmt = select(IncidentRow).order_by(IncidentRow.number)
@@ -652,7 +669,7 @@ class SqlUnit:
         flush per alert."""
         if not alerts:
             return
-        await self._s.execute(sa_insert(AlertRow), [
+        await self._s.execute(sa_insert(ALERTS), [
             {
                 "source": a.source, "dedup_key": a.dedup_key, "group_key": a.group_key,
                 "title": a.title, "received_at": a.received_at, "status": a.status.value,
@@ -665,13 +682,15 @@ class SqlUnit:
             for a in alerts
         ])
 
-    async def add_delivery(self, delivery: RawDelivery) -> int:
-        row = DeliveryRow(source=delivery.source, received_at=delivery.received_at,
-                          webhook_id=delivery.webhook_id, body=delivery.body,
-                          headers=dict(delivery.headers))
-        self._s.add(row)
-        await self._s.flush()
-        return row.id
+    async def add_deliveries(self, deliveries: Sequence[RawDelivery]) -> list[int]:
+        """One multi-row INSERT ... RETURNING for the batch, ids in the given order."""
+        if not deliveries:
+            return []
+        ids = await self._s.execute(
+            sa_insert(DELIVERIES).returning(DELIVERIES.c.id, sort_by_parameter_order=True),
+            [{"source": d.source, "received_at": d.received_at, "webhook_id": d.webhook_id,
+              "body": d.body, "headers": dict(d.headers)} for d in deliveries])
+        return list(ids.scalars())
 
     async def deliveries(self) -> list[RawDelivery]:
         rows = await self._s.scalars(select(DeliveryRow).order_by(DeliveryRow.id))
@@ -863,31 +882,79 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class _Blocking:
+    """The part of `AsyncSession` that `SqlUnit` uses, over a plain `Session` on SQLite.
+
+    SQLite answers in microseconds from the calling thread, while every statement through an
+    async driver costs several hops to a worker thread and back through a busy event loop (in
+    an alert storm most of a commit's time went to those hops). So on SQLite a unit runs its
+    statements on the loop's own thread, one unit at a time (`SqlStore` holds a lock)."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, row: Any) -> None:
+        self._s.add(row)
+
+    async def flush(self) -> None:
+        self._s.flush()
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return self._s.execute(*args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        return self._s.scalar(*args, **kwargs)
+
+    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        return self._s.scalars(*args, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self._s.get(*args, **kwargs)
+
+
 class SqlStore:
-    """The durable Store: one engine per instance, one session and transaction per unit."""
+    """The durable Store: one engine per instance, one session and transaction per unit.
+
+    PostgreSQL goes through asyncpg. SQLite is reached with the standard `sqlite3` driver on
+    the calling (event loop) thread, one unit at a time (see `_Blocking`): a unit holds the
+    write lock for well under a millisecond per statement, and the loop never waits on a
+    thread hop. A unit must not wait on another unit of the same store (it would wait on
+    itself); none does, and the memory store enforces the same with its own lock."""
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
-        self._dialect = make_url(url).get_backend_name()
+        parsed = make_url(url)
+        self._dialect = parsed.get_backend_name()
         if self._dialect not in {"sqlite", "postgresql"}:
             raise ValueError(f"unsupported database {self._dialect!r}: use SQLite or PostgreSQL")
-        # A server can drop idle connections; a local file cannot.
-        self._engine: AsyncEngine = create_async_engine(
-            url, pool_pre_ping=self._dialect == "postgresql"
-        )
+        self._lock = asyncio.Lock()
+        self._sqlite: Engine | None = None
+        self._blocking: sessionmaker[Session] | None = None
         if self._dialect == "sqlite":
-            event.listen(self._engine.sync_engine, "connect", _sqlite_connect)
-            event.listen(self._engine.sync_engine, "begin", _sqlite_begin)
+            self._sqlite = _sqlite_engine(parsed)
+            self._blocking = sessionmaker(self._sqlite, expire_on_commit=False)
+            return
+        # A server can drop idle connections; a local file cannot.
+        self._engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[SqlUnit]:
-        async with self._sessions.begin() as session:
-            yield SqlUnit(session, self._dialect)
+        if self._blocking is None:
+            async with self._sessions.begin() as session:
+                yield SqlUnit(session, self._dialect)
+            return
+        async with self._lock:
+            with self._blocking.begin() as blocking:
+                yield SqlUnit(_Blocking(blocking), self._dialect)
 
     async def ping(self) -> bool:
         """For /healthz: can we run a query right now? Bounded, so a black-holed database
         server makes the check fail instead of hanging it."""
         try:
+            if self._blocking is not None:
+                with self._blocking() as session:
+                    session.execute(select(1))
+                return True
             async with asyncio.timeout(PING_TIMEOUT_S), self._engine.connect() as connection:
                 await connection.execute(select(1))
         except (SQLAlchemyError, OSError) as error:
@@ -896,4 +963,16 @@ class SqlStore:
         return True
 
     async def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.dispose()
+            return
         await self._engine.dispose()
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    """The standard library's driver whatever the URL names (`sqlite+aiosqlite://` is the
+    documented form)."""
+    engine = create_engine(url.set(drivername="sqlite+pysqlite"))
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from bot.core.models import (
@@ -148,8 +149,7 @@ async def test_open_incident_by_group_ignores_resolved(store: Store) -> None:
         make_incident(4),
     )
     async with store.unit() as unit:
-        assert (await unit.open_incident_by_group("db")).number == 2
-        assert await unit.open_incident_by_group("web") is None
+        assert await unit.open_incidents_by_group(["db", "web", "none"]) == {"db": 2}
         assert [i.number for i in await unit.incidents()] == [1, 2, 3, 4]
         assert [i.number for i in await unit.incidents(open_only=True)] == [2, 4]
 
@@ -383,7 +383,7 @@ async def test_rollback_on_exception_leaves_nothing(store: Store) -> None:
     async with store.unit() as unit:
         assert await unit.incidents() == []
         assert await unit.get_incident(1) is None
-        assert await unit.open_incident_by_group("g") is None
+        assert await unit.open_incidents_by_group(["g"]) == {}
         assert await unit.drafts(1) == []
         assert await unit.alerts_seen(["k"]) == set()
         assert await unit.timeline(1) == []
@@ -441,8 +441,8 @@ async def test_ping(store: Store) -> None:
 async def test_sqlite_connection_settings(sqlite_url: str) -> None:
     store = SqlStore(sqlite_url)
     try:
-        async with store._engine.connect() as connection:
-            pragmas = {name: (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar()
+        async with store.unit() as unit:
+            pragmas = {name: (await unit._s.execute(text(f"PRAGMA {name}"))).scalar()
                        for name in ("journal_mode", "foreign_keys", "busy_timeout")}
     finally:
         await store.close()
