@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -28,10 +29,16 @@ def load_json(body: bytes) -> Any:
         raise PayloadError([Problem("body", f"not valid JSON: {error}")]) from None
 
 
+@functools.cache
+def _adapter(shape: Any) -> TypeAdapter[Any]:
+    """Built once per shape: building one costs more than a validation."""
+    return TypeAdapter(shape)
+
+
 def validate(shape: Any, data: Any, *, prefix: str = "body") -> Any:
     """`data` as `shape` (a model or a type), or `PayloadError` naming each bad field."""
     try:
-        return TypeAdapter(shape).validate_python(data)
+        return _adapter(shape).validate_python(data)
     except ValidationError as error:
         raise PayloadError([
             Problem(".".join([prefix, *(str(part) for part in e["loc"])]), e["msg"])
