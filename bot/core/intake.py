@@ -130,7 +130,14 @@ class GroupCommit:
         while True:
             batch = [await self._queue.get()]
             size = len(batch[0].alerts)
-            while size < self._max_batch and not self._queue.empty():
+            while size < self._max_batch:
+                if self._queue.empty():
+                    # One more turn of the loop lets requests that were already read reach
+                    # the queue; stop when a turn brings nothing (so an idle server commits a
+                    # lone alert at once).
+                    await asyncio.sleep(0)
+                    if self._queue.empty():
+                        break
                 batch.append(self._queue.get_nowait())
                 size += len(batch[-1].alerts)
             try:
