@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     false,
@@ -532,9 +533,21 @@ def _task(row: TaskRow) -> Task:
                 row.done_at, row.done_by)
 
 
-ALERTS = Base.metadata.tables["alerts"]
-DELIVERIES = Base.metadata.tables["deliveries"]
-"""Bulk inserts go to the tables directly: the ORM's bulk path costs more than the INSERT."""
+# The alert intake's statements, built once and on the tables rather than the mapped classes:
+# in a storm the ORM's statement handling cost more than the statements themselves.
+_ALERTS = Base.metadata.tables["alerts"]
+_DELIVERIES = Base.metadata.tables["deliveries"]
+_INCIDENTS = Base.metadata.tables["incidents"]
+ALERTS_SEEN = select(_ALERTS.c.dedup_key).where(
+    _ALERTS.c.dedup_key.in_(bindparam("keys", expanding=True)))
+OPEN_BY_GROUP = (
+    select(_INCIDENTS.c.group_key, func.min(_INCIDENTS.c.number))
+    .where(_INCIDENTS.c.group_key.in_(bindparam("keys", expanding=True)),
+           _INCIDENTS.c.status != Status.RESOLVED.value)
+    .group_by(_INCIDENTS.c.group_key)
+)
+ADD_ALERTS = sa_insert(_ALERTS)
+ADD_DELIVERIES = sa_insert(_DELIVERIES).returning(_DELIVERIES.c.id, sort_by_parameter_order=True)
 
 
 # -- the unit of work ------------------------------------------------------------------------
@@ -596,12 +609,7 @@ class SqlUnit:
     async def open_incidents_by_group(self, group_keys: Collection[str]) -> dict[str, int]:
         if not group_keys:
             return {}
-        rows = await self._s.execute(
-            select(IncidentRow.group_key, func.min(IncidentRow.number))
-            .where(IncidentRow.group_key.in_(list(group_keys)),
-                   IncidentRow.status != Status.RESOLVED.value)
-            .group_by(IncidentRow.group_key)
-        )
+        rows = await self._s.execute(OPEN_BY_GROUP, {"keys": list(group_keys)})
         return {key: number for key, number in rows if key is not None}
 
     async def incidents(self, *, open_only: bool = False) -> list[Incident]:
@@ -659,9 +667,7 @@ class SqlUnit:
     async def alerts_seen(self, dedup_keys: Collection[str]) -> set[str]:
         if not dedup_keys:
             return set()
-        found = await self._s.scalars(
-            select(AlertRow.dedup_key).where(AlertRow.dedup_key.in_(list(dedup_keys)))
-        )
+        found = await self._s.scalars(ALERTS_SEEN, {"keys": list(dedup_keys)})
         return set(found)
 
     async def add_alerts(self, alerts: Sequence[Alert]) -> None:
@@ -669,7 +675,7 @@ class SqlUnit:
         flush per alert."""
         if not alerts:
             return
-        await self._s.execute(sa_insert(ALERTS), [
+        await self._s.execute(ADD_ALERTS, [
             {
                 "source": a.source, "dedup_key": a.dedup_key, "group_key": a.group_key,
                 "title": a.title, "received_at": a.received_at, "status": a.status.value,
@@ -686,10 +692,11 @@ class SqlUnit:
         """One multi-row INSERT ... RETURNING for the batch, ids in the given order."""
         if not deliveries:
             return []
-        ids = await self._s.execute(
-            sa_insert(DELIVERIES).returning(DELIVERIES.c.id, sort_by_parameter_order=True),
-            [{"source": d.source, "received_at": d.received_at, "webhook_id": d.webhook_id,
-              "body": d.body, "headers": dict(d.headers)} for d in deliveries])
+        ids = await self._s.execute(ADD_DELIVERIES, [
+            {"source": d.source, "received_at": d.received_at, "webhook_id": d.webhook_id,
+             "body": d.body, "headers": dict(d.headers)}
+            for d in deliveries
+        ])
         return list(ids.scalars())
 
     async def deliveries(self) -> list[RawDelivery]:
