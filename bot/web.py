@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.core.alert_intake import AlertOutcome
@@ -118,20 +120,22 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def receive(source: str, request: Request) -> JSONResponse:
+    async def receive(source: str, scope: Scope, asgi_receive: Receive) -> JSONResponse:
         parser = parsers.get(source)
         if parser is None:
             return error(404, f"unknown alert source; use one of: {', '.join(sources)}",
                          "unknown", "unknown_source")
         counted = metrics.of(source)
         counted.received.inc()
-        body = await _read_limited(request, max_body)
+        # ASGI servers lower-case header names; HTTP headers are Latin-1.
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await _read_limited(asgi_receive, headers.get("content-length", ""), max_body)
         if body is None:
             return error(413, f"body larger than {max_body} bytes", source, "too_large")
-        headers = {k.lower(): v for k, v in request.headers.items()}
         if not authenticate(source, headers, body):
             return error(401, "missing or wrong credentials", source, "unauthorized")
-        inbound = Inbound(source, body, clock.now(), headers, dict(request.query_params))
+        query = scope.get("query_string", b"").decode("latin-1")
+        inbound = Inbound(source, body, clock.now(), headers, dict(parse_qsl(query)))
         try:
             alerts = parser(inbound)
         except PayloadError as bad:
@@ -206,7 +210,7 @@ class _AlertRoute:
     """The route label `_Timed` reads, as it reads a router's route."""
 
     def __init__(self, app: ASGIApp,
-                 receive: Callable[[str, Request], Awaitable[Response]]) -> None:
+                 receive: Callable[[str, Scope, Receive], Awaitable[Response]]) -> None:
         self.app = app
         self.receive = receive
 
@@ -218,7 +222,10 @@ class _AlertRoute:
             await self.app(scope, receive, send)
             return
         scope["route"] = self
-        response = await self.receive(source, Request(scope, receive))
+        try:
+            response = await self.receive(source, scope, receive)
+        except ClientDisconnect:
+            return  # nobody to answer, and nothing was stored
         await response(scope, receive, send)
 
 
@@ -277,17 +284,20 @@ def _answer(alerts: Sequence[Alert], outcomes: Sequence[AlertOutcome],
     })
 
 
-async def _read_limited(request: Request, limit: int) -> bytes | None:
+async def _read_limited(receive: Receive, declared: str, limit: int) -> bytes | None:
     """The body, or None as soon as it (or its declared length) passes `limit`."""
-    declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         return None
     chunks: list[bytes] = []
     size = 0
-    stream: AsyncIterator[bytes] = request.stream()
-    async for chunk in stream:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             return None
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

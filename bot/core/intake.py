@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ SECRET_WORDS = ("signature", "secret", "token", "api-key", "apikey")
 too."""
 
 
+@functools.lru_cache(maxsize=1024)
 def is_secret_header(name: str) -> bool:
     name = name.lower()
     return name in SECRET_HEADERS or any(word in name for word in SECRET_WORDS)
