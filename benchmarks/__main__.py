@@ -3,7 +3,9 @@
 N Alertmanager webhooks (one alert each, 90% in one group, the rest over 9 more groups) from 32
 concurrent senders over loopback; reports accepted alerts/s, p50/p99 latency, incidents opened,
 chat messages sent, alert rows counted after the run, and the server's peak RSS.
-Environment: BENCH_ALERTS (default 20000), BENCH_SENDERS (default 32).
+Environment: BENCH_ALERTS (default 20000), BENCH_SENDERS (default 32), BENCH_ROUNDS (default 3:
+the shared machine's speed drifts between runs, so the three servers take turns and the
+medians and per-round ratios are reported).
 
 Then the Slack latencies of issue 4 (`benchmarks/slack.py`): alert -> channel and summary,
 slash-command ack, against the fake Slack Web API; BENCH_SKIP_SLACK=1 leaves them out.
@@ -22,6 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 import httpx
 import uvloop
@@ -31,6 +34,7 @@ from benchmarks import load
 SECRET = "bench-secret"  # noqa: S105 - a throwaway server on loopback
 ALERTS = int(os.environ.get("BENCH_ALERTS", "20000"))
 SENDERS = int(os.environ.get("BENCH_SENDERS", "32"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 GROUPS = 10
 
 
@@ -130,36 +134,71 @@ def run(name: str, command: list[str], env: dict[str, str], port: int,
     return Result(name, ok, seconds, latencies, rss, cpu)
 
 
-def main() -> int:
-    scratch = Path(tempfile.mkdtemp(prefix="crisisbot-bench-"))
-    db = scratch / "crisisbot.db"
+@dataclass
+class Counted:
+    """What one crisisbot run left in its database."""
+
+    rows: int
+    incidents: int
+    messages: int | None
+
+
+def crisisbot(db: Path) -> tuple[Result, Counted]:
     port = free_port()
     env = {**os.environ, "CRISISBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
            "CRISISBOT_PORT": str(port), "CRISISBOT_ALERTS__SECRET": SECRET}
     env.pop("CRISISBOT_CONFIG", None)
-    print(f"storm: {ALERTS} Alertmanager alerts, {SENDERS} senders, {GROUPS} groups")
-    results = [run("crisisbot serve", [sys.executable, "-m", "bot", "serve"], env, port,
-                   "/healthz")]
+    result = run("crisisbot serve", [sys.executable, "-m", "bot", "serve"], env, port,
+                 "/healthz")
     with sqlite3.connect(db) as conn:
         rows = conn.execute("select count(*) from alerts").fetchone()[0]
         incidents = conn.execute("select count(*) from incidents").fetchone()[0]
         messages = conn.execute("select count(*) from notices where delivered_at is not null"
                                 ).fetchone()[0] if _has(conn, "notices") else None
-    for mode in ("insert", "noop"):
-        bport = free_port()
-        results.append(run(f"baseline {mode}", [sys.executable, "-m", "benchmarks.baseline",
-                                                mode, str(bport), str(scratch / f"{mode}.db")],
-                           dict(os.environ), bport, "/docs"))
-    print("\n| run | accepted | alerts/s | p50 ms | p99 ms | server CPU ms/alert | "
+    return result, Counted(rows, incidents, messages)
+
+
+def baseline(mode: str, db: Path) -> Result:
+    port = free_port()
+    return run(f"baseline {mode}", [sys.executable, "-m", "benchmarks.baseline", mode,
+                                    str(port), str(db)], dict(os.environ), port, "/docs")
+
+
+def main() -> int:
+    scratch = Path(tempfile.mkdtemp(prefix="crisisbot-bench-"))
+    print(f"storm: {ALERTS} Alertmanager alerts, {SENDERS} senders, {GROUPS} groups, "
+          f"{ROUNDS} round(s), each running crisisbot and both baselines in turn")
+    print("\n| round | run | accepted | alerts/s | p50 ms | p99 ms | server CPU ms/alert | "
           "peak RSS MB |")
-    print("|---|---|---|---|---|---|---|")
-    for r in results:
-        print(f"| {r.name} | {r.ok} | {r.rate:.0f} | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | "
-              f"{r.cpu_ms_per_alert:.3f} | {r.peak_rss_mb:.0f} |")
-    print(f"\nalert rows after the run: {rows} (lost: {results[0].ok - rows})")
-    print(f"incidents opened: {incidents} (distinct groups: {GROUPS})")
-    print(f"chat notices delivered: {messages}")
-    print(f"speed-up over per-request commit: {results[0].rate / results[1].rate:.2f}x")
+    print("|---|---|---|---|---|---|---|---|")
+    runs: dict[str, list[Result]] = {}
+    counted: list[Counted] = []
+    for round_ in range(1, ROUNDS + 1):
+        served, left = crisisbot(scratch / f"crisisbot-{round_}.db")
+        counted.append(left)
+        for r in (served, baseline("insert", scratch / f"insert-{round_}.db"),
+                  baseline("noop", scratch / f"noop-{round_}.db")):
+            runs.setdefault(r.name, []).append(r)
+            print(f"| {round_} | {r.name} | {r.ok} | {r.rate:.0f} | {r.pct(0.5):.1f} | "
+                  f"{r.pct(0.99):.1f} | {r.cpu_ms_per_alert:.3f} | {r.peak_rss_mb:.0f} |",
+                  flush=True)
+    print("\nmedians over the rounds:\n")
+    print("| run | alerts/s | p50 ms | p99 ms | server CPU ms/alert | peak RSS MB |")
+    print("|---|---|---|---|---|---|")
+    for name, results in runs.items():
+        print(f"| {name} | {median(r.rate for r in results):.0f} | "
+              f"{median(r.pct(0.5) for r in results):.1f} | "
+              f"{median(r.pct(0.99) for r in results):.1f} | "
+              f"{median(r.cpu_ms_per_alert for r in results):.3f} | "
+              f"{max(r.peak_rss_mb for r in results):.0f} |")
+    ours, insert = runs["crisisbot serve"], runs["baseline insert"]
+    ratios = [a.rate / b.rate for a, b in zip(ours, insert, strict=True)]
+    print(f"\nalert rows after each run: {[c.rows for c in counted]} "
+          f"(lost: {sum(r.ok for r in ours) - sum(c.rows for c in counted)})")
+    print(f"incidents opened: {[c.incidents for c in counted]} (distinct groups: {GROUPS})")
+    print(f"chat notices delivered: {[c.messages for c in counted]}")
+    print(f"speed-up over per-request commit, per round: "
+          f"{', '.join(f'{x:.2f}x' for x in ratios)} (median {median(ratios):.2f}x)")
     if not os.environ.get("BENCH_SKIP_SLACK"):
         from benchmarks import slack  # the test harness: imported only when it runs
 

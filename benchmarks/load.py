@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -40,14 +41,13 @@ class _Connection(asyncio.Protocol):
         self._finished = finished
         self._buffer = bytearray()
         self._started = 0.0
-        self._transport: asyncio.Transport | None = None
+        self._transport: Any = None  # uvloop's transports do not subclass asyncio's
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        self._transport = transport
         self._next()
 
     def _next(self) -> None:
-        assert self._transport is not None
         if not self._jobs:
             self._transport.close()
             if not self._finished.done():
