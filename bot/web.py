@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse as StarletteJSON
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -49,6 +51,14 @@ class SourceMetrics:
     accepted: Counter
     duplicate: Counter
     opened: Counter
+
+
+class JSONResponse(StarletteJSON):
+    """JSON answers encoded by orjson: several times faster than the standard library, which
+    counts on the alert route."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 class Metrics:

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     URL,
@@ -944,7 +945,7 @@ class SqlStore:
             self._blocking = sessionmaker(self._sqlite, expire_on_commit=False)
             return
         # A server can drop idle connections; a local file cannot.
-        self._engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
+        self._engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True, **JSON_CODEC)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -979,10 +980,19 @@ class SqlStore:
         await self._engine.dispose()
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+"""JSON columns (labels, metrics, headers, timeline data) through orjson: in an alert storm
+the standard library's encoder was a tenth of the commit."""
+
+
 def _sqlite_engine(url: URL) -> Engine:
     """The standard library's driver whatever the URL names (`sqlite+aiosqlite://` is the
     documented form)."""
-    engine = create_engine(url.set(drivername="sqlite+pysqlite"))
+    engine = create_engine(url.set(drivername="sqlite+pysqlite"), **JSON_CODEC)
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
