@@ -3,7 +3,7 @@
 N Alertmanager webhooks (one alert each, 90% in one group, the rest over 9 more groups) from 32
 concurrent senders over loopback; reports accepted alerts/s, p50/p99 latency, incidents opened,
 chat messages sent, alert rows counted after the run, and the server's peak RSS.
-Environment: BENCH_ALERTS (default 20000), BENCH_SENDERS (default 32), BENCH_ROUNDS (default 3:
+Environment: BENCH_ALERTS (default 20000), BENCH_SENDERS (default 32), BENCH_ROUNDS (default 5:
 the shared machine's speed drifts between runs, so the three servers take turns and the
 medians and per-round ratios are reported).
 
@@ -34,7 +34,7 @@ from benchmarks import load
 SECRET = "bench-secret"  # noqa: S105 - a throwaway server on loopback
 ALERTS = int(os.environ.get("BENCH_ALERTS", "20000"))
 SENDERS = int(os.environ.get("BENCH_SENDERS", "32"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 GROUPS = 10
 
 

@@ -42,6 +42,24 @@ def test_alertmanager_storm_opens_one_incident(server: Running) -> None:
     assert "SEV1" in channels[0].messages[0].text
 
 
+def test_ten_thousand_more_alerts_open_nothing_new(server: Running) -> None:
+    """The issue's acceptance: after INC-1 opens, 10,000 more alerts of its group (as
+    Alertmanager sends them, 100 to a notification, from 8 senders at once) attach to it."""
+    assert server.post("alertmanager", alertmanager()).json()["alerts"][0]["incident"] == "INC-1"
+
+    def send(i: int) -> tuple[int, int]:
+        answer = server.post("alertmanager", alertmanager(n=100, start=1 + 100 * i))
+        return answer.status_code, answer.json()["accepted"]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(100)))
+    assert answers == [(200, 100)] * 100
+    assert server.count("select count(*) from incidents") == 1
+    assert server.count("select count(*) from alerts where incident = 1") == 10_001
+    [channel] = server.chat.channels.values()
+    assert len(channel.messages) < 10  # the opening, its summary and digests: no flood
+
+
 def test_redelivery_is_a_duplicate(server: Running) -> None:
     body = json.dumps(alertmanager(n=3)).encode()
     assert server.post("alertmanager", content=body).json()["accepted"] == 3
