@@ -106,6 +106,10 @@ class Unit(Protocol):
         """Give back claimed notices that were not attempted (their attempt is not counted)."""
         ...
 
+    async def forget_sightings(self, before: datetime) -> int:
+        """Drop the event ids first seen before `before`; how many."""
+        ...
+
     async def first_sight(self, key: str, at: datetime) -> bool:
         """Remember an inbound event id; True the first time, False for a re-delivery."""
         ...

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial, wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -87,6 +87,11 @@ class Reply:
     language: str | None = None
     """The incident's own language, when it has one: the reply is rendered in it."""
 
+
+SIGHTINGS_KEPT = timedelta(days=2)
+"""How long a chat event id is remembered (so a re-delivered event is handled once). Slack
+retries an event for about an hour and Telegram keeps an update for a day: an id older than
+this will not come again, and the table would otherwise grow with every event."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -542,6 +547,8 @@ class Service(AlertIntake):
         for number in numbers:
             performed += await self._run(partial(self._keep_pace, number=number))
         performed += await self.feed_drills()
+        async with self.store.unit() as unit:
+            await unit.forget_sightings(now - SIGHTINGS_KEPT)
         return performed
 
     async def _keep_pace(self, tx: Tx, number: int) -> int:

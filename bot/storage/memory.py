@@ -181,6 +181,12 @@ class MemoryUnit:
                 self.s.next_attempt.pop(notice_id, None)
                 self.s.notices[notice_id].attempts -= 1
 
+    async def forget_sightings(self, before: datetime) -> int:
+        old = [key for key, at in self.s.seen.items() if at < before]
+        for key in old:
+            del self.s.seen[key]
+        return len(old)
+
     async def first_sight(self, key: str, at: datetime) -> bool:
         if key in self.s.seen:
             return False

@@ -35,6 +35,7 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     create_engine,
+    delete,
     event,
     false,
     func,
@@ -842,6 +843,10 @@ class SqlUnit:
                 .where(NoticeRow.id.in_(list(notice_ids)), NoticeRow.delivered_at.is_(None))
                 .values(next_attempt_at=None, attempts=NoticeRow.attempts - 1)
             )
+
+    async def forget_sightings(self, before: datetime) -> int:
+        result = await self._s.execute(delete(SeenEventRow).where(SeenEventRow.seen_at < before))
+        return int(getattr(result, "rowcount", 0))
 
     async def first_sight(self, key: str, at: datetime) -> bool:
         insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert

@@ -59,6 +59,17 @@ async def test_an_expired_lease_is_claimed_again(store: Store) -> None:
     assert {x.attempts for x in taken} == {2}
 
 
+async def test_forget_sightings_keeps_recent_ones(store: Store) -> None:
+    async with store.unit() as unit:
+        assert await unit.first_sight("slack:old", NOW - timedelta(days=3))
+        assert await unit.first_sight("slack:new", NOW)
+    async with store.unit() as unit:
+        assert await unit.forget_sightings(NOW - timedelta(days=2)) == 1
+    async with store.unit() as unit:
+        assert await unit.first_sight("slack:old", NOW)  # forgotten: new again
+        assert not await unit.first_sight("slack:new", NOW)
+
+
 async def test_first_sight(store: Store) -> None:
     async with store.unit() as unit:
         assert await unit.first_sight("slack:Ev1", NOW)
