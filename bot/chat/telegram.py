@@ -63,7 +63,7 @@ from bot.core.ports import Once, RetryLater, Store
 from bot.core.rules import reaction_decision
 from bot.core.service import Context, Service
 from bot.core.text import Text, Who, _
-from bot.core.views import SPACE_PATTERN, space_name
+from bot.core.views import NOT_A_DRAFT, SPACE_PATTERN, space_name
 
 log = logging.getLogger(__name__)
 
@@ -668,7 +668,7 @@ class TelegramUpdates:
         for found in drafts:
             if found.number == draft or (message and found.version_by_message(message)):
                 return incident, found
-        raise NotFound(_("That message is not a draft."))
+        raise NotFound(NOT_A_DRAFT)
 
     async def _ask(self, space: Space, card: int, prompt: _Prompt) -> None:
         """A ForceReply question under the card; the answer comes back to `_answer`."""

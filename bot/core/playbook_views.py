@@ -10,6 +10,9 @@ from bot.core.playbooks import Playbook, Task, open_tasks
 from bot.core.text import N_, Lines, Prefixed, Text, Who, _
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "fa": "فارسی"}
+
+NO_TEMPLATES = _("No statement templates are installed: ask an admin to set "
+                 "CRISISBOT_TEMPLATES_DIR, or write the statement with “/crisis draft <text>”.")
 """Each language by its own name, so a reader finds theirs whatever the current one is."""
 
 
@@ -66,7 +69,7 @@ def template_lines(kind: CrisisKind, names: Sequence[str], suggested: Sequence[s
     Text
 ]:
     if not names:
-        return [_("No statement templates are installed.")]
+        return [NO_TEMPLATES]
     lines = [_("Statement templates for {kind}:", kind=KIND_LABELS[kind])]
     lines += [_("- {name}{suggested}", name=name,
                 suggested=_(" (suggested by the playbook)") if name in suggested else "")

@@ -35,6 +35,7 @@ from bot.core.models import (
 )
 from bot.core.pace import Action, Schedule, due_actions, watched
 from bot.core.playbook_views import (
+    NO_TEMPLATES,
     checklist_message,
     language_name,
     task_list_lines,
@@ -61,7 +62,7 @@ from bot.core.spikes import mention_minutes
 from bot.core.stats import Stats, collect_stats
 from bot.core.text import Joined, Text, Who, _
 from bot.core.tx import Tx
-from bot.core.views import help_lines, timeline_lines
+from bot.core.views import NOT_A_DRAFT, help_lines, timeline_lines
 
 
 @dataclass(frozen=True)
@@ -487,7 +488,7 @@ class Service(AlertIntake):
                 continue
             check_current(draft, version.number)
             return draft
-        raise NotFound(_("That message is not a draft."))
+        raise NotFound(NOT_A_DRAFT)
 
     async def incident_of_message(self, platform: str, message: str) -> Incident | None:
         """The open incident on `platform` that posted `message` as a draft card: a reaction
@@ -771,7 +772,7 @@ class Service(AlertIntake):
 
     def _templates(self) -> StatementTemplates:
         if self.templates is None:
-            raise Invalid(_("No statement templates are installed."))
+            raise Invalid(NO_TEMPLATES)
         return self.templates
 
     @canonical_people

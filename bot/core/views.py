@@ -32,6 +32,9 @@ from bot.core.text import N_, Joined, Localized, Prefixed, Text, Who, _
 
 SPACE_PATTERN = "crisis-{number}-{slug}"
 
+NOT_A_DRAFT = _("That message is not a draft card: react to the card itself, or use "
+                "“/crisis approve <draft number>”.")
+
 
 def space_name(incident: Incident, pattern: str = SPACE_PATTERN, *,
                ascii_only: bool = False) -> str:
