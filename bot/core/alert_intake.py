@@ -39,8 +39,8 @@ RawAlerts = tuple[RawDelivery, Sequence[Alert]]
 
 @dataclass
 class Digest:
-    """Alerts attached to one incident since its last digest message (kept in memory: a
-    restart costs at most one early digest, never an alert)."""
+    """Alerts attached to one incident since its last digest message. Kept in memory for
+    speed; after a restart `recover_digests` rebuilds it from the stored alerts."""
 
     since: datetime
     count: int = 0
@@ -131,6 +131,27 @@ class AlertIntake:
                 digest.count += count
                 digest.identities |= identities
         return outcomes
+
+    async def recover_digests(self) -> int:
+        """After a start: count, per open incident, the alerts attached since its last digest
+        (or its opening), which a stopped process had only in memory, so they are still told
+        and timelined. Returns how many incidents have some."""
+
+        async def work(tx: Tx) -> dict[int, Digest]:
+            found: dict[int, Digest] = {}
+            for incident in await tx.unit.incidents(open_only=True):
+                told = [e.at for e in await tx.unit.timeline(incident.number)
+                        if e.kind in (EventKind.ALERTS_DIGEST, EventKind.ALERT_ATTACHED)]
+                since = max(told, default=incident.created_at)
+                identities = await tx.unit.alert_identities_since(incident.number, since)
+                if identities:
+                    found[incident.number] = Digest(since, len(identities), set(identities))
+            return found
+
+        recovered = await self._run(work)
+        for number, digest in recovered.items():
+            self._digests.setdefault(number, digest)
+        return len(recovered)
 
     async def send_digests(self) -> int:
         """Tell the digests that are due (a storm that stopped still gets its last digest);

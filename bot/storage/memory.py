@@ -139,6 +139,10 @@ class MemoryUnit:
     async def alerts(self, incident: int) -> list[Alert]:
         return [copy.deepcopy(a) for a in self.s.alerts if a.incident == incident]
 
+    async def alert_identities_since(self, incident: int, since: datetime) -> list[str]:
+        return [a.identity for a in self.s.alerts
+                if a.incident == incident and a.received_at > since]
+
     async def append(self, event: TimelineEvent) -> None:
         self.s.events.append(replace(event, seq=len(self.s.events) + 1))
 

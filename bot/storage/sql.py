@@ -741,6 +741,13 @@ class SqlUnit:
         )
         return [_alert(row) for row in rows]
 
+    async def alert_identities_since(self, incident: int, since: datetime) -> list[str]:
+        rows = await self._s.execute(
+            select(AlertRow.fingerprint, AlertRow.dedup_key)
+            .where(AlertRow.incident == incident, AlertRow.received_at > since)
+        )
+        return [fingerprint or dedup_key for fingerprint, dedup_key in rows]
+
     async def append(self, event: TimelineEvent) -> None:
         self._s.add(EventRow(incident=event.incident, at=event.at, kind=event.kind.value,
                              actor=event.actor, data=dict(event.data)))

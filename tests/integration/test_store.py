@@ -262,6 +262,20 @@ async def test_alerts_round_trip_and_dedup(store: Store) -> None:
             await unit.add_alerts([make_alert("am:abc", title="re-delivered")])
 
 
+async def test_alert_identities_since(store: Store) -> None:
+    await add_incidents(store, make_incident(1), make_incident(2))
+    async with store.unit() as unit:
+        await unit.add_alerts([
+            make_alert("a", incident=1, received_at=at(1), fingerprint="fp-a"),
+            make_alert("b", incident=1, received_at=at(2)),
+            make_alert("c", incident=1, received_at=at(0), fingerprint="fp-c"),
+            make_alert("d", incident=2, received_at=at(2)),
+        ])
+    async with store.unit() as unit:
+        assert sorted(await unit.alert_identities_since(1, at(0))) == ["b", "fp-a"]
+        assert await unit.alert_identities_since(1, at(2)) == []
+
+
 async def test_mention_minutes_sum_per_topic_and_minute(store: Store) -> None:
     minute = T0.replace(second=0, microsecond=0)
     async with store.unit() as unit:

@@ -23,9 +23,10 @@ class Clock:
 
 
 def alert(i: int, *, status: AlertStatus = AlertStatus.FIRING, group: str = "g",
+          received_at: datetime = datetime(2024, 5, 14, 9, tzinfo=UTC),
           **extra: object) -> Alert:
     return Alert("alertmanager", f"k{i}:{status.value}", group, "Checkout errors",
-                 datetime(2024, 5, 14, 9, tzinfo=UTC), status=status, fingerprint=f"fp{i % 3}",
+                 received_at, status=status, fingerprint=f"fp{i % 3}",
                  **extra)  # type: ignore[arg-type]
 
 
@@ -49,6 +50,23 @@ async def test_storm_digests_at_a_bounded_rate() -> None:
     clock.at += timedelta(seconds=60)
     assert await service.send_digests() == 1
     assert (await messages(store))[-1] == "+1 alert in the last 70 s, 1 distinct."
+
+
+async def test_a_restart_still_tells_the_alerts_attached_since_the_last_digest() -> None:
+    store, clock = MemoryStore(), Clock()
+    service = Service(store, clock, Rules(digest_seconds=60))
+    await service.handle_alert(alert(0, received_at=clock.at))
+    for i in range(1, 5):
+        clock.at += timedelta(seconds=10)
+        await service.handle_alert(alert(i, received_at=clock.at))
+    assert await messages(store) == []  # the interval has not passed: counted in memory only
+
+    restarted = Service(store, clock, Rules(digest_seconds=60))
+    assert await restarted.recover_digests() == 1
+    clock.at += timedelta(seconds=30)
+    assert await restarted.send_digests() == 1
+    assert await messages(store) == ["+4 alerts in the last 70 s, 3 distinct."]
+    assert await restarted.recover_digests() == 0  # told: nothing left to recover
 
 
 async def test_all_resolved_is_told_once_everything_recovered() -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from alert_server import SECRET, Running, alertmanager
+from alert_server import SECRET, Running, alertmanager, start
 from standardwebhooks.webhooks import Webhook
 
 
@@ -58,6 +60,30 @@ def test_ten_thousand_more_alerts_open_nothing_new(server: Running) -> None:
     assert server.count("select count(*) from alerts where incident = 1") == 10_001
     [channel] = server.chat.channels.values()
     assert len(channel.messages) < 10  # the opening, its summary and digests: no flood
+
+
+def test_a_restart_still_tells_what_the_stopped_server_owed(tmp_path) -> None:
+    """Alerts attached after the last digest were counted in memory only: the next start
+    finds them in the database and tells them (channel and timeline)."""
+    settings = {"alerts": {"secret": SECRET, "digest_seconds": 1}}
+    first = start(tmp_path, **settings)
+    first["running"].post("alertmanager", alertmanager())
+    first["running"].post("alertmanager", alertmanager(n=5, start=1))
+    first["stop"]()
+    digests = "select data from timeline_events where kind = 'alerts_digest'"
+    assert first["running"].count(digests.replace("data", "count(*)")) == 0
+
+    second = start(tmp_path, **settings)
+    try:
+        for _ in range(100):
+            with sqlite3.connect(second["running"].db) as conn:
+                told = [json.loads(row[0]) for row in conn.execute(digests)]
+            if told:
+                break
+            time.sleep(0.05)
+        assert [d["count"] for d in told] == [5]
+    finally:
+        second["stop"]()
 
 
 def test_redelivery_is_a_duplicate(server: Running) -> None:
