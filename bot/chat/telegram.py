@@ -58,7 +58,16 @@ from telegram.ext import (
 
 from bot.core import commands as cmd
 from bot.core.errors import CrisisError, NotFound
-from bot.core.models import Draft, DraftState, Incident, KnownPerson, PersonId, Severity, Space
+from bot.core.models import (
+    Draft,
+    DraftState,
+    Incident,
+    KnownPerson,
+    PersonId,
+    Question,
+    Severity,
+    Space,
+)
 from bot.core.ports import Once, RetryLater, Store
 from bot.core.rules import reaction_decision
 from bot.core.service import Context, Service
@@ -402,7 +411,7 @@ def _fit(lines: list[str]) -> str:
 
 @dataclass(frozen=True)
 class _Prompt:
-    """A ForceReply question waiting for its answer: the reason of a rejection, or a revision."""
+    """What a ForceReply question asks for: the reason of a rejection, or a revision."""
 
     kind: Literal["reject", "revise"]
     incident: int
@@ -426,7 +435,6 @@ class TelegramUpdates:
         self.store = store
         self.secret = secret
         self.poll_timeout = poll_timeout
-        self._prompts: dict[tuple[int, int], _Prompt] = {}
         self._known: dict[PersonId, KnownPerson] = {}
         self._polling: asyncio.Task[None] | None = None
         app.add_handler(TypeHandler(Update, self._learn), group=-1)
@@ -643,8 +651,9 @@ class TelegramUpdates:
         if message is None or message.reply_to_message is None or message.from_user is None \
                 or not message.text:
             return
-        key = (message.chat.id, message.reply_to_message.message_id)
-        prompt = self._prompts.get(key)
+        async with self.store.unit() as unit:
+            prompt = await unit.question(PLATFORM, str(message.chat.id),
+                                         str(message.reply_to_message.message_id))
         actor = person_of(message.from_user)
         if prompt is None or prompt.person != actor:
             return
@@ -658,7 +667,8 @@ class TelegramUpdates:
         except CrisisError as refused:
             await self._reply(message, [refused.text])
             return
-        del self._prompts[key]
+        async with self.store.unit() as unit:
+            await unit.answered(prompt)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -679,7 +689,10 @@ class TelegramUpdates:
             _("{person}, reply to this message with the new text of draft #{number}.",
               person=Who(prompt.person), number=prompt.draft))
         sent = await self._tell(space, card, None, [question], ForceReply(selective=True))
-        self._prompts[(sent.chat.id, sent.message_id)] = prompt
+        async with self.store.unit() as unit:  # kept until answered, across restarts
+            await unit.ask(Question(PLATFORM, str(sent.chat.id), str(sent.message_id),
+                                    prompt.kind, prompt.incident, prompt.draft, prompt.version,
+                                    prompt.person, self.service.clock.now()))
 
     async def _tell(self, space: Space, reply_to: int, language: str | None,
                     lines: list[Text], markup: ForceReply | None = None) -> Message:

@@ -129,6 +129,23 @@ class KnownPerson:
     username: str | None = None
 
 
+@dataclass(frozen=True)
+class Question:
+    """A question the bot asked one person in a chat and answers when they reply to it
+    (Telegram's ForceReply: the reason for rejecting a draft, or its new text). Stored, so a
+    restart between the question and the reply loses nothing."""
+
+    platform: str
+    chat: str
+    message: str
+    kind: str  # "reject" or "revise"
+    incident: int
+    draft: int
+    version: int
+    person: PersonId
+    asked_at: datetime
+
+
 @dataclass
 class Incident:
     number: int

@@ -16,6 +16,7 @@ from bot.core.models import (
     MentionMinute,
     Notice,
     PersonId,
+    Question,
     RawDelivery,
     Space,
     TimelineEvent,
@@ -110,9 +111,17 @@ class Unit(Protocol):
         """Give back claimed notices that were not attempted (their attempt is not counted)."""
         ...
 
-    async def forget_sightings(self, before: datetime) -> int:
-        """Drop the event ids first seen before `before`; how many."""
+    async def forget(self, before: datetime) -> int:
+        """Drop what is only kept for a while (event ids first seen, questions asked) from
+        before `before`; how many rows."""
         ...
+
+    async def ask(self, question: Question) -> None: ...
+    async def question(self, platform: str, chat: str, message: str) -> Question | None:
+        """The question asked with that message, until it is answered."""
+        ...
+
+    async def answered(self, question: Question) -> None: ...
 
     async def first_sight(self, key: str, at: datetime) -> bool:
         """Remember an inbound event id; True the first time, False for a re-delivery."""

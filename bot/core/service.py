@@ -90,9 +90,10 @@ class Reply:
 
 
 SIGHTINGS_KEPT = timedelta(days=2)
-"""How long a chat event id is remembered (so a re-delivered event is handled once). Slack
-retries an event for about an hour and Telegram keeps an update for a day: an id older than
-this will not come again, and the table would otherwise grow with every event."""
+"""How long a chat event id is remembered (so a re-delivered event is handled once), and an
+unanswered question waits for its reply. Slack retries an event for about an hour and
+Telegram keeps an update for a day: an id older than this will not come again, and the tables
+would otherwise grow with every event."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -549,7 +550,7 @@ class Service(AlertIntake):
             performed += await self._run(partial(self._keep_pace, number=number))
         performed += await self.feed_drills()
         async with self.store.unit() as unit:
-            await unit.forget_sightings(now - SIGHTINGS_KEPT)
+            await unit.forget(now - SIGHTINGS_KEPT)
         return performed
 
     async def _keep_pace(self, tx: Tx, number: int) -> int:

@@ -21,6 +21,7 @@ from bot.core.models import (
     MentionMinute,
     Notice,
     PersonId,
+    Question,
     RawDelivery,
     TimelineEvent,
 )
@@ -39,6 +40,7 @@ class _State:
     done: dict[int, str | None] = field(default_factory=dict)
     next_attempt: dict[int, datetime] = field(default_factory=dict)
     seen: dict[str, datetime] = field(default_factory=dict)
+    questions: dict[tuple[str, str, str], Question] = field(default_factory=dict)
     people: dict[PersonId, KnownPerson] = field(default_factory=dict)
     counter: int = 0
     tasks: dict[tuple[int, int], Task] = field(default_factory=dict)
@@ -185,11 +187,23 @@ class MemoryUnit:
                 self.s.next_attempt.pop(notice_id, None)
                 self.s.notices[notice_id].attempts -= 1
 
-    async def forget_sightings(self, before: datetime) -> int:
+    async def forget(self, before: datetime) -> int:
         old = [key for key, at in self.s.seen.items() if at < before]
         for key in old:
             del self.s.seen[key]
-        return len(old)
+        stale = [where for where, q in self.s.questions.items() if q.asked_at < before]
+        for where in stale:
+            del self.s.questions[where]
+        return len(old) + len(stale)
+
+    async def ask(self, question: Question) -> None:
+        self.s.questions[(question.platform, question.chat, question.message)] = question
+
+    async def question(self, platform: str, chat: str, message: str) -> Question | None:
+        return self.s.questions.get((platform, chat, message))
+
+    async def answered(self, question: Question) -> None:
+        self.s.questions.pop((question.platform, question.chat, question.message), None)
 
     async def first_sight(self, key: str, at: datetime) -> bool:
         if key in self.s.seen:

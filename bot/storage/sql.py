@@ -81,6 +81,7 @@ from bot.core.models import (
     Notice,
     NoticeKind,
     PersonId,
+    Question,
     RawDelivery,
     Severity,
     Space,
@@ -336,6 +337,22 @@ class SeenEventRow(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class QuestionRow(Base):
+    """A question waiting for its asker's reply (see `Question`), keyed by the message."""
+
+    __tablename__ = "questions"
+
+    platform: Mapped[str] = mapped_column(CODE, primary_key=True)
+    chat: Mapped[str] = mapped_column(String(255), primary_key=True)
+    message: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(CODE)
+    incident: Mapped[int] = mapped_column(ForeignKey("incidents.number", ondelete="CASCADE"))
+    draft: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    person: Mapped[str] = mapped_column(PERSON)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class PersonRow(Base):
@@ -851,9 +868,36 @@ class SqlUnit:
                 .values(next_attempt_at=None, attempts=NoticeRow.attempts - 1)
             )
 
-    async def forget_sightings(self, before: datetime) -> int:
-        result = await self._s.execute(delete(SeenEventRow).where(SeenEventRow.seen_at < before))
-        return int(getattr(result, "rowcount", 0))
+    async def forget(self, before: datetime) -> int:
+        forgotten = 0
+        for stmt in (delete(SeenEventRow).where(SeenEventRow.seen_at < before),
+                     delete(QuestionRow).where(QuestionRow.asked_at < before)):
+            forgotten += int(getattr(await self._s.execute(stmt), "rowcount", 0))
+        return forgotten
+
+    async def ask(self, question: Question) -> None:
+        row = await self._s.get(QuestionRow, (question.platform, question.chat,
+                                              question.message))
+        if row is None:
+            row = QuestionRow(platform=question.platform, chat=question.chat,
+                              message=question.message)
+            self._s.add(row)
+        row.kind, row.incident, row.draft = question.kind, question.incident, question.draft
+        row.version, row.person, row.asked_at = question.version, question.person, \
+            question.asked_at
+        await self._s.flush()
+
+    async def question(self, platform: str, chat: str, message: str) -> Question | None:
+        row = await self._s.get(QuestionRow, (platform, chat, message))
+        if row is None:
+            return None
+        return Question(row.platform, row.chat, row.message, row.kind, row.incident, row.draft,
+                        row.version, row.person, row.asked_at)
+
+    async def answered(self, question: Question) -> None:
+        await self._s.execute(delete(QuestionRow).where(
+            QuestionRow.platform == question.platform, QuestionRow.chat == question.chat,
+            QuestionRow.message == question.message))
 
     async def first_sight(self, key: str, at: datetime) -> bool:
         insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert

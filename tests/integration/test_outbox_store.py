@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.core.models import CrisisKind, Incident, Notice, NoticeKind, Severity, Status
+from bot.core.models import (
+    CrisisKind,
+    Incident,
+    Notice,
+    NoticeKind,
+    Question,
+    Severity,
+    Status,
+)
 from bot.core.ports import Store
 
 NOW = datetime(2024, 5, 3, 12, 0, tzinfo=UTC)
@@ -59,12 +67,12 @@ async def test_an_expired_lease_is_claimed_again(store: Store) -> None:
     assert {x.attempts for x in taken} == {2}
 
 
-async def test_forget_sightings_keeps_recent_ones(store: Store) -> None:
+async def test_forget_keeps_recent_ones(store: Store) -> None:
     async with store.unit() as unit:
         assert await unit.first_sight("slack:old", NOW - timedelta(days=3))
         assert await unit.first_sight("slack:new", NOW)
     async with store.unit() as unit:
-        assert await unit.forget_sightings(NOW - timedelta(days=2)) == 1
+        assert await unit.forget(NOW - timedelta(days=2)) == 1
     async with store.unit() as unit:
         assert await unit.first_sight("slack:old", NOW)  # forgotten: new again
         assert not await unit.first_sight("slack:new", NOW)
@@ -77,3 +85,22 @@ async def test_first_sight(store: Store) -> None:
     async with store.unit() as unit:
         assert not await unit.first_sight("slack:Ev1", NOW)
         assert await unit.first_sight("slack:Ev2", NOW)
+
+
+async def test_questions_wait_for_their_answer_then_go(store: Store) -> None:
+    old = Question("telegram", "-100", "7", "reject", 1, 1, 1, "telegram:105",
+                   NOW - timedelta(days=3))
+    new = Question("telegram", "-100", "8", "revise", 1, 1, 2, "telegram:101", NOW)
+    async with store.unit() as unit:
+        await unit.add_incident(Incident(1, "t", CrisisKind.OTHER, Severity.SEV3,
+                                         Status.TRIGGERED, NOW, "local:bob"))
+        await unit.ask(old)
+        await unit.ask(new)
+    async with store.unit() as unit:
+        assert await unit.question("telegram", "-100", "8") == new
+        assert await unit.question("telegram", "-100", "9") is None
+        assert await unit.forget(NOW - timedelta(days=2)) == 1  # the stale question
+        assert await unit.question("telegram", "-100", "7") is None
+        await unit.answered(new)
+    async with store.unit() as unit:
+        assert await unit.question("telegram", "-100", "8") is None

@@ -131,9 +131,13 @@ class Room:
 
 @asynccontextmanager
 async def running(tmp_path: Path, *, forum: bool, webhook: bool,
-                  **overrides: Any) -> AsyncIterator[Room]:
-    fake = FakeTelegram(TOKEN, forum=forum)
-    await fake.start()
+                  fake: FakeTelegram | None = None, **overrides: Any) -> AsyncIterator[Room]:
+    """The bot on a fresh database in `tmp_path` (or the one an earlier run there left),
+    talking to `fake` if given (it then outlives the run: a restart test) or to its own."""
+    own = fake is None
+    if fake is None:
+        fake = FakeTelegram(TOKEN, forum=forum)
+        await fake.start()
     url = f"sqlite+aiosqlite:///{tmp_path / 'crisisbot.db'}"
     await upgrade(url)
     settings = Settings(
@@ -159,4 +163,5 @@ async def running(tmp_path: Path, *, forum: bool, webhook: bool,
         server.should_exit = True
         await serving
         await bot.close()
-        await fake.stop()
+        if own:
+            await fake.stop()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
@@ -13,9 +14,9 @@ from bot.core.models import PersonId
 from bot.core.text import Text, Who, _
 from bot.i18n import renderer
 
-from .fake_api import CHAT_ID
-from .harness import PEOPLE, SECRET, running, until
-from .test_story import open_incident, sent
+from .fake_api import CHAT_ID, FakeTelegram
+from .harness import PEOPLE, SECRET, TOKEN, running, until
+from .test_story import buttons, open_incident, sent
 
 
 async def test_the_webhook_wants_the_secret_token(tmp_path: Any) -> None:
@@ -164,3 +165,33 @@ async def test_the_command_list_and_answers_speak_the_configured_language(
         answer = (await room.reply(asked["message"]["message_id"], "refusal"))["text"]
         assert "INC-9" in answer
         assert any("а" <= ch <= "я" for ch in answer)
+
+
+async def test_a_reason_asked_before_a_restart_is_taken_after_it(tmp_path: Any) -> None:
+    """The "reply with the reason" question is stored: a restart between the question and
+    the answer loses nothing."""
+    fake = FakeTelegram(TOKEN, forum=True)
+    await fake.start()
+    try:
+        async with running(tmp_path, forum=True, webhook=True, fake=fake) as room:
+            await open_incident(room)
+            await room.say("bob", "/crisis_ack")  # Bob commands
+            await room.say("bob", "/crisis role 101 spokesperson")  # Alice
+            await room.say("bob", "/crisis role 103 approver")  # Carol
+            posted = await room.say("alice", "/crisis draft We never issued a recall.")
+            await room.reply(posted["message"]["message_id"], "draft posted")
+            [card] = await until(lambda: [i for i, m in fake.messages.items()
+                                          if "Draft #1 (version 1)" in m["text"]], what="card")
+            await room.press("carol", card, "r")
+            question = await room.reply(card, "reason question")
+            thread = room.thread
+        async with running(tmp_path, forum=True, webhook=True, fake=fake) as room:
+            room.thread = thread
+            room._updates = itertools.count(9000)  # Telegram's update ids go on increasing
+            await room.say("carol", "Say when the notice first appeared.",
+                           reply_to=question["message_id"])
+            await until(lambda: sent(room, "rejected draft #1: Say when"),
+                        what="the rejection, after the restart")
+            await until(lambda: buttons(fake.messages[card]) == ["v"], what="revise only")
+    finally:
+        await fake.stop()
