@@ -26,7 +26,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox, Pacing
+from bot.chat.slack import PLATFORM as SLACK
 from bot.chat.slack import SlackChat, slack_app, slack_escape, slack_mention
+from bot.chat.telegram import PLATFORM as TELEGRAM
 from bot.chat.telegram import Limits, TelegramChat, TelegramUpdates, build_application
 from bot.content import PLAYBOOKS, TEMPLATES
 from bot.content.loader import load_playbooks
@@ -40,7 +42,7 @@ from bot.core.ports import Chat, Clock
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
-from bot.core.text import Renderer, Who
+from bot.core.text import Renderer, Who, plain_mention
 from bot.i18n import renderer
 from bot.ingest import PARSERS
 from bot.ingest.auth import Authenticator
@@ -195,14 +197,15 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     rules = rules_from(settings)
 
     def render_for(language: str | None) -> Renderer:
-        return renderer(language or settings.language)
+        return renderer(language or settings.language,
+                        lambda who: plain_mention(Who(rules.on(LocalChat.platform, who.person))))
 
     local = LocalChat(render_for, echo)
     chats: dict[str, Chat] = {local.platform: local}
-    slack = slack_chat(settings) if settings.slack.enabled else None
+    slack = slack_chat(settings, rules) if settings.slack.enabled else None
     if slack is not None:
         chats[slack.platform] = slack
-    telegram = telegram_chat(settings) if settings.telegram.enabled else None
+    telegram = telegram_chat(settings, rules) if settings.telegram.enabled else None
     if telegram is not None:
         chats[telegram.platform] = telegram
     clock = clock or SystemClock()
@@ -237,10 +240,12 @@ def slack_client(settings: Settings, *, interactive: bool) -> AsyncWebClient:
                           retry_handlers=handlers)
 
 
-def slack_chat(settings: Settings) -> SlackChat:
+def slack_chat(settings: Settings, rules: Rules) -> SlackChat:
+    def mention(who: Who) -> str:  # a bound person under their Slack id
+        return slack_mention(Who(rules.on(SLACK, who.person)))
+
     def render_for(language: str | None) -> Renderer:
-        return renderer(language or settings.language, mention=slack_mention,
-                        escape=slack_escape)
+        return renderer(language or settings.language, mention=mention, escape=slack_escape)
 
     return SlackChat(slack_client(settings, interactive=False), render_for,
                      channel_pattern=settings.slack.channel_pattern,
@@ -253,15 +258,16 @@ def _secret(value: SecretStr | None) -> str:
     return str(value.get_secret_value())
 
 
-def telegram_chat(settings: Settings) -> TelegramChat:
-    """The Telegram chat on its PTB `Application` (Telegram mentions, the configured language
-    unless the incident has its own)."""
+def telegram_chat(settings: Settings, rules: Rules) -> TelegramChat:
+    """The Telegram chat on its PTB `Application` (Telegram mentions, a bound person under
+    their Telegram id, the configured language unless the incident has its own)."""
     config = settings.telegram
     if config.bot_token is None:
         raise ValueError("Telegram needs CRISISBOT_TELEGRAM__BOT_TOKEN")
 
     def render_for(language: str | None, mention: Callable[[Who], str]) -> Renderer:
-        return renderer(language or settings.language, mention)
+        return renderer(language or settings.language,
+                        lambda who: mention(Who(rules.on(TELEGRAM, who.person))))
 
     app = build_application(config.bot_token.get_secret_value(), config.api_url)
     limits = Limits(per_chat_per_second=config.per_chat_per_second,

@@ -88,14 +88,15 @@ class Delivery:
                 return space.channel
             return None
         if notice.kind is NoticeKind.DIRECT:
-            await chat.direct(_given(notice.person), [_given(notice.text)], language=lang,
-                              once=once)
+            await chat.direct(self.rules.on(incident.platform, _given(notice.person)),
+                              [_given(notice.text)], language=lang, once=once)
             return None
         space = _space(incident)
         by_number = {d.number: d for d in drafts}
         match notice.kind:
             case NoticeKind.INVITE:
-                await chat.invite(space, [_given(notice.person)])
+                await chat.invite(space, [self.rules.on(incident.platform,
+                                                        _given(notice.person))])
             case NoticeKind.CLOSE_SPACE:
                 await chat.close_space(space)
             case NoticeKind.REOPEN_SPACE:

@@ -140,6 +140,16 @@ class Rules:
         are their own."""
         return self.people.get(person, person)
 
+    def on(self, platform: str, person: PersonId) -> PersonId:
+        """How to reach `person` on `platform`: their id there when they bound one (a bound
+        person holds roles under their first id, which another platform cannot mention,
+        invite or message); else the id as it is."""
+        if person.startswith(f"{platform}:"):
+            return person
+        canonical = self.canonical(person)
+        return next((alias for alias, owner in self.people.items()
+                     if owner == canonical and alias.startswith(f"{platform}:")), person)
+
     def route(self, alert: Alert) -> Route:
         """The first routing rule the alert matches (an empty rule when none does)."""
         return next((r for r in self.routes if r.matches(alert)), NO_ROUTE)

@@ -108,3 +108,26 @@ def test_people_from_settings() -> None:
     assert any("bound to both" in p for p in clash.check_consistency())
     with pytest.raises(ValueError, match="platform:id"):
         Settings(people=[{"name": "C", "ids": ["U123"]}])
+
+
+def test_a_bound_person_is_reached_under_their_id_on_each_platform() -> None:
+    rules = Rules(people=BOUND)
+    assert rules.on("telegram", SLACK) == TELEGRAM  # roles are held under the Slack id
+    assert rules.on("slack", TELEGRAM) == SLACK
+    assert rules.on("slack", SLACK) == SLACK
+    assert rules.on("telegram", "slack:U999") == "slack:U999"  # unbound: as it is
+    assert rules.on("local", SLACK) == SLACK  # no id there: as it is
+
+
+def test_mentions_invites_and_messages_use_the_platform_id() -> None:
+    from bot.app import slack_chat, telegram_chat
+    from bot.core.text import Who, _
+    from bot.settings import Settings
+
+    rules = Rules(people=BOUND)
+    settings = Settings(telegram={"bot_token": "1:x"}, slack={"bot_token": "xoxb-1",
+                                                              "signing_secret": "s"})
+    telegram = telegram_chat(settings, rules)
+    assert 'tg://user?id=93372553' in telegram.html([_("hi {who}", who=Who(SLACK))])
+    slack = slack_chat(settings, rules)
+    assert slack.render([_("hi {who}", who=Who(TELEGRAM))]) == "hi <@U123>"

@@ -13,6 +13,7 @@ import pytest
 from bot.app import telegram_chat
 from bot.chat.telegram import Limits, TelegramChat, build_application, space_of
 from bot.core.ports import RetryLater
+from bot.core.rules import Rules
 from bot.core.text import Who, _
 from bot.i18n import renderer
 from bot.settings import Settings
@@ -93,7 +94,7 @@ def test_limits_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRISISBOT_TELEGRAM__PER_CHAT_PER_SECOND", "0.5")
     monkeypatch.setenv("CRISISBOT_TELEGRAM__PER_GROUP_PER_MINUTE", "12")
     settings = Settings(telegram={"bot_token": TOKEN})
-    chat = telegram_chat(settings)
+    chat = telegram_chat(settings, Rules())
     assert chat.pacer.limits == Limits(per_chat_per_second=0.5, per_group=12,
                                        group_window=60.0)
 
