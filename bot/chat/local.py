@@ -15,8 +15,9 @@ from bot.core.errors import CrisisError
 from bot.core.models import Draft, Incident, PersonId, Space
 from bot.core.ports import Once
 from bot.core.rules import reaction_decision
-from bot.core.service import Context, Service
+from bot.core.service import Service
 from bot.core.text import Text, _
+from bot.core.usecase import Context
 from bot.core.views import space_name
 
 RenderFor = Callable[[str | None], Callable[[Text], str]]

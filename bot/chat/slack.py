@@ -32,8 +32,9 @@ from bot.core.errors import CrisisError
 from bot.core.models import Draft, DraftState, Incident, PersonId, Space
 from bot.core.ports import Once, RetryLater
 from bot.core.rules import reaction_decision
-from bot.core.service import Context, Service
+from bot.core.service import Service
 from bot.core.text import Raw, Text, Who, _
+from bot.core.usecase import Context
 from bot.core.views import space_name
 
 log = logging.getLogger(__name__)

@@ -70,8 +70,9 @@ from bot.core.models import (
 )
 from bot.core.ports import Once, RetryLater, Store
 from bot.core.rules import reaction_decision
-from bot.core.service import Context, Service
+from bot.core.service import Service
 from bot.core.text import Text, Who, _
+from bot.core.usecase import Context
 from bot.core.views import NOT_A_DRAFT, SPACE_PATTERN, space_name
 
 log = logging.getLogger(__name__)

@@ -4,21 +4,20 @@ directly; what the chat must show is queued as `Notice`s and delivered after com
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import partial, wraps
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 from bot.core import commands as cmd
 from bot.core.alert_intake import AlertIntake, Digest
+from bot.core.drills import Drills
 from bot.core.errors import Forbidden, Invalid, NotFound
 from bot.core.models import (
     STATUS_LABELS,
     SYSTEM,
     Alert,
-    AlertStatus,
     CrisisKind,
     Decision,
     Draft,
@@ -29,24 +28,17 @@ from bot.core.models import (
     NoticeKind,
     PersonId,
     Severity,
-    Space,
     Status,
     TimelineEvent,
 )
 from bot.core.pace import Action, Schedule, due_actions, watched
+from bot.core.playbook_cases import PlaybookCases
 from bot.core.playbook_views import (
-    NO_TEMPLATES,
-    checklist_message,
-    language_name,
     task_list_lines,
-    template_lines,
 )
 from bot.core.playbooks import (
     Playbook,
     StatementTemplates,
-    Task,
-    TemplateError,
-    checklist,
 )
 from bot.core.ports import Clock, Store
 from bot.core.report import Report
@@ -58,36 +50,11 @@ from bot.core.rules import (
     check_responder,
     check_transition,
 )
-from bot.core.spikes import mention_minutes
 from bot.core.stats import Stats, collect_stats
-from bot.core.text import Joined, Text, Who, _
+from bot.core.text import Joined, Who, _
 from bot.core.tx import Tx
+from bot.core.usecase import Context, Reply, canonical_people
 from bot.core.views import NOT_A_DRAFT, help_lines, timeline_lines
-
-
-@dataclass(frozen=True)
-class Context:
-    """Who sent a command, from which platform, in which space (if any), and how that platform
-    turns a mention into a person (Telegram looks usernames up; locally a name is the id)."""
-
-    actor: PersonId
-    platform: str
-    space: Space | None = None
-    resolve: Callable[[cmd.Mention], PersonId] | None = None
-
-    def person(self, mention: cmd.Mention) -> PersonId:
-        return self.resolve(mention) if self.resolve else mention.person(self.platform)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the sender alone sees in answer to a command (errors are raised, not replied)."""
-
-    lines: list[Text]
-    incident: int | None = None
-    language: str | None = None
-    """The incident's own language, when it has one: the reply is rendered in it."""
-
 
 SIGHTINGS_KEPT = timedelta(days=2)
 """How long a chat event id is remembered (so a re-delivered event is handled once), and an
@@ -95,41 +62,12 @@ unanswered question waits for its reply. Slack retries an event for about an hou
 Telegram keeps an update for a day: an id older than this will not come again, and the tables
 would otherwise grow with every event."""
 
-P = ParamSpec("P")
 R = TypeVar("R")
-PERSON_PARAMETERS = ("actor", "person", "invite")
 
 
-def canonical_people(
-    method: Callable[Concatenate[Service, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[Service, P], Coroutine[Any, Any, R]]:
-    """Put every person a use case receives (`actor`, `person`, `invite`) under their one
-    bound id (`Rules.canonical`) before it runs, so a human acting from Slack and from
-    Telegram holds one set of roles and approves once. Every entry point that takes a person
-    wears this; `execute`, buttons and reactions all come through them."""
-    signature = inspect.signature(method)
-    names = [n for n in PERSON_PARAMETERS if n in signature.parameters]
-
-    @wraps(method)
-    async def with_canonical_people(self: Service, /, *args: P.args,
-                                    **kwargs: P.kwargs) -> R:
-        bound = signature.bind(self, *args, **kwargs)
-        for name in names:
-            if name not in bound.arguments:
-                continue
-            value = bound.arguments[name]
-            bound.arguments[name] = (self.rules.canonical(value) if isinstance(value, str)
-                                     else tuple(dict.fromkeys(map(self.rules.canonical, value))))
-        run: Callable[..., Awaitable[R]] = method
-        return await run(*bound.args, **bound.kwargs)
-
-    setattr(with_canonical_people, "canonical_people", True)  # noqa: B010 (tests check it)
-    return with_canonical_people
-
-
-class Service(AlertIntake):
-    """Incidents, roles, drafts and approvals, pace, playbooks and commands; alert intake
-    comes from `AlertIntake`."""
+class Service(AlertIntake, PlaybookCases, Drills):
+    """Incidents, roles, drafts and approvals, pace and commands; alert intake, playbooks
+    and drills come from their mixins."""
 
     def __init__(self, store: Store, clock: Clock, rules: Rules | None = None, *,
                  platform: str = "local", after_commit: Callable[[], None] | None = None,
@@ -662,223 +600,6 @@ class Service(AlertIntake):
                                 "“{name}”; adapt it with “/crisis draft revise {number} <text>”.",
                                 number=draft.number, name=name)], number)
         return done
-
-    # -- playbooks: checklists, templates, language, lessons --------------------------------
-
-    async def _open_checklist(self, tx: Tx, incident: Incident) -> None:
-        """Store the playbook's checklist as the incident's tasks and post it in the channel."""
-        playbook = self.playbooks.get(incident.kind)
-        if playbook is None:
-            return
-        tasks = checklist(playbook, incident.number)
-        for task in tasks:
-            await tx.unit.add_task(task)
-        await tx.say(incident.number, checklist_message(incident, playbook, tasks))
-
-    async def tasks(self, number: int) -> list[Task]:
-        async def work(tx: Tx) -> list[Task]:
-            await tx.incident(number)
-            return await tx.unit.tasks(number)
-
-        return await self._run(work)
-
-    async def _task(self, tx: Tx, incident: Incident, task_number: int) -> Task:
-        found = next((t for t in await tx.unit.tasks(incident.number)
-                      if t.number == task_number), None)
-        if found is None:
-            raise NotFound(_("{incident} has no checklist item {number}; “/crisis task” lists "
-                             "them.", incident=incident.public_id, number=task_number))
-        return found
-
-    @canonical_people
-    async def mark_task(self, number: int, actor: PersonId, task_number: int, *,
-                        done: bool = True) -> Task:
-        """Tick an item off (or back on); allowed after resolve, as reviews finish checklists."""
-
-        async def work(tx: Tx) -> Task:
-            incident = await tx.incident(number)
-            check_responder(incident, actor)
-            task = await self._task(tx, incident, task_number)
-            if task.done == done:
-                raise Invalid(_("Item {number} is already done.", number=task.number) if done
-                              else _("Item {number} is not done yet.", number=task.number))
-            task.done_at, task.done_by = (tx.now, actor) if done else (None, None)
-            await tx.unit.update_task(task)
-            kind = EventKind.TASK_DONE if done else EventKind.TASK_REOPENED
-            await tx.record(number, kind, actor, task=task.number, title=dict(task.title.texts))
-            message = (_("{person} completed item {number}: {title}", person=Who(actor),
-                         number=task.number, title=task.title) if done else
-                       _("{person} reopened item {number}: {title}", person=Who(actor),
-                         number=task.number, title=task.title))
-            await tx.say(number, message)
-            await tx.notify(number, NoticeKind.SUMMARY)
-            return task
-
-        return await self._run(work)
-
-    @canonical_people
-    async def assign_task(self, number: int, actor: PersonId, task_number: int,
-                          person: PersonId) -> Task:
-        async def work(tx: Tx) -> Task:
-            incident = await tx.incident(number)
-            check_responder(incident, actor)
-            task = await self._task(tx, incident, task_number)
-            task.assignee = person
-            await tx.unit.update_task(task)
-            await tx.record(number, EventKind.TASK_ASSIGNED, actor, task=task.number,
-                            person=person, title=dict(task.title.texts))
-            await tx.say(number, _("Item {number} is now with {person}: {title}",
-                                   number=task.number, person=Who(person), title=task.title))
-            await tx.notify(number, NoticeKind.INVITE, person=person)
-            return task
-
-        return await self._run(work)
-
-    @canonical_people
-    async def set_language(self, number: int, actor: PersonId,
-                           language: str | None) -> Incident:
-        """The incident's own language (None: the team's default) for everything said about
-        it from now on: messages, the summary, cards and the report."""
-
-        async def work(tx: Tx) -> Incident:
-            incident = await tx.incident(number)
-            check_responder(incident, actor)
-            if incident.language == language:
-                raise Invalid(_("{incident} already speaks {language}.",
-                                incident=incident.public_id, language=language_name(language)))
-            old, incident.language = incident.language, language
-            await tx.unit.update_incident(incident)
-            await tx.record(number, EventKind.LANGUAGE_CHANGED, actor, **{"from": old,
-                                                                           "to": language})
-            await tx.say(number, _("{person} switched {incident} to {language}.",
-                                   person=Who(actor), incident=incident.public_id,
-                                   language=language_name(language)))
-            await tx.notify(number, NoticeKind.SUMMARY)
-            return incident
-
-        return await self._run(work)
-
-    @canonical_people
-    async def lesson(self, number: int, actor: PersonId, text: str) -> None:
-        """A lesson learned, for the report's own section; open or resolved alike."""
-
-        async def work(tx: Tx) -> None:
-            incident = await tx.incident(number)
-            check_responder(incident, actor)
-            if not text.strip():
-                raise Invalid(_("Write the lesson: /crisis lesson <text>"))
-            await tx.record(number, EventKind.LESSON, actor, text=text.strip())
-
-        await self._run(work)
-
-    def _templates(self) -> StatementTemplates:
-        if self.templates is None:
-            raise Invalid(NO_TEMPLATES)
-        return self.templates
-
-    @canonical_people
-    async def draft_from_template(self, number: int, actor: PersonId, name: str,
-                                  target: str | None = None) -> Draft:
-        """Fill a template from the incident's fields and post it as an ordinary draft."""
-        incident, _drafts, _events, alerts = await self.load(number)
-        language = incident.language or self.language
-        templates = self._templates()
-        brand = next((a.labels["brand"] for a in alerts if a.labels.get("brand")), None)
-        fields = {
-            "incident": incident.public_id, "title": incident.title, "kind": incident.kind.value,
-            "severity": incident.severity.value, "status": incident.status.value,
-            "opened": self.fmt_time(incident.created_at), "now": self.fmt_time(self.clock.now()),
-            "brand": brand, "target": target, "drill": incident.drill, "language": language,
-        }
-        try:
-            text = templates.render(name, incident.kind, language, fields)
-        except KeyError:
-            raise NotFound(_("There is no template “{name}”. Templates: {names}.", name=name,
-                             names=", ".join(templates.names(incident.kind, language)))) from None
-        except TemplateError as error:
-            raise Invalid(_("The template “{name}” could not be filled: {error}", name=name,
-                            error=str(error))) from None
-        return await self.post_draft(number, actor, text, target)
-
-    async def _show_templates(self, ctx: Context, number: int | None) -> Reply:
-        """The templates for the incident at hand, or the generic ones outside any incident."""
-        incident: Incident | None = None
-        if number is not None or ctx.space is not None:
-            try:
-                incident = await self.incident_for(ctx, number)
-            except Invalid:
-                incident = None
-        kind = incident.kind if incident else CrisisKind.OTHER
-        language = (incident.language if incident else None) or self.language
-        playbook = self.playbooks.get(kind)
-        names = self._templates().names(kind, language)
-        return Reply(template_lines(kind, names, playbook.templates if playbook else ()),
-                     incident.number if incident else None)
-
-    # -- drills -----------------------------------------------------------------------------
-
-    @canonical_people
-    async def start_drill(self, actor: PersonId, kind: CrisisKind, *,
-                          platform: str | None = None) -> Incident:
-        """A training incident, marked DRILL everywhere, fed by its playbook's simulated
-        mentions on the scheduler's tick (the first ones at once)."""
-        playbook = self.playbooks.get(kind)
-        drill = playbook.drill if playbook else None
-        title = drill.title.pick(self.language) if drill else kind.value
-        severity = drill.severity if drill else None
-
-        async def work(tx: Tx) -> Incident:
-            incident = await self._declare(tx, actor, title, severity=severity, kind=kind,
-                                           platform=platform, group_key=None, invite=(),
-                                           drill=True)
-            # The drill's mentions form its own topic, so pulses and the report see them.
-            incident.group_key = f"drill:{incident.public_id}"
-            await tx.unit.update_incident(incident)
-            await tx.say(incident.number, _("This is a DRILL, not a real crisis: practise the "
-                                            "roles, the checklist, drafting and approvals. "
-                                            "Simulated mentions will follow."))
-            await self._feed_drill(tx, incident.number)
-            return incident
-
-        return await self._run(work)
-
-    async def feed_drills(self) -> int:
-        """Feed every open drill the simulated mentions now due; return how many."""
-        async with self.store.unit() as unit:
-            numbers = [i.number for i in await unit.incidents(open_only=True) if i.drill]
-        fed = 0
-        for number in numbers:
-            fed += await self._run(partial(self._feed_drill, number=number))
-        return fed
-
-    async def _feed_drill(self, tx: Tx, number: int) -> int:
-        """Due mentions not yet stored (their dedup key says so), as alerts of the drill."""
-        incident = await tx.incident(number)
-        playbook = self.playbooks.get(incident.kind)
-        if not incident.is_open or not incident.drill or playbook is None or not playbook.drill:
-            return 0
-        language = incident.language or self.language
-        due = {f"drill:{incident.public_id}:{index}": mention
-               for index, mention in enumerate(playbook.drill.mentions, start=1)
-               if incident.created_at + mention.after <= tx.now}
-        seen = await tx.unit.alerts_seen(due)
-        fresh = [(key, mention) for key, mention in due.items() if key not in seen]
-        alerts = [Alert(
-            source="mentions", dedup_key=key, group_key=f"drill:{incident.public_id}",
-            title=mention.text.pick(language)[:200], received_at=tx.now,
-            description=mention.text.pick(language), severity=incident.severity,
-            kind=incident.kind, labels={"drill": "true", "network": mention.network},
-            occurred_at=tx.now, metrics={"reach": mention.reach, "sentiment": mention.sentiment},
-            incident=number) for key, mention in fresh]
-        await tx.unit.add_alerts(alerts)
-        await tx.unit.add_mentions(mention_minutes(alerts))
-        for alert, (_key, mention) in zip(alerts, fresh, strict=True):
-            await tx.record(number, EventKind.ALERT_ATTACHED, SYSTEM, source="mentions",
-                            title=alert.title, status=AlertStatus.FIRING.value, url=None)
-            await tx.say(number, _("[DRILL] Simulated mention on {network} (reach {reach}): "
-                                   "“{text}”", network=mention.network, reach=mention.reach,
-                                   text=alert.description))
-        return len(alerts)
 
     # -- reports across the incident and across incidents ------------------------------------
 

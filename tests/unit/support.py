@@ -9,8 +9,9 @@ from bot.chat.local import LocalChat, local_person
 from bot.core.delivery import Delivery
 from bot.core.models import Incident, Notice, Space, TimelineEvent
 from bot.core.rules import Rules
-from bot.core.service import Context, Service
+from bot.core.service import Service
 from bot.core.text import Text, render
+from bot.core.usecase import Context
 from bot.storage.memory import MemoryStore
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

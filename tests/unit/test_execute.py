@@ -7,8 +7,8 @@ import pytest
 from bot.core.commands import Mention, parse
 from bot.core.errors import Forbidden, Invalid, NotFound
 from bot.core.models import CrisisKind, DraftState, EventKind, Severity, Space, Status
-from bot.core.service import Context, Reply
 from bot.core.text import render
+from bot.core.usecase import Context, Reply
 from tests.unit.support import ALICE, BOB, CAROL, DAVE, MALLORY, FakeClock, World
 
 

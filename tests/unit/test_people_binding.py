@@ -11,7 +11,8 @@ from bot.core import commands as cmd
 from bot.core.errors import Forbidden, Invalid
 from bot.core.models import DraftState, EventKind, Severity
 from bot.core.rules import Rules
-from bot.core.service import Context, Service
+from bot.core.service import Service
+from bot.core.usecase import Context
 from tests.unit.support import ALICE, BOB, World, make_world
 
 SLACK, TELEGRAM = "slack:U123", "telegram:93372553"
