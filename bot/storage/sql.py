@@ -49,7 +49,7 @@ from sqlalchemy import (
     insert as sa_insert,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -92,7 +92,12 @@ from bot.core.playbooks import Task
 from bot.core.text import Joined, Lines, Localized, Prefixed, Text, Who
 
 DEFAULT_URL = "sqlite+aiosqlite:///./crisisbot.db"
-BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT_MS = 10
+"""SQLite's own wait for a lock, which blocks the calling thread (here the event loop): kept
+short. Waiting for another process's write lock happens in `_write_lock`, on the loop."""
+LOCK_WAIT_S = 5.0
+"""How long a unit waits for another process's write lock (a CLI command next to `serve`, say)
+before it fails."""
 PING_TIMEOUT_S = 5.0
 INCIDENT_COUNTER = "incident"
 
@@ -944,9 +949,27 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    """Take the write lock when a unit starts: units run one at a time (waiting up to the busy
-    timeout) and read-then-write never fails on, or overwrites, a snapshot gone stale."""
+    """Take the write lock when a unit starts: units run one at a time (see `_write_lock`) and
+    read-then-write never fails on, or overwrites, a snapshot gone stale."""
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def _write_lock(session: Session) -> None:
+    """Begin the unit (`BEGIN IMMEDIATE`, see `_sqlite_begin`), waiting in short sleeps while
+    another process holds SQLite's write lock, so the event loop goes on serving meanwhile."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LOCK_WAIT_S
+    pause = 0.002
+    while True:
+        try:
+            session.connection()
+            return
+        except OperationalError as error:
+            if "locked" not in str(error).lower() or loop.time() > deadline:
+                raise
+            session.rollback()
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 class _Blocking:
@@ -1011,8 +1034,10 @@ class SqlStore:
                 yield SqlUnit(session, self._dialect)
             return
         async with self._lock:
-            with self._blocking.begin() as blocking:
+            with self._blocking() as blocking:  # closing it rolls back what did not commit
+                await _write_lock(blocking)
                 yield SqlUnit(_Blocking(blocking), self._dialect)
+                blocking.commit()
 
     async def ping(self) -> bool:
         """For /healthz: can we run a query right now? Bounded, so a black-holed database

@@ -460,7 +460,45 @@ async def test_sqlite_connection_settings(sqlite_url: str) -> None:
                        for name in ("journal_mode", "foreign_keys", "busy_timeout")}
     finally:
         await store.close()
-    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000}
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10}
+
+
+async def test_a_unit_waits_for_another_writer_without_blocking_the_loop(sqlite_url: str) -> None:
+    """Two stores on one file stand for two processes (serve and a CLI command): while one
+    holds the write lock, the other's unit waits, and the event loop keeps running."""
+    holder, waiter = SqlStore(sqlite_url), SqlStore(sqlite_url)
+    ticks = 0
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with holder.unit() as unit:
+            await unit.add_incident(make_incident(1))
+            held.set()
+            await release.wait()
+
+    async def tick() -> None:
+        nonlocal ticks
+        while not release.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    async def write() -> None:
+        await held.wait()
+        async with waiter.unit() as unit:
+            await unit.add_incident(make_incident(2))
+
+    async def let_go() -> None:
+        await asyncio.sleep(0.3)
+        release.set()
+
+    try:
+        await asyncio.gather(hold(), tick(), write(), let_go())
+        async with waiter.unit() as unit:
+            assert [i.number for i in await unit.incidents()] == [1, 2]
+    finally:
+        await holder.close()
+        await waiter.close()
+    assert ticks >= 10  # the loop ran while the second unit waited for the lock
 
 
 def test_only_sqlite_and_postgres_are_accepted() -> None:
