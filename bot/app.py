@@ -383,8 +383,11 @@ async def serve(settings: Settings) -> None:
     lifespan drains the intake and the outbox."""
     bot = await build(settings, echo=logging.getLogger("crisisbot.chat.local").info)
     try:
+        # No access log, no `Server` header, no X-Forwarded-* rewriting: nothing here uses
+        # the client's address, and each is work on every request of an alert storm.
         config = uvicorn.Config(web_app(bot), host=settings.host, port=settings.port,
-                                log_config=None, lifespan="on", access_log=False)
+                                log_config=None, lifespan="on", access_log=False,
+                                proxy_headers=False, server_header=False)
         server = uvicorn.Server(config)
         _settle_heap()
         await server.serve()
