@@ -109,7 +109,6 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
             metrics.rejected.labels(metric_source, reason).inc()
         return JSONResponse({"error": message, **extra}, status_code=status)
 
-
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error(exc.status_code, str(exc.detail))
@@ -160,6 +159,7 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
 
     for path, endpoint in (posts or {}).items():
         app.add_api_route(path, endpoint, methods=["POST"], include_in_schema=False)
+
     app.alerts_operation = _alerts_operation(sources)
     app.front = _Timed(_AlertRoute(app.routed, receive), metrics)
     return app

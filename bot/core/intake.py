@@ -90,9 +90,10 @@ class _Request:
 
 
 class GroupCommit:
-    """Callers submit their alerts and wait; one worker takes everything waiting at once and
-    handles it in a single transaction, so under load batches grow by themselves (no timer:
-    whatever arrives during a commit rides with the next one) and a lone alert is not delayed.
+    """Callers submit their alerts and wait; one worker takes everything waiting (and, turn by
+    turn of the event loop, whatever keeps arriving) and handles it in a single transaction,
+    so under load batches grow by themselves (no timer: what arrives during a commit rides
+    with the next one) and a lone alert is not delayed.
 
     A caller's future resolves only after the commit, so a 2xx always means stored.
     """

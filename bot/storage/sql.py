@@ -887,9 +887,9 @@ class SqlUnit:
             row = QuestionRow(platform=question.platform, chat=question.chat,
                               message=question.message)
             self._s.add(row)
-        row.kind, row.incident, row.draft = question.kind, question.incident, question.draft
-        row.version, row.person, row.asked_at = question.version, question.person, \
-            question.asked_at
+        row.kind, row.incident, row.person = question.kind, question.incident, question.person
+        row.draft, row.version = question.draft, question.version
+        row.asked_at = question.asked_at
         await self._s.flush()
 
     async def question(self, platform: str, chat: str, message: str) -> Question | None:
