@@ -653,23 +653,23 @@ class TelegramUpdates:
                 or not message.text:
             return
         async with self.store.unit() as unit:
-            prompt = await unit.question(PLATFORM, str(message.chat.id),
-                                         str(message.reply_to_message.message_id))
+            question = await unit.question(PLATFORM, str(message.chat.id),
+                                           str(message.reply_to_message.message_id))
         actor = person_of(message.from_user)
-        if prompt is None or prompt.person != actor:
+        if question is None or question.person != actor:
             return
         try:
-            if prompt.kind == "reject":
-                await self.service.decide(prompt.incident, actor, approve=False,
-                                          draft_number=prompt.draft, version=prompt.version,
+            if question.kind == "reject":
+                await self.service.decide(question.incident, actor, approve=False,
+                                          draft_number=question.draft, version=question.version,
                                           reason=message.text)
             else:
-                await self.service.revise(prompt.incident, prompt.draft, actor, message.text)
+                await self.service.revise(question.incident, question.draft, actor, message.text)
         except CrisisError as refused:
             await self._reply(message, [refused.text])
             return
         async with self.store.unit() as unit:
-            await unit.answered(prompt)
+            await unit.answered(question)
 
     # -- helpers ----------------------------------------------------------------------------
 

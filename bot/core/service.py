@@ -56,7 +56,7 @@ from bot.core.tx import Tx
 from bot.core.usecase import Context, Reply, canonical_people
 from bot.core.views import NOT_A_DRAFT, help_lines, timeline_lines
 
-SIGHTINGS_KEPT = timedelta(days=2)
+FORGOTTEN_AFTER = timedelta(days=2)
 """How long a chat event id is remembered (so a re-delivered event is handled once), and an
 unanswered question waits for its reply. Slack retries an event for about an hour and
 Telegram keeps an update for a day: an id older than this will not come again, and the tables
@@ -488,7 +488,7 @@ class Service(AlertIntake, PlaybookCases, Drills):
             performed += await self._run(partial(self._keep_pace, number=number))
         performed += await self.feed_drills()
         async with self.store.unit() as unit:
-            await unit.forget(now - SIGHTINGS_KEPT)
+            await unit.forget(now - FORGOTTEN_AFTER)
         return performed
 
     async def _keep_pace(self, tx: Tx, number: int) -> int:
