@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import httpx
 import uvloop
 
 from benchmarks import load
+from tests.serving import free_port
 
 SECRET = "bench-secret"  # noqa: S105 - a throwaway server on loopback
 ALERTS = int(os.environ.get("BENCH_ALERTS", "20000"))
@@ -58,12 +58,6 @@ class Result:
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def group_of(i: int) -> str:

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -37,6 +36,7 @@ from starlette.routing import Route
 
 from tests.integration.slack.fake_slack import FakeSlack
 from tests.integration.slack.harness import SIGNING_SECRET, Running, start
+from tests.serving import serve
 
 ALERTS = int(os.environ.get("BENCH_SLACK_ALERTS", "100"))
 COMMANDS = int(os.environ.get("BENCH_SLACK_COMMANDS", "300"))
@@ -145,23 +145,15 @@ async def bare_bolt(fake: TimedSlack, running: Running) -> Series:
     async def events(request: Request) -> Response:
         return await handler.handle(request)
 
-    server = uvicorn.Server(uvicorn.Config(
-        Starlette(routes=[Route("/slack/events", events, methods=["POST"])]),
-        host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    bare = await serve(Starlette(routes=[Route("/slack/events", events, methods=["POST"])]),
+                       lifespan="off")
     original = running.http.base_url
-    running.http.base_url = f"http://127.0.0.1:{port}"
+    running.http.base_url = bare.url
     try:
         return await commands(running, "CGENERAL", "baseline: bare bolt app, ack only")
     finally:
         running.http.base_url = original
-        server.should_exit = True
-        await task
+        await bare.stop()
 
 
 async def measure() -> list[tuple[Series, Series]]:

@@ -410,17 +410,6 @@ def _fit(lines: list[str]) -> str:
     return "\n".join(kept)
 
 
-@dataclass(frozen=True)
-class _Prompt:
-    """What a ForceReply question asks for: the reason of a rejection, or a revision."""
-
-    kind: Literal["reject", "revise"]
-    incident: int
-    draft: int
-    version: int
-    person: PersonId
-
-
 class TelegramUpdates:
     """Updates in: commands, button presses, reactions and replies -> the service.
 
@@ -608,9 +597,8 @@ class TelegramUpdates:
         await query.answer()
         card = query.message
         if card is not None and incident.space is not None:
-            await self._ask(incident.space, card.message_id, _Prompt(
-                "reject" if action == "r" else "revise", incident.number, found.number,
-                found.version, actor))
+            await self._ask(incident.space, card.message_id,
+                            "reject" if action == "r" else "revise", found, actor)
 
     async def _reaction(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """👍/✅ on a draft card approves it, 👎/❌ asks for the reason; other reactions and
@@ -643,8 +631,7 @@ class TelegramUpdates:
                              [_("{person}: {refusal}", person=Who(actor),
                                 refusal=refused.text)])
             return
-        await self._ask(space, reaction.message_id, _Prompt(
-            "reject", incident.number, draft.number, draft.version, actor))
+        await self._ask(space, reaction.message_id, "reject", draft, actor)
 
     async def _answer(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """A reply to one of our ForceReply questions: the reason, or the new text."""
@@ -681,19 +668,21 @@ class TelegramUpdates:
                 return incident, found
         raise NotFound(NOT_A_DRAFT)
 
-    async def _ask(self, space: Space, card: int, prompt: _Prompt) -> None:
-        """A ForceReply question under the card; the answer comes back to `_answer`."""
-        question = (
+    async def _ask(self, space: Space, card: int, kind: Literal["reject", "revise"],
+                   draft: Draft, person: PersonId) -> None:
+        """A ForceReply question under the card, asking `person` for the reason of rejecting
+        the draft's current version, or its new text; the answer comes back to `_answer`."""
+        text = (
             _("{person}, reply to this message with the reason for rejecting draft #{number}.",
-              person=Who(prompt.person), number=prompt.draft)
-            if prompt.kind == "reject" else
+              person=Who(person), number=draft.number)
+            if kind == "reject" else
             _("{person}, reply to this message with the new text of draft #{number}.",
-              person=Who(prompt.person), number=prompt.draft))
-        sent = await self._tell(space, card, None, [question], ForceReply(selective=True))
+              person=Who(person), number=draft.number))
+        sent = await self._tell(space, card, None, [text], ForceReply(selective=True))
         async with self.store.unit() as unit:  # kept until answered, across restarts
-            await unit.ask(Question(PLATFORM, str(sent.chat.id), str(sent.message_id),
-                                    prompt.kind, prompt.incident, prompt.draft, prompt.version,
-                                    prompt.person, self.service.clock.now()))
+            await unit.ask(Question(PLATFORM, str(sent.chat.id), str(sent.message_id), kind,
+                                    draft.incident, draft.number, draft.version, person,
+                                    self.service.clock.now()))
 
     async def _tell(self, space: Space, reply_to: int, language: str | None,
                     lines: list[Text], markup: ForceReply | None = None) -> Message:

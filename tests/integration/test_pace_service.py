@@ -18,6 +18,7 @@ from bot.core.service import Service
 from bot.core.text import render
 from bot.core.views import timeline_lines
 from bot.storage.sql import SqlStore
+from tests.unit.support import FakeClock
 
 START = datetime(2024, 5, 3, 12, 0, tzinfo=UTC)  # a Friday
 ALICE, BOB, CAROL, DAVE, ERIN = (f"local:{n}" for n in ("alice", "bob", "carol", "dave", "erin"))
@@ -26,21 +27,10 @@ CHAIN = (EscalationStep(timedelta(0), ("local:oncall",)),
 SCHEDULE = Schedule(escalation=CHAIN, timezone=ZoneInfo("Europe/Berlin"), pulse_every=None)
 
 
-class Clock:
-    def __init__(self, at: datetime = START) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
-
-
 @dataclass
 class World:
     store: Store
-    clock: Clock
+    clock: FakeClock
     service: Service
     chat: LocalChat
     delivery: Delivery
@@ -66,10 +56,10 @@ class World:
             return [e for e in await unit.timeline(incident) if e.kind in kinds]
 
 
-def world(store: Store, clock: Clock | None = None, chat: LocalChat | None = None,
+def world(store: Store, clock: FakeClock | None = None, chat: LocalChat | None = None,
           schedule: Schedule = SCHEDULE) -> World:
     rules = Rules()
-    clock = clock or Clock()
+    clock = clock or FakeClock(START)
     chat = chat or LocalChat(lambda _language: render)
     service = Service(store, clock, rules, schedule=schedule)
     return World(store, clock, service, chat, Delivery(store, {"local": chat}, rules))
@@ -161,7 +151,7 @@ async def test_approval_reminders_ping_approvers_who_have_not_acted_then_the_com
 
 async def test_review_follow_up_next_working_day_at_ten_in_the_team_timezone(
         store: Store) -> None:
-    w = world(store, Clock(datetime(2024, 5, 3, 20, 0, tzinfo=UTC)))  # Friday 22:00 in Berlin
+    w = world(store, FakeClock(datetime(2024, 5, 3, 20, 0, tzinfo=UTC)))  # Friday 22:00 in Berlin
     await w.service.declare(ALICE, "Bad post", severity=Severity.SEV4)
     await w.service.resolve(1, ALICE, "Post removed")
     await w.delivery.flush()
@@ -253,7 +243,7 @@ async def test_timeline_and_report_show_every_action_with_its_time(store: Store)
 
 async def test_a_restart_between_scheduling_and_firing_loses_and_duplicates_nothing(
         sqlite_url: str) -> None:
-    clock, chat = Clock(), LocalChat(lambda _language: render)
+    clock, chat = FakeClock(START), LocalChat(lambda _language: render)
     first = SqlStore(sqlite_url)
     w = world(first, clock, chat)
     await w.service.handle_alert(alert())

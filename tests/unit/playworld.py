@@ -4,7 +4,7 @@ local chat and delivery, on any store, with a clock the test moves."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.app import templates_from
 from bot.chat.local import LocalChat, LocalSession
@@ -18,25 +18,15 @@ from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.i18n import renderer
 from bot.settings import Settings
+from tests.unit.support import FakeClock
 
 START = datetime(2026, 3, 14, 8, 30, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = START
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, minutes: float) -> None:
-        self.at += timedelta(minutes=minutes)
 
 
 @dataclass
 class World:
     store: Store
-    clock: Clock
+    clock: FakeClock
     service: Service
     chat: LocalChat
     delivery: Delivery
@@ -51,14 +41,14 @@ class World:
         return "\n".join(m.text for m in channel.messages)
 
     async def tick(self, minutes: float = 1) -> int:
-        self.clock.advance(minutes)
+        self.clock.advance(minutes=minutes)
         done = await self.service.tick()
         await self.delivery.flush()
         return done
 
 
 def make_world(store: Store, language: str = "en") -> World:
-    clock = Clock()
+    clock = FakeClock(START)
     rules = Rules()
     chat = LocalChat(lambda lang: renderer(lang or language))
     delivery = Delivery(store, {"local": chat}, rules)

@@ -21,14 +21,14 @@ class FakeClock:
     """A clock that only moves when told to."""
 
     def __init__(self, start: datetime = START) -> None:
-        self._now = start
+        self.at = start
 
     def now(self) -> datetime:
-        return self._now
+        return self.at
 
     def advance(self, **delta: float) -> datetime:
-        self._now += timedelta(**delta)
-        return self._now
+        self.at += timedelta(**delta)
+        return self.at
 
 
 def render_for(language: str | None):  # type: ignore[no-untyped-def]

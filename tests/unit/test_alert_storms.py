@@ -12,14 +12,9 @@ from bot.core.rules import Route, Rules
 from bot.core.service import Service
 from bot.core.text import render
 from bot.storage.memory import MemoryStore
+from tests.unit.support import FakeClock
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = datetime(2024, 5, 14, 9, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.at
+START = datetime(2024, 5, 14, 9, tzinfo=UTC)
 
 
 def alert(i: int, *, status: AlertStatus = AlertStatus.FIRING, group: str = "g",
@@ -37,7 +32,7 @@ async def messages(store: MemoryStore) -> list[str]:
 
 
 async def test_storm_digests_at_a_bounded_rate() -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), FakeClock(START)
     service = Service(store, clock, Rules(digest_seconds=60))
     assert (await service.handle_alerts([alert(0)]))[0].opened
     for i in range(1, 241):
@@ -53,7 +48,7 @@ async def test_storm_digests_at_a_bounded_rate() -> None:
 
 
 async def test_a_restart_still_tells_the_alerts_attached_since_the_last_digest() -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), FakeClock(START)
     service = Service(store, clock, Rules(digest_seconds=60))
     await service.handle_alert(alert(0, received_at=clock.at))
     for i in range(1, 5):
@@ -71,7 +66,7 @@ async def test_a_restart_still_tells_the_alerts_attached_since_the_last_digest()
 
 async def test_all_resolved_is_told_once_everything_recovered() -> None:
     store = MemoryStore()
-    service = Service(store, Clock())
+    service = Service(store, FakeClock(START))
     await service.handle_alerts([alert(0), alert(1)])
     await service.handle_alert(alert(0, status=AlertStatus.RESOLVED))
     assert await messages(store) == []
@@ -84,7 +79,7 @@ async def test_routes_decide_how_incidents_open() -> None:
     store = MemoryStore()
     rules = Rules(routes=(Route(labels={"team": "pay"}, severity=Severity.SEV1,
                                 invite=("local:ops",), playbook="pay"),))
-    service = Service(store, Clock(), rules)
+    service = Service(store, FakeClock(START), rules)
     await service.handle_alert(alert(0, labels={"team": "pay"}))
     incident = (await service.load(1))[0]
     assert incident.severity is Severity.SEV1
@@ -94,7 +89,7 @@ async def test_routes_decide_how_incidents_open() -> None:
 
 async def test_group_commit_batches_concurrent_callers() -> None:
     store = MemoryStore()
-    service = Service(store, Clock())
+    service = Service(store, FakeClock(START))
     intake = GroupCommit(service.handle_alerts)
     intake.start()
     outcomes = await asyncio.gather(*(intake.submit([alert(i)]) for i in range(100)),
@@ -107,7 +102,7 @@ async def test_group_commit_batches_concurrent_callers() -> None:
 
 
 async def test_group_commit_stores_each_new_delivery_once() -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), FakeClock(START)
     intake = GroupCommit(Service(store, clock).handle_alerts)
     intake.start()
 

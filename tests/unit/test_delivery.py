@@ -318,10 +318,14 @@ async def test_direct_notice() -> None:
     assert chat.directs == [(BOB, "Wake up")]
 
 
-async def test_a_bound_person_is_invited_under_their_id_on_the_incident_platform() -> None:
+async def test_a_bound_person_is_invited_and_messaged_under_their_id_on_the_platform() -> None:
     """Alice holds roles under her Slack id; this incident lives on the local chat."""
     world, chat = flaky_world(Rules(people={"slack:U1": "slack:U1", ALICE: "slack:U1"}))
     await world.service.declare(ALICE, "Fake quote spreading", severity=Severity.SEV2)
+    async with world.store.unit() as unit:
+        await unit.enqueue(Notice(1, NoticeKind.DIRECT, world.clock.now(), person="slack:U1",
+                                  text=_("INC-1 needs you.")))
     await world.delivery.flush()
     assert (await world.incident(1)).roles["commander"] == ["slack:U1"]
     assert chat.channels["crisis-1-fake-quote-spreading"].members == [ALICE]
+    assert [person for person, _text in chat.directs] == [ALICE]

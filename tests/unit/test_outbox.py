@@ -18,19 +18,9 @@ from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.core.text import Text, render
 from bot.storage.memory import MemoryStore
+from tests.unit.support import FakeClock
 
 START = datetime(2024, 5, 3, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = START
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
 
 
 class FlakyChat(LocalChat):
@@ -51,10 +41,10 @@ class FlakyChat(LocalChat):
 
 
 def setup(store: Store | None = None, chat: FlakyChat | None = None,
-          clock: Clock | None = None) -> tuple[Service, FlakyChat, Outbox, Clock]:
+          clock: FakeClock | None = None) -> tuple[Service, FlakyChat, Outbox, FakeClock]:
     store = store or MemoryStore()
     chat = chat or FlakyChat()
-    clock = clock or Clock()
+    clock = clock or FakeClock(START)
     rules = Rules()
     service = Service(store, clock, rules)
     outbox = Outbox(store, Delivery(store, {"local": chat}, rules), clock,
@@ -90,9 +80,9 @@ async def test_retry_after_holds_the_incident_queue_then_delivers() -> None:
     # INC-1's summary waits (and its later notices with it); INC-2 went ahead.
     assert texts(chat, 1) == []
     assert texts(chat, 2)[0].startswith("INC-2")
-    clock.advance(29)
+    clock.advance(seconds=29)
     assert await outbox.drain() == 0
-    clock.advance(1)
+    clock.advance(seconds=1)
     assert await outbox.drain() > 0
     assert texts(chat, 1)[0].startswith("INC-1")
     # The retried post knows an earlier attempt may have landed.
@@ -108,11 +98,11 @@ async def test_errors_back_off_exponentially_then_give_up() -> None:
     assert outbox.backoff(1) == 1.0
     assert outbox.backoff(2) == 2.0
     assert outbox.backoff(9) == 60.0
-    clock.advance(1)
+    clock.advance(seconds=1)
     await outbox.drain()  # second attempt fails; next in 2 s
-    clock.advance(1)
+    clock.advance(seconds=1)
     assert await outbox.drain() == 0
-    clock.advance(1)
+    clock.advance(seconds=1)
     await outbox.drain()  # third attempt fails: given up, the queue moves on
     async with service.store.unit() as unit:
         assert await unit.pending_notices(10) == []
@@ -133,7 +123,7 @@ async def test_a_crashed_claim_is_taken_over_after_its_lease() -> None:
         claimed = await unit.claim_notices(clock.now(), clock.now() + timedelta(seconds=120), 50)
     assert claimed
     assert await outbox.drain() == 0  # leased: nobody else delivers it
-    clock.advance(121)
+    clock.advance(seconds=121)
     assert await outbox.drain() == len(claimed)
     assert chat.onces[0] is not None
     assert chat.onces[0].retry
@@ -165,7 +155,7 @@ async def test_a_new_worker_on_the_same_store_finishes_the_work(kind: str) -> No
     else:
         await outbox.drain()
     _, _, fresh, _ = setup(store, chat, clock)  # a restarted process, same chat and data
-    clock.advance(10)
+    clock.advance(seconds=10)
     await fresh.drain()
     assert texts(chat)[0].startswith("INC-1")
     async with store.unit() as unit:

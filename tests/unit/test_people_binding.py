@@ -120,7 +120,7 @@ def test_a_bound_person_is_reached_under_their_id_on_each_platform() -> None:
     assert rules.on("local", SLACK) == SLACK  # no id there: as it is
 
 
-def test_mentions_invites_and_messages_use_the_platform_id() -> None:
+def test_each_platform_mentions_a_bound_person_under_their_id_there() -> None:
     from bot.app import slack_chat, telegram_chat
     from bot.core.text import Who, _
     from bot.settings import Settings

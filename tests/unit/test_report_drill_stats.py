@@ -26,11 +26,11 @@ async def _mention_incident(store: Store):  # type: ignore[no-untyped-def]
         await world.service.handle_alert(mention(n, START + timedelta(minutes=minute, seconds=n),
                                                  sentiment=sentiment, reach=100 * n))
     await world.delivery.flush()
-    world.clock.advance(5)
+    world.clock.advance(minutes=5)
     await world.say("bob", "/crisis ack")
     await world.say("bob", "/crisis task done 2")
     await world.say("bob", "/crisis lesson Pre-approve a rebuttal for recall rumours.")
-    world.clock.advance(10)
+    world.clock.advance(minutes=10)
     await world.say("bob", "/crisis resolve")
     return world
 

@@ -4,7 +4,6 @@ SQLite file; tests talk to it over HTTP and read the database and the local chat
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -14,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from bot.app import Bot, build, web_app
 from bot.chat.local import LocalChat
 from bot.settings import load
+from tests import serving
 
 SECRET = "test-secret-0123456789"
 
@@ -49,43 +48,32 @@ class Running:
                                 params=params)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     """Start a server; return its `running` view and its `stop`."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     db = tmp_path / "alerts.db"
     settings = load(database_url=f"sqlite+aiosqlite:///{db}", **overrides)
-    port = free_port()
     ready = threading.Event()
     box: dict[str, Any] = {}
 
     async def main() -> None:
         bot = await build(settings)
-        server = uvicorn.Server(uvicorn.Config(web_app(bot), host="127.0.0.1", port=port,
-                                               log_config=None, access_log=False))
-        box["bot"], box["server"] = bot, server
-        task = asyncio.create_task(server.serve())
-        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
-            await asyncio.sleep(0.01)
+        served = await serving.serve(web_app(bot))
+        box["bot"], box["served"] = bot, served
         ready.set()
-        await task
+        await served.task
         await bot.close()
 
     thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
     thread.start()
     assert ready.wait(20), "server did not start"
-    url = f"http://127.0.0.1:{port}"
+    url = box["served"].url
     client = httpx.Client(base_url=url, timeout=10)
     box["running"] = Running(url, db, box["bot"], client)
 
     def stop() -> None:
         client.close()
-        box["server"].should_exit = True
+        box["served"].server.should_exit = True  # from this thread: uvicorn polls the flag
         thread.join(10)
 
     box["stop"] = stop

@@ -9,22 +9,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alert_server import Running, free_port
+from alert_server import Running
 from feed_server import FEEDS, feed_server
 
 from bot.core.intake import GroupCommit, Inbound
 from bot.core.service import Service
 from bot.ingest.feeds import Feed, FeedPoller, parse_feed, plain, unwrap
 from bot.storage.memory import MemoryStore
+from tests.serving import free_port
+from tests.unit.support import FakeClock
 
-
-class Clock:
-    def now(self) -> datetime:
-        return datetime(2024, 5, 14, 9, 5, tzinfo=UTC)
+CLOCK = FakeClock(datetime(2024, 5, 14, 9, 5, tzinfo=UTC))
 
 
 def test_google_alerts_entries_become_mentions() -> None:
-    inbound = Inbound("feeds", (FEEDS / "google_alerts.atom").read_bytes(), Clock().now())
+    inbound = Inbound("feeds", (FEEDS / "google_alerts.atom").read_bytes(), CLOCK.now())
     alerts = parse_feed(inbound, Feed("google-acme", "https://example.invalid/", brand="Acme"))
     assert [a.title for a in alerts] == ["Acme recalls 10,000 kettles after fire reports",
                                         "Why Acme customers are angry this week"]
@@ -43,7 +42,7 @@ def test_google_alerts_entries_become_mentions() -> None:
 
 
 def test_rss_entries_without_guid_use_their_link() -> None:
-    inbound = Inbound("feeds", (FEEDS / "news.rss").read_bytes(), Clock().now())
+    inbound = Inbound("feeds", (FEEDS / "news.rss").read_bytes(), CLOCK.now())
     alerts = parse_feed(inbound, Feed("consumer-watch", "https://example.invalid/"))
     assert [a.dedup_key for a in alerts] == [
         "mentions:feed:consumer-watch:cw-2024-0517",
@@ -62,20 +61,20 @@ def test_unwrap_and_plain() -> None:
                   ) == "https://news.example.com/url?url=https://evil.example/"
     assert plain("<p>Acme&nbsp;<b>fires</b></p>\n<br>again &amp; again") == \
         "Acme fires again & again"
-    assert parse_feed(Inbound("feeds", b"not a feed", Clock().now()),
+    assert parse_feed(Inbound("feeds", b"not a feed", CLOCK.now()),
                       Feed("x", "https://example.invalid/")) == []
 
 
 async def test_poller_stores_each_entry_once(caplog: pytest.LogCaptureFixture) -> None:
     store = MemoryStore()
-    intake = GroupCommit(Service(store, Clock()).handle_alerts)
+    intake = GroupCommit(Service(store, CLOCK).handle_alerts)
     intake.start()
     with feed_server() as http:
         google = Feed("google-acme", f"{http.url}/alerts/acme.atom", brand="Acme")
         rss = Feed("consumer-watch", f"{http.url}/news.rss", brand="Acme")
         broken = Feed("broken", f"{http.url}/broken")
         gone = Feed("gone", f"http://127.0.0.1:{free_port()}/feed")
-        poller = FeedPoller([google, rss, broken, gone], intake.submit, Clock(), timeout=5)
+        poller = FeedPoller([google, rss, broken, gone], intake.submit, CLOCK, timeout=5)
         try:
             assert await poller.poll(google) == 2
             assert await poller.poll(rss) == 2

@@ -12,28 +12,26 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import Bot, build, web_app
 from bot.settings import load
 from tests.integration.slack.fake_slack import FakeSlack
+from tests.serving import Serving, serve
 
 SIGNING_SECRET = "s3cr3t-signing"
 ALERT_SECRET = "alert-secret"
 
 
 class Running:
-    def __init__(self, bot: Bot, server: uvicorn.Server, task: asyncio.Task[None],
-                 url: str, fake: FakeSlack) -> None:
-        self.bot, self.server, self.task, self.url, self.fake = bot, server, task, url, fake
-        self.http = httpx.AsyncClient(base_url=url, timeout=10)
+    def __init__(self, bot: Bot, serving: Serving, fake: FakeSlack) -> None:
+        self.bot, self.serving, self.url, self.fake = bot, serving, serving.url, fake
+        self.http = httpx.AsyncClient(base_url=serving.url, timeout=10)
         self._events = 0
 
     async def stop(self) -> None:
         await self.http.aclose()
-        self.server.should_exit = True
-        await self.task
+        await self.serving.stop()
         await self.bot.close()
 
     # -- what Slack sends -------------------------------------------------------------------
@@ -100,16 +98,7 @@ async def start(tmp_path: Path, fake: FakeSlack, **overrides: Any) -> Running:
         outbox={"poll": "0.2", "backoff": "0.1", "max_backoff": "1"},
         **overrides)
     bot = await build(settings)
-    config = uvicorn.Config(web_app(bot), host="127.0.0.1", port=0, log_config=None,
-                            access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return Running(bot, server, task, f"http://127.0.0.1:{port}", fake)
+    return Running(bot, await serve(web_app(bot)), fake)
 
 
 async def until(check: Callable[[], object], within: float = 10.0) -> Any:

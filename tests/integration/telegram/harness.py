@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from bot.app import Bot, build, web_app
 from bot.settings import Settings
 from bot.storage.migrate import upgrade
+from tests.serving import serve
 
 from .fake_api import BOT_USERNAME, CHAT_ID, FakeTelegram
 
@@ -151,17 +151,12 @@ async def running(tmp_path: Path, *, forum: bool, webhook: bool,
         **overrides,
     )
     bot = await build(settings)
-    server = uvicorn.Server(uvicorn.Config(web_app(bot), host="127.0.0.1", port=0,
-                                           lifespan="on", log_config=None, access_log=False))
-    serving = asyncio.create_task(server.serve())
+    serving = await serve(web_app(bot))
     try:
-        await until(lambda: server.started or serving.done(), what="uvicorn")
-        port = server.servers[0].sockets[0].getsockname()[1]
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        async with httpx.AsyncClient(base_url=serving.url) as http:
             yield Room(fake, http, webhook, bot)
     finally:
-        server.should_exit = True
-        await serving
+        await serving.stop()
         await bot.close()
         if own:
             await fake.stop()
