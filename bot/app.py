@@ -80,6 +80,7 @@ def rules_from(settings: Settings) -> Rules:
         digest_seconds=settings.alerts.digest_seconds,
         spike=spike_from(settings),
         people=people_from(settings),
+        assign_roles=frozenset(settings.access.assign_roles),
     )
 
 

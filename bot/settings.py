@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 
 from bot.core.models import CrisisKind, Severity
 from bot.core.pace import DEFAULT_TIMERS
-from bot.core.rules import DEFAULT_POLICIES, DEFAULT_ROLES
+from bot.core.rules import COMMANDER, DEFAULT_POLICIES, DEFAULT_ROLES
 from bot.core.text import LANGUAGES
 
 
@@ -328,6 +328,18 @@ class OutboxSettings(BaseModel):
         return value
 
 
+class AccessSettings(BaseModel):
+    """Who may do what beyond the fixed table (README, "Who may do what"): the roles whose
+    holders give and take back roles (`CRISISBOT_ACCESS__ASSIGN_ROLES='["commander"]'`)."""
+
+    assign_roles: list[str] = Field(default_factory=lambda: [COMMANDER], min_length=1)
+
+    @field_validator("assign_roles")
+    @classmethod
+    def _lowercase(cls, value: list[str]) -> list[str]:
+        return [role.strip().lower() for role in value]
+
+
 def _default_approval() -> dict[Severity, list[ApprovalStepSettings]]:
     return {
         severity: [ApprovalStepSettings(roles=sorted(s.roles), count=s.count) for s in steps]
@@ -365,6 +377,7 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     people: list[PersonSettings] = Field(default_factory=list)
     """Bindings of one person's Slack and Telegram ids (roles and approvals count once)."""
+    access: AccessSettings = Field(default_factory=AccessSettings)
 
     @field_validator("timezone")
     @classmethod
@@ -441,6 +454,10 @@ class Settings(BaseSettings):
         unknown_veto = sorted(set(self.veto_roles) - set(self.roles))
         if unknown_veto:
             problems.append(f"veto_roles: unknown role(s) {', '.join(unknown_veto)}")
+        unknown_assigners = sorted(set(self.access.assign_roles) - set(self.roles))
+        if unknown_assigners:
+            problems.append(f"access.assign_roles: unknown role(s) "
+                            f"{', '.join(unknown_assigners)}")
         return problems
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bot.core.access import Origin
 from bot.core.commands import Mention, parse
 from bot.core.delivery import Delivery
 from bot.core.errors import CrisisError
@@ -154,7 +155,7 @@ def _indent(text: str) -> str:
 class LocalSession:
     """A person typing into the local chat: commands and reactions go through the shared parser
     and the service, exactly as Slack's and Telegram's handlers do, then queued notices are
-    delivered."""
+    delivered. The local chat is the team's own (`Origin.TEAM`)."""
 
     def __init__(self, service: Service, chat: LocalChat, delivery: Delivery) -> None:
         self.service = service
@@ -165,7 +166,8 @@ class LocalSession:
         """Run `/crisis ...` as `local:<name>`; return the lines only the sender sees."""
         self.chat.log(f"{'#' + channel if channel else '(direct)'} @{name}: {text}")
         space = Space(self.chat.platform, channel) if channel else None
-        ctx = Context(f"local:{name}", self.chat.platform, space, local_person)
+        ctx = Context(f"local:{name}", self.chat.platform, space, local_person,
+                      origin=Origin.TEAM)
         try:
             reply = await self.service.execute(parse(text), ctx)
             lines = [self.chat.render(line, reply.language) for line in reply.lines]
@@ -180,7 +182,8 @@ class LocalSession:
         self.chat.log(f"#{channel} @{name} reacted :{reaction}: to [{message}]")
         decision = reaction_decision(reaction)
         incident = await self.service.incident_for(
-            Context(f"local:{name}", self.chat.platform, Space(self.chat.platform, channel)), None)
+            Context(f"local:{name}", self.chat.platform, Space(self.chat.platform, channel),
+                    origin=Origin.TEAM), None)
         if decision is None:
             return None
         if decision is False:

@@ -12,6 +12,7 @@ the database by its `event_id`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -22,11 +23,13 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.core.access import Origin
 from bot.core.commands import parse
 from bot.core.errors import CrisisError
 from bot.core.models import Draft, DraftState, Incident, PersonId, Space
@@ -367,6 +370,8 @@ def slack_app(service: Service, chat: SlackChat, *, client: AsyncWebClient,
     app = AsyncApp(client=client, signing_secret=signing_secret,
                    request_verification_enabled=True, process_before_response=False)
     inbound = _Inbound(service, chat, pin_reaction)
+    app.middleware(inbound.our_workspace)
+    app.middleware(inbound.once_per_request)
     app.middleware(inbound.once_per_event)
     app.command("/crisis")(inbound.command)
     app.event("reaction_added")(inbound.reaction)
@@ -386,6 +391,42 @@ class _Inbound:
         self.chat = chat
         self.pin_reaction = pin_reaction.strip(":")
 
+    async def our_workspace(self, context: AsyncBoltContext, body: dict[str, Any],
+                            resp: BoltResponse,
+                            next: Callable[[], Awaitable[None]]) -> BoltResponse:
+        """Only the installed workspace (the `team_id` of `auth.test`, which bolt's
+        authorization middleware has called) is served. A slash command from another one is
+        answered by the core's one-line refusal (`Origin.OUTSIDER`); anything else from it
+        is acknowledged and dropped."""
+        installed = context.authorize_result.team_id if context.authorize_result else None
+        teams = {t for t in (context.team_id, context.actor_team_id) if t}
+        inside = installed is not None and teams == {installed}
+        context["origin"] = Origin.TEAM if inside else Origin.OUTSIDER
+        if not inside and "command" not in body:
+            log.warning("Slack request from workspace %s (installed: %s) dropped",
+                        ",".join(sorted(teams)) or "?", installed)
+            return BoltResponse(status=200, body="")
+        await next()
+        return resp
+
+    async def once_per_request(self, req: AsyncBoltRequest, resp: BoltResponse,
+                               next: Callable[[], Awaitable[None]]) -> BoltResponse:
+        """A signed request is taken once: a replay of the same bytes (a slash command sent
+        again within Slack's five minutes) finds its signature remembered and does nothing.
+        (Socket Mode requests carry no signature; Slack's own connection guards them.)"""
+        signature = _header(req, "x-slack-signature")
+        timestamp = _header(req, "x-slack-request-timestamp")
+        if signature and timestamp:
+            digest = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
+            async with self.service.store.unit() as unit:
+                first = await unit.first_sight(f"slack:signed:{digest}",
+                                               self.service.clock.now())
+            if not first:
+                log.warning("replayed Slack request (signed at %s) ignored", timestamp)
+                return BoltResponse(status=200, body="")
+        await next()
+        return resp
+
     async def once_per_event(self, body: dict[str, Any], resp: BoltResponse,
                              next: Callable[[], Awaitable[None]]) -> BoltResponse:
         """Slack re-delivers an event it thinks we missed (`X-Slack-Retry-Num`); the
@@ -400,11 +441,12 @@ class _Inbound:
         await next()
         return resp
 
-    async def command(self, ack: AsyncAck, command: dict[str, Any],
-                      respond: AsyncRespond) -> None:
+    async def command(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
+                      context: AsyncBoltContext) -> None:
         await ack()
         actor = f"{PLATFORM}:{command['user_id']}"
-        ctx = Context(actor, PLATFORM, Space(PLATFORM, str(command["channel_id"])))
+        ctx = Context(actor, PLATFORM, Space(PLATFORM, str(command["channel_id"])),
+                      origin=context.get("origin", Origin.OUTSIDER))
         try:
             reply = await self.service.execute(
                 parse(slack_unescape(str(command.get("text", "")))), ctx)
@@ -512,7 +554,8 @@ class _Inbound:
     async def _incident(self, channel: str) -> int | None:
         try:
             incident = await self.service.incident_for(
-                Context(PLATFORM, PLATFORM, Space(PLATFORM, channel)), None)
+                Context(PLATFORM, PLATFORM, Space(PLATFORM, channel), origin=Origin.TEAM),
+                None)
         except CrisisError:
             return None
         return incident.number
@@ -550,6 +593,11 @@ class _Inbound:
                 channel=channel, user=user, text=self.chat.render(lines), thread_ts=thread)
         except SlackApiError as error:
             log.warning("could not answer %s in %s: %s", user, channel, _error(error))
+
+
+def _header(req: AsyncBoltRequest, name: str) -> str | None:
+    values = req.headers.get(name)
+    return values[0] if values else None
 
 
 def _clicked(body: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -33,6 +33,7 @@ from typing import Any, Literal, TypeVar
 from telegram import (
     Bot,
     BotCommand,
+    Chat,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -43,7 +44,7 @@ from telegram import (
     Update,
     User,
 )
-from telegram.constants import ForumIconColor, ParseMode
+from telegram.constants import ChatType, ForumIconColor, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -56,6 +57,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.core import access
 from bot.core import commands as cmd
 from bot.core.errors import CrisisError, NotFound
 from bot.core.models import (
@@ -71,7 +73,7 @@ from bot.core.models import (
 from bot.core.ports import Once, RetryLater, Store
 from bot.core.rules import reaction_decision
 from bot.core.service import Service
-from bot.core.text import Text, Who, _
+from bot.core.text import LANGUAGES, Text, Who, _
 from bot.core.usecase import Context
 from bot.core.views import NOT_A_DRAFT, SPACE_PATTERN, space_name
 
@@ -415,6 +417,11 @@ class TelegramUpdates:
 
     Handlers are PTB handlers on `app`; `handle` claims the update id first. Refusals are told
     to the one who acted (an alert on a button, a reply to a command or a reaction).
+
+    Each handler tells the core where the update came from (`_origin`): the team chat
+    (`CRISISBOT_TELEGRAM__CHAT_ID`), a private chat with someone seen there (or bound in
+    `[[people]]`), or any other chat, whose commands and button presses get the core's
+    one-line refusal and whose reactions and replies do nothing.
     """
 
     def __init__(self, chat: TelegramChat, service: Service, store: Store, *,
@@ -524,8 +531,12 @@ class TelegramUpdates:
     # -- handlers ---------------------------------------------------------------------------
 
     async def _learn(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Remember who we see (and who is text-mentioned), so `@username` resolves to an id
-        and mentions show names."""
+        """Remember who we see in the team chat (and who is text-mentioned there), so
+        `@username` resolves to an id, mentions show names, and they count as team members in
+        a private chat with the bot. Other chats teach nothing."""
+        chat = update.effective_chat
+        if chat is None or chat.id != self.chat.chat_id:
+            return
         users = [update.effective_user]
         message = update.effective_message
         if message is not None:
@@ -549,15 +560,17 @@ class TelegramUpdates:
         if message is None or message.from_user is None or message.text is None:
             return
         text = _with_text_mentions(message)
+        origin = self._origin(message.chat, message.from_user)
         try:
+            self.service.admit(origin)  # before the words are even read
             command = cmd.parse(_command_words(text))
             resolved = await self._resolve_usernames(command)
             ctx = Context(person_of(message.from_user), PLATFORM, self._space(message),
-                          lambda m: resolved.get(m) or f"{PLATFORM}:{m.value}")
+                          lambda m: resolved.get(m) or f"{PLATFORM}:{m.value}", origin=origin)
             lines = (await self.service.execute(command, ctx)).lines
         except CrisisError as refused:
             lines = [refused.text]
-        await self._reply(message, lines)
+        await self._reply(message, lines, _reader_language(message.from_user, origin))
 
     async def _resolve_usernames(self, command: cmd.Command) -> dict[cmd.Mention, PersonId]:
         """`@name` -> the id the bot saw with that username; refuse a name never seen (a
@@ -577,19 +590,23 @@ class TelegramUpdates:
         if query is None or query.data is None:
             return
         actor = person_of(query.from_user)
+        origin = self._origin(query.message.chat if query.message else None, query.from_user)
         try:
+            self.service.admit(origin)
             _tag, number, draft, version, action = query.data.split(":")
-            incident, found = await self._draft(int(number), draft=int(draft))
             if action == "a":
-                await self.service.decide(incident.number, actor, approve=True,
-                                          draft_number=found.number, version=int(version))
+                found = await self.service.decide(int(number), actor, approve=True,
+                                                  draft_number=int(draft), version=int(version))
                 await query.answer(self.chat.render(
                     _("You approved draft #{number}.", number=found.number)))
                 return
-            self.service.rules.check_decidable(incident, found, actor, int(version),
-                                               reject=action == "r")
+            incident, found = await self.service.check_card(
+                int(number), actor, int(draft), int(version),
+                cmd.Reject if action == "r" else cmd.ReviseDraft)
         except CrisisError as refused:
-            await query.answer(self.chat.render(refused.text), show_alert=True)
+            await query.answer(self.chat.render(refused.text,
+                                                _reader_language(query.from_user, origin)),
+                               show_alert=True)
             return
         except ValueError:
             await query.answer()
@@ -612,6 +629,8 @@ class TelegramUpdates:
         decisions = [d for d in map(reaction_decision, added) if d is not None]
         if not decisions:
             return
+        if self._origin(reaction.chat, reaction.user) is access.Origin.OUTSIDER:
+            return
         message = str(reaction.message_id)
         incident = await self.service.incident_of_message(PLATFORM, message)
         space = incident.space if incident else None
@@ -624,8 +643,8 @@ class TelegramUpdates:
                 await self.service.decide(incident.number, actor, approve=True,
                                           message=message)
                 return
-            self.service.rules.check_decidable(incident, draft, actor, draft.version,
-                                               reject=True)
+            await self.service.check_card(incident.number, actor, draft.number, draft.version,
+                                          cmd.Reject)
         except CrisisError as refused:
             await self._tell(space, reaction.message_id, incident.language,
                              [_("{person}: {refusal}", person=Who(actor),
@@ -638,6 +657,8 @@ class TelegramUpdates:
         message = update.effective_message
         if message is None or message.reply_to_message is None or message.from_user is None \
                 or not message.text:
+            return
+        if self._origin(message.chat, message.from_user) is access.Origin.OUTSIDER:
             return
         async with self.store.unit() as unit:
             question = await unit.question(PLATFORM, str(message.chat.id),
@@ -694,12 +715,25 @@ class TelegramUpdates:
                 chat, self.chat.html(lines, language), parse_mode=ParseMode.HTML,
                 reply_markup=markup, **placement))
 
-    async def _reply(self, message: Message, lines: Sequence[Text]) -> None:
+    async def _reply(self, message: Message, lines: Sequence[Text],
+                     language: str | None = None) -> None:
         """Answer the sender in place (Telegram has no private replies in a group); long
         answers (timeline, report) go in as many messages as needed."""
-        for chunk in _chunks([self.chat.html([line]) for line in lines]):
+        for chunk in _chunks([self.chat.html([line], language) for line in lines]):
             async with self.chat.paced(message.chat.id):
                 await _call(message.reply_html(chunk, do_quote=True))
+
+    def _origin(self, chat: Chat | None, user: User) -> access.Origin:
+        """Which kind of chat this is, for the core: the team chat, a private chat (its person
+        counts if seen in the team chat), or another chat."""
+        if chat is not None and chat.id == self.chat.chat_id:
+            kind = access.Chat.TEAM
+        elif chat is not None and chat.type == ChatType.PRIVATE and chat.id == user.id:
+            kind = access.Chat.PRIVATE
+        else:
+            kind = access.Chat.OTHER
+        person = person_of(user)
+        return self.service.origin(kind, person, seen=person in self._known)
 
     def _space(self, message: Message) -> Space | None:
         """The topic, or the reply thread of a pinned incident message, the message is in."""
@@ -707,6 +741,13 @@ class TelegramUpdates:
         if thread is None and message.reply_to_message is not None:
             thread = message.reply_to_message.message_id
         return space_of(message.chat.id, thread) if thread is not None else None
+
+
+def _reader_language(user: User, origin: access.Origin) -> str | None:
+    """An outsider is answered in the language their Telegram app uses, when the bot speaks
+    it (the team's language means nothing to them); the team in the team's language."""
+    code = (user.language_code or "").split("-")[0].lower()
+    return code if origin is access.Origin.OUTSIDER and code in LANGUAGES else None
 
 
 def _chunks(lines: list[str]) -> list[str]:

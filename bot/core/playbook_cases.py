@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
+from bot.core import access
+from bot.core import commands as cmd
 from bot.core.errors import Invalid, NotFound
 from bot.core.models import (
     Alert,
@@ -27,7 +29,7 @@ from bot.core.playbook_views import (
 )
 from bot.core.playbooks import Playbook, StatementTemplates, Task, TemplateError, checklist
 from bot.core.ports import Clock
-from bot.core.rules import Rules, check_responder
+from bot.core.rules import Rules
 from bot.core.text import Who, _
 from bot.core.tx import Tx
 from bot.core.usecase import Context, Reply, canonical_people
@@ -83,7 +85,7 @@ class PlaybookCases:
 
         async def work(tx: Tx) -> Task:
             incident = await tx.incident(number)
-            check_responder(incident, actor)
+            access.permit(self.rules, cmd.TaskDone, incident, actor)
             task = await self._task(tx, incident, task_number)
             if task.done == done:
                 raise Invalid(_("Item {number} is already done.", number=task.number) if done
@@ -107,7 +109,7 @@ class PlaybookCases:
                           person: PersonId) -> Task:
         async def work(tx: Tx) -> Task:
             incident = await tx.incident(number)
-            check_responder(incident, actor)
+            access.permit(self.rules, cmd.TaskAssign, incident, actor)
             task = await self._task(tx, incident, task_number)
             task.assignee = person
             await tx.unit.update_task(task)
@@ -128,7 +130,7 @@ class PlaybookCases:
 
         async def work(tx: Tx) -> Incident:
             incident = await tx.incident(number)
-            check_responder(incident, actor)
+            access.permit(self.rules, cmd.SetLanguage, incident, actor)
             if incident.language == language:
                 raise Invalid(_("{incident} already speaks {language}.",
                                 incident=incident.public_id, language=language_name(language)))
@@ -150,7 +152,7 @@ class PlaybookCases:
 
         async def work(tx: Tx) -> None:
             incident = await tx.incident(number)
-            check_responder(incident, actor)
+            access.permit(self.rules, cmd.Lesson, incident, actor)
             if not text.strip():
                 raise Invalid(_("Write the lesson: /crisis lesson <text>"))
             await tx.record(number, EventKind.LESSON, actor, text=text.strip())
@@ -167,6 +169,7 @@ class PlaybookCases:
                                   target: str | None = None) -> Draft:
         """Fill a template from the incident's fields and post it as an ordinary draft."""
         incident, _drafts, _events, alerts = await self.load(number)
+        access.permit(self.rules, cmd.PostTemplate, incident, actor)
         language = incident.language or self.language
         templates = self._templates()
         brand = next((a.labels["brand"] for a in alerts if a.labels.get("brand")), None)

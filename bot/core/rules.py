@@ -19,7 +19,7 @@ from bot.core.models import (
     Status,
 )
 from bot.core.spikes import SpikeWatch
-from bot.core.text import _
+from bot.core.text import Joined, Text, Who, _
 
 DEFAULT_ROLES: tuple[str, ...] = (
     "commander",
@@ -134,6 +134,17 @@ class Rules:
     people: Mapping[PersonId, PersonId] = field(default_factory=dict)
     """Bound identities: each of a person's ids (`slack:U123`, `telegram:93372553`) -> the
     first of them, the one under which they hold roles and decide."""
+    assign_roles: frozenset[str] = frozenset({COMMANDER})
+    """The roles whose holders give and take back roles (`[access] assign_roles`)."""
+
+    def assigners(self, incident: Incident) -> list[PersonId]:
+        """Who to ask for a role in `incident`: the holders of `assign_roles`."""
+        return list(dict.fromkeys(p for role in sorted(self.assign_roles)
+                                  for p in incident.holders(role)))
+
+    def bound(self, person: PersonId) -> bool:
+        """Named in `[[people]]`: the team's own list of its members."""
+        return person in self.people
 
     def canonical(self, person: PersonId) -> PersonId:
         """The one id a human has in crisisbot, whatever platform they act from; unbound ids
@@ -193,12 +204,7 @@ class Rules:
                 continue
             matching = sorted(held & progress.step.roles)
             if not matching:
-                raise Forbidden(
-                    _(
-                        "Approving needs the role {roles}; ask the commander to assign it.",
-                        roles=" / ".join(sorted(progress.step.roles)),
-                    )
-                )
+                raise Forbidden(self._needs_role(incident, progress.step.roles, approve=True))
             return index, matching[0]
         raise Invalid(_("This draft already has every approval it needs."))
 
@@ -210,22 +216,24 @@ class Rules:
         allowed = self.veto_roles.union(*(s.roles for s in self.policy(incident.severity)))
         matching = sorted(incident.roles_of(person) & allowed)
         if not matching:
-            raise Forbidden(
-                _(
-                    "Rejecting needs the role {roles}.",
-                    roles=" / ".join(sorted(allowed)),
-                )
-            )
+            raise Forbidden(self._needs_role(incident, allowed, approve=False))
         return matching[0]
 
-    def check_decidable(self, incident: Incident, draft: Draft, person: PersonId, version: int,
-                        *, reject: bool) -> None:
-        """Refuse now, in the words `Service.decide` would use, what a decision on this card
-        would refuse, so a platform never asks for a reason (or new text) in vain."""
-        check_open(incident)
-        check_current(draft, version)
-        if reject:
-            self.reject(incident, draft, person)
+    def _needs_role(self, incident: Incident, roles: frozenset[str], *, approve: bool) -> Text:
+        """Deciding needs one of `roles`: say so, and name who hands them out."""
+        names = " / ".join(sorted(roles))
+        people = Joined(Who(p) for p in self.assigners(incident))
+        if approve:
+            return (_("Approving needs the role {roles}; ask {people} to assign it.",
+                      roles=names, people=people) if people else
+                    _("Approving needs the role {roles}, and {incident} has no commander to "
+                      "assign it yet: “/crisis ack {incident}” makes you its commander.",
+                      roles=names, incident=incident.public_id))
+        return (_("Rejecting needs the role {roles}; ask {people} to assign it.",
+                  roles=names, people=people) if people else
+                _("Rejecting needs the role {roles}, and {incident} has no commander to "
+                  "assign it yet: “/crisis ack {incident}” makes you its commander.",
+                  roles=names, incident=incident.public_id))
 
     def state_after(self, incident: Incident, draft: Draft, decision: Decision) -> DraftState:
         if not decision.approve:
@@ -254,18 +262,6 @@ class Rules:
                     number=draft.number,
                 )
             )
-
-
-def check_responder(incident: Incident, person: PersonId) -> None:
-    """Changing an incident is for the people who hold a role in it (anyone before roles exist)."""
-    if incident.responders and person not in incident.responders:
-        raise Forbidden(
-            _(
-                "Only the incident's responders can do that; ask the commander for a role in "
-                "{incident}.",
-                incident=incident.public_id,
-            )
-        )
 
 
 def check_current(draft: Draft, version: int) -> None:

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from bot.core import access
 from bot.core import commands as cmd
 from bot.core.alert_intake import AlertIntake, Digest
 from bot.core.drills import Drills
-from bot.core.errors import Forbidden, Invalid, NotFound
+from bot.core.errors import Invalid, NotFound
 from bot.core.models import (
     STATUS_LABELS,
     SYSTEM,
@@ -47,7 +48,6 @@ from bot.core.rules import (
     Rules,
     check_current,
     check_open,
-    check_responder,
     check_transition,
 )
 from bot.core.stats import Stats, collect_stats
@@ -174,7 +174,7 @@ class Service(AlertIntake, PlaybookCases, Drills):
         async def work(tx: Tx) -> Incident:
             incident = await tx.incident(number)
             check_open(incident)
-            check_responder(incident, actor)
+            access.permit(self.rules, cmd.SetSeverity, incident, actor)
             if incident.severity is severity:
                 raise Invalid(_("{incident} is already {severity}.",
                                 incident=incident.public_id, severity=severity.value))
@@ -197,7 +197,7 @@ class Service(AlertIntake, PlaybookCases, Drills):
         async def work(tx: Tx) -> Incident:
             incident = await tx.incident(number)
             check_open(incident)
-            check_responder(incident, actor)
+            access.permit(self.rules, cmd.StatusUpdate, incident, actor)
             if status is not None and status is not incident.status:
                 await self._move(tx, incident, actor, status)
             if text:
@@ -228,13 +228,17 @@ class Service(AlertIntake, PlaybookCases, Drills):
         async def work(tx: Tx) -> Incident:
             incident = await tx.incident(number)
             check_open(incident)
-            check_responder(incident, actor)
+            access.permit(self.rules, cmd.AssignRole, incident, actor)
             name = self.rules.check_role(role)
             holders = incident.roles.setdefault(name, [])
             if remove:
                 if person not in holders:
                     raise Invalid(_("{person} is not {role} in {incident}.", person=Who(person),
                                     role=name, incident=incident.public_id))
+                if name == COMMANDER:
+                    raise Invalid(_("{incident} keeps a commander: hand over command with "
+                                    "“/crisis role <@person> commander”.",
+                                    incident=incident.public_id))
                 holders.remove(person)
                 if not holders:
                     del incident.roles[name]
@@ -266,7 +270,8 @@ class Service(AlertIntake, PlaybookCases, Drills):
         platform has them) in the timeline."""
 
         async def work(tx: Tx) -> None:
-            await tx.incident(number)
+            incident = await tx.incident(number)
+            access.permit(self.rules, cmd.Note, incident, actor)
             if not text.strip():
                 raise Invalid(_("A note needs some text."))
             kind = EventKind.MESSAGE_PINNED if pinned else EventKind.NOTE
@@ -280,7 +285,7 @@ class Service(AlertIntake, PlaybookCases, Drills):
         async def work(tx: Tx) -> Incident:
             incident = await tx.incident(number)
             check_open(incident)
-            check_responder(incident, actor)
+            access.permit(self.rules, cmd.Resolve, incident, actor)
             await self._move(tx, incident, actor, Status.RESOLVED)
             incident.resolved_at = tx.now
             await tx.unit.update_incident(incident)
@@ -300,7 +305,7 @@ class Service(AlertIntake, PlaybookCases, Drills):
             incident = await tx.incident(number)
             if incident.is_open:
                 raise Invalid(_("{incident} is not resolved.", incident=incident.public_id))
-            check_responder(incident, actor)
+            access.permit(self.rules, cmd.Reopen, incident, actor)
             await self._move(tx, incident, actor, Status.RESPONDING)
             incident.resolved_at = None
             await tx.unit.update_incident(incident)
@@ -321,7 +326,7 @@ class Service(AlertIntake, PlaybookCases, Drills):
         async def work(tx: Tx) -> Draft:
             incident = await tx.incident(number)
             check_open(incident)
-            check_responder(incident, actor)
+            access.permit(self.rules, cmd.PostDraft, incident, actor)
             if not text.strip():
                 raise Invalid(_("A draft needs some text."))
             existing = await tx.unit.drafts(number)
@@ -344,11 +349,7 @@ class Service(AlertIntake, PlaybookCases, Drills):
             incident = await tx.incident(number)
             check_open(incident)
             draft = await tx.draft(incident, draft_number)
-            if actor not in {draft.author, incident.commander} and actor not in incident.holders(
-                "spokesperson"
-            ):
-                raise Forbidden(_("Only the author, a spokesperson or the commander can revise "
-                                  "draft #{number}.", number=draft.number))
+            access.permit(self.rules, cmd.ReviseDraft, incident, actor, draft)
             if not text.strip():
                 raise Invalid(_("A draft needs some text."))
             if draft.state is DraftState.APPROVED:
@@ -380,6 +381,7 @@ class Service(AlertIntake, PlaybookCases, Drills):
             draft = await self._find_draft(tx, incident, draft_number, message)
             if version is not None:
                 check_current(draft, version)
+            access.permit(self.rules, cmd.Approve if approve else cmd.Reject, incident, actor)
             if approve:
                 step, role = self.rules.approve(incident, draft, actor)
             else:
@@ -441,6 +443,34 @@ class Service(AlertIntake, PlaybookCases, Drills):
                 if any(d.version_by_message(message) for d in drafts):
                     return incident
             return None
+
+        return await self._run(work)
+
+    # -- access -----------------------------------------------------------------------------
+
+    def origin(self, chat: access.Chat, person: PersonId, *, seen: bool) -> access.Origin:
+        """Where a request comes from: `seen` is whether the platform saw `person` in the team
+        chat; being bound in `[[people]]` counts too (bound ids are the team's own list)."""
+        return access.origin(chat, known=seen or self.rules.bound(person))
+
+    @staticmethod
+    def admit(origin: access.Origin) -> None:
+        """Refuse an outsider (buttons, reactions and replies come through here, commands
+        through `execute`)."""
+        access.admit(origin)
+
+    @canonical_people
+    async def check_card(self, number: int, actor: PersonId, draft_number: int, version: int,
+                         action: type[cmd.Approve | cmd.Reject | cmd.ReviseDraft],
+                         ) -> tuple[Incident, Draft]:
+        """What pressing a card's button would refuse, refused now (see `access.check_card`);
+        return the incident and the draft."""
+
+        async def work(tx: Tx) -> tuple[Incident, Draft]:
+            incident = await tx.incident(number)
+            draft = await tx.draft(incident, draft_number)
+            access.check_card(self.rules, incident, draft, actor, version, action)
+            return incident, draft
 
         return await self._run(work)
 
@@ -528,6 +558,8 @@ class Service(AlertIntake, PlaybookCases, Drills):
 
     async def _execute(self, command: cmd.Command, ctx: Context) -> Reply:
         action, actor = command.action, ctx.actor
+        access.admit(ctx.origin)
+        access.need(type(action))  # the use cases below check it against the incident
         if isinstance(action, cmd.Help):
             return Reply(help_lines())
         if isinstance(action, cmd.Declare):

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from bot.core import commands as cmd
+from bot.core.access import Origin
 from bot.core.models import PersonId, Space
 from bot.core.rules import Rules
 from bot.core.text import Text
@@ -17,13 +18,15 @@ from bot.core.text import Text
 
 @dataclass(frozen=True)
 class Context:
-    """Who sent a command, from which platform, in which space (if any), and how that platform
-    turns a mention into a person (Telegram looks usernames up; locally a name is the id)."""
+    """Who sent a command, from which platform, in which space (if any), how that platform
+    turns a mention into a person (Telegram looks usernames up; locally a name is the id), and
+    from which kind of chat (`Origin`: the adapter says; `bot.core.access` decides)."""
 
     actor: PersonId
     platform: str
     space: Space | None = None
     resolve: Callable[[cmd.Mention], PersonId] | None = None
+    origin: Origin = field(kw_only=True)
 
     def person(self, mention: cmd.Mention) -> PersonId:
         return self.resolve(mention) if self.resolve else mention.person(self.platform)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.chat.local import LocalChat, local_person
+from bot.core.access import Origin
 from bot.core.delivery import Delivery
 from bot.core.models import Incident, Notice, Space, TimelineEvent
 from bot.core.rules import Rules
@@ -56,8 +57,9 @@ class World:
     delivery: Delivery
     rules: Rules
 
-    def ctx(self, actor: str, space: Space | None = None) -> Context:
-        return Context(actor, "local", space, resolve=local_person)
+    def ctx(self, actor: str, space: Space | None = None,
+            origin: Origin = Origin.TEAM) -> Context:
+        return Context(actor, "local", space, resolve=local_person, origin=origin)
 
     async def incident(self, number: int) -> Incident:
         async with self.store.unit() as unit:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.access import Origin
 from bot.core.commands import Mention, parse
 from bot.core.errors import Forbidden, Invalid, NotFound
 from bot.core.models import CrisisKind, DraftState, EventKind, Severity, Space, Status
@@ -98,12 +99,12 @@ async def test_context_resolves_mentions_through_the_platform(world: World) -> N
         seen.append(mention)
         return "local:from-directory"
 
-    ctx = Context(ALICE, "local", space, resolve=resolve)
+    ctx = Context(ALICE, "local", space, resolve=resolve, origin=Origin.TEAM)
     await world.service.execute(parse("role <@U777|dave> monitor"), ctx)
     assert seen == [Mention("U777")]
     assert (await world.incident(1)).holders("monitor") == ["local:from-directory"]
     # without a resolver the platform prefix is used
-    plain = Context(ALICE, "local", space)
+    plain = Context(ALICE, "local", space, origin=Origin.TEAM)
     await world.service.execute(parse("role 42 support"), plain)
     assert (await world.incident(1)).holders("support") == ["local:42"]
 

@@ -8,6 +8,7 @@ import inspect
 import pytest
 
 from bot.core import commands as cmd
+from bot.core.access import Origin
 from bot.core.errors import Forbidden, Invalid
 from bot.core.models import DraftState, EventKind, Severity
 from bot.core.rules import Rules
@@ -26,7 +27,7 @@ def bound() -> World:
 
 async def sev1_with_draft(world: World) -> int:
     number = (await world.service.declare(ALICE, "Leak", severity=Severity.SEV1)).number
-    slack = Context(ALICE, "slack")
+    slack = Context(ALICE, "slack", origin=Origin.TEAM)
     await world.service.execute(cmd.parse(f"role INC-{number} <@U123> approver"), slack)
     await world.service.assign(number, ALICE, BOB, "approver")
     await world.service.post_draft(number, ALICE, "We are looking into it.")
@@ -49,7 +50,7 @@ async def test_approving_on_both_platforms_counts_once(bound: World) -> None:
         await bound.service.decide(number, SLACK, approve=True)
     with pytest.raises(Forbidden, match="already decided"):
         await bound.service.execute(cmd.parse(f"approve INC-{number}"),
-                                    Context(TELEGRAM, "telegram"))
+                                    Context(TELEGRAM, "telegram", origin=Origin.TEAM))
     draft = await bound.service.decide(number, BOB, approve=True)
     assert draft.state is DraftState.APPROVED
     assert [d.person for d in draft.decisions] == [SLACK, BOB]
@@ -57,7 +58,7 @@ async def test_approving_on_both_platforms_counts_once(bound: World) -> None:
 
 async def test_a_role_given_on_telegram_holds_on_slack(bound: World) -> None:
     number = (await bound.service.declare(ALICE, "Leak")).number
-    telegram = Context(ALICE, "telegram")
+    telegram = Context(ALICE, "telegram", origin=Origin.TEAM)
     await bound.service.execute(cmd.parse(f"role INC-{number} 93372553 commander"), telegram)
     assert (await bound.incident(number)).roles["commander"] == [SLACK]
     # The Slack identity is now the commander: it may hand out roles.

@@ -121,7 +121,7 @@ async def test_tasks_are_tracked_on_every_store(store: Store) -> None:
     assert "Item 1 is already done." in await world.say("carol", "/crisis task done 1")
     await world.say("bob", "/crisis task assign 5 @dave")
     assert "has no checklist item 99" in " ".join(await world.say("bob", "/crisis task done 99"))
-    assert "Only the incident's responders" in " ".join(
+    assert "Changing INC-1 needs a role in it; ask @bob for one." in " ".join(
         await world.say("mallory", "/crisis task done 2"))
     listing = await world.say("bob", "/crisis task")
     assert listing[0] == "Checklist of INC-1: 1 of 9 done."

@@ -7,13 +7,13 @@ import re
 
 import pytest
 
+from bot.core import commands as cmd
 from bot.core.errors import Forbidden, Invalid
 from bot.core.models import (
     Alert,
     CrisisKind,
     DraftState,
     EventKind,
-    Incident,
     Severity,
     Status,
 )
@@ -22,7 +22,6 @@ from bot.core.rules import (
     ApprovalStep,
     Rules,
     alert_severity,
-    check_responder,
     check_transition,
     kind_from_hint,
     severity_from_hint,
@@ -87,15 +86,6 @@ def test_check_role() -> None:
     message = re.escape("Unknown role “janitor”. Roles: commander, spokesperson")
     with pytest.raises(Invalid, match=message):
         rules.check_role("janitor")
-
-
-def test_check_responder() -> None:
-    incident = Incident(1, "t", CrisisKind.OTHER, Severity.SEV3, Status.TRIGGERED, START, ALICE)
-    check_responder(incident, MALLORY)  # nobody holds a role yet: anyone may act
-    incident.roles["commander"] = [ALICE]
-    check_responder(incident, ALICE)
-    with pytest.raises(Forbidden, match="responders"):
-        check_responder(incident, MALLORY)
 
 
 @pytest.mark.parametrize(
@@ -335,16 +325,21 @@ async def test_approval_events_on_timeline() -> None:
     assert events[-1].data["approvers"] == [BOB, DAVE]
 
 
-async def test_check_decidable_refuses_what_decide_would_refuse() -> None:
+async def test_check_card_refuses_what_the_use_case_would_refuse() -> None:
     world = make_world()
     n = await team(world)
-    draft = await world.service.post_draft(n, ALICE, "We are aware.")
-    incident = await world.incident(n)
-    world.rules.check_decidable(incident, draft, BOB, 1, reject=True)  # an approver may
+    await world.service.post_draft(n, ALICE, "We are aware.")
+    check = world.service.check_card
+    await check(n, BOB, 1, 1, cmd.Reject)  # an approver may
+    await check(n, ALICE, 1, 1, cmd.ReviseDraft)  # and the author may revise
     with pytest.raises(Invalid, match="old version of draft #1; decide on version 1"):
-        world.rules.check_decidable(incident, draft, BOB, 0, reject=False)
+        await check(n, BOB, 1, 0, cmd.ReviseDraft)
     with pytest.raises(Forbidden, match="Rejecting needs the role"):
-        world.rules.check_decidable(incident, draft, MALLORY, 1, reject=True)
-    await world.service.resolve(n, BOB)
+        await check(n, MALLORY, 1, 1, cmd.Reject)
+    with pytest.raises(Forbidden, match="Only the author, a spokesperson or the commander"):
+        await check(n, BOB, 1, 1, cmd.ReviseDraft)
+    with pytest.raises(Forbidden, match="needs a role"):
+        await check(n, MALLORY, 1, 1, cmd.ReviseDraft)
+    await world.service.resolve(n, ALICE)
     with pytest.raises(Invalid, match="is resolved"):
-        world.rules.check_decidable(await world.incident(n), draft, BOB, 1, reject=True)
+        await check(n, BOB, 1, 1, cmd.Reject)

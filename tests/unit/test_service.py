@@ -129,8 +129,13 @@ async def test_assign_and_unassign(world: World, clock: FakeClock) -> None:
     assert (event.kind, event.actor, event.at, dict(event.data)) == (
         EventKind.ROLE_ASSIGNED, ALICE, clock.now(), {"person": BOB, "role": "approver"})
     assert any(x.kind is NoticeKind.INVITE and x.person == BOB for x in await world.pending())
-    # BOB is now a responder and may assign too
-    await world.service.assign(n, BOB, CAROL, "approver")
+    # BOB holds a role now, but only the commander gives and takes back roles
+    with pytest.raises(Forbidden, match="Only the commander gives and takes back roles in "
+                                        "INC-1; ask @alice."):
+        await world.service.assign(n, BOB, CAROL, "approver")
+    with pytest.raises(Forbidden, match="Only the commander"):
+        await world.service.assign(n, BOB, BOB, "approver", remove=True)
+    await world.service.assign(n, ALICE, CAROL, "approver")
     incident = await world.service.assign(n, ALICE, BOB, "approver", remove=True)
     assert incident.roles == {"commander": [ALICE], "approver": [CAROL]}
     incident = await world.service.assign(n, ALICE, CAROL, "approver", remove=True)
@@ -152,7 +157,9 @@ async def test_commander_replaces_commander(world: World) -> None:
     ("call", "error", "fragment"),
     [
         (lambda s, n: s.assign(n, ALICE, BOB, "janitor"), Invalid, "Unknown role"),
-        (lambda s, n: s.assign(n, MALLORY, MALLORY, "approver"), Forbidden, "responders"),
+        (lambda s, n: s.assign(n, MALLORY, MALLORY, "approver"), Forbidden, "Only the commander"),
+        (lambda s, n: s.assign(n, ALICE, ALICE, "commander", remove=True), Invalid,
+         "keeps a commander: hand over command with “/crisis role <@person> commander”"),
         (lambda s, n: s.assign(n, ALICE, BOB, "legal", remove=True), Invalid, "is not legal"),
         (lambda s, n: s.assign(n, ALICE, ALICE, "commander"), Invalid, "already commander"),
     ],
@@ -259,6 +266,7 @@ async def test_resolve_and_reopen_need_a_responder(world: World) -> None:
 async def test_notes(world: World, clock: FakeClock) -> None:
     n = await declared(world)
     clock.advance(seconds=10)
+    await world.service.assign(n, ALICE, BOB, "monitor")
     await world.service.note(n, BOB, "Called the editor")
     await world.service.note(n, BOB, "Pinned msg", pinned=True)
     events = (await world.timeline(n))[-2:]
@@ -268,6 +276,8 @@ async def test_notes(world: World, clock: FakeClock) -> None:
     before = await world.snapshot(n)
     with pytest.raises(Invalid, match="needs some text"):
         await world.service.note(n, BOB, "  ")
+    with pytest.raises(Forbidden, match="needs a role"):
+        await world.service.note(n, MALLORY, "I was here", pinned=True)
     assert await world.snapshot(n) == before
 
 
@@ -481,6 +491,7 @@ async def test_resolved_alert_attaches_to_open_incident(world: World) -> None:
 
 async def test_after_resolve_a_new_firing_alert_opens_a_new_incident(world: World) -> None:
     await world.service.handle_alert(alert("a1"))
+    await world.service.acknowledge(1, BOB)
     await world.service.resolve(1, BOB)
     outcome = await world.service.handle_alert(alert("a2"))
     assert (outcome.incident, outcome.opened) == (2, True)
