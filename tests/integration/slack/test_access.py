@@ -47,7 +47,8 @@ async def test_another_workspace_gets_one_line_and_nothing_else(tmp_path: Path,
             assert response.status_code == 200
             [answer] = (await until(lambda answered=answered: fake.responses[answered:]))
             assert answer["text"].startswith("crisisbot takes commands only in its team's chat")
-            assert "INC-1" not in answer["text"] and "\n" not in answer["text"]
+            assert "INC-1" not in answer["text"]
+            assert "\n" not in answer["text"]
         # An approver's ✅ and button click relayed from another workspace do nothing.
         await bot.signed(json.dumps({
             "token": "legacy", "team_id": "T2", "api_app_id": "A1", "type": "event_callback",

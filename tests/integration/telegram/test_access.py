@@ -71,7 +71,7 @@ async def test_commands_from_outside_the_team_get_one_line_and_change_nothing(
         answers = sent_to(room, chat["id"])
         assert len(answers) == len(COMMANDS)
         assert not [a for a in answers if "INC-1" in a or "Fake recall" in a]
-        incident, drafts, events, _alerts = await room.bot.service.load(1)
+        incident, _drafts, events, _alerts = await room.bot.service.load(1)
         assert (incident.status, incident.severity, incident.roles) == (
             Status.TRIGGERED, Severity.SEV2, {})
         assert len(events) == len(before[2])
@@ -96,7 +96,8 @@ async def test_team_members_may_use_a_private_chat_and_strangers_are_not_learnt(
             update = outside(room, who, private(who), "/crisis report INC-1")
             await room.deliver(update)
             answer = await room.reply(update["message"]["message_id"], "report")
-            assert "INC-1" in answer["text"] and "Fake recall" in answer["text"]
+            assert "INC-1" in answer["text"]
+            assert "Fake recall" in answer["text"]
         role = await room.say("bob", "/crisis role @mallory approver")
         refused = await room.reply(role["message"]["message_id"], "refusal")
         assert "I have not seen @mallory yet" in refused["text"]
