@@ -469,7 +469,10 @@ class _Inbound:
         if number is None:
             return
         if name == self.pin_reaction:
-            await self._pin_to_timeline(number, channel, ts, user, context.bot_user_id)
+            try:
+                await self._pin_to_timeline(number, channel, ts, user, context.bot_user_id)
+            except CrisisError as refused:  # a 📌 is a note: it needs a role
+                await self._whisper(channel, user, [refused.text])
             return
         decision = reaction_decision(name)
         if decision is None or await self._draft_at(number, ts) is None:

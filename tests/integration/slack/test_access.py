@@ -11,6 +11,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from bot.core.models import EventKind
 from tests.integration.slack.fake_slack import FakeSlack
 from tests.integration.slack.harness import Running, start, until
 from tests.integration.slack.test_slack_story import APPROVER1, COMMANDER, cards, setup_incident
@@ -98,5 +99,19 @@ async def test_a_replayed_slash_command_runs_once(tmp_path: Path, fake: FakeSlac
         await until(lambda: len(fake.responses) >= 2)
         assert await incidents(bot) == [1]
         assert [r["text"].startswith("Declared INC-1") for r in fake.responses].count(True) == 1
+    finally:
+        await bot.stop()
+
+
+async def test_a_pin_is_a_note_and_needs_a_role(tmp_path: Path, fake: FakeSlack) -> None:
+    bot = await start(tmp_path, fake)
+    try:
+        channel = await setup_incident(bot, fake)
+        said = fake.user_message(channel, "UNOROLE", "I saw it first")
+        await bot.react("UNOROLE", channel, said.ts, "pushpin")
+        [refusal] = await until(lambda: fake.ephemerals("UNOROLE"))
+        assert refusal == "Changing INC-1 needs a role in it; ask <@U0CMD> for one."
+        events = (await bot.bot.service.load(1))[2]
+        assert not [e for e in events if e.kind is EventKind.MESSAGE_PINNED]
     finally:
         await bot.stop()
