@@ -91,5 +91,5 @@ def test_assign_roles_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("CRISISBOT_ACCESS__ASSIGN_ROLES", '["Commander", "support"]')
     assert rules_from(load()).assign_roles == frozenset({"commander", "support"})
     monkeypatch.setenv("CRISISBOT_ACCESS__ASSIGN_ROLES", '["janitor"]')
-    with pytest.raises(ConfigError, match="access.assign_roles: unknown role"):
+    with pytest.raises(ConfigError, match=r"access\.assign_roles: unknown role"):
         load()
