@@ -34,7 +34,7 @@ from bot.content import PLAYBOOKS, TEMPLATES
 from bot.content.loader import load_playbooks
 from bot.content.statements import JinjaTemplates
 from bot.core.delivery import Delivery
-from bot.core.intake import GroupCommit
+from bot.core.intake import GroupCommit, Parser
 from bot.core.models import KIND_LABELS, CrisisKind
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.playbooks import Playbook, PlaybookError
@@ -45,10 +45,11 @@ from bot.core.spikes import SpikeRule, SpikeWatch
 from bot.core.text import Renderer, Who, plain_mention
 from bot.i18n import renderer
 from bot.ingest import PARSERS
-from bot.ingest.auth import Authenticator
+from bot.ingest.auth import Authenticator, HmacHeader
+from bot.ingest.mapping import MappedSource, MappingSpec
 from bot.ingest.feeds import Feed, FeedPoller
 from bot.scheduler import Leader, Pacemaker
-from bot.settings import WEEKDAYS, ConfigError, Settings
+from bot.settings import WEEKDAYS, AlertSourceSettings, ConfigError, Settings
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlStore
@@ -98,12 +99,27 @@ def spike_from(settings: Settings) -> SpikeWatch:
     )
 
 
-def authenticator(settings: Settings) -> Authenticator:
+def authenticator(settings: Settings, clock: Clock) -> Authenticator:
     alerts = settings.alerts
+    sources: dict[str, AlertSourceSettings] = {**alerts.sources,
+                                               **{m.name: m for m in alerts.mappings}}
     return Authenticator(
         alerts.secret.get_secret_value() if alerts.secret else None,
-        {name: s.secret.get_secret_value() for name, s in alerts.sources.items() if s.secret},
+        {name: s.secret.get_secret_value() for name, s in sources.items() if s.secret},
+        url_credentials=[name for name, s in sources.items() if s.url_credentials],
+        signatures={m.name: HmacHeader(m.signature.header.lower(), m.signature.algorithm,
+                                       m.signature.prefix.lower())
+                    for m in alerts.mappings if m.signature},
+        now=clock.now,
     )
+
+
+def alert_parsers(settings: Settings) -> dict[str, Parser]:
+    """The built-in sources and one per `[[alerts.mappings]]`."""
+    mapped: dict[str, Parser] = {
+        m.name: MappedSource(MappingSpec(m.name, m.expressions(), m.resolved_when))
+        for m in settings.alerts.mappings}
+    return {**PARSERS, **mapped}
 
 
 def pacing_from(settings: Settings) -> Pacing:
@@ -279,7 +295,7 @@ def telegram_chat(settings: Settings, rules: Rules) -> TelegramChat:
 def web_app(bot: Bot) -> FastAPI:
     """The HTTP app of `serve`, with its background work (group commit, chat delivery,
     digests) started and stopped by the app's lifespan."""
-    authenticate = authenticator(bot.settings)
+    authenticate = authenticator(bot.settings, bot.clock)
     if not authenticate.configured:
         log.warning("no CRISISBOT_ALERTS__SECRET (or per-source secret) is set: every alert "
                     "webhook will be refused with 401")
@@ -336,7 +352,7 @@ def web_app(bot: Bot) -> FastAPI:
             if bot.telegram is not None:
                 await bot.telegram.stop()
 
-    return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
+    return create_app(parsers=alert_parsers(bot.settings), authenticate=authenticate, submit=intake.submit,
                       ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, posts=posts)
 
 

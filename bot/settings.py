@@ -10,7 +10,7 @@ import os
 import re
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -34,6 +34,8 @@ from bot.core.models import CrisisKind, Severity
 from bot.core.pace import DEFAULT_TIMERS
 from bot.core.rules import DEFAULT_POLICIES, DEFAULT_ROLES
 from bot.core.text import LANGUAGES
+from bot.ingest import PARSERS
+from bot.ingest.mapping import EXPRESSIONS, MappingError, compile_expressions
 
 
 class SlackSettings(BaseModel):
@@ -80,6 +82,9 @@ class TelegramSettings(BaseModel):
 
 class AlertSourceSettings(BaseModel):
     secret: SecretStr | None = None
+    url_credentials: bool = False
+    """Also accept the secret in the URL (HTTP Basic userinfo or `?token=`), for senders that
+    cannot set headers (YouScan)."""
 
 
 class RouteMatch(BaseModel):
@@ -171,6 +176,47 @@ class FeedSettings(BaseModel):
         return value
 
 
+class SignatureSettings(BaseModel):
+    """A sender's own HMAC signature header: `prefix` + hex digest of the raw body."""
+
+    header: str = Field(min_length=1, pattern=r"^[A-Za-z0-9-]+$")
+    algorithm: Literal["sha256", "sha1", "sha512"] = "sha256"
+    prefix: str = ""
+
+
+class MappingSettings(AlertSourceSettings):
+    """`[[alerts.mappings]]`: a JSON sender described by JMESPath expressions; `name` is its
+    source (`POST /alerts/<name>`). Authenticates like any source (its `secret`, else the
+    shared one; `url_credentials`), or by its own `signature` header."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    signature: SignatureSettings | None = None
+    title: str
+    group: str | None = None
+    dedup: str | None = None
+    fingerprint: str | None = None
+    severity: str | None = None
+    status: str | None = None
+    resolved_when: list[str | int | float | bool] = Field(default_factory=list)
+    labels: str | None = None
+    url: str | None = None
+    description: str | None = None
+    kind: str | None = None
+    items: str | None = None
+
+    def expressions(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump(include=set(EXPRESSIONS)).items()
+                if v is not None}
+
+    def problems(self, where: str) -> list[str]:
+        """Each expression that does not compile, as `<where>.<field>: why`."""
+        try:
+            compile_expressions(self.expressions())
+        except MappingError as error:
+            return [f"{where}.{name}: {why}" for name, why in error.problems]
+        return []
+
+
 class AlertSettings(BaseModel):
     secret: SecretStr | None = None
     sources: dict[str, AlertSourceSettings] = Field(default_factory=dict)
@@ -178,6 +224,7 @@ class AlertSettings(BaseModel):
     digest_seconds: float = Field(default=60.0, gt=0, le=86400)
     spike: SpikeSettings = Field(default_factory=SpikeSettings)
     feeds: list[FeedSettings] = Field(default_factory=list)
+    mappings: list[MappingSettings] = Field(default_factory=list)
 
     @field_validator("feeds")
     @classmethod
@@ -427,6 +474,7 @@ class Settings(BaseSettings):
             if route.platform is not None and route.platform not in platforms:
                 problems.append(f"alerts.routes.{index}.platform: {route.platform} is not "
                                 f"configured (configured: {', '.join(sorted(platforms))})")
+        problems += self._mapping_problems()
         for name in ("playbooks_dir", "templates_dir"):
             folder = getattr(self, name)
             if folder is not None and not folder.is_dir():
@@ -442,6 +490,22 @@ class Settings(BaseSettings):
         if unknown_veto:
             problems.append(f"veto_roles: unknown role(s) {', '.join(unknown_veto)}")
         return problems
+
+
+    def _mapping_problems(self) -> list[str]:
+        """Expressions that do not compile, and names taken twice or by a built-in source."""
+        problems = []
+        seen: set[str] = set()
+        for index, mapping in enumerate(self.alerts.mappings):
+            where = f"alerts.mappings[{index}]"
+            if mapping.name in BUILT_IN_SOURCES or mapping.name in seen:
+                problems.append(f"{where}.name: {mapping.name} is already a source")
+            seen.add(mapping.name)
+            problems += mapping.problems(where)
+        return problems
+
+
+BUILT_IN_SOURCES = frozenset({*PARSERS, "feeds"})
 
 
 class ConfigError(Exception):
