@@ -15,6 +15,7 @@ from typing import Any
 
 import jmespath
 from jmespath.exceptions import JMESPathError
+from jmespath.functions import Functions
 from jmespath.parser import ParsedResult
 
 from bot.core.intake import Inbound, PayloadError, Problem
@@ -56,11 +57,29 @@ def compile_expressions(expressions: Mapping[str, str]) -> dict[str, ParsedResul
             compiled[name] = jmespath.compile(text)
         except JMESPathError as error:
             problems.append((name, _one_line(error)))
+            continue
+        unknown = sorted(_functions(compiled[name].parsed) - KNOWN_FUNCTIONS)
+        if unknown:
+            problems.append((name, f"unknown function {', '.join(unknown)}"))
     if "title" not in expressions:
         problems.append(("title", "a mapping needs a title expression"))
     if problems:
         raise MappingError(problems)
     return compiled
+
+
+KNOWN_FUNCTIONS = frozenset(Functions().FUNCTION_TABLE)
+
+
+def _functions(node: Any) -> set[str]:
+    """The function names an expression's syntax tree calls (JMESPath only finds an unknown
+    one when it runs)."""
+    if not isinstance(node, dict):
+        return set()
+    found = {node["value"]} if node.get("type") == "function_expression" else set()
+    for child in node.get("children", []):
+        found |= _functions(child)
+    return found
 
 
 class MappedSource:

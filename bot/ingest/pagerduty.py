@@ -96,8 +96,6 @@ class V3Webhook(Lenient):
 
 FIRES = frozenset({"incident.triggered", "incident.reopened"})
 RESOLVES = frozenset({"incident.resolved"})
-PRIORITIES = {"P1": "SEV1", "P2": "SEV2", "P3": "SEV3", "P4": "SEV4", "P5": "SEV4"}
-"""PagerDuty's default priority names; urgency (high/low) speaks when there is none."""
 
 
 def parse_pagerduty(inbound: Inbound) -> list[Alert]:
@@ -134,7 +132,7 @@ def _v3(event: V3Event, inbound: Inbound) -> list[Alert]:
         received_at=inbound.received_at,
         status=AlertStatus.RESOLVED if resolved else AlertStatus.FIRING,
         description=detail,
-        severity=severity_from_hint(PRIORITIES.get(priority or "") or incident.urgency),
+        severity=severity_from_hint(priority) or severity_from_hint(incident.urgency),
         labels=labels,
         url=incident.html_url,
         occurred_at=utc(event.occurred_at),
