@@ -152,7 +152,9 @@ JSON = st.recursive(
     max_leaves=12,
 )
 KEYS = ["title", "status", "alerts", "groupKey", "id", "specversion", "source", "type", "data",
-        "event_action", "payload", "routing_key", "labels", "values", "sentiment", "mentions"]
+        "event_action", "payload", "routing_key", "labels", "values", "sentiment", "mentions",
+        "event", "event_type", "resource_type", "documents", "request", "mentionId", "topicId",
+        "truncatedAlerts"]
 SHAPED = st.dictionaries(st.sampled_from(KEYS), JSON, max_size=6)
 SOURCES = ["generic", "alertmanager", "grafana", "cloudevents", "mentions", "pagerduty"]
 
