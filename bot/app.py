@@ -46,8 +46,8 @@ from bot.core.text import Renderer, Who, plain_mention
 from bot.i18n import renderer
 from bot.ingest import PARSERS
 from bot.ingest.auth import Authenticator, HmacHeader
-from bot.ingest.mapping import MappedSource, MappingSpec
 from bot.ingest.feeds import Feed, FeedPoller
+from bot.ingest.mapping import MappedSource, MappingSpec
 from bot.scheduler import Leader, Pacemaker
 from bot.settings import WEEKDAYS, AlertSourceSettings, ConfigError, Settings
 from bot.storage.leader import AdvisoryLock
@@ -352,8 +352,9 @@ def web_app(bot: Bot) -> FastAPI:
             if bot.telegram is not None:
                 await bot.telegram.stop()
 
-    return create_app(parsers=alert_parsers(bot.settings), authenticate=authenticate, submit=intake.submit,
-                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, posts=posts)
+    return create_app(parsers=alert_parsers(bot.settings), authenticate=authenticate,
+                      submit=intake.submit, ping=bot.store.ping, clock=bot.clock,
+                      lifespan=lifespan, posts=posts)
 
 
 def feed_poller(settings: Settings, submit: Submit, clock: Clock) -> FeedPoller | None:

@@ -157,6 +157,7 @@ def _v2(event: PdEvent, inbound: Inbound) -> list[Alert]:
         return []
     payload = event.payload
     identity = event.dedup_key or fallback_key(inbound, 0)
+    group = event.dedup_key or (payload.group if payload else None) or identity
     status = AlertStatus.FIRING if event.event_action == "trigger" else AlertStatus.RESOLVED
     stamp = payload.timestamp if payload else None
     labels = {k: v for k, v in {
@@ -169,7 +170,7 @@ def _v2(event: PdEvent, inbound: Inbound) -> list[Alert]:
     return [Alert(
         source="pagerduty",
         dedup_key=f"pagerduty:{identity}:{status.value}:{stamp or fallback_key(inbound, 0)}",
-        group_key=f"pagerduty:{event.dedup_key or (payload.group if payload else None) or identity}",
+        group_key=f"pagerduty:{group}",
         title=title_of(payload.summary if payload else None, event.dedup_key),
         received_at=inbound.received_at,
         status=status,

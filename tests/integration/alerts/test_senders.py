@@ -67,7 +67,7 @@ def on_incident(data: dict[str, Any], incident_id: str) -> dict[str, Any]:
     fixtures were recorded on different incidents)."""
     event = json.loads(json.dumps(data))
     target = event["event"]["data"]
-    (target["incident"] if "incident" in target else target)["id"] = incident_id
+    target.get("incident", target)["id"] = incident_id
     return event
 
 
