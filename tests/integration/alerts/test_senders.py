@@ -228,7 +228,7 @@ def test_shipped_mappings_open_and_resolve(serve) -> None:
     assert sentry(resolved).json()["alerts"][0]["incident"] == "INC-1"
     assert said(server, "The alert of INC-1 has resolved.")
     assert sentry(created).json()["duplicate"] is True
-    assert server.post("sentry", created).status_code == 401  # Bearer is not Sentry's way
+    assert server.post("sentry", created).status_code == 401  # its own secret, not the shared
 
     triggered = server.post("datadog", fixture("datadog/triggered.json")).json()["alerts"][0]
     assert triggered == {**triggered, "opened": True, "incident": "INC-2"}
