@@ -46,8 +46,9 @@ from bot.core.text import Renderer, Who, plain_mention
 from bot.i18n import renderer
 from bot.ingest import PARSERS
 from bot.ingest.auth import Authenticator, HmacHeader
+from bot.ingest.feeds import SOURCE as FEEDS
 from bot.ingest.feeds import Feed, FeedPoller
-from bot.ingest.mapping import MappedSource, MappingSpec
+from bot.ingest.mapping import MappedSource, MappingError, MappingSpec
 from bot.scheduler import Leader, Pacemaker
 from bot.settings import WEEKDAYS, AlertSourceSettings, ConfigError, Settings
 from bot.storage.leader import AdvisoryLock
@@ -115,11 +116,22 @@ def authenticator(settings: Settings, clock: Clock) -> Authenticator:
 
 
 def alert_parsers(settings: Settings) -> dict[str, Parser]:
-    """The built-in sources and one per `[[alerts.mappings]]`."""
-    mapped: dict[str, Parser] = {
-        m.name: MappedSource(MappingSpec(m.name, m.expressions(), m.resolved_when))
-        for m in settings.alerts.mappings}
-    return {**PARSERS, **mapped}
+    """The built-in sources and one per `[[alerts.mappings]]`; `ConfigError` names every
+    expression that does not compile and every name already taken, by its place."""
+    parsers: dict[str, Parser] = dict(PARSERS)
+    problems = []
+    for index, mapping in enumerate(settings.alerts.mappings):
+        where = f"alerts.mappings[{index}]"
+        if mapping.name in parsers or mapping.name == FEEDS:
+            problems.append(f"{where}.name: {mapping.name} is already a source")
+        try:
+            parsers[mapping.name] = MappedSource(
+                MappingSpec(mapping.name, mapping.expressions(), mapping.resolved_when))
+        except MappingError as error:
+            problems += [f"{where}.{name}: {why}" for name, why in error.problems]
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return parsers
 
 
 def pacing_from(settings: Settings) -> Pacing:
@@ -398,6 +410,7 @@ def _settle_heap() -> None:
 async def serve(settings: Settings) -> None:
     """Run the bot until SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the
     lifespan drains the intake and the outbox."""
+    alert_parsers(settings)  # bad mappings are refused before the database is touched
     bot = await build(settings, echo=logging.getLogger("crisisbot.chat.local").info)
     try:
         # No access log, no `Server` header, no X-Forwarded-* rewriting: nothing here uses

@@ -215,6 +215,7 @@ def _drill(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     settings = load()
+    alert_parsers(settings)  # compiles every mapping's expressions
     print(json.dumps(masked(settings), indent=2, ensure_ascii=False))
     platforms = ["local"]
     platforms += ["slack"] if settings.slack.enabled else []

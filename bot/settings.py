@@ -34,8 +34,6 @@ from bot.core.models import CrisisKind, Severity
 from bot.core.pace import DEFAULT_TIMERS
 from bot.core.rules import DEFAULT_POLICIES, DEFAULT_ROLES
 from bot.core.text import LANGUAGES
-from bot.ingest import PARSERS
-from bot.ingest.mapping import EXPRESSIONS, MappingError, compile_expressions
 
 
 class SlackSettings(BaseModel):
@@ -205,16 +203,10 @@ class MappingSettings(AlertSourceSettings):
     items: str | None = None
 
     def expressions(self) -> dict[str, str]:
-        return {k: v for k, v in self.model_dump(include=set(EXPRESSIONS)).items()
-                if v is not None}
-
-    def problems(self, where: str) -> list[str]:
-        """Each expression that does not compile, as `<where>.<field>: why`."""
-        try:
-            compile_expressions(self.expressions())
-        except MappingError as error:
-            return [f"{where}.{name}: {why}" for name, why in error.problems]
-        return []
+        """The JMESPath expression of each field this mapping sets (compiled by app.py, which
+        refuses bad ones with their place)."""
+        return self.model_dump(exclude_none=True, exclude={
+            "name", "secret", "url_credentials", "signature", "resolved_when"})
 
 
 class AlertSettings(BaseModel):
@@ -474,7 +466,6 @@ class Settings(BaseSettings):
             if route.platform is not None and route.platform not in platforms:
                 problems.append(f"alerts.routes.{index}.platform: {route.platform} is not "
                                 f"configured (configured: {', '.join(sorted(platforms))})")
-        problems += self._mapping_problems()
         for name in ("playbooks_dir", "templates_dir"):
             folder = getattr(self, name)
             if folder is not None and not folder.is_dir():
@@ -490,22 +481,6 @@ class Settings(BaseSettings):
         if unknown_veto:
             problems.append(f"veto_roles: unknown role(s) {', '.join(unknown_veto)}")
         return problems
-
-
-    def _mapping_problems(self) -> list[str]:
-        """Expressions that do not compile, and names taken twice or by a built-in source."""
-        problems = []
-        seen: set[str] = set()
-        for index, mapping in enumerate(self.alerts.mappings):
-            where = f"alerts.mappings[{index}]"
-            if mapping.name in BUILT_IN_SOURCES or mapping.name in seen:
-                problems.append(f"{where}.name: {mapping.name} is already a source")
-            seen.add(mapping.name)
-            problems += mapping.problems(where)
-        return problems
-
-
-BUILT_IN_SOURCES = frozenset({*PARSERS, "feeds"})
 
 
 class ConfigError(Exception):
