@@ -273,13 +273,14 @@ UPDATE_LABELS: Mapping[str, Text] = {
     "delegated": _("delegated"),
     "priority_updated": _("priority changed"),
     "annotated": _("note added"),
+    "status_update_published": _("status update published"),
 }
 """The updates senders tell about their alerts (PagerDuty's incident events), in words."""
 
 
 def alert_update_text(d: Mapping[str, Any]) -> Text:
     update = str(d.get("update", ""))
-    label = UPDATE_LABELS.get(update) or update.replace("_", " ")
+    label = UPDATE_LABELS.get(update) or update.replace("_", " ").replace(".", " ")
     return _("{source}: {title} — {update}{detail}", source=d.get("source", ""),
              title=d.get("title", ""), update=label,
              detail=Prefixed(": ", d["detail"]) if d.get("detail") else "")

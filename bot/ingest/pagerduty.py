@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
 from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
@@ -66,6 +66,8 @@ class Reference(Lenient):
 class Incident(Lenient):
     id: NonEmpty
     title: str = ""
+    summary: str = ""
+    """A reference (in a note or a status update) has its title here."""
     html_url: str | None = None
     status: str | None = None
     urgency: str | None = None
@@ -75,10 +77,11 @@ class Incident(Lenient):
 
 
 class Note(Lenient):
-    """`incident.annotated`: the note and the incident it is on."""
+    """Data about an incident rather than the incident (`incident.annotated`'s note, a status
+    update, a workflow): the incident it is on, and the note's text if any."""
 
     incident: Incident
-    content: str = ""
+    content: str = Field(default="", validation_alias=AliasChoices("content", "message"))
 
 
 class V3Event(Lenient):
@@ -106,7 +109,7 @@ def parse_pagerduty(inbound: Inbound) -> list[Alert]:
 
 
 def _v3(event: V3Event, inbound: Inbound) -> list[Alert]:
-    if event.resource_type == "incident_note" or event.event_type == "incident.annotated":
+    if isinstance(event.data.get("incident"), dict):  # a note, a status update, a workflow
         note: Note = validate(Note, event.data, prefix="body.event.data")
         incident, detail = note.incident, note.content
     elif event.resource_type == "incident":
@@ -128,7 +131,7 @@ def _v3(event: V3Event, inbound: Inbound) -> list[Alert]:
         source="pagerduty",
         dedup_key=f"pagerduty:v3:{event.id}",
         group_key=f"pagerduty:incident:{incident.id}",
-        title=title_of(incident.title, incident.id),
+        title=title_of(incident.title, incident.summary, incident.id),
         received_at=inbound.received_at,
         status=AlertStatus.RESOLVED if resolved else AlertStatus.FIRING,
         description=detail,
@@ -144,12 +147,11 @@ def _v3(event: V3Event, inbound: Inbound) -> list[Alert]:
 def _detail(event: V3Event, incident: Incident) -> str:
     """What an update changed, in PagerDuty's own words (names, priority)."""
     match event.event_type:
-        case "incident.reassigned" | "incident.acknowledged":
-            return ", ".join(a.summary for a in incident.assignees if a.summary) or \
-                (event.agent.summary or "" if event.agent else "")
+        case "incident.reassigned":
+            return ", ".join(a.summary for a in incident.assignees if a.summary)
         case "incident.priority_updated":
             return incident.priority.summary or "" if incident.priority else ""
-    return event.agent.summary or "" if event.agent else ""
+    return event.agent.summary or "" if event.agent else ""  # who acknowledged, escalated ...
 
 
 def _v2(event: PdEvent, inbound: Inbound) -> list[Alert]:

@@ -87,16 +87,19 @@ def test_pagerduty_v3_webhooks_signed_as_pagerduty_signs(serve) -> None:
     assert one(server, "select title, severity from incidents") == ("Test Incident 3", "SEV2")
 
     incident = triggered["event"]["data"]["id"]
-    for name in ("acknowledged_v3", "reassigned_v3", "priority_updated_v3", "annotated_v3"):
+    for name in ("acknowledged_v3", "reassigned_v3", "priority_updated_v3", "annotated_v3",
+                 "status_updated_v3"):
         response = send(on_incident(fixture(f"pagerduty/{name}.json"), incident))
         assert response.status_code == 200, (name, response.text)
         assert response.json()["alerts"][0]["incident"] == "INC-1", name
     updates = timeline(server, "alert_update")
     assert [u["update"] for u in updates] == ["acknowledged", "reassigned", "priority_updated",
-                                              "annotated"]
-    assert updates[1]["detail"] == "Test User"
+                                              "annotated", "status_update_published"]
+    assert updates[0]["detail"] == "PIG 208"  # who acknowledged
+    assert updates[1]["detail"] == "Test User"  # to whom it was reassigned
     assert updates[2]["detail"] == "P2"
     assert updates[3]["detail"].startswith("Running KILL on long-running queries")
+    assert updates[4]["detail"].startswith("Investigating a P1 incident with the Checkout API")
     # PagerDuty's acknowledgement is its own responders' state, not an ack in our incident.
     assert one(server, "select status from incidents") == ("triggered",)
     assert server.count("select count(*) from incidents") == 1
@@ -107,6 +110,9 @@ def test_pagerduty_v3_webhooks_signed_as_pagerduty_signs(serve) -> None:
     assert said(server, "The alert of INC-1 has resolved.")
     assert send(resolved).json()["duplicate"] is True
 
+    # Events about other resources are accepted and not stored.
+    assert send(fixture("pagerduty/service_created_v3.json")).json() == {
+        "accepted": 0, "duplicate": False, "alerts": []}
     # An update about an incident crisisbot never heard of opens nothing.
     stray = send(fixture("pagerduty/acknowledged_v3.json"))
     assert stray.status_code == 200
