@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jmespath
@@ -26,6 +26,8 @@ from bot.ingest.common import fallback_key, load_json, title_of
 EXPRESSIONS = ("title", "group", "dedup", "fingerprint", "severity", "status", "labels", "url",
                "description", "kind", "items")
 """The fields of a mapping that hold a JMESPath expression."""
+KNOWN_FUNCTIONS = frozenset(Functions().FUNCTION_TABLE)
+"""JMESPath's built-in functions (it finds an unknown one only when it runs)."""
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,12 @@ class MappingSpec:
     """Values of `status` that mean resolved (else the value must be `firing`/`resolved`)."""
 
 
-@dataclass(frozen=True)
-class MappingError(Exception):
+class MappingError(ValueError):
     """Expressions that do not compile: (field, reason) pairs."""
 
-    problems: Sequence[tuple[str, str]] = field(default_factory=list)
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{name}: {why}" for name, why in problems))
+        self.problems = list(problems)
 
 
 def compile_expressions(expressions: Mapping[str, str]) -> dict[str, ParsedResult]:
@@ -68,12 +71,8 @@ def compile_expressions(expressions: Mapping[str, str]) -> dict[str, ParsedResul
     return compiled
 
 
-KNOWN_FUNCTIONS = frozenset(Functions().FUNCTION_TABLE)
-
-
 def _functions(node: Any) -> set[str]:
-    """The function names an expression's syntax tree calls (JMESPath only finds an unknown
-    one when it runs)."""
+    """The function names an expression's syntax tree calls."""
     if not isinstance(node, dict):
         return set()
     found = {node["value"]} if node.get("type") == "function_expression" else set()
