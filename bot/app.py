@@ -34,7 +34,7 @@ from bot.content import PLAYBOOKS, TEMPLATES
 from bot.content.loader import load_playbooks
 from bot.content.statements import JinjaTemplates
 from bot.core.delivery import Delivery
-from bot.core.intake import GroupCommit
+from bot.core.intake import GroupCommit, Parser
 from bot.core.models import KIND_LABELS, CrisisKind
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.playbooks import Playbook, PlaybookError
@@ -45,10 +45,12 @@ from bot.core.spikes import SpikeRule, SpikeWatch
 from bot.core.text import Renderer, Who, plain_mention
 from bot.i18n import renderer
 from bot.ingest import PARSERS
-from bot.ingest.auth import Authenticator
+from bot.ingest.auth import Authenticator, HmacHeader
+from bot.ingest.feeds import SOURCE as FEEDS
 from bot.ingest.feeds import Feed, FeedPoller
+from bot.ingest.mapping import MappedSource, MappingError, MappingSpec
 from bot.scheduler import Leader, Pacemaker
-from bot.settings import WEEKDAYS, ConfigError, Settings
+from bot.settings import WEEKDAYS, AlertSourceSettings, ConfigError, Settings
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlStore
@@ -99,12 +101,38 @@ def spike_from(settings: Settings) -> SpikeWatch:
     )
 
 
-def authenticator(settings: Settings) -> Authenticator:
+def authenticator(settings: Settings, clock: Clock) -> Authenticator:
     alerts = settings.alerts
+    sources: dict[str, AlertSourceSettings] = {**alerts.sources,
+                                               **{m.name: m for m in alerts.mappings}}
     return Authenticator(
         alerts.secret.get_secret_value() if alerts.secret else None,
-        {name: s.secret.get_secret_value() for name, s in alerts.sources.items() if s.secret},
+        {name: s.secret.get_secret_value() for name, s in sources.items() if s.secret},
+        url_credentials=[name for name, s in sources.items() if s.url_credentials],
+        signatures={m.name: HmacHeader(m.signature.header.lower(), m.signature.algorithm,
+                                       m.signature.prefix.lower())
+                    for m in alerts.mappings if m.signature},
+        now=clock.now,
     )
+
+
+def alert_parsers(settings: Settings) -> dict[str, Parser]:
+    """The built-in sources and one per `[[alerts.mappings]]`; `ConfigError` names every
+    expression that does not compile and every name already taken, by its place."""
+    parsers: dict[str, Parser] = dict(PARSERS)
+    problems = []
+    for index, mapping in enumerate(settings.alerts.mappings):
+        where = f"alerts.mappings[{index}]"
+        if mapping.name in parsers or mapping.name == FEEDS:
+            problems.append(f"{where}.name: {mapping.name} is already a source")
+        try:
+            parsers[mapping.name] = MappedSource(
+                MappingSpec(mapping.name, mapping.expressions(), mapping.resolved_when))
+        except MappingError as error:
+            problems += [f"{where}.{name}: {why}" for name, why in error.problems]
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return parsers
 
 
 def pacing_from(settings: Settings) -> Pacing:
@@ -280,7 +308,7 @@ def telegram_chat(settings: Settings, rules: Rules) -> TelegramChat:
 def web_app(bot: Bot) -> FastAPI:
     """The HTTP app of `serve`, with its background work (group commit, chat delivery,
     digests) started and stopped by the app's lifespan."""
-    authenticate = authenticator(bot.settings)
+    authenticate = authenticator(bot.settings, bot.clock)
     if not authenticate.configured:
         log.warning("no CRISISBOT_ALERTS__SECRET (or per-source secret) is set: every alert "
                     "webhook will be refused with 401")
@@ -337,8 +365,9 @@ def web_app(bot: Bot) -> FastAPI:
             if bot.telegram is not None:
                 await bot.telegram.stop()
 
-    return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
-                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, posts=posts)
+    return create_app(parsers=alert_parsers(bot.settings), authenticate=authenticate,
+                      submit=intake.submit, ping=bot.store.ping, clock=bot.clock,
+                      lifespan=lifespan, posts=posts)
 
 
 def feed_poller(settings: Settings, submit: Submit, clock: Clock) -> FeedPoller | None:
@@ -382,6 +411,7 @@ def _settle_heap() -> None:
 async def serve(settings: Settings) -> None:
     """Run the bot until SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the
     lifespan drains the intake and the outbox."""
+    alert_parsers(settings)  # bad mappings are refused before the database is touched
     bot = await build(settings, echo=logging.getLogger("crisisbot.chat.local").info)
     try:
         # No access log, no `Server` header, no X-Forwarded-* rewriting: nothing here uses

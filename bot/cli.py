@@ -11,14 +11,16 @@ import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import uvloop
 
-from bot.app import Bot, build, playbooks_from, serve
+from bot.app import Bot, alert_parsers, build, playbooks_from, serve
 from bot.core.errors import CrisisError
-from bot.core.models import CrisisKind, parse_public_id
+from bot.core.intake import Inbound, PayloadError
+from bot.core.models import Alert, CrisisKind, parse_public_id
 from bot.core.stats import stats_lines
 from bot.core.text import LANGUAGES, _
 from bot.demo import DEMO_START, ScriptedClock
@@ -80,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = verbs.add_parser("check-config", help="validate and print settings (secrets masked)")
     check.set_defaults(func=_check_config)
+    _add_alerts_verbs(verbs)
     return parser
 
 
@@ -212,6 +215,7 @@ def _drill(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     settings = load()
+    alert_parsers(settings)  # compiles every mapping's expressions
     print(json.dumps(masked(settings), indent=2, ensure_ascii=False))
     platforms = ["local"]
     platforms += ["slack"] if settings.slack.enabled else []
@@ -222,3 +226,54 @@ def _check_config(args: argparse.Namespace) -> int:
     if settings.alerts.secret is None:
         print("alert webhooks: no CRISISBOT_ALERTS__SECRET, every alert will be refused (401)")
     return 0
+
+
+def _add_alerts_verbs(verbs: Any) -> None:
+    alerts = verbs.add_parser("alerts", help="alert sources and mappings")
+    alerts_verbs = alerts.add_subparsers(dest="alerts_verb", required=True)
+    try_ = alerts_verbs.add_parser("try", help="show what a sample body becomes")
+    try_.add_argument("source", help="a mapping's name (or a built-in source)")
+    try_.add_argument("file", type=Path, help="a sample body (JSON)")
+    try_.set_defaults(func=_alerts_try)
+
+
+def _alerts_try(args: argparse.Namespace) -> int:
+    """Parse a sample body as the source would, without storing anything: one line per
+    alert, or one line per problem."""
+    parsers = alert_parsers(load())
+    parser = parsers.get(args.source)
+    if parser is None:
+        return _refuse(f"unknown source {args.source}; use one of {', '.join(sorted(parsers))}")
+    try:
+        body = args.file.read_bytes()
+    except OSError as error:
+        return _refuse(f"cannot read {args.file}: {error.strerror or error}")
+    inbound = Inbound(args.source, body, datetime.now(UTC))
+    try:
+        alerts = parser(inbound)
+    except PayloadError as bad:
+        for problem in bad.problems:
+            print(f"crisisbot: {args.file}: {problem.loc}: {problem.msg}", file=sys.stderr)
+        return EXIT_REFUSED
+    for alert in alerts:
+        print(_described(alert))
+    if not alerts:
+        print("no alerts (accepted and not stored)")
+    return 0
+
+
+def _described(alert: Alert) -> str:
+    fields = [alert.status.value, alert.severity.value if alert.severity else "-",
+              f"title={alert.title!r}", f"group={alert.group_key!r}",
+              f"dedup={alert.dedup_key!r}", f"fingerprint={alert.fingerprint!r}"]
+    fields += [f"kind={alert.kind.value}"] if alert.kind else []
+    fields += [f"url={alert.url}"] if alert.url else []
+    fields += [f"labels={dict(alert.labels)}"] if alert.labels else []
+    fields += [f"update={alert.update}"] if alert.update else []
+    fields += [f"truncated={alert.truncated}"] if alert.truncated else []
+    return " ".join(fields)
+
+
+def _refuse(message: str) -> int:
+    print(f"crisisbot: {message}", file=sys.stderr)
+    return EXIT_REFUSED

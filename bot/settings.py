@@ -10,7 +10,7 @@ import os
 import re
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -80,6 +80,9 @@ class TelegramSettings(BaseModel):
 
 class AlertSourceSettings(BaseModel):
     secret: SecretStr | None = None
+    url_credentials: bool = False
+    """Also accept the secret in the URL (HTTP Basic userinfo or `?token=`), for senders that
+    cannot set headers (YouScan)."""
 
 
 class RouteMatch(BaseModel):
@@ -171,6 +174,41 @@ class FeedSettings(BaseModel):
         return value
 
 
+class SignatureSettings(BaseModel):
+    """A sender's own HMAC signature header: `prefix` + hex digest of the raw body."""
+
+    header: str = Field(min_length=1, pattern=r"^[A-Za-z0-9-]+$")
+    algorithm: Literal["sha256", "sha1", "sha512"] = "sha256"
+    prefix: str = ""
+
+
+class MappingSettings(AlertSourceSettings):
+    """`[[alerts.mappings]]`: a JSON sender described by JMESPath expressions; `name` is its
+    source (`POST /alerts/<name>`). Authenticates like any source (its `secret`, else the
+    shared one; `url_credentials`), or by its own `signature` header."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    signature: SignatureSettings | None = None
+    title: str
+    group: str | None = None
+    dedup: str | None = None
+    fingerprint: str | None = None
+    severity: str | None = None
+    status: str | None = None
+    resolved_when: list[str | int | float | bool] = Field(default_factory=list)
+    labels: str | None = None
+    url: str | None = None
+    description: str | None = None
+    kind: str | None = None
+    items: str | None = None
+
+    def expressions(self) -> dict[str, str]:
+        """The JMESPath expression of each field this mapping sets (compiled by app.py, which
+        refuses bad ones with their place)."""
+        return self.model_dump(exclude_none=True, exclude={
+            "name", "secret", "url_credentials", "signature", "resolved_when"})
+
+
 class AlertSettings(BaseModel):
     secret: SecretStr | None = None
     sources: dict[str, AlertSourceSettings] = Field(default_factory=dict)
@@ -178,6 +216,7 @@ class AlertSettings(BaseModel):
     digest_seconds: float = Field(default=60.0, gt=0, le=86400)
     spike: SpikeSettings = Field(default_factory=SpikeSettings)
     feeds: list[FeedSettings] = Field(default_factory=list)
+    mappings: list[MappingSettings] = Field(default_factory=list)
 
     @field_validator("feeds")
     @classmethod

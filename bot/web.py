@@ -36,7 +36,8 @@ log = logging.getLogger("crisisbot.web")
 MAX_BODY = 1024 * 1024
 """Alert bodies over 1 MiB are refused (413) before they are read whole."""
 
-Authenticate = Callable[[str, Mapping[str, str], bytes], bool]
+Authenticate = Callable[[str, Mapping[str, str], bytes, Mapping[str, str]], str | None]
+"""None to let a delivery in, else the reason it is refused (401)."""
 Submit = Callable[[Sequence[Alert], RawDelivery | None], Awaitable[list[AlertOutcome]]]
 Ping = Callable[[], Awaitable[bool]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -141,10 +142,11 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
         body = await _read_limited(asgi_receive, headers.get("content-length", ""), max_body)
         if body is None:
             return error(413, f"body larger than {max_body} bytes", source, "too_large")
-        if not authenticate(source, headers, body):
-            return error(401, "missing or wrong credentials", source, "unauthorized")
-        query = scope.get("query_string", b"").decode("latin-1")
-        inbound = Inbound(source, body, clock.now(), headers, dict(parse_qsl(query)))
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        refused = authenticate(source, headers, body, query)
+        if refused is not None:
+            return error(401, refused, source, "unauthorized")
+        inbound = Inbound(source, body, clock.now(), headers, query)
         try:
             alerts = parser(inbound)
         except PayloadError as bad:

@@ -20,6 +20,7 @@ from bot.core.models import (
 )
 from bot.core.ports import Clock
 from bot.core.rules import Rules, alert_severity
+from bot.core.sender_notes import tell_sender_notes
 from bot.core.spikes import mention_minutes
 from bot.core.text import N_
 from bot.core.tx import Tx
@@ -193,9 +194,10 @@ class AlertIntake:
                             status=alert.status.value, url=alert.url)
         alert.incident = incident
         if incident is not None:
+            await tell_sender_notes(tx, incident, alert)
             if alert.status is AlertStatus.RESOLVED:
                 batch.resolved.add(incident)
-            if not opened:
+            if not opened and not alert.update:
                 count, identities = batch.attached.get(incident, (0, set()))
                 batch.attached[incident] = (count + 1, identities | {alert.identity})
         return AlertOutcome(alert.incident, opened=opened, duplicate=False)
@@ -203,7 +205,7 @@ class AlertIntake:
     async def _opens_incident(self, tx: Tx, alert: Alert, batch: AlertBatch) -> bool:
         """Firing alerts open incidents; an unflagged mention only when its topic spikes
         (decided once per topic per batch, after the batch's own mentions were counted)."""
-        if alert.status is not AlertStatus.FIRING:
+        if alert.status is not AlertStatus.FIRING or alert.update:
             return False
         if not alert.is_mention or alert.severity is not None:
             return True

@@ -264,6 +264,12 @@ class Alert:
     id: int | None = None
     delivery: int | None = None
     """The stored raw delivery (`RawDelivery.id`) the alert came in, if any."""
+    update: str | None = None
+    """What the sender changed about an alert it already sent (e.g. PagerDuty `acknowledged`):
+    told in the incident's timeline, never opens one; `description` holds the detail."""
+    truncated: int = 0
+    """How many more alerts the sender's group held than it sent (Alertmanager's and
+    Grafana's `truncatedAlerts`), on the first alert of that delivery."""
 
     @property
     def identity(self) -> str:
@@ -310,6 +316,8 @@ class EventKind(StrEnum):
     ALERT_ATTACHED = "alert_attached"
     ALERTS_DIGEST = "alerts_digest"
     ALERTS_RESOLVED = "alerts_resolved"
+    ALERT_UPDATE = "alert_update"
+    ALERTS_TRUNCATED = "alerts_truncated"
     STATUS_CHANGED = "status_changed"
     STATUS_UPDATE = "status_update"
     SEVERITY_CHANGED = "severity_changed"

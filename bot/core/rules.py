@@ -283,7 +283,13 @@ def check_open(incident: Incident) -> None:
 
 SEVERITY_HINTS: Mapping[str, Severity] = {
     "critical": Severity.SEV1,
+    "fatal": Severity.SEV1,
     "page": Severity.SEV1,
+    "p1": Severity.SEV1,
+    "p2": Severity.SEV2,
+    "p3": Severity.SEV3,
+    "p4": Severity.SEV4,
+    "p5": Severity.SEV4,
     "high": Severity.SEV2,
     "error": Severity.SEV2,
     "major": Severity.SEV2,

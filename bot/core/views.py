@@ -162,6 +162,10 @@ def event_text(event: TimelineEvent) -> Text:
             return alerts_digest_text(d["count"], d["seconds"], d["distinct"])
         case EventKind.ALERTS_RESOLVED:
             return N_("the alert has resolved", "all {n} alerts have resolved", d["count"])
+        case EventKind.ALERT_UPDATE:
+            return alert_update_text(d)
+        case EventKind.ALERTS_TRUNCATED:
+            return truncated_text(d["count"], d.get("source", ""))
         case EventKind.STATUS_CHANGED:
             return _("{who} changed status {old} → {new}", who=who,
                      old=STATUS_LABELS[Status(d["from"])], new=STATUS_LABELS[Status(d["to"])])
@@ -259,6 +263,33 @@ def alerts_digest_text(count: int, seconds: int, distinct: int) -> Text:
     return N_("+{n} alert in the last {seconds} s, {distinct} distinct.",
               "+{n} alerts in the last {seconds} s, {distinct} distinct.",
               count, seconds=seconds, distinct=distinct)
+
+
+UPDATE_LABELS: Mapping[str, Text] = {
+    "acknowledged": _("acknowledged"),
+    "unacknowledged": _("unacknowledged"),
+    "reassigned": _("reassigned"),
+    "escalated": _("escalated"),
+    "delegated": _("delegated"),
+    "priority_updated": _("priority changed"),
+    "annotated": _("note added"),
+    "status_update_published": _("status update published"),
+}
+"""The updates senders tell about their alerts (PagerDuty's incident events), in words."""
+
+
+def alert_update_text(d: Mapping[str, Any]) -> Text:
+    update = str(d.get("update", ""))
+    label = UPDATE_LABELS.get(update) or update.replace("_", " ").replace(".", " ")
+    return _("{source}: {title} — {update}{detail}", source=d.get("source", ""),
+             title=d.get("title", ""), update=label,
+             detail=Prefixed(": ", d["detail"]) if d.get("detail") else "")
+
+
+def truncated_text(count: int, source: str) -> Text:
+    return N_("+{n} alert the sender did not include ({source} sent only part of its group).",
+              "+{n} alerts the sender did not include ({source} sent only part of its group).",
+              count, source=source)
 
 
 def localized(value: Any) -> Localized | str:

@@ -37,6 +37,7 @@ class AmWebhook(Lenient):
     commonLabels: dict[str, str] = Field(default_factory=dict)
     commonAnnotations: dict[str, str] = Field(default_factory=dict)
     externalURL: str | None = None
+    truncatedAlerts: int = Field(default=0, ge=0)
     alerts: list[AmAlert]
 
 
@@ -63,6 +64,15 @@ def am_alert(source: str, group: str, item: AmAlert, inbound: Inbound,
     )
 
 
+def with_truncated(alerts: list[Alert], truncated: int) -> list[Alert]:
+    """`truncatedAlerts` (the group held more alerts than the receiver's `max_alerts`) rides
+    on the delivery's first alert, so the incident is told once."""
+    if alerts and truncated:
+        alerts[0].truncated = truncated
+    return alerts
+
+
 def parse_alertmanager(inbound: Inbound) -> list[Alert]:
     hook: AmWebhook = parse(AmWebhook, inbound)
-    return [am_alert("alertmanager", hook.groupKey, item, inbound) for item in hook.alerts]
+    return with_truncated([am_alert("alertmanager", hook.groupKey, item, inbound)
+                           for item in hook.alerts], hook.truncatedAlerts)

@@ -1,5 +1,8 @@
-"""Who may post alerts: a Standard Webhooks signature, `Authorization: Bearer <secret>`, or
-Grafana's own HMAC signature; each checked against the source's secret in constant time.
+"""Who may post alerts: a Standard Webhooks signature, `Authorization: Bearer <secret>`, a
+sender's own HMAC signature header (Grafana, PagerDuty, Meltwater, or one a mapping names), or,
+for senders that cannot set headers and only where a source opts in, the secret in the URL
+(HTTP Basic userinfo or `?token=`). Each is checked against the source's secret in constant
+time; the answer is None (let in) or the reason for a 401.
 
 A secret starting with `whsec_` is a Standard Webhooks secret (base64 after the prefix) and
 signs with its decoded bytes; any other secret signs with its UTF-8 bytes. No secret: refuse.
@@ -7,20 +10,58 @@ signs with its decoded bytes; any other secret signs with its UTF-8 bytes. No se
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from standardwebhooks.webhooks import Webhook
+
+TOLERANCE = timedelta(minutes=5)
+"""How far a signed timestamp may be from now (Standard Webhooks' window)."""
 
 GRAFANA_SIGNATURES = ("x-grafana-alerting-signature", "x-grafana-alert-signature")
 GRAFANA_TIMESTAMPS = ("x-grafana-alerting-signature-timestamp", "x-grafana-alerting-timestamp")
 
+WRONG = "missing or wrong credentials"
+
+
+@dataclass(frozen=True)
+class HmacHeader:
+    """A signature header holding the HMAC of the raw body: `prefix` + hex digest, possibly
+    several comma-separated (a sender rotating its secret signs with both)."""
+
+    header: str
+    algorithm: str = "sha256"
+    prefix: str = ""
+
+    def valid(self, secret: str, value: str, body: bytes) -> bool:
+        expected = hmac.new(secret.encode(), body, self.algorithm).hexdigest().encode()
+        given = [v.strip() for v in value.split(",")]
+        return any(v.lower().startswith(self.prefix) and
+                   hmac.compare_digest(v[len(self.prefix):].lower().encode(), expected)
+                   for v in given)
+
+
+SENDER_SIGNATURES = (
+    HmacHeader("x-pagerduty-signature", "sha256", "v1="),  # PagerDuty webhooks V3
+    HmacHeader("x-hub-signature", "sha1", "sha1="),  # Meltwater streams
+)
+
 
 class Authenticator:
-    def __init__(self, secret: str | None, per_source: Mapping[str, str] | None = None) -> None:
+    def __init__(self, secret: str | None, per_source: Mapping[str, str] | None = None, *,
+                 url_credentials: Collection[str] = (),
+                 signatures: Mapping[str, HmacHeader] | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._default = secret or None
         self._per_source = {k: v for k, v in (per_source or {}).items() if v}
+        self._url_credentials = frozenset(url_credentials)
+        self._signatures = dict(signatures or {})
+        self._now = now
 
     def secret_for(self, source: str) -> str | None:
         return self._per_source.get(source, self._default)
@@ -29,20 +70,70 @@ class Authenticator:
     def configured(self) -> bool:
         return self._default is not None or bool(self._per_source)
 
-    def __call__(self, source: str, headers: Mapping[str, str], body: bytes) -> bool:
-        """True when the delivery proves it knows the source's secret (headers lower-cased)."""
+    def __call__(self, source: str, headers: Mapping[str, str], body: bytes,
+                 query: Mapping[str, str] | None = None) -> str | None:
+        """None when the delivery proves it knows the source's secret (headers lower-cased),
+        else why not."""
         secret = self.secret_for(source)
         if secret is None:
-            return False
+            return WRONG
         if "webhook-signature" in headers:
-            return _standard_webhook(secret, headers, body)
+            return None if _standard_webhook(secret, headers, body) else WRONG
         authorization = headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token:
-            return hmac.compare_digest(token.strip().encode(), secret.encode())
-        if source == "grafana":
-            return _grafana(secret, headers, body)
-        return False
+            return None if _same(token.strip(), secret) else WRONG
+        if source in self._url_credentials:
+            given = _basic_password(token) if scheme.lower() == "basic" else None
+            given = given if given is not None else (query or {}).get("token")
+            if given is not None:
+                return None if _same(given, secret) else WRONG
+        if any(h in headers for h in GRAFANA_SIGNATURES):
+            return self._grafana(secret, headers, body)
+        own = self._signatures.get(source)
+        for signature in (*SENDER_SIGNATURES, *((own,) if own else ())):
+            if signature.header in headers:
+                return None if signature.valid(secret, headers[signature.header], body) \
+                    else WRONG
+        return WRONG
+
+    def _grafana(self, secret: str, headers: Mapping[str, str], body: bytes) -> str | None:
+        """Grafana signs the body, or `<timestamp>:<body>` when it sends a timestamp; a signed
+        timestamp more than `TOLERANCE` from now is a replay."""
+        signature = next(headers[h] for h in GRAFANA_SIGNATURES if h in headers)
+        given = signature.strip().lower().removeprefix("sha256=").encode()
+        key = secret.encode()
+        if hmac.compare_digest(given, hmac.new(key, body, hashlib.sha256).hexdigest().encode()):
+            return None
+        stamp = next((headers[h] for h in GRAFANA_TIMESTAMPS if h in headers), None)
+        if not stamp:
+            return WRONG
+        signed = stamp.encode() + b":" + body
+        if not hmac.compare_digest(given, hmac.new(key, signed, hashlib.sha256).hexdigest()
+                                   .encode()):
+            return WRONG
+        try:
+            at = datetime.fromtimestamp(int(stamp.strip()), UTC)
+        except (ValueError, OverflowError, OSError):
+            return "signature timestamp is not a number of seconds"
+        if abs(self._now() - at) > TOLERANCE:
+            return "signature timestamp is more than 5 minutes from now (a replay?)"
+        return None
+
+
+def _same(given: str, secret: str) -> bool:
+    return hmac.compare_digest(given.encode(), secret.encode())
+
+
+def _basic_password(token: str) -> str | None:
+    """The password of `Authorization: Basic <base64 user:password>` (what a client sends for
+    `https://user:password@host/...`); the user name is free."""
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    _user, colon, password = decoded.partition(":")
+    return password if colon else None
 
 
 def _key(secret: str) -> bytes | str:
@@ -55,17 +146,3 @@ def _standard_webhook(secret: str, headers: Mapping[str, str], body: bytes) -> b
     except Exception:
         return False
     return True
-
-
-def _grafana(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
-    signature = next((headers[h] for h in GRAFANA_SIGNATURES if h in headers), None)
-    if not signature:
-        return False
-    key = secret.encode()
-    signed = [body]
-    timestamp = next((headers[h] for h in GRAFANA_TIMESTAMPS if h in headers), None)
-    if timestamp:
-        signed.append(timestamp.encode() + b":" + body)
-    expected = [hmac.new(key, message, hashlib.sha256).hexdigest() for message in signed]
-    given = signature.strip().lower().removeprefix("sha256=")
-    return any(hmac.compare_digest(given.encode(), e.encode()) for e in expected)

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
-from bot.ingest.alertmanager import AmAlert, am_alert
+from bot.ingest.alertmanager import AmAlert, am_alert, with_truncated
 from bot.ingest.common import Lenient, numbers, parse
 
 
@@ -32,6 +32,7 @@ class GrafanaWebhook(Lenient):
     orgId: int | None = None
     externalURL: str | None = None
     commonLabels: dict[str, str] = Field(default_factory=dict)
+    truncatedAlerts: int = Field(default=0, ge=0)
     alerts: list[GrafanaAlert]
 
 
@@ -44,4 +45,4 @@ def parse_grafana(inbound: Inbound) -> list[Alert]:
         metrics = numbers(item.values or {})
         result.append(am_alert("grafana", group, item, inbound, metrics,
                                item.panelURL or item.dashboardURL))
-    return result
+    return with_truncated(result, hook.truncatedAlerts)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, AliasPath, Field, field_validator
+from pydantic import AliasChoices, AliasPath, Field, field_validator, model_validator
 
 from bot.core.intake import Inbound, PayloadError, Problem
 from bot.core.models import Alert
@@ -21,6 +21,7 @@ from bot.ingest.common import Lenient, load_json, title_of, utc, validate
 
 SENTIMENT_LABELS: Mapping[str, float] = {"negative": -1.0, "neutral": 0.0, "positive": 1.0,
                                          "mixed": 0.0}
+UNKNOWN_SENTIMENT = frozenset({"", "undefined", "unknown", "not_rated"})
 
 
 class Mention(Lenient):
@@ -49,15 +50,21 @@ class Mention(Lenient):
     def _label(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() in SENTIMENT_LABELS:
             return SENTIMENT_LABELS[value.strip().lower()]
+        if isinstance(value, str) and value.strip().lower() in UNKNOWN_SENTIMENT:
+            return None
         return value
 
 
 class YouScanMention(Mention):
-    """YouScan's per-mention POST, read through aliases onto our fields."""
+    """YouScan's mention webhook (its OpenAPI `WebhookMention`), read through aliases onto our
+    fields. `mentionId` counts within a topic, so the topic is part of the id."""
 
+    id: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        validation_alias=AliasChoices("mentionId", "id"))
     text: str = Field(default="", validation_alias=AliasChoices("fullText", "text", "title"))
     author: str | None = Field(default=None, validation_alias=AliasPath("author", "name"))
-    network: str = Field(default="web", validation_alias=AliasChoices("source", "resourceType"))
+    network: str = Field(default="web", validation_alias=AliasChoices(
+        "sourceName", "source", "resourceType"))
     published_at: datetime | None = Field(default=None, validation_alias="published")
     reach: float | None = Field(default=None, ge=0,
                                 validation_alias=AliasChoices("potentialReach", "reach"))
@@ -70,26 +77,38 @@ class YouScanMention(Mention):
     def _topic_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _topic_scoped_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "mentionId" in data and "topicId" in data:
+            return {**data, "mentionId": f"{data['topicId']}:{data['mentionId']}"}
+        return data
+
 
 class MeltwaterMention(Mention):
-    """Meltwater's streaming hook document, read through aliases onto our fields."""
+    """A document of a Meltwater stream (the `api.json` template, or the legacy one), read
+    through aliases onto our fields."""
 
     id: Annotated[str, Field(min_length=1)] = Field(
         validation_alias=AliasChoices("document_id", "id"))
     text: str = Field(default="", validation_alias=AliasChoices(
-        "content", "opening_text", "title"))
+        AliasPath("content", "opening_text"), AliasPath("content", "title"), "content",
+        "opening_text", "hit_sentence", "title"))
     author: str | None = Field(default=None, validation_alias=AliasChoices(
         AliasPath("author", "name"), "author"))
     url: str | None = Field(default=None, validation_alias=AliasChoices("url", "document_url"))
     network: str = Field(default="web", validation_alias=AliasChoices(
-        AliasPath("source", "name"), "source_type", "content_type"))
+        AliasPath("source", "name"), "source_name", "source_type", "content_type"))
     published_at: datetime | None = Field(default=None, validation_alias=AliasChoices(
         "published_date", "published_at"))
     language: str | None = Field(default=None, validation_alias=AliasChoices(
-        "language_code", "language"))
+        AliasPath("content", "language"), "language_code", "language"))
+    sentiment: float | None = Field(default=None, ge=-1, le=1, validation_alias=AliasChoices(
+        AliasPath("enrichments", "sentiment"), "sentiment"))
     reach: float | None = Field(default=None, ge=0, validation_alias=AliasChoices(
-        AliasPath("metrics", "reach"), "reach"))
-    topic: str | None = Field(default=None, validation_alias=AliasChoices("search_name", "topic"))
+        AliasPath("metrics", "reach"), AliasPath("source", "reach"), "reach"))
+    topic: str | None = Field(default=None, validation_alias=AliasChoices(
+        "search_name", AliasPath("metadata", "search_name"), "topic"))
 
 
 FORMATS: Mapping[str, type[Mention]] = {"native": Mention, "youscan": YouScanMention,
@@ -105,11 +124,31 @@ def parse_mentions(inbound: Inbound) -> list[Alert]:
     data = load_json(inbound.body)
     if isinstance(data, dict) and isinstance(data.get("mentions"), list):
         data = data["mentions"]
+    elif isinstance(data, dict) and isinstance(data.get("documents"), list):
+        data = _stream_documents(data)
     if isinstance(data, list):
         items: list[Mention] = validate(list[shape], data)  # type: ignore[valid-type]
     else:
         items = [validate(shape, data)]
     return [_alert(item, inbound) for item in items]
+
+
+def _stream_documents(data: dict[str, Any]) -> list[Any]:
+    """A stream's `{"request": ..., "documents": [...]}`: the documents, each given the
+    stream's search as its topic when it names none."""
+    request = data.get("request")
+    search = (request.get("search_name") or request.get("search_id")) \
+        if isinstance(request, dict) else None
+    if not isinstance(search, str | int) or isinstance(search, bool):
+        return list(data["documents"])
+    return [{**d, "topic": str(search)} if isinstance(d, dict) and not _names_topic(d) else d
+            for d in data["documents"]]
+
+
+def _names_topic(document: dict[str, Any]) -> bool:
+    metadata = document.get("metadata")
+    return bool(document.get("search_name") or document.get("topic") or
+                (isinstance(metadata, dict) and metadata.get("search_name")))
 
 
 def _alert(item: Mention, inbound: Inbound) -> Alert:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import sqlite3
+import time
 
 from alert_server import SECRET, Running
 from hypothesis import HealthCheck, given, settings
@@ -43,10 +44,20 @@ def test_grafana_with_its_hmac_signature(server: Running) -> None:
     for header in ("X-Grafana-Alerting-Signature", "X-Grafana-Alert-Signature"):
         response = server.post("grafana", content=body, bearer=None, headers={header: signature})
         assert response.status_code == 200, response.text
-    stamped = hmac.new(SECRET.encode(), b"1715677920:" + body, hashlib.sha256).hexdigest()
+    now = str(int(time.time()))
+    stamped = hmac.new(SECRET.encode(), now.encode() + b":" + body, hashlib.sha256).hexdigest()
     assert server.post("grafana", content=body, bearer=None, headers={
         "X-Grafana-Alerting-Signature": stamped,
-        "X-Grafana-Alerting-Signature-Timestamp": "1715677920"}).status_code == 200
+        "X-Grafana-Alerting-Signature-Timestamp": now}).status_code == 200
+    # Grafana signs its timestamp so that a receiver can refuse a replay: an hour-old one is.
+    hour_ago = str(int(time.time()) - 3600)
+    replayed = hmac.new(SECRET.encode(), hour_ago.encode() + b":" + body,
+                        hashlib.sha256).hexdigest()
+    refused = server.post("grafana", content=body, bearer=None, headers={
+        "X-Grafana-Alerting-Signature": replayed,
+        "X-Grafana-Alerting-Signature-Timestamp": hour_ago})
+    assert refused.status_code == 401
+    assert "5 minutes" in refused.json()["error"]
     assert server.post("grafana", content=body, bearer=None, headers={
         "X-Grafana-Alerting-Signature": "0" * 64}).status_code == 401
     assert incidents(server) == [("Negative share of reviews is 47%", "SEV3", "negative_reviews")]
@@ -141,7 +152,9 @@ JSON = st.recursive(
     max_leaves=12,
 )
 KEYS = ["title", "status", "alerts", "groupKey", "id", "specversion", "source", "type", "data",
-        "event_action", "payload", "routing_key", "labels", "values", "sentiment", "mentions"]
+        "event_action", "payload", "routing_key", "labels", "values", "sentiment", "mentions",
+        "event", "event_type", "resource_type", "documents", "request", "mentionId", "topicId",
+        "truncatedAlerts"]
 SHAPED = st.dictionaries(st.sampled_from(KEYS), JSON, max_size=6)
 SOURCES = ["generic", "alertmanager", "grafana", "cloudevents", "mentions", "pagerduty"]
 
