@@ -10,7 +10,7 @@ import os
 import re
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -348,8 +348,13 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     language: str = "en"
     timezone: str = "UTC"
+    calendar: Literal["gregorian", "persian"] = "gregorian"
+    """Dates in the Gregorian or (`persian`) the Solar Hijri calendar, in every language."""
     default_severity: Severity = Severity.SEV3
     roles: list[str] = Field(default_factory=lambda: list(DEFAULT_ROLES), min_length=1)
+    role_names: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """What each role is called per language (`[role_names.duty_officer] ru = "дежурный"`);
+    the built-in roles are named by the catalogues unless given here."""
     veto_roles: list[str] = Field(default_factory=lambda: ["legal"])
     approval: dict[Severity, list[ApprovalStepSettings]] = Field(
         default_factory=_default_approval
@@ -386,6 +391,18 @@ class Settings(BaseSettings):
     @classmethod
     def _lowercase_roles(cls, value: list[str]) -> list[str]:
         return [role.strip().lower() for role in value]
+
+    @field_validator("role_names")
+    @classmethod
+    def _named_in_known_languages(
+        cls, value: dict[str, dict[str, str]]
+    ) -> dict[str, dict[str, str]]:
+        for names in value.values():
+            unknown = sorted(set(names) - set(LANGUAGES))
+            if unknown:
+                raise ValueError(f"languages must be among {', '.join(LANGUAGES)}, "
+                                 f"not {', '.join(unknown)}")
+        return {role.strip().lower(): names for role, names in value.items()}
 
     @field_validator("approval")
     @classmethod
@@ -441,6 +458,9 @@ class Settings(BaseSettings):
         unknown_veto = sorted(set(self.veto_roles) - set(self.roles))
         if unknown_veto:
             problems.append(f"veto_roles: unknown role(s) {', '.join(unknown_veto)}")
+        unknown_named = sorted(set(self.role_names) - set(self.roles))
+        if unknown_named:
+            problems.append(f"role_names: unknown role(s) {', '.join(unknown_named)}")
         return problems
 
 

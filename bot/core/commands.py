@@ -264,13 +264,13 @@ def _role(rest: list[str]) -> AssignRole:
     if remove:
         rest = rest[1:]
     usage = _("Usage: /crisis role <@person> <role> (or /crisis role remove <@person> <role>)")
-    if len(rest) != 2:
+    if len(rest) < 2:
         raise Invalid(usage)
-    first, second = parse_mention(rest[0]), parse_mention(rest[1])
-    if first is not None:
-        return AssignRole(first, rest[1].lower(), remove)
-    if second is not None:
-        return AssignRole(second, rest[0].lower(), remove)
+    first, last = parse_mention(rest[0]), parse_mention(rest[-1])
+    if first is not None:  # a role's name may be several words ("официальный представитель")
+        return AssignRole(first, " ".join(rest[1:]).lower(), remove)
+    if last is not None:
+        return AssignRole(last, " ".join(rest[:-1]).lower(), remove)
     raise Invalid(usage)
 
 

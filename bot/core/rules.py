@@ -17,9 +17,11 @@ from bot.core.models import (
     PersonId,
     Severity,
     Status,
+    any_role,
+    role_name,
 )
 from bot.core.spikes import SpikeWatch
-from bot.core.text import _
+from bot.core.text import Joined, _
 
 DEFAULT_ROLES: tuple[str, ...] = (
     "commander",
@@ -134,6 +136,9 @@ class Rules:
     people: Mapping[PersonId, PersonId] = field(default_factory=dict)
     """Bound identities: each of a person's ids (`slack:U123`, `telegram:93372553`) -> the
     first of them, the one under which they hold roles and decide."""
+    role_aliases: Mapping[str, str] = field(default_factory=dict)
+    """Other names people may type for a role (its name in each language, lowercased) -> its
+    id: `/crisis role @x представитель`."""
 
     def canonical(self, person: PersonId) -> PersonId:
         """The one id a human has in crisisbot, whatever platform they act from; unbound ids
@@ -155,13 +160,14 @@ class Rules:
         return next((r for r in self.routes if r.matches(alert)), NO_ROUTE)
 
     def check_role(self, role: str) -> str:
-        name = role.strip().lower()
+        name = " ".join(role.split()).lower()
+        name = self.role_aliases.get(name, name)
         if name not in self.roles:
             raise Invalid(
                 _(
                     "Unknown role “{role}”. Roles: {roles}.",
                     role=role,
-                    roles=", ".join(self.roles),
+                    roles=Joined(tuple(role_name(r) for r in self.roles)),
                 )
             )
         return name
@@ -196,7 +202,7 @@ class Rules:
                 raise Forbidden(
                     _(
                         "Approving needs the role {roles}; ask the commander to assign it.",
-                        roles=" / ".join(sorted(progress.step.roles)),
+                        roles=any_role(progress.step.roles),
                     )
                 )
             return index, matching[0]
@@ -213,7 +219,7 @@ class Rules:
             raise Forbidden(
                 _(
                     "Rejecting needs the role {roles}.",
-                    roles=" / ".join(sorted(allowed)),
+                    roles=any_role(allowed),
                 )
             )
         return matching[0]

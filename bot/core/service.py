@@ -30,6 +30,7 @@ from bot.core.models import (
     Severity,
     Status,
     TimelineEvent,
+    role_name,
 )
 from bot.core.pace import Action, Schedule, due_actions, watched
 from bot.core.playbook_cases import PlaybookCases
@@ -234,23 +235,24 @@ class Service(AlertIntake, PlaybookCases, Drills):
             if remove:
                 if person not in holders:
                     raise Invalid(_("{person} is not {role} in {incident}.", person=Who(person),
-                                    role=name, incident=incident.public_id))
+                                    role=role_name(name), incident=incident.public_id))
                 holders.remove(person)
                 if not holders:
                     del incident.roles[name]
                 await tx.record(number, EventKind.ROLE_REMOVED, actor, person=person, role=name)
                 await tx.say(number, _("{person} is no longer {role}.", person=Who(person),
-                                       role=name))
+                                       role=role_name(name)))
             else:
                 if person in holders:
                     raise Invalid(_("{person} is already {role} in {incident}.",
-                                    person=Who(person), role=name,
+                                    person=Who(person), role=role_name(name),
                                     incident=incident.public_id))
                 if name == COMMANDER:
                     holders.clear()
                 holders.append(person)
                 await tx.record(number, EventKind.ROLE_ASSIGNED, actor, person=person, role=name)
-                await tx.say(number, _("{person} is now {role}.", person=Who(person), role=name))
+                await tx.say(number, _("{person} is now {role}.", person=Who(person),
+                                       role=role_name(name)))
                 await tx.notify(number, NoticeKind.INVITE, person=person)
             await tx.unit.update_incident(incident)
             await tx.notify(number, NoticeKind.SUMMARY)
@@ -573,14 +575,14 @@ class Service(AlertIntake, PlaybookCases, Drills):
                 await self.note(number, actor, text)
             case cmd.ShowTimeline():
                 events = (await self.load(number))[2]
-                return Reply(timeline_lines(events, self.fmt_time), number)
+                return Reply(timeline_lines(events), number)
             case cmd.Resolve(summary=summary):
                 await self.resolve(number, actor, summary)
             case cmd.Reopen():
                 await self.reopen(number, actor)
             case cmd.ShowReport():
                 report = await self.report(number)
-                return Reply(report.lines(self.fmt_time), number)
+                return Reply(report.lines(), number)
             case cmd.ShowTasks():
                 incident = await self.incident_for(ctx, number)
                 return Reply(task_list_lines(incident, await self.tasks(number)), number)
