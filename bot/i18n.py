@@ -46,7 +46,8 @@ CALENDARS: tuple[Calendar, ...] = ("gregorian", "persian")
 DIGITS: Mapping[str, str] = {"arabext": "۰۱۲۳۴۵۶۷۸۹", "arab": "٠١٢٣٤٥٦٧٨٩"}
 """The digits of the numbering systems our languages default to. Babel gives each system's
 separators and signs but writes dates and units in Latin digits, so those are translated."""
-UNITS = {3600: "duration-hour", 60: "duration-minute", 1: "duration-second"}
+UNITS = {86400: "duration-day", 3600: "duration-hour", 60: "duration-minute",
+         1: "duration-second"}
 
 
 class PoCatalog:

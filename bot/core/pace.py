@@ -339,9 +339,8 @@ def _archive(incident: Incident, events: Sequence[TimelineEvent], schedule: Sche
     resolved_at = incident.resolved_at or due_at
     if any(e.kind is EventKind.SPACE_ARCHIVED and e.at >= resolved_at for e in events):
         return None  # done since the latest resolution
-    since = resolved_at.astimezone(schedule.timezone).strftime("%Y-%m-%d %H:%M")
     message = _("{incident} has been resolved since {since}; archiving this channel.",
-                incident=incident.public_id, since=since)
+                incident=incident.public_id, since=resolved_at)
     return Action(incident.number, Purpose.ARCHIVE, due_at, now - due_at, message,
                   notice=NoticeKind.ARCHIVE_SPACE)
 

@@ -145,11 +145,12 @@ class Formats(Protocol):
     def either(self, items: Sequence[str], /) -> str: ...
 
 
-DURATION_UNITS = ((3600, "hr"), (60, "min"), (1, "sec"))
+DURATION_UNITS = ((86400, "d"), (3600, "hr"), (60, "min"), (1, "sec"))
 
 
 def duration_parts(value: timedelta) -> list[tuple[int, int]]:
-    """`1:32:05` -> [(1, 3600), (32, 60)]: the two largest non-zero units (seconds rounded),
+    """`1:32:05` -> [(1, 3600), (32, 60)]: the two largest units from the first non-zero one
+    (seconds rounded, a zero second unit left out),
     enough to read a duration at a glance; `0 sec` when it took no time."""
     rest = max(0, round(value.total_seconds()))
     parts: list[tuple[int, int]] = []
