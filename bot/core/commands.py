@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.core.errors import Invalid
 from bot.core.models import CrisisKind, Severity, Status, parse_public_id
 from bot.core.rules import kind_from_hint
-from bot.core.text import LANGUAGES, Text, _
+from bot.core.text import LANGUAGES, Joined, Text, _
 
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]*))?>$")
 _AT_NAME = re.compile(r"^@([\w.\-]{1,64})$")
@@ -245,7 +245,7 @@ def _declare(rest: list[str]) -> Declare:
                     _(
                         "Unknown crisis kind “{kind}”. Kinds: {kinds}.",
                         kind=head[5:],
-                        kinds=", ".join(k.value for k in CrisisKind),
+                        kinds=Joined(k.value for k in CrisisKind),
                     )
                 )
         else:
@@ -398,7 +398,7 @@ def _drill(rest: list[str]) -> StartDrill:
     kind = kind_from_hint(rest[0]) if len(rest) == 1 else None
     if kind is None:
         raise Invalid(_("Usage: /crisis drill <kind>. Kinds: {kinds}.",
-                        kinds=", ".join(k.value for k in CrisisKind)))
+                        kinds=Joined(k.value for k in CrisisKind)))
     return StartDrill(kind)
 
 

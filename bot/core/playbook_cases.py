@@ -28,7 +28,7 @@ from bot.core.playbook_views import (
 from bot.core.playbooks import Playbook, StatementTemplates, Task, TemplateError, checklist
 from bot.core.ports import Clock
 from bot.core.rules import Rules, check_responder
-from bot.core.text import Who, _
+from bot.core.text import Joined, Who, _
 from bot.core.tx import Tx
 from bot.core.usecase import Context, Reply, canonical_people
 
@@ -180,7 +180,7 @@ class PlaybookCases:
             text = templates.render(name, incident.kind, language, fields)
         except KeyError:
             raise NotFound(_("There is no template “{name}”. Templates: {names}.", name=name,
-                             names=", ".join(templates.names(incident.kind, language)))) from None
+                             names=Joined(templates.names(incident.kind, language)))) from None
         except TemplateError as error:
             raise Invalid(_("The template “{name}” could not be filled: {error}", name=name,
                             error=str(error))) from None

@@ -32,7 +32,7 @@ def checklist_message(incident: Incident, playbook: Playbook, tasks: Sequence[Ta
     lines += [task_line(t) for t in tasks]
     if playbook.templates:
         lines.append(_("Statement templates to start from: {names} (“/crisis draft template "
-                       "<name>”).", names=", ".join(playbook.templates)))
+                       "<name>”).", names=Joined(playbook.templates)))
     lines.append(_("Mark items with “/crisis task done <n>”, hand them out with "
                    "“/crisis task assign <n> <@person>”."))
     return stack(*lines)

@@ -51,7 +51,7 @@ def check_transition(current: Status, target: Status) -> None:
     """Raise `Invalid` naming the legal moves when `current -> target` is not one of them."""
     if target in TRANSITIONS[current]:
         return
-    allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
+    allowed = Joined(STATUS_LABELS[s] for s in sorted(TRANSITIONS[current]))
     raise Invalid(
         _(
             "Cannot go from {current} to {target}; from {current} the incident can go to: "
