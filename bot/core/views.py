@@ -37,6 +37,18 @@ NOT_A_DRAFT = _("That message is not a draft card: react to the card itself, or 
                 "“/crisis approve <draft number>”.")
 
 
+SOURCE_LABELS: Mapping[str, Text] = {
+    "mentions": _("social listening"),
+    "generic": _("a webhook"),
+}
+"""Alert sources told in words; the others are products' own names (Grafana, PagerDuty) or a
+team's mapping, shown as they are."""
+
+
+def source_label(source: str) -> Text | str:
+    return SOURCE_LABELS.get(source, source)
+
+
 def space_name(incident: Incident, pattern: str = SPACE_PATTERN, *,
                ascii_only: bool = False) -> str:
     """`crisis-7-fake-news-about-recall`: the naming pattern channels and topics share (the
@@ -154,7 +166,7 @@ def event_text(event: TimelineEvent) -> Text:
         case EventKind.ACKNOWLEDGED:
             return _("{who} acknowledged", who=who)
         case EventKind.ALERT_ATTACHED:
-            return _("alert from {source}: {title}", source=d.get("source", ""),
+            return _("alert from {source}: {title}", source=source_label(d.get("source", "")),
                      title=d.get("title", ""))
         case EventKind.ALERTS_DIGEST:
             return alerts_digest_text(d["count"], d["seconds"], d["distinct"])
