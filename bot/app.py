@@ -77,14 +77,14 @@ def role_names_from(settings: Settings) -> dict[str, Localized]:
 
 
 def role_aliases_from(settings: Settings) -> dict[str, str]:
-    """Each role's name in every language, lowercased -> the role: what people may type
-    besides the id. A name two roles share is left out (ambiguous)."""
+    """Each role's name in every language (the team's and the catalogue's), lowercased -> the
+    role: what people may type besides the id. A name two roles share is left out."""
     named: dict[str, set[str]] = {}
     for language in LANGUAGES:
-        render = team_renderer(settings, language)
-        for role in settings.roles:
-            name = render(Text("{role}", {"role": role_name(role)}))
-            named.setdefault(" ".join(name.lower().split()), set()).add(role)
+        for render in (team_renderer(settings, language), renderer(language)):
+            for role in settings.roles:
+                name = render(Text("{role}", {"role": role_name(role)}))
+                named.setdefault(" ".join(name.lower().split()), set()).add(role)
     return {name: next(iter(roles)) for name, roles in named.items()
             if len(roles) == 1 and name not in roles}
 

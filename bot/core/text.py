@@ -264,13 +264,16 @@ class Renderer:
         return self.formats.number(value)
 
     def _role(self, role: RoleName) -> str:
-        configured = self.role_names.get(role.id)
-        if configured is not None:
-            name = self.escape(configured.pick(self.language))
+        """The team's name for the role in this language, else the catalogue's (built-in
+        roles), else the team's name in another language, else the id."""
+        configured = self.role_names.get(role.id, Localized(()))
+        given = dict(configured.texts).get(self.language)
+        if given:
+            name = self.escape(given)
         elif role.label is not None:
             name = self(role.label)
         else:
-            name = self.escape(role.id)
+            name = self.escape(configured.pick(self.language) or role.id)
         return name[:1].upper() + name[1:] if role.capital else name
 
     def _isolated(self, value: str) -> str:
