@@ -151,7 +151,7 @@ def timeline_lines(events: Sequence[TimelineEvent]) -> list[Text]:
 
 def help_lines() -> list[Text]:
     return [_("crisisbot commands:")] + [
-        _("/crisis {usage} — {meaning}", usage=usage, meaning=meaning) for usage, meaning in HELP
+        _("{usage} — {meaning}", usage=usage, meaning=meaning) for usage, meaning in HELP
     ]
 
 
