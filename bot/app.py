@@ -175,8 +175,11 @@ def templates_from(settings: Settings) -> JinjaTemplates:
     def kind_label(kind: CrisisKind, language: str) -> str:
         return team_renderer(settings, language)(KIND_LABELS[kind])
 
+    def moment(at: datetime, language: str) -> str:
+        return team_renderer(settings, language)(Text("{at}", {"at": at}))
+
     directories = [*([settings.templates_dir] if settings.templates_dir else []), TEMPLATES]
-    return JinjaTemplates(directories, kind_label)
+    return JinjaTemplates(directories, kind_label, moment=moment)
 
 
 @dataclass

@@ -5,7 +5,6 @@ which provides the unit of work, loading and drafting."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.errors import Invalid, NotFound
@@ -41,7 +40,6 @@ class PlaybookCases:
     playbooks: dict[CrisisKind, Playbook]
     templates: StatementTemplates | None
     language: str
-    fmt_time: Callable[[datetime], str]
 
     if TYPE_CHECKING:  # provided by Service
         async def _run(self, work: Callable[[Tx], Awaitable[R]]) -> R: ...
@@ -173,7 +171,7 @@ class PlaybookCases:
         fields = {
             "incident": incident.public_id, "title": incident.title, "kind": incident.kind.value,
             "severity": incident.severity.value, "status": incident.status.value,
-            "opened": self.fmt_time(incident.created_at), "now": self.fmt_time(self.clock.now()),
+            "opened": incident.created_at, "now": self.clock.now(),
             "brand": brand, "target": target, "drill": incident.drill, "language": language,
         }
         try:

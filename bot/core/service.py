@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.core import commands as cmd
 from bot.core.alert_intake import AlertIntake, Digest
@@ -72,7 +72,6 @@ class Service(AlertIntake, PlaybookCases, Drills):
 
     def __init__(self, store: Store, clock: Clock, rules: Rules | None = None, *,
                  platform: str = "local", after_commit: Callable[[], None] | None = None,
-                 fmt_time: Callable[[Any], str] | None = None,
                  schedule: Schedule | None = None,
                  playbooks: Mapping[CrisisKind, Playbook] | None = None,
                  templates: StatementTemplates | None = None, language: str = "en") -> None:
@@ -81,7 +80,6 @@ class Service(AlertIntake, PlaybookCases, Drills):
         self.rules = rules or Rules()
         self.platform = platform
         self._after_commit = after_commit
-        self.fmt_time = fmt_time or (lambda at: at.strftime("%Y-%m-%d %H:%M UTC"))
         self.schedule = schedule or Schedule()
         self._digests: dict[int, Digest] = {}
         self.playbooks = dict(playbooks or {})
