@@ -178,7 +178,8 @@ async def _report_text(bot: Bot, number: int, *, html: bool = False) -> str:
     if not html:
         return "\n".join(lines)
     labels = (render(_("mentions per interval")), render(_("negative share, %")))
-    return html_report(lines, language=language, series=report.series, chart_labels=labels)
+    return html_report(lines, language=language, series=report.series, chart_labels=labels,
+                       words=render)
 
 
 def _duration(value: str) -> timedelta:

@@ -65,8 +65,13 @@ async def test_report_has_checklist_chart_peak_and_lessons(store: Store) -> None
     assert len(chart) == 4
     assert chart[1].startswith("08:31 " + "█" * 30)
     assert chart[2].startswith("08:32 ·")
-    lines = [renderer("fa")(line) for line in report.lines()]
-    page = html_report(lines, language="fa", series=report.series)
+    persian = renderer("fa")
+    lines = [persian(line) for line in report.lines()]
+    page = html_report(lines, language="fa", series=report.series,
+                       chart_labels=("اشاره‌ها", "سهم منفی"), words=persian)
+    assert "اشاره‌ها\u2069 (بیشینه " in page  # the chart's own words and digits are Persian
+    assert "۸:۳۰" in page
+    assert "08:30" not in page
     assert '<html lang="fa" dir="rtl">' in page
     assert page.count("<svg") == 1
     assert "```" not in page
