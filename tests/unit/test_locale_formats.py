@@ -7,11 +7,12 @@ Core hands these over typed (`int`, `Percent`, `datetime`, `timedelta`, `Joined`
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import role_aliases_from, rules_from, team_renderer
+from bot.app import build, role_aliases_from, rules_from, team_renderer
 from bot.core.commands import parse
 from bot.core.errors import Invalid
 from bot.core.models import any_role, role_name
@@ -138,3 +139,29 @@ def test_role_names_and_calendar_are_checked(monkeypatch: pytest.MonkeyPatch) ->
         load(role_names={"janitor": {"ru": "дворник"}})
     with pytest.raises(ConfigError, match="languages must be among"):
         load(role_names={"legal": {"de": "Justiziar"}})
+
+
+async def test_a_russian_team_assigns_a_role_by_its_name(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the composition root and the built-in chat: the Russian name is accepted, the
+    id is what is stored, and the announcement names the role in Russian."""
+    for name in ("CRISISBOT_CONFIG", "CRISISBOT_LANGUAGE", "CRISISBOT_CALENDAR"):
+        monkeypatch.delenv(name, raising=False)
+    lines: list[str] = []
+    bot = await build(load(database_url=f"sqlite+aiosqlite:///{tmp_path}/ru.db", language="ru",
+                           **TEAM), echo=lines.append)
+    try:
+        session = bot.session()
+        await session.say("alice", "/crisis declare SEV2 Утечка данных")
+        channel = bot.local.space_of(1)
+        await session.say("alice", "/crisis role @bob Официальный представитель", channel)
+        await session.say("alice", "/crisis role @erin дежурный", channel)
+        incident, *_rest = await bot.service.load(1)
+        assert incident.roles["spokesperson"] == ["local:bob"]
+        assert incident.roles["duty_officer"] == ["local:erin"]
+        transcript = "\n".join(lines)
+        assert "@bob получает роль «пресс-секретарь»." in transcript  # the team's own name
+        assert "@erin получает роль «дежурный»." in transcript
+        assert "(видит только @alice) Готово." in transcript
+    finally:
+        await bot.close()
