@@ -45,7 +45,7 @@ i18n: $(STAMP)
 		po=$(LOCALE)/$$lang/LC_MESSAGES/$(DOMAIN).po; \
 		if [ -f $$po ]; then \
 			$(BIN)/pybabel update -D $(DOMAIN) -i $(POT) -d $(LOCALE) -l $$lang \
-				--no-fuzzy-matching --width 100; \
+				--no-fuzzy-matching --ignore-obsolete --width 100; \
 		else \
 			$(BIN)/pybabel init -D $(DOMAIN) -i $(POT) -d $(LOCALE) -l $$lang --width 100; \
 		fi; \

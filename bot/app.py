@@ -35,14 +35,14 @@ from bot.content.loader import load_playbooks
 from bot.content.statements import JinjaTemplates
 from bot.core.delivery import Delivery
 from bot.core.intake import GroupCommit, Parser
-from bot.core.models import KIND_LABELS, CrisisKind
+from bot.core.models import KIND_LABELS, CrisisKind, role_name
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.playbooks import Playbook, PlaybookError
 from bot.core.ports import Chat, Clock
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
-from bot.core.text import Renderer, Who, plain_mention
+from bot.core.text import LANGUAGES, Localized, Renderer, Text, Who, plain_mention, unescaped
 from bot.i18n import renderer
 from bot.ingest import PARSERS
 from bot.ingest.auth import Authenticator, HmacHeader
@@ -64,6 +64,33 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+def team_renderer(settings: Settings, language: str | None = None,
+                  mention: Callable[[Who], str] = plain_mention,
+                  escape: Callable[[str], str] = unescaped) -> Renderer:
+    """A renderer in `language` (else the team's) with the team's timezone, calendar and names
+    of its roles: the one way every adapter's words are written."""
+    return renderer(language or settings.language, mention, escape,
+                    timezone=ZoneInfo(settings.timezone), calendar=settings.calendar,
+                    role_names=role_names_from(settings))
+
+
+def role_names_from(settings: Settings) -> dict[str, Localized]:
+    return {role: Localized.of(names) for role, names in settings.role_names.items()}
+
+
+def role_aliases_from(settings: Settings) -> dict[str, str]:
+    """Each role's name in every language (the team's and the catalogue's), lowercased -> the
+    role: what people may type besides the id. A name two roles share is left out."""
+    named: dict[str, set[str]] = {}
+    for language in LANGUAGES:
+        for render in (team_renderer(settings, language), renderer(language)):
+            for role in settings.roles:
+                name = render(Text("{role}", {"role": role_name(role)}))
+                named.setdefault(" ".join(name.lower().split()), set()).add(role)
+    return {name: next(iter(roles)) for name, roles in named.items()
+            if len(roles) == 1 and name not in roles}
+
+
 def rules_from(settings: Settings) -> Rules:
     return Rules(
         roles=tuple(settings.roles),
@@ -83,6 +110,7 @@ def rules_from(settings: Settings) -> Rules:
         spike=spike_from(settings),
         people=people_from(settings),
         assign_roles=frozenset(settings.access.assign_roles),
+        role_aliases=role_aliases_from(settings),
     )
 
 
@@ -174,10 +202,13 @@ def templates_from(settings: Settings) -> JinjaTemplates:
     language."""
 
     def kind_label(kind: CrisisKind, language: str) -> str:
-        return renderer(language)(KIND_LABELS[kind])
+        return team_renderer(settings, language)(KIND_LABELS[kind])
+
+    def moment(at: datetime, language: str) -> str:
+        return team_renderer(settings, language)(Text("{at}", {"at": at}))
 
     directories = [*([settings.templates_dir] if settings.templates_dir else []), TEMPLATES]
-    return JinjaTemplates(directories, kind_label)
+    return JinjaTemplates(directories, kind_label, moment=moment)
 
 
 @dataclass
@@ -192,6 +223,10 @@ class Bot:
     scheduler: Pacemaker | None = None
     slack: AsyncApp | None = None
     telegram: TelegramUpdates | None = None
+
+    def renderer(self, language: str | None = None) -> Renderer:
+        """Text as the team reads it (the CLI's report and stats)."""
+        return team_renderer(self.settings, language)
 
     def session(self) -> LocalSession:
         return LocalSession(self.service, self.local, self.delivery)
@@ -226,8 +261,9 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     rules = rules_from(settings)
 
     def render_for(language: str | None) -> Renderer:
-        return renderer(language or settings.language,
-                        lambda who: plain_mention(Who(rules.on(LocalChat.platform, who.person))))
+        return team_renderer(
+            settings, language,
+            lambda who: plain_mention(Who(rules.on(LocalChat.platform, who.person))))
 
     local = LocalChat(render_for, echo)
     chats: dict[str, Chat] = {local.platform: local}
@@ -274,7 +310,7 @@ def slack_chat(settings: Settings, rules: Rules) -> SlackChat:
         return slack_mention(Who(rules.on(SLACK, who.person)))
 
     def render_for(language: str | None) -> Renderer:
-        return renderer(language or settings.language, mention=mention, escape=slack_escape)
+        return team_renderer(settings, language, mention=mention, escape=slack_escape)
 
     return SlackChat(slack_client(settings, interactive=False), render_for,
                      channel_pattern=settings.slack.channel_pattern,
@@ -295,8 +331,8 @@ def telegram_chat(settings: Settings, rules: Rules) -> TelegramChat:
         raise ValueError("Telegram needs CRISISBOT_TELEGRAM__BOT_TOKEN")
 
     def render_for(language: str | None, mention: Callable[[Who], str]) -> Renderer:
-        return renderer(language or settings.language,
-                        lambda who: mention(Who(rules.on(TELEGRAM, who.person))))
+        return team_renderer(settings, language,
+                             lambda who: mention(Who(rules.on(TELEGRAM, who.person))))
 
     app = build_application(config.bot_token.get_secret_value(), config.api_url)
     limits = Limits(per_chat_per_second=config.per_chat_per_second,

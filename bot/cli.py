@@ -176,12 +176,13 @@ async def _report_text(bot: Bot, number: int, *, html: bool = False) -> str:
     """The report in the incident's language (else the team's), as Markdown or HTML."""
     report = await bot.service.report(number)
     language = report.incident.language or bot.settings.language
-    render = renderer(language)
-    lines = [render(line) for line in report.lines(bot.service.fmt_time)]
+    render = bot.renderer(language)
+    lines = [render(line) for line in report.lines()]
     if not html:
         return "\n".join(lines)
     labels = (render(_("mentions per interval")), render(_("negative share, %")))
-    return html_report(lines, language=language, series=report.series, chart_labels=labels)
+    return html_report(lines, language=language, series=report.series, chart_labels=labels,
+                       words=render)
 
 
 def _duration(value: str) -> timedelta:
@@ -198,8 +199,8 @@ def _stats(args: argparse.Namespace) -> int:
     async def work(bot: Bot) -> int:
         since = bot.service.clock.now() - args.since
         stats = await bot.service.stats(since, include_drills=args.include_drills)
-        render = renderer(bot.settings.language)
-        print("\n".join(render(line) for line in stats_lines(stats, bot.service.fmt_time)))
+        render = bot.renderer()
+        print("\n".join(render(line) for line in stats_lines(stats)))
         return 0
 
     return _with_bot(load(), work)

@@ -26,12 +26,12 @@ class ScriptedClock:
         self.at += timedelta(minutes=minutes)
 
 
-def mention(n: int, at: datetime, text: str, reach: int) -> Alert:
+def mention(n: int, at: datetime, title: str, text: str, reach: int) -> Alert:
     return Alert(
         source="mentions",
         dedup_key=f"mentions:demo-{n}",
         group_key="mentions:brightmilk-recall",
-        title="Viral post claims BrightMilk yogurt is being recalled",
+        title=title,
         received_at=at,
         description=text,
         severity=Severity.SEV2,
@@ -43,28 +43,46 @@ def mention(n: int, at: datetime, text: str, reach: int) -> Alert:
     )
 
 
+# The story's own words (the posts, the team's updates and statements) are messages too, so a
+# Russian or Persian demo reads as a Russian or Persian team would live it.
+TITLE = _("Viral post claims BrightMilk yogurt is being recalled")
+POSTS = (
+    (_("BrightMilk recalls all yogurt, poisoned batch!!! share before they delete"), 48_000),
+    (_("My kids ate BrightMilk yesterday, is it true about the recall?"), 1_200),
+    (_("Boycott BrightMilk, they hid the recall"), 9_500),
+)
+EVIDENCE = _("Collecting evidence: no recall exists; contacting the platform.")
+FIRST_DRAFT = _("A post claims BrightMilk yogurt is being recalled because of poisoning. "
+                "This is false.")
+REJECTION = _("Do not repeat the false claim; point people to the official recall register "
+              "instead.")
+SECOND_DRAFT = _("BrightMilk products are safe and on sale. There is no recall: check the "
+                 "official register at food-safety.example.")
+PUBLISHED = _("Statement published on every channel; mention volume is falling.")
+RESOLUTION = _("The fake recall story is debunked and the original post was removed.")
+LESSON = _("Brief the spokesperson on rebuttal wording before the first draft: never repeat "
+           "the false claim.")
+
+
 async def run(bot: Bot, clock: ScriptedClock, out: Callable[[str], None]) -> int:
     """Play the story; return the incident number."""
     session, chat = bot.session(), bot.local
-    out(chat.render(_("== Alerts arrive from social listening")))
-    texts = [
-        ("BrightMilk recalls all yogurt, poisoned batch!!! share before they delete", 48_000),
-        ("My kids ate BrightMilk yesterday, is it true about the recall?", 1_200),
-        ("Boycott BrightMilk, they hid the recall", 9_500),
-    ]
+    words = chat.render
+    out(words(_("== Alerts arrive from social listening")))
     number = 0
-    for n, (text, reach) in enumerate(texts, start=1):
-        outcome = await bot.service.handle_alert(mention(n, clock.now(), text, reach))
+    for n, (text, reach) in enumerate(POSTS, start=1):
+        alert = mention(n, clock.now(), words(TITLE), words(text), reach)
+        outcome = await bot.service.handle_alert(alert)
         await bot.delivery.flush()
         number = outcome.incident or number
         told = (_("alert {n}: opened {incident}", n=n, incident=public_id(number))
                 if outcome.opened else
                 _("alert {n}: attached to {incident}", n=n, incident=public_id(number)))
-        out("   " + chat.render(told))
+        out("   " + words(told))
         clock.advance(1)
     channel = chat.space_of(number)
 
-    out(chat.render(_("== The team responds")))
+    out(words(_("== The team responds")))
     clock.advance(2)
     await session.say("bob", "/crisis ack", channel)
     clock.advance(1)
@@ -72,20 +90,15 @@ async def run(bot: Bot, clock: ScriptedClock, out: Callable[[str], None]) -> int
                          ("frank", "legal"), ("gina", "monitor")]:
         await session.say("bob", f"/crisis role @{person} {role}", channel)
     clock.advance(2)
-    await session.say("bob", "/crisis status responding Collecting evidence: no recall exists; "
-                      "contacting the platform.", channel)
+    await session.say("bob", f"/crisis status responding {words(EVIDENCE)}", channel)
     clock.advance(1)
     await session.say("gina", "/crisis task done 1", channel)
     clock.advance(5)
-    await session.say("carol", f"/crisis draft to:{POST} A post claims BrightMilk yogurt is being "
-                      "recalled because of poisoning. This is false.", channel)
+    await session.say("carol", f"/crisis draft to:{POST} {words(FIRST_DRAFT)}", channel)
     clock.advance(3)
-    await session.say("frank", "/crisis reject 1 Do not repeat the false claim; point people to "
-                      "the official recall register instead.", channel)
+    await session.say("frank", f"/crisis reject 1 {words(REJECTION)}", channel)
     clock.advance(5)
-    await session.say("carol", "/crisis draft revise 1 BrightMilk products are safe and on sale. "
-                      "There is no recall: check the official register at food-safety.example.",
-                      channel)
+    await session.say("carol", f"/crisis draft revise 1 {words(SECOND_DRAFT)}", channel)
     card = chat.draft_message(channel, 1)
     clock.advance(1)
     await session.react("carol", channel, card, "white_check_mark")
@@ -96,13 +109,10 @@ async def run(bot: Bot, clock: ScriptedClock, out: Callable[[str], None]) -> int
     clock.advance(1)
     await session.say("carol", "/crisis task done 3", channel)
     clock.advance(14)
-    await session.say("bob", "/crisis status monitoring Statement published on every channel; "
-                      "mention volume is falling.", channel)
+    await session.say("bob", f"/crisis status monitoring {words(PUBLISHED)}", channel)
     clock.advance(50)
-    await session.say("bob", "/crisis resolve The fake recall story is debunked and the original "
-                      "post was removed.", channel)
-    await session.say("bob", "/crisis lesson Brief the spokesperson on rebuttal wording before the "
-                      "first draft: never repeat the false claim.", channel)
+    await session.say("bob", f"/crisis resolve {words(RESOLUTION)}", channel)
+    await session.say("bob", f"/crisis lesson {words(LESSON)}", channel)
     return number
 
 

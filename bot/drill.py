@@ -51,7 +51,8 @@ async def run_drill(bot: Bot, clock: ScriptedClock, kind: CrisisKind,
     await session.say("alice", "/crisis task done 1", channel)
     await session.say("alice", "/crisis task", channel)
     clock.advance(5)
-    await session.say("alice", "/crisis lesson The holding statement was approved within "
-                      "5 minutes of the first mention.", channel)
+    lesson = chat.render(_("The holding statement was approved within {window} of the first "
+                           "mention.", window=timedelta(minutes=5)))
+    await session.say("alice", f"/crisis lesson {lesson}", channel)
     await session.say("alice", "/crisis resolve", channel)
     return incident.number

@@ -1,29 +1,53 @@
-"""Message catalogues: gettext `.po` files per language under `bot/locale`, read with Babel.
+"""Message catalogues and locale formats: gettext `.po` files per language under
+`bot/locale`, numbers, dates, durations and lists written by Babel's CLDR data.
 
 Catalogues are read straight from the `.po` sources (no compiled `.mo` to keep in step), once
 per language per process. Persian output isolates names and ids (FSI/PDI) so right-to-left text
-never scrambles a `@handle` or an `INC-7`.
+never scrambles a `@handle` or an `INC-7`, and writes numbers in its own digits.
 """
 
 from __future__ import annotations
 
 import ast
 import gettext
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
+import jdatetime  # type: ignore[import-untyped]
+from babel import Locale
+from babel.dates import format_skeleton
+from babel.lists import format_list
 from babel.messages.catalog import Catalog as BabelCatalog
 from babel.messages.catalog import Message
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+from babel.units import format_unit
 
 from bot.core.text import Catalog as CatalogPort
-from bot.core.text import Renderer, Who, plain_mention, unescaped
+from bot.core.text import (
+    Localized,
+    Percent,
+    Renderer,
+    Who,
+    duration_parts,
+    plain_mention,
+    unescaped,
+)
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "crisisbot"
 RTL = frozenset({"fa", "ar", "he"})
+Calendar = Literal["gregorian", "persian"]
+CALENDARS: tuple[Calendar, ...] = ("gregorian", "persian")
+
+DIGITS: Mapping[str, str] = {"arabext": "۰۱۲۳۴۵۶۷۸۹", "arab": "٠١٢٣٤٥٦٧٨٩"}
+"""The digits of the numbering systems our languages default to. Babel gives each system's
+separators and signs but writes dates and units in Latin digits, so those are translated."""
+UNITS = {86400: "duration-day", 3600: "duration-hour", 60: "duration-minute",
+         1: "duration-second"}
 
 
 class PoCatalog:
@@ -66,6 +90,72 @@ class Untranslated:
         return singular if n == 1 else plural
 
 
+class BabelFormats:
+    """One locale's way with numbers, percentages, moments, durations and lists (CLDR data via
+    Babel), in the locale's default numbering system (Persian: `arabext`, ۰-۹ with `٬` and
+    `٫`). Moments are shown in `timezone`, in the Gregorian or, where a team chooses it, the
+    Solar Hijri calendar."""
+
+    def __init__(self, language: str, *, timezone: tzinfo = UTC,
+                 calendar: Calendar = "gregorian") -> None:
+        self.locale = Locale.parse(language)
+        system = self.locale.default_numbering_system
+        self._digits = str.maketrans("0123456789", DIGITS[system]) if system in DIGITS else {}
+        self._symbols = self.locale.number_symbols[system]
+        self.timezone = timezone
+        self.calendar = calendar
+
+    def _native(self, text: str) -> str:
+        return text.translate(self._digits)
+
+    def number(self, value: int | float, /) -> str:
+        return self._native(format_decimal(value, locale=self.locale,
+                                           numbering_system="default"))
+
+    def percent(self, value: Percent, /) -> str:
+        """Babel has no percent pattern for every numbering system: the Latin pattern, then
+        the system's digits and percent sign."""
+        written = format_percent(value.value / 100, locale=self.locale)
+        sign = "+" if value.signed and value.value > 0 else ""
+        return self._native(sign + written.replace("%", self._symbols["percentSign"]))
+
+    def moment(self, value: datetime | time, /) -> str:
+        if isinstance(value, time):
+            return self._native(format_skeleton("Hm", value, locale=self.locale))
+        local = value.astimezone(self.timezone)
+        clock = format_skeleton("Hm", local, locale=self.locale)
+        day = (self._solar_hijri(local) if self.calendar == "persian"
+               else format_skeleton("yMd", local, locale=self.locale))
+        zone = local.tzname() or ""
+        pattern = str(self.locale.datetime_formats["short"])
+        return self._native(pattern.replace("{1}", day).replace("{0}", clock) + f" {zone}")
+
+    def _solar_hijri(self, value: datetime) -> str:
+        """`1404/12/23`: the Solar Hijri date (year/month/day, as Iran writes it)."""
+        day = jdatetime.date.fromgregorian(date=value.date())
+        return f"{day.year}/{day.month:02d}/{day.day:02d}"
+
+    def duration(self, value: timedelta, /) -> str:
+        return self._native(" ".join(
+            format_unit(count, UNITS[size], length="short", locale=self.locale)
+            for count, size in duration_parts(value)))
+
+    def joined(self, items: Sequence[str], /) -> str:
+        """Joined with the locale's list separator (", ", Persian "، "), without "and": these
+        are lists of names, not a sentence's last item."""
+        middle = str(self.locale.list_patterns["standard"]["middle"])  # "{0}, {1}"
+        return middle.replace("{0}", "", 1).replace("{1}", "", 1).join(items)
+
+    def either(self, items: Sequence[str], /) -> str:
+        return format_list(list(items), style="or", locale=self.locale) if items else ""
+
+
+@cache
+def formats(language: str, timezone: tzinfo = UTC,
+            calendar: Calendar = "gregorian") -> BabelFormats:
+    return BabelFormats(language, timezone=timezone, calendar=calendar)
+
+
 @cache
 def catalog(language: str) -> CatalogPort:
     path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
@@ -76,11 +166,15 @@ def catalog(language: str) -> CatalogPort:
 
 
 def renderer(language: str, mention: Callable[[Who], str] = plain_mention,
-             escape: Callable[[str], str] = unescaped) -> Renderer:
+             escape: Callable[[str], str] = unescaped, *, timezone: tzinfo = UTC,
+             calendar: Calendar = "gregorian",
+             role_names: Mapping[str, Localized] | None = None) -> Renderer:
     """A renderer for `language`; each platform passes its own mention style and, where its
-    markup needs it, its escaping of plain text."""
+    markup needs it, its escaping of plain text; the team's settings give the timezone and
+    calendar of moments and the names of its own roles."""
     return Renderer(catalog(language), mention, isolate=language in RTL, language=language,
-                    escape=escape)
+                    escape=escape, formats=formats(language, timezone, calendar),
+                    role_names=role_names or {})
 
 
 def extract(

@@ -7,10 +7,11 @@ step, and draws the chart itself — no plotting library, nothing fetched by the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 
 from bot.core.series import Series
+from bot.core.text import Percent, Text, _, render
 
 RTL = frozenset({"fa", "ar", "he"})
 STYLE = """
@@ -22,18 +23,24 @@ svg{max-width:100%;height:auto}
 """
 
 
+Render = Callable[[Text], str]
+
+
 def html_report(lines: Sequence[str], *, language: str, series: Series | None,
-                chart_labels: tuple[str, str] = ("mentions", "negative %")) -> str:
-    """`lines` are the rendered Markdown lines; the `chart` block becomes the SVG chart."""
+                chart_labels: tuple[str, str] = ("mentions", "negative %"),
+                words: Render = render) -> str:
+    """`lines` are the rendered Markdown lines; the `chart` block becomes the SVG chart, its
+    times and numbers written by `words` (the report's renderer)."""
     title = lines[0].lstrip("# ") if lines else ""
     direction = "rtl" if language in RTL else "ltr"
-    body = _body(lines, series, chart_labels)
+    body = _body(lines, series, chart_labels, words)
     return (f'<!doctype html>\n<html lang="{escape(language)}" dir="{direction}">\n<head>\n'
             f'<meta charset="utf-8">\n<title>{escape(title)}</title>\n<style>{STYLE}</style>\n'
             f"</head>\n<body>\n{body}\n</body>\n</html>\n")
 
 
-def _body(lines: Sequence[str], series: Series | None, labels: tuple[str, str]) -> str:
+def _body(lines: Sequence[str], series: Series | None, labels: tuple[str, str],
+          words: Render) -> str:
     out: list[str] = []
     open_list: list[int] = []  # indentation of each open <ul>
     table: list[list[str]] = []
@@ -59,7 +66,7 @@ def _body(lines: Sequence[str], series: Series | None, labels: tuple[str, str]) 
     for raw in lines:
         if fence is not None:
             if raw.strip() == "```":
-                out.append(svg_chart(series, labels) if fence_kind == "chart" and series
+                out.append(svg_chart(series, labels, words) if fence_kind == "chart" and series
                            else "<pre>" + escape("\n".join(fence)) + "</pre>")
                 fence = None
             else:
@@ -105,7 +112,7 @@ def _body(lines: Sequence[str], series: Series | None, labels: tuple[str, str]) 
 WIDTH, HEIGHT, PAD = 720, 260, 40
 
 
-def svg_chart(series: Series, labels: tuple[str, str]) -> str:
+def svg_chart(series: Series, labels: tuple[str, str], words: Render = render) -> str:
     """Bars for mention volume (left axis), a line for the negative share (right axis, 0–100%),
     the peak bar marked."""
     points = series.points
@@ -124,9 +131,11 @@ def svg_chart(series: Series, labels: tuple[str, str]) -> str:
         x = PAD + index * slot + (slot - bar_w) / 2
         h = inner_h * point.count / top
         fill = "#cf222e" if point is peak else "#0969da"
+        tip = words(Text("{time} · {count} · {negative}", {
+            "time": point.at.time(), "count": point.count,
+            "negative": Percent(point.negative_share)}))
         parts.append(f'<rect x="{x:.1f}" y="{HEIGHT - PAD - h:.1f}" width="{bar_w:.1f}" '
-                     f'height="{h:.1f}" fill="{fill}"><title>{point.at:%H:%M} · '
-                     f'{point.count} · {point.negative_share}%</title></rect>')
+                     f'height="{h:.1f}" fill="{fill}"><title>{escape(tip)}</title></rect>')
         y = HEIGHT - PAD - inner_h * point.negative_share / 100
         line.append(f"{x + bar_w / 2:.1f},{y:.1f}")
     parts.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="#bf8700" '
@@ -134,11 +143,13 @@ def svg_chart(series: Series, labels: tuple[str, str]) -> str:
     step = max(1, len(points) // 6)
     for index in range(0, len(points), step):
         x = PAD + index * slot + slot / 2
+        tick = words(Text("{time}", {"time": points[index].at.time()}))
         parts.append(f'<text x="{x:.1f}" y="{HEIGHT - PAD + 16}" font-size="11" '
-                     f'text-anchor="middle">{points[index].at:%H:%M}</text>')
+                     f'text-anchor="middle">{escape(tick)}</text>')
+    legend = words(_("{label} (max {top})", label=labels[0], top=top))
     parts += [
         f'<text x="{PAD}" y="{PAD - 12}" font-size="12" fill="#0969da">'
-        f"{escape(labels[0])} (max {top})</text>",
+        f"{escape(legend)}</text>",
         f'<text x="{WIDTH - PAD}" y="{PAD - 12}" font-size="12" fill="#bf8700" '
         f'text-anchor="end">{escape(labels[1])}</text>',
         "</svg>",

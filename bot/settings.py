@@ -399,8 +399,13 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     language: str = "en"
     timezone: str = "UTC"
+    calendar: Literal["gregorian", "persian"] = "gregorian"
+    """Dates in the Gregorian or (`persian`) the Solar Hijri calendar, in every language."""
     default_severity: Severity = Severity.SEV3
     roles: list[str] = Field(default_factory=lambda: list(DEFAULT_ROLES), min_length=1)
+    role_names: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """What each role is called per language (`[role_names.duty_officer] ru = "дежурный"`);
+    the built-in roles are named by the catalogues unless given here."""
     veto_roles: list[str] = Field(default_factory=lambda: ["legal"])
     approval: dict[Severity, list[ApprovalStepSettings]] = Field(
         default_factory=_default_approval
@@ -438,6 +443,18 @@ class Settings(BaseSettings):
     @classmethod
     def _lowercase_roles(cls, value: list[str]) -> list[str]:
         return [role.strip().lower() for role in value]
+
+    @field_validator("role_names")
+    @classmethod
+    def _named_in_known_languages(
+        cls, value: dict[str, dict[str, str]]
+    ) -> dict[str, dict[str, str]]:
+        for names in value.values():
+            unknown = sorted(set(names) - set(LANGUAGES))
+            if unknown:
+                raise ValueError(f"languages must be among {', '.join(LANGUAGES)}, "
+                                 f"not {', '.join(unknown)}")
+        return {role.strip().lower(): names for role, names in value.items()}
 
     @field_validator("approval")
     @classmethod
@@ -497,6 +514,9 @@ class Settings(BaseSettings):
         if unknown_assigners:
             problems.append(f"access.assign_roles: unknown role(s) "
                             f"{', '.join(unknown_assigners)}")
+        unknown_named = sorted(set(self.role_names) - set(self.roles))
+        if unknown_named:
+            problems.append(f"role_names: unknown role(s) {', '.join(unknown_named)}")
         return problems
 
 

@@ -17,7 +17,7 @@ from bot.core.models import Draft, Incident, PersonId, Space
 from bot.core.ports import Once
 from bot.core.rules import reaction_decision
 from bot.core.service import Service
-from bot.core.text import Text, _
+from bot.core.text import Joined, Text, Who, _
 from bot.core.usecase import Context
 from bot.core.views import space_name
 
@@ -62,7 +62,7 @@ class LocalChat:
             n += 1
             name = f"{base}-{n}"
         self.channels[name] = LocalChannel(name)
-        self.log(f"#{name} opened")
+        self.frame(_("{channel} opened", channel=f"#{name}"))
         return Space(self.platform, name)
 
     async def invite(self, space: Space, people: Sequence[PersonId]) -> None:
@@ -70,7 +70,8 @@ class LocalChat:
         new = [p for p in people if p not in channel.members]
         channel.members.extend(new)
         if new:
-            self.log(f"#{space.channel} + {', '.join(_handle(p) for p in new)}")
+            self.frame(Text("{channel} + {people}", {"channel": f"#{space.channel}",
+                                                     "people": Joined(Who(p) for p in new)}))
 
     async def post(self, space: Space, lines: Sequence[Text], *, thread: str | None = None,
                    draft: Draft | None = None, language: str | None = None,
@@ -79,8 +80,9 @@ class LocalChat:
         message = LocalMessage(str(self._ids), space.channel, self._text(lines, language),
                                thread, draft.number if draft else None)
         self.channels[space.channel].messages.append(message)
-        where = f"#{space.channel}" + (f" (thread {thread})" if thread else "")
-        self.log(f"{where} [{message.id}] {_indent(message.text)}")
+        where = (_("{channel} (thread {thread})", channel=f"#{space.channel}", thread=thread)
+                 if thread else Text("{channel}", {"channel": f"#{space.channel}"}))
+        self.log(f"{self.render(where)} [{message.id}] {_indent(message.text)}")
         return message.id
 
     async def update(self, space: Space, message: str, lines: Sequence[Text], *,
@@ -89,32 +91,35 @@ class LocalChat:
         old, found.text, found.edits = found.text, self._text(lines, language), found.edits + 1
         before = set(old.splitlines())
         changed = [line for line in found.text.splitlines() if line not in before]
-        self.log(f"#{space.channel} [{message}] edited: {_indent(chr(10).join(changed))}")
+        edited = self.render(_("{channel} [{message}] edited:", channel=f"#{space.channel}",
+                               message=message))
+        self.log(f"{edited} {_indent(chr(10).join(changed))}")
 
     async def pin(self, space: Space, message: str) -> None:
         self.message(space.channel, message).pinned = True
-        self.log(f"#{space.channel} [{message}] pinned")
+        self.frame(_("{channel} [{message}] pinned", channel=f"#{space.channel}",
+                     message=message))
 
     async def close_space(self, space: Space) -> None:
         self.channels[space.channel].closed = True
-        self.log(f"#{space.channel} closed")
+        self.frame(_("{channel} closed", channel=f"#{space.channel}"))
 
     async def reopen_space(self, space: Space) -> None:
         channel = self.channels[space.channel]
         channel.closed = channel.archived = False
-        self.log(f"#{space.channel} reopened")
+        self.frame(_("{channel} reopened", channel=f"#{space.channel}"))
 
     async def archive_space(self, space: Space) -> None:
         channel = self.channels[space.channel]
         if not channel.archived:
             channel.archived = True
-            self.log(f"#{space.channel} archived")
+            self.frame(_("{channel} archived", channel=f"#{space.channel}"))
 
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
                      language: str | None = None, once: Once | None = None) -> None:
         text = self._text(lines, language)
         self.directs.append((person, text))
-        self.log(f"DM {_handle(person)}: {_indent(text)}")
+        self.log(f"{self.render(_('DM to {person}:', person=Who(person)))} {_indent(text)}")
 
     def space_of(self, incident: int) -> str:
         """The channel opened for an incident (channels are named `crisis-<n>-...`)."""
@@ -130,6 +135,10 @@ class LocalChat:
     def render(self, text: Text, language: str | None = None) -> str:
         return self._render_for(language)(text)
 
+    def frame(self, text: Text) -> None:
+        """The transcript's own words (what happened to a channel), in the chat's language."""
+        self.log(self.render(text))
+
     def log(self, line: str) -> None:
         if self._echo is not None:
             self._echo(line)
@@ -142,10 +151,6 @@ class LocalChat:
 def local_person(mention: Mention) -> PersonId:
     """Locally a username is the id: `@alice` is `local:alice`."""
     return f"local:{mention.value}"
-
-
-def _handle(person: PersonId) -> str:
-    return "@" + person.split(":", 1)[-1]
 
 
 def _indent(text: str) -> str:
@@ -164,7 +169,8 @@ class LocalSession:
 
     async def say(self, name: str, text: str, channel: str | None = None) -> list[str]:
         """Run `/crisis ...` as `local:<name>`; return the lines only the sender sees."""
-        self.chat.log(f"{'#' + channel if channel else '(direct)'} @{name}: {text}")
+        where = f"#{channel}" if channel else self.chat.render(_("(direct message)"))
+        self.chat.log(f"{where} @{name}: {text}")
         space = Space(self.chat.platform, channel) if channel else None
         ctx = Context(f"local:{name}", self.chat.platform, space, local_person,
                       origin=Origin.TEAM)
@@ -174,12 +180,14 @@ class LocalSession:
         except CrisisError as refused:
             lines = [self.chat.render(refused.text)]
         await self.delivery.flush()
-        self.chat.log("  ↳ (only @{}) {}".format(name, _indent("\n".join(lines))))
+        self._only(name, "\n".join(lines))
         return lines
 
     async def react(self, name: str, channel: str, message: str, reaction: str) -> str | None:
         """React to a message; ✅ on a draft card approves it. Returns the refusal, if any."""
-        self.chat.log(f"#{channel} @{name} reacted :{reaction}: to [{message}]")
+        self.chat.frame(_("{channel} {person} reacted {reaction} to [{message}]",
+                          channel=f"#{channel}", person=Who(f"local:{name}"),
+                          reaction=f":{reaction}:", message=message))
         decision = reaction_decision(reaction)
         incident = await self.service.incident_for(
             Context(f"local:{name}", self.chat.platform, Space(self.chat.platform, channel),
@@ -188,15 +196,20 @@ class LocalSession:
             return None
         if decision is False:
             hint = self.chat.render(_("To reject, say why: “/crisis reject <draft> <reason>”."))
-            self.chat.log(f"  ↳ (only @{name}) {hint}")
+            self._only(name, hint)
             return hint
         try:
             await self.service.decide(incident.number, f"local:{name}", approve=True,
                                       message=message)
         except CrisisError as refused:
             text = self.chat.render(refused.text)
-            self.chat.log(f"  ↳ (only @{name}) {text}")
+            self._only(name, text)
             return text
         finally:
             await self.delivery.flush()
         return None
+
+    def _only(self, name: str, text: str) -> None:
+        """What only `name` sees (an ephemeral answer elsewhere)."""
+        only = self.chat.render(_("(only {person})", person=Who(f"local:{name}")))
+        self.chat.log(f"  ↳ {only} {_indent(text)}")

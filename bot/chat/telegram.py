@@ -88,7 +88,7 @@ def _verbs() -> dict[str, Text]:
     with its first description."""
     verbs: dict[str, Text] = {}
     for usage, meaning in cmd.HELP:
-        verbs.setdefault(usage.split()[0], meaning)
+        verbs.setdefault(usage.msgid.split()[1], meaning)
     return verbs
 
 

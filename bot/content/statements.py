@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,14 @@ SUFFIX = ".j2"
 
 class JinjaTemplates:
     def __init__(self, directories: Sequence[Path],
-                 kind_label: Callable[[CrisisKind, str], str]) -> None:
+                 kind_label: Callable[[CrisisKind, str], str], *,
+                 moment: Callable[[datetime, str], str] = lambda at, _language: str(at)) -> None:
         self._env = SandboxedEnvironment(
             loader=FileSystemLoader([str(d) for d in directories], encoding="utf-8"),
             autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         )
         self._kind_label = kind_label
+        self._moment = moment
 
     @staticmethod
     def _paths(name: str, kind: CrisisKind, language: str) -> list[str]:
@@ -58,7 +61,9 @@ class JinjaTemplates:
             raise KeyError(name)
         try:
             template = self._env.select_template(self._paths(name, kind, language))
-            text = template.render(**fields, kind_label=self._kind_label(kind, language))
+            shown = {key: self._moment(value, language) if isinstance(value, datetime) else value
+                     for key, value in fields.items()}  # times as the language writes them
+            text = template.render(**shown, kind_label=self._kind_label(kind, language))
         except TemplateNotFound:
             raise KeyError(name) from None
         except TemplateError as error:  # syntax, undefined names, sandbox refusals

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.core.errors import Invalid
 from bot.core.models import CrisisKind, Severity, Status, parse_public_id
 from bot.core.rules import kind_from_hint
-from bot.core.text import LANGUAGES, Text, _
+from bot.core.text import LANGUAGES, Joined, Text, _
 
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]*))?>$")
 _AT_NAME = re.compile(r"^@([\w.\-]{1,64})$")
@@ -184,28 +184,32 @@ class Command:
     incident: int | None = None
 
 
-HELP: tuple[tuple[str, Text], ...] = (
-    ("declare [SEV1-4] [kind:<kind>] <title>", _("open an incident and its channel")),
-    ("ack", _("acknowledge; you become commander if there is none")),
-    ("role <@person> <role>", _("give someone a role (“role remove …” takes it back)")),
-    ("severity SEV1|SEV2|SEV3|SEV4", _("change the severity")),
-    ("status [responding|monitoring] <text>", _("post a status update")),
-    ("draft [to:<target>] <text>", _("propose a public statement or reply for approval")),
-    ("draft revise <n> <text>", _("post a new version of draft n (approvals start over)")),
-    ("approve [n]", _("approve the latest (or n-th) draft")),
-    ("reject [n] <reason>", _("reject a draft, saying why")),
-    ("note <text>", _("add a note to the timeline")),
-    ("timeline", _("show the timeline")),
-    ("resolve [summary]", _("resolve the incident")),
-    ("reopen", _("reopen a resolved incident")),
-    ("report", _("post-incident report")),
-    ("task [done|undo|assign] <n> [<@person>]", _("the playbook checklist; mark or assign items")),
-    ("templates", _("list the statement templates")),
-    ("draft template <name> [to:<target>]", _("start a draft from a statement template")),
-    ("lang en|ru|fa|default", _("the language of this incident's messages and report")),
-    ("lesson <text>", _("write down a lesson learned for the report")),
-    ("drill <kind>", _("start a training drill with simulated mentions")),
-    ("help", _("this list")),
+HELP: tuple[tuple[Text, Text], ...] = (
+    (_("/crisis declare [SEV1-4] [kind:<kind>] <title>"), _("open an incident and its channel")),
+    (_("/crisis ack"), _("acknowledge; you become commander if there is none")),
+    (_("/crisis role <@person> <role>"), _("give someone a role (“role remove …” takes it back)")),
+    (_("/crisis severity SEV1|SEV2|SEV3|SEV4"), _("change the severity")),
+    (_("/crisis status [responding|monitoring] <text>"), _("post a status update")),
+    (_("/crisis draft [to:<target>] <text>"),
+     _("propose a public statement or reply for approval")),
+    (_("/crisis draft revise <n> <text>"),
+     _("post a new version of draft n (approvals start over)")),
+    (_("/crisis approve [n]"), _("approve the latest (or n-th) draft")),
+    (_("/crisis reject [n] <reason>"), _("reject a draft, saying why")),
+    (_("/crisis note <text>"), _("add a note to the timeline")),
+    (_("/crisis timeline"), _("show the timeline")),
+    (_("/crisis resolve [summary]"), _("resolve the incident")),
+    (_("/crisis reopen"), _("reopen a resolved incident")),
+    (_("/crisis report"), _("post-incident report")),
+    (_("/crisis task [done|undo|assign] <n> [<@person>]"),
+     _("the playbook checklist; mark or assign items")),
+    (_("/crisis templates"), _("list the statement templates")),
+    (_("/crisis draft template <name> [to:<target>]"),
+     _("start a draft from a statement template")),
+    (_("/crisis lang en|ru|fa|default"), _("the language of this incident's messages and report")),
+    (_("/crisis lesson <text>"), _("write down a lesson learned for the report")),
+    (_("/crisis drill <kind>"), _("start a training drill with simulated mentions")),
+    (_("/crisis help"), _("this list")),
 )
 
 
@@ -245,7 +249,7 @@ def _declare(rest: list[str]) -> Declare:
                     _(
                         "Unknown crisis kind “{kind}”. Kinds: {kinds}.",
                         kind=head[5:],
-                        kinds=", ".join(k.value for k in CrisisKind),
+                        kinds=Joined(k.value for k in CrisisKind),
                     )
                 )
         else:
@@ -264,13 +268,13 @@ def _role(rest: list[str]) -> AssignRole:
     if remove:
         rest = rest[1:]
     usage = _("Usage: /crisis role <@person> <role> (or /crisis role remove <@person> <role>)")
-    if len(rest) != 2:
+    if len(rest) < 2:
         raise Invalid(usage)
-    first, second = parse_mention(rest[0]), parse_mention(rest[1])
-    if first is not None:
-        return AssignRole(first, rest[1].lower(), remove)
-    if second is not None:
-        return AssignRole(second, rest[0].lower(), remove)
+    first, last = parse_mention(rest[0]), parse_mention(rest[-1])
+    if first is not None:  # a role's name may be several words ("официальный представитель")
+        return AssignRole(first, " ".join(rest[1:]).lower(), remove)
+    if last is not None:
+        return AssignRole(last, " ".join(rest[:-1]).lower(), remove)
     raise Invalid(usage)
 
 
@@ -398,7 +402,7 @@ def _drill(rest: list[str]) -> StartDrill:
     kind = kind_from_hint(rest[0]) if len(rest) == 1 else None
     if kind is None:
         raise Invalid(_("Usage: /crisis drill <kind>. Kinds: {kinds}.",
-                        kinds=", ".join(k.value for k in CrisisKind)))
+                        kinds=Joined(k.value for k in CrisisKind)))
     return StartDrill(kind)
 
 

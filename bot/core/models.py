@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.core.text import Text, _
+from bot.core.text import Either, RoleName, Text, _
 
 PersonId = str
 """A person as `platform:id`, e.g. `slack:U024BE7LH`, `telegram:93372553`, `local:alice`."""
@@ -77,18 +77,24 @@ KIND_LABELS: Mapping[CrisisKind, Text] = {
 }
 
 ROLE_LABELS: Mapping[str, Text] = {
-    "commander": _("Commander"),
-    "spokesperson": _("Spokesperson"),
-    "approver": _("Approver"),
-    "monitor": _("Monitor"),
-    "legal": _("Legal"),
-    "support": _("Support"),
+    "commander": _("commander"),
+    "spokesperson": _("spokesperson"),
+    "approver": _("approver"),
+    "monitor": _("monitor"),
+    "legal": _("legal"),
+    "support": _("support"),
 }
-"""Names of the default roles; a team's own roles are shown as configured."""
+"""Names of the default roles; a team names its own roles in the settings (`role_names`)."""
 
 
-def role_label(role: str) -> Text | str:
-    return ROLE_LABELS.get(role, role)
+def role_name(role: str, *, capital: bool = False) -> RoleName:
+    """A role as people read it: its name in the reader's language (the id stays typed)."""
+    return RoleName(role, ROLE_LABELS.get(role), capital)
+
+
+def any_role(roles: Iterable[str]) -> Either:
+    """"approver or legal": the roles any of which will do, by name."""
+    return Either(tuple(role_name(role) for role in sorted(roles)))
 
 
 DRAFT_STATE_LABELS: Mapping[DraftState, Text] = {

@@ -39,10 +39,12 @@ from bot.core.models import (
     Severity,
     Status,
     TimelineEvent,
+    any_role,
 )
 from bot.core.report import duration
 from bot.core.rules import Rules
-from bot.core.text import N_, Joined, Text, Who, _
+from bot.core.text import N_, Joined, Percent, Text, Who, _
+from bot.core.views import late_text
 
 LATE_NOTE_AFTER = timedelta(minutes=1)
 """Lateness below this is the tick's own granularity, not worth telling anyone."""
@@ -290,7 +292,7 @@ def _approval_reminder(incident: Incident, draft: Draft, events: Sequence[Timeli
             if waiting else
             _("Draft #{number} has waited {elapsed} for approval, and nobody who may approve it "
               "holds the role {roles} yet.", number=draft.number, elapsed=elapsed,
-              roles=" / ".join(sorted(step.roles)))
+              roles=any_role(step.roles))
         )
     else:
         commander = incident.commander
@@ -299,7 +301,7 @@ def _approval_reminder(incident: Incident, draft: Draft, events: Sequence[Timeli
             _("{commander}, draft #{number} has still not been approved after {elapsed}; "
               "waiting for {people}.", commander=Who(commander), number=draft.number,
               elapsed=elapsed, people=who or _("someone with the role {roles}",
-                                                roles=" / ".join(sorted(step.roles))))
+                                                roles=any_role(step.roles)))
             if commander else
             _("Draft #{number} has still not been approved after {elapsed}.",
               number=draft.number, elapsed=elapsed)
@@ -337,9 +339,8 @@ def _archive(incident: Incident, events: Sequence[TimelineEvent], schedule: Sche
     resolved_at = incident.resolved_at or due_at
     if any(e.kind is EventKind.SPACE_ARCHIVED and e.at >= resolved_at for e in events):
         return None  # done since the latest resolution
-    since = resolved_at.astimezone(schedule.timezone).strftime("%Y-%m-%d %H:%M")
     message = _("{incident} has been resolved since {since}; archiving this channel.",
-                incident=incident.public_id, since=since)
+                incident=incident.public_id, since=resolved_at)
     return Action(incident.number, Purpose.ARCHIVE, due_at, now - due_at, message,
                   notice=NoticeKind.ARCHIVE_SPACE)
 
@@ -361,14 +362,15 @@ def _pulse(incident: Incident, events: Sequence[TimelineEvent],
     if not count and not previous:
         return None  # nothing moved: never spam a quiet channel
     negative = round(100 * sum(m.negative for m in current) / count) if count else 0
-    change: Text | str = (f"{round(100 * (count - previous) / previous):+d}%"
-                          if previous else _("new"))
+    change: Text | Percent = (Percent(round(100 * (count - previous) / previous), signed=True)
+                              if previous else _("new"))
     minutes = round(every.total_seconds() / 60)
-    message = N_("Pulse for {incident}: {n} mention in the last {minutes} min ({change} against "
-                 "the previous window), {negative}% negative.",
-                 "Pulse for {incident}: {n} mentions in the last {minutes} min ({change} against "
-                 "the previous window), {negative}% negative.", count,
-                 incident=incident.public_id, minutes=minutes, change=change, negative=negative)
+    message = N_("Pulse for {incident}: {n} mention in the last {window} ({change} against "
+                 "the previous window), {negative} negative.",
+                 "Pulse for {incident}: {n} mentions in the last {window} ({change} against "
+                 "the previous window), {negative} negative.", count,
+                 incident=incident.public_id, window=every, change=change,
+                 negative=Percent(negative))
     # A pulse describes the window ending now, so it is never "late".
     return Action(incident.number, Purpose.PULSE, now, timedelta(0), message,
                   extra={"count": count, "previous": previous, "negative": negative,
@@ -398,8 +400,6 @@ def _not_before(action: Action, changed: datetime | None, now: datetime) -> Acti
 def _with_late_note(action: Action) -> Action:
     if action.late < LATE_NOTE_AFTER:
         return action
-    minutes = round(action.late.total_seconds() / 60)
-    late = _("{text} (late by {minutes} min)", text=action.message, minutes=minutes)
-    dm = (_("{text} (late by {minutes} min)", text=action.dm, minutes=minutes)
-          if action.dm is not None else None)
-    return replace(action, message=late, dm=dm)
+    late = timedelta(minutes=round(action.late.total_seconds() / 60))
+    dm = late_text(action.dm, late) if action.dm is not None else None
+    return replace(action, message=late_text(action.message, late), dm=dm)

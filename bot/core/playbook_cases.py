@@ -5,7 +5,6 @@ which provides the unit of work, loading and drafting."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.core import access
@@ -30,7 +29,7 @@ from bot.core.playbook_views import (
 from bot.core.playbooks import Playbook, StatementTemplates, Task, TemplateError, checklist
 from bot.core.ports import Clock
 from bot.core.rules import Rules
-from bot.core.text import Who, _
+from bot.core.text import Joined, Who, _
 from bot.core.tx import Tx
 from bot.core.usecase import Context, Reply, canonical_people
 
@@ -43,7 +42,6 @@ class PlaybookCases:
     playbooks: dict[CrisisKind, Playbook]
     templates: StatementTemplates | None
     language: str
-    fmt_time: Callable[[datetime], str]
 
     if TYPE_CHECKING:  # provided by Service
         async def _run(self, work: Callable[[Tx], Awaitable[R]]) -> R: ...
@@ -176,14 +174,14 @@ class PlaybookCases:
         fields = {
             "incident": incident.public_id, "title": incident.title, "kind": incident.kind.value,
             "severity": incident.severity.value, "status": incident.status.value,
-            "opened": self.fmt_time(incident.created_at), "now": self.fmt_time(self.clock.now()),
+            "opened": incident.created_at, "now": self.clock.now(),
             "brand": brand, "target": target, "drill": incident.drill, "language": language,
         }
         try:
             text = templates.render(name, incident.kind, language, fields)
         except KeyError:
             raise NotFound(_("There is no template “{name}”. Templates: {names}.", name=name,
-                             names=", ".join(templates.names(incident.kind, language)))) from None
+                             names=Joined(templates.names(incident.kind, language)))) from None
         except TemplateError as error:
             raise Invalid(_("The template “{name}” could not be filled: {error}", name=name,
                             error=str(error))) from None

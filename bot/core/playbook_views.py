@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core.models import KIND_LABELS, CrisisKind, Incident
+from bot.core.models import KIND_LABELS, CrisisKind, Incident, role_name
 from bot.core.playbooks import Playbook, Task, open_tasks
-from bot.core.text import N_, Lines, Prefixed, Text, Who, _
+from bot.core.text import N_, Joined, Lines, Prefixed, Text, Who, _
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "fa": "فارسی"}
 
@@ -23,7 +23,7 @@ def stack(*lines: Text) -> Text:
 
 def checklist_message(incident: Incident, playbook: Playbook, tasks: Sequence[Task]) -> Text:
     lines = [_("Playbook for {kind} — roles to fill: {roles}.", kind=KIND_LABELS[playbook.kind],
-               roles=", ".join(playbook.roles) or "—")]
+               roles=Joined(tuple(role_name(r) for r in playbook.roles)) or "—")]
     guidance = playbook.severity.get(incident.severity)
     if guidance is not None:
         lines.append(_("{severity} means: {guidance}", severity=incident.severity.value,
@@ -32,7 +32,7 @@ def checklist_message(incident: Incident, playbook: Playbook, tasks: Sequence[Ta
     lines += [task_line(t) for t in tasks]
     if playbook.templates:
         lines.append(_("Statement templates to start from: {names} (“/crisis draft template "
-                       "<name>”).", names=", ".join(playbook.templates)))
+                       "<name>”).", names=Joined(playbook.templates)))
     lines.append(_("Mark items with “/crisis task done <n>”, hand them out with "
                    "“/crisis task assign <n> <@person>”."))
     return stack(*lines)
@@ -40,7 +40,7 @@ def checklist_message(incident: Incident, playbook: Playbook, tasks: Sequence[Ta
 
 def task_line(task: Task) -> Text:
     return _("{mark} {number}. {title} ({role}){assignee}", mark="☑" if task.done else "☐",
-             number=task.number, title=task.title, role=task.role,
+             number=task.number, title=task.title, role=role_name(task.role),
              assignee=Prefixed(" → ", Who(task.assignee)) if task.assignee else "")
 
 

@@ -4,7 +4,7 @@ to resolve)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,11 +17,12 @@ from bot.core.models import (
     EventKind,
     Incident,
     TimelineEvent,
+    role_name,
 )
 from bot.core.playbook_views import task_line
 from bot.core.playbooks import Task, open_tasks
 from bot.core.series import Series, mention_series
-from bot.core.text import BLANK, N_, Joined, Text, Who, _
+from bot.core.text import BLANK, N_, Joined, Percent, Text, Who, _
 from bot.core.views import event_text
 
 
@@ -61,18 +62,10 @@ def metrics(incident: Incident, events: Sequence[TimelineEvent], alerts: Sequenc
     )
 
 
-def duration(value: timedelta | None) -> Text:
-    """`1 h 5 min`, `3 min 20 s`, or `—` when it never happened."""
-    if value is None:
-        return _("—")
-    seconds = max(0, round(value.total_seconds()))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return _("{hours} h {minutes} min", hours=hours, minutes=minutes)
-    if minutes:
-        return _("{minutes} min {seconds} s", minutes=minutes, seconds=secs)
-    return _("{seconds} s", seconds=secs)
+def duration(value: timedelta | None) -> timedelta | Text:
+    """The duration (the renderer writes it: `1 hr 5 min`, `5 мин`), or `—` when it never
+    happened."""
+    return _("—") if value is None else value
 
 
 @dataclass(frozen=True)
@@ -85,8 +78,8 @@ class Report:
     alerts: Sequence[Alert]
     tasks: Sequence[Task] = ()
 
-    def lines(self, fmt_time: Callable[[datetime], str]) -> list[Text]:
-        return report_lines(self.incident, self.drafts, self.events, self.alerts, fmt_time,
+    def lines(self) -> list[Text]:
+        return report_lines(self.incident, self.drafts, self.events, self.alerts,
                             tasks=self.tasks)
 
     @property
@@ -99,8 +92,7 @@ class Report:
 
 
 def report_lines(incident: Incident, drafts: Sequence[Draft], events: Sequence[TimelineEvent],
-                 alerts: Sequence[Alert], fmt_time: Callable[[datetime], str], *,
-                 tasks: Sequence[Task] = ()) -> list[Text]:
+                 alerts: Sequence[Alert], *, tasks: Sequence[Task] = ()) -> list[Text]:
     """The report as Markdown lines, each translatable."""
     m = metrics(incident, events, alerts, drafts)
     lines: list[Text] = [
@@ -111,10 +103,10 @@ def report_lines(incident: Incident, drafts: Sequence[Draft], events: Sequence[T
         _("- Kind: {kind}", kind=KIND_LABELS[incident.kind]),
         _("- Severity: {severity}", severity=incident.severity.value),
         _("- Status: {status}", status=STATUS_LABELS[incident.status]),
-        _("- Opened: {time}", time=fmt_time(incident.created_at)),
+        _("- Opened: {time}", time=incident.created_at),
     ]
     if incident.resolved_at is not None:
-        lines.append(_("- Resolved: {time}", time=fmt_time(incident.resolved_at)))
+        lines.append(_("- Resolved: {time}", time=incident.resolved_at))
     summary = next((e.data.get("summary") for e in reversed(events)
                     if e.kind is EventKind.RESOLVED and e.data.get("summary")), None)
     if summary:
@@ -143,7 +135,7 @@ def report_lines(incident: Incident, drafts: Sequence[Draft], events: Sequence[T
         _("## People and roles"),
     ]
     if incident.roles:
-        lines += [_("- {role}: {people}", role=role,
+        lines += [_("- {role}: {people}", role=role_name(role, capital=True),
                     people=Joined(tuple(Who(p) for p in people)))
                   for role, people in incident.roles.items()]
     else:
@@ -152,22 +144,21 @@ def report_lines(incident: Incident, drafts: Sequence[Draft], events: Sequence[T
     if not drafts:
         lines.append(_("No drafts were posted."))
     for draft in drafts:
-        lines += _draft_section(draft, fmt_time)
-    lines += _checklist_section(tasks, fmt_time)
+        lines += _draft_section(draft)
+    lines += _checklist_section(tasks)
     lines += _mentions_section(mention_series(alerts))
     lines += _lessons_section(events)
     lines += [BLANK, _("## Timeline")]
-    lines += [_("- {time} {event}", time=fmt_time(e.at), event=event_text(e)) for e in events]
+    lines += [_("- {time} {event}", time=e.at, event=event_text(e)) for e in events]
     if alerts:
         lines += [BLANK, _("## Alerts"),
                   N_("{n} alert, first at {first}, last at {last}.",
                      "{n} alerts, first at {first}, last at {last}.", len(alerts),
-                     first=fmt_time(alerts[0].received_at),
-                     last=fmt_time(alerts[-1].received_at))]
+                     first=alerts[0].received_at, last=alerts[-1].received_at)]
     return lines
 
 
-def _draft_section(draft: Draft, fmt_time: Callable[[datetime], str]) -> list[Text]:
+def _draft_section(draft: Draft) -> list[Text]:
     lines = [
         BLANK,
         _("### Draft #{number} — {state}", number=draft.number,
@@ -178,16 +169,16 @@ def _draft_section(draft: Draft, fmt_time: Callable[[datetime], str]) -> list[Te
     for version in draft.versions:
         lines.append(_("- Version {version} by {author} at {time}: “{text}”",
                        version=version.number, author=Who(version.author),
-                       time=fmt_time(version.created_at), text=version.text))
+                       time=version.created_at, text=version.text))
         for decision in draft.decisions_on(version.number):
             if decision.approve:
                 lines.append(_("  - approved by {person} ({role}) at {time}",
-                               person=Who(decision.person), role=decision.role or "",
-                               time=fmt_time(decision.at)))
+                               person=Who(decision.person), role=role_name(decision.role or ""),
+                               time=decision.at))
             else:
                 lines.append(_("  - rejected by {person} ({role}) at {time}: {reason}",
-                               person=Who(decision.person), role=decision.role or "",
-                               time=fmt_time(decision.at), reason=decision.reason or ""))
+                               person=Who(decision.person), role=role_name(decision.role or ""),
+                               time=decision.at, reason=decision.reason or ""))
     approved = [d.at for d in draft.decisions if d.approve and d.version == draft.version]
     if approved and draft.state.value == "approved":
         lines.append(_("  - turnaround: {value}",
@@ -195,14 +186,14 @@ def _draft_section(draft: Draft, fmt_time: Callable[[datetime], str]) -> list[Te
     return lines
 
 
-def _checklist_section(tasks: Sequence[Task], fmt_time: Callable[[datetime], str]) -> list[Text]:
+def _checklist_section(tasks: Sequence[Task]) -> list[Text]:
     if not tasks:
         return []
     lines = [BLANK, _("## Checklist")]
     for task in tasks:
         if task.done_at is not None and task.done_by is not None:
             lines.append(_("- {item} — done by {person} at {time}", item=task_line(task),
-                           person=Who(task.done_by), time=fmt_time(task.done_at)))
+                           person=Who(task.done_by), time=task.done_at))
         else:
             lines.append(_("- {item} — open", item=task_line(task)))
     return lines
@@ -217,26 +208,26 @@ def _mentions_section(series: Series | None) -> list[Text]:
     if series is None:
         return []
     peak = series.peak
-    minutes = round(series.step.total_seconds() / 60)
     lines = [
         BLANK,
         _("## Mentions"),
-        N_("- Peak: {n} mention in {minutes} min at {time}, {negative}% negative",
-           "- Peak: {n} mentions in {minutes} min at {time}, {negative}% negative", peak.count,
-           minutes=minutes, time=peak.at.strftime("%H:%M"), negative=peak.negative_share),
-        N_("- In all: {n} mention, {negative}% negative, reach {reach}",
-           "- In all: {n} mentions, {negative}% negative, reach {reach}", series.total,
-           negative=series.negative_share, reach=f"{series.reach:,.0f}"),
-        _("- Chart: mentions per {minutes} min (bars) and the share of negative ones.",
-          minutes=minutes),
+        N_("- Peak: {n} mention in {window} at {time}, {negative} negative",
+           "- Peak: {n} mentions in {window} at {time}, {negative} negative", peak.count,
+           window=series.step, time=peak.at.time(), negative=Percent(peak.negative_share)),
+        N_("- In all: {n} mention, {negative} negative, reach {reach}",
+           "- In all: {n} mentions, {negative} negative, reach {reach}", series.total,
+           negative=Percent(series.negative_share), reach=round(series.reach)),
+        _("- Chart: mentions per {window} (bars) and the share of negative ones.",
+          window=series.step),
         BLANK,
         Text("```chart"),
     ]
     top = max(p.count for p in series.points)
     for point in series.points:
         bar = "█" * round(CHART_WIDTH * point.count / top) if point.count else "·"
-        lines.append(Text(f"{point.at:%H:%M} {bar:<{CHART_WIDTH}} {point.count:>4} "
-                          f"{point.negative_share:>3}%"))
+        lines.append(Text("{time} {bar} {count} {negative}", {
+            "time": point.at.time(), "bar": f"{bar:<{CHART_WIDTH}}", "count": point.count,
+            "negative": Percent(point.negative_share)}))
     lines.append(Text("```"))
     return lines
 

@@ -17,6 +17,8 @@ from bot.core.models import (
     PersonId,
     Severity,
     Status,
+    any_role,
+    role_name,
 )
 from bot.core.spikes import SpikeWatch
 from bot.core.text import Joined, Text, Who, _
@@ -49,7 +51,7 @@ def check_transition(current: Status, target: Status) -> None:
     """Raise `Invalid` naming the legal moves when `current -> target` is not one of them."""
     if target in TRANSITIONS[current]:
         return
-    allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
+    allowed = Joined(STATUS_LABELS[s] for s in sorted(TRANSITIONS[current]))
     raise Invalid(
         _(
             "Cannot go from {current} to {target}; from {current} the incident can go to: "
@@ -136,6 +138,9 @@ class Rules:
     first of them, the one under which they hold roles and decide."""
     assign_roles: frozenset[str] = frozenset({COMMANDER})
     """The roles whose holders give and take back roles (`[access] assign_roles`)."""
+    role_aliases: Mapping[str, str] = field(default_factory=dict)
+    """Other names people may type for a role (its name in each language, lowercased) -> its
+    id: `/crisis role @x представитель`."""
 
     def assigners(self, incident: Incident) -> list[PersonId]:
         """Who to ask for a role in `incident`: the holders of `assign_roles`."""
@@ -166,13 +171,14 @@ class Rules:
         return next((r for r in self.routes if r.matches(alert)), NO_ROUTE)
 
     def check_role(self, role: str) -> str:
-        name = role.strip().lower()
+        name = " ".join(role.split()).lower()
+        name = self.role_aliases.get(name, name)
         if name not in self.roles:
             raise Invalid(
                 _(
                     "Unknown role “{role}”. Roles: {roles}.",
                     role=role,
-                    roles=", ".join(self.roles),
+                    roles=Joined(tuple(role_name(r) for r in self.roles)),
                 )
             )
         return name
@@ -221,7 +227,7 @@ class Rules:
 
     def _needs_role(self, incident: Incident, roles: frozenset[str], *, approve: bool) -> Text:
         """Deciding needs one of `roles`: say so, and name who hands them out."""
-        names = " / ".join(sorted(roles))
+        names = any_role(roles)
         people = Joined(Who(p) for p in self.assigners(incident))
         if approve:
             return (_("Approving needs the role {roles}; ask {people} to assign it.",

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.core import access
 from bot.core import commands as cmd
@@ -31,6 +31,7 @@ from bot.core.models import (
     Severity,
     Status,
     TimelineEvent,
+    role_name,
 )
 from bot.core.pace import Action, Schedule, due_actions, watched
 from bot.core.playbook_cases import PlaybookCases
@@ -71,7 +72,6 @@ class Service(AlertIntake, PlaybookCases, Drills):
 
     def __init__(self, store: Store, clock: Clock, rules: Rules | None = None, *,
                  platform: str = "local", after_commit: Callable[[], None] | None = None,
-                 fmt_time: Callable[[Any], str] | None = None,
                  schedule: Schedule | None = None,
                  playbooks: Mapping[CrisisKind, Playbook] | None = None,
                  templates: StatementTemplates | None = None, language: str = "en") -> None:
@@ -80,7 +80,6 @@ class Service(AlertIntake, PlaybookCases, Drills):
         self.rules = rules or Rules()
         self.platform = platform
         self._after_commit = after_commit
-        self.fmt_time = fmt_time or (lambda at: at.strftime("%Y-%m-%d %H:%M UTC"))
         self.schedule = schedule or Schedule()
         self._digests: dict[int, Digest] = {}
         self.playbooks = dict(playbooks or {})
@@ -234,7 +233,7 @@ class Service(AlertIntake, PlaybookCases, Drills):
             if remove:
                 if person not in holders:
                     raise Invalid(_("{person} is not {role} in {incident}.", person=Who(person),
-                                    role=name, incident=incident.public_id))
+                                    role=role_name(name), incident=incident.public_id))
                 if name == COMMANDER:
                     raise Invalid(_("{incident} keeps a commander: hand over command with "
                                     "“/crisis role <@person> commander”.",
@@ -244,17 +243,18 @@ class Service(AlertIntake, PlaybookCases, Drills):
                     del incident.roles[name]
                 await tx.record(number, EventKind.ROLE_REMOVED, actor, person=person, role=name)
                 await tx.say(number, _("{person} is no longer {role}.", person=Who(person),
-                                       role=name))
+                                       role=role_name(name)))
             else:
                 if person in holders:
                     raise Invalid(_("{person} is already {role} in {incident}.",
-                                    person=Who(person), role=name,
+                                    person=Who(person), role=role_name(name),
                                     incident=incident.public_id))
                 if name == COMMANDER:
                     holders.clear()
                 holders.append(person)
                 await tx.record(number, EventKind.ROLE_ASSIGNED, actor, person=person, role=name)
-                await tx.say(number, _("{person} is now {role}.", person=Who(person), role=name))
+                await tx.say(number, _("{person} is now {role}.", person=Who(person),
+                                       role=role_name(name)))
                 await tx.notify(number, NoticeKind.INVITE, person=person)
             await tx.unit.update_incident(incident)
             await tx.notify(number, NoticeKind.SUMMARY)
@@ -605,14 +605,14 @@ class Service(AlertIntake, PlaybookCases, Drills):
                 await self.note(number, actor, text)
             case cmd.ShowTimeline():
                 events = (await self.load(number))[2]
-                return Reply(timeline_lines(events, self.fmt_time), number)
+                return Reply(timeline_lines(events), number)
             case cmd.Resolve(summary=summary):
                 await self.resolve(number, actor, summary)
             case cmd.Reopen():
                 await self.reopen(number, actor)
             case cmd.ShowReport():
                 report = await self.report(number)
-                return Reply(report.lines(self.fmt_time), number)
+                return Reply(report.lines(), number)
             case cmd.ShowTasks():
                 incident = await self.incident_for(ctx, number)
                 return Reply(task_list_lines(incident, await self.tasks(number)), number)

@@ -68,10 +68,9 @@ MEDIAN_LABELS: Mapping[str, Text] = {
 }
 
 
-def stats_lines(stats: Stats, fmt_time: Callable[[datetime], str]) -> list[Text]:
+def stats_lines(stats: Stats) -> list[Text]:
     lines = [
-        _("# Incidents from {since} to {until}", since=fmt_time(stats.since),
-          until=fmt_time(stats.until)),
+        _("# Incidents from {since} to {until}", since=stats.since, until=stats.until),
         BLANK,
         N_("{n} incident", "{n} incidents", stats.incidents),
         (N_("Drills included: {n} drill.", "Drills included: {n} drills.", stats.drills)

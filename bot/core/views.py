@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from bot.core.commands import HELP
@@ -23,17 +23,30 @@ from bot.core.models import (
     Severity,
     Status,
     TimelineEvent,
-    role_label,
+    any_role,
+    role_name,
 )
-from bot.core.playbook_views import checklist_summary
+from bot.core.playbook_views import checklist_summary, language_name
 from bot.core.playbooks import Task
 from bot.core.rules import Rules
-from bot.core.text import N_, Joined, Localized, Prefixed, Text, Who, _
+from bot.core.text import N_, Joined, Localized, Percent, Prefixed, Text, Who, _
 
 SPACE_PATTERN = "crisis-{number}-{slug}"
 
 NOT_A_DRAFT = _("That message is not a draft card: react to the card itself, or use "
                 "“/crisis approve <draft number>”.")
+
+
+SOURCE_LABELS: Mapping[str, Text] = {
+    "mentions": _("social listening"),
+    "generic": _("a webhook"),
+}
+"""Alert sources told in words; the others are products' own names (Grafana, PagerDuty) or a
+team's mapping, shown as they are."""
+
+
+def source_label(source: str) -> Text | str:
+    return SOURCE_LABELS.get(source, source)
 
 
 def space_name(incident: Incident, pattern: str = SPACE_PATTERN, *,
@@ -77,7 +90,8 @@ def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = ()
         people = incident.holders(role)
         if role != "commander" and people:
             lines.append(
-                _("{role}: {people}", role=role_label(role), people=_people(people))
+                _("{role}: {people}", role=role_name(role, capital=True),
+                  people=_people(people))
             )
     if drafts:
         lines.append(
@@ -118,7 +132,7 @@ def draft_lines(incident: Incident, draft: Draft, rules: Rules) -> list[Text]:
                 "Approvals: {have} of {need} ({roles}){people}",
                 have=len(progress.approvers),
                 need=progress.step.count,
-                roles=" / ".join(sorted(progress.step.roles)),
+                roles=any_role(progress.step.roles),
                 people=Prefixed(": ", _people(progress.approvers)) if progress.approvers else "",
             )
         )
@@ -131,17 +145,13 @@ def draft_lines(incident: Incident, draft: Draft, rules: Rules) -> list[Text]:
     return lines
 
 
-def timeline_lines(events: Sequence[TimelineEvent], fmt_time: Callable[[datetime], str]) -> list[
-    Text
-]:
-    return [
-        _("{time} {event}", time=fmt_time(e.at), event=event_text(e)) for e in events
-    ]
+def timeline_lines(events: Sequence[TimelineEvent]) -> list[Text]:
+    return [_("{time} {event}", time=e.at, event=event_text(e)) for e in events]
 
 
 def help_lines() -> list[Text]:
     return [_("crisisbot commands:")] + [
-        _("/crisis {usage} — {meaning}", usage=usage, meaning=meaning) for usage, meaning in HELP
+        _("{usage} — {meaning}", usage=usage, meaning=meaning) for usage, meaning in HELP
     ]
 
 
@@ -156,7 +166,7 @@ def event_text(event: TimelineEvent) -> Text:
         case EventKind.ACKNOWLEDGED:
             return _("{who} acknowledged", who=who)
         case EventKind.ALERT_ATTACHED:
-            return _("alert from {source}: {title}", source=d.get("source", ""),
+            return _("alert from {source}: {title}", source=source_label(d.get("source", "")),
                      title=d.get("title", ""))
         case EventKind.ALERTS_DIGEST:
             return alerts_digest_text(d["count"], d["seconds"], d["distinct"])
@@ -176,10 +186,10 @@ def event_text(event: TimelineEvent) -> Text:
                      old=Severity(d["from"]).value, new=Severity(d["to"]).value)
         case EventKind.ROLE_ASSIGNED:
             return _("{who} made {person} {role}", who=who, person=Who(d["person"]),
-                     role=d["role"])
+                     role=role_name(d["role"]))
         case EventKind.ROLE_REMOVED:
             return _("{who} removed {person} from {role}", who=who, person=Who(d["person"]),
-                     role=d["role"])
+                     role=role_name(d["role"]))
         case EventKind.DRAFT_POSTED:
             return _("{who} posted draft #{number}", who=who, number=d["draft"])
         case EventKind.DRAFT_REVISED:
@@ -187,7 +197,7 @@ def event_text(event: TimelineEvent) -> Text:
                      number=d["draft"], version=d["version"])
         case EventKind.DRAFT_APPROVAL:
             return _("{who} approved draft #{number} v{version} as {role}", who=who,
-                     number=d["draft"], version=d["version"], role=d.get("role", ""))
+                     number=d["draft"], version=d["version"], role=role_name(d.get("role", "")))
         case EventKind.DRAFT_APPROVED:
             return _("draft #{number} v{version} is approved and ready to publish",
                      number=d["draft"], version=d["version"])
@@ -221,8 +231,10 @@ def event_text(event: TimelineEvent) -> Text:
             return _("{who} gave checklist item {number} to {person}", who=who,
                      number=d.get("task", ""), person=Who(d["person"]))
         case EventKind.LANGUAGE_CHANGED:
-            return _("{who} switched the incident's language to {language}", who=who,
-                     language=d.get("to") or "—")
+            if d.get("to"):
+                return _("{who} switched the incident's language to {language}", who=who,
+                         language=language_name(d["to"]))
+            return _("{who} switched the incident back to the team's language", who=who)
         case EventKind.LESSON:
             return _("{who} recorded a lesson: {text}", who=who, text=d.get("text", ""))
         case EventKind.SPACE_ARCHIVED:
@@ -241,9 +253,9 @@ def _reminder_text(d: Mapping[str, Any]) -> Text:
         case "review":
             return _("reminded {people} to hold the post-incident review", people=_audience(d))
         case "pulse":
-            return _("pulse: {count} mentions in {minutes} min, {negative}% negative",
-                     count=d.get("count", 0), minutes=d.get("minutes", 0),
-                     negative=d.get("negative", 0))
+            return _("pulse: {count} mentions in {window}, {negative} negative",
+                     count=d.get("count", 0), window=timedelta(minutes=d.get("minutes", 0)),
+                     negative=Percent(d.get("negative", 0)))
     return _("reminded {people}", people=_audience(d))
 
 
@@ -256,7 +268,11 @@ def _late(d: Mapping[str, Any], text: Text) -> Text:
     late = int(d.get("late", 0))
     if late < 60:  # the tick's own granularity, as in core/pace.py
         return text
-    return _("{text} (late by {minutes} min)", text=text, minutes=round(late / 60))
+    return late_text(text, timedelta(minutes=round(late / 60)))
+
+
+def late_text(text: Text, late: timedelta) -> Text:
+    return _("{text} (late by {late})", text=text, late=late)
 
 
 def alerts_digest_text(count: int, seconds: int, distinct: int) -> Text:

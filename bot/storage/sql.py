@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import orjson
@@ -87,9 +87,10 @@ from bot.core.models import (
     Space,
     Status,
     TimelineEvent,
+    role_name,
 )
 from bot.core.playbooks import Task
-from bot.core.text import Joined, Lines, Localized, Prefixed, Text, Who
+from bot.core.text import Either, Joined, Lines, Localized, Percent, Prefixed, RoleName, Text, Who
 
 DEFAULT_URL = "sqlite+aiosqlite:///./crisisbot.db"
 BUSY_TIMEOUT_MS = 10
@@ -427,8 +428,20 @@ def _encode(value: Any) -> Any:
             return {"$joined": [_encode(v) for v in value]}
         case Lines():
             return {"$lines": [_encode(v) for v in value]}
+        case Either():
+            return {"$either": [_encode(v) for v in value]}
         case Localized():
             return {"$localized": dict(value.texts)}
+        case RoleName():
+            return {"$role": [value.id, value.capital]}
+        case Percent():
+            return {"$percent": [value.value, value.signed]}
+        case datetime():
+            return {"$datetime": value.isoformat()}
+        case time():
+            return {"$time": value.isoformat()}
+        case timedelta():
+            return {"$seconds": value.total_seconds()}
         case str():
             return str(value)
         case None | bool() | int() | float():
@@ -453,6 +466,18 @@ def _decode(value: Any) -> Any:
             return Lines(_decode(v) for v in body)
         case "$localized":
             return Localized.of(body)
+        case "$either":
+            return Either(_decode(v) for v in body)
+        case "$role":
+            return role_name(body[0], capital=body[1])
+        case "$percent":
+            return Percent(body[0], signed=body[1])
+        case "$datetime":
+            return datetime.fromisoformat(body)
+        case "$time":
+            return time.fromisoformat(body)
+        case "$seconds":
+            return timedelta(seconds=body)
     raise ValueError(f"unknown message parameter tag {tag!r}")
 
 

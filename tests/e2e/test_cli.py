@@ -44,9 +44,9 @@ def test_demo_tells_the_whole_story_and_ends_with_the_report(tmp_path: Path) -> 
     assert -1 not in positions, [s for s, p in zip(story, positions, strict=True) if p == -1]
     assert positions == sorted(positions), "the story is told out of order"
     report = out[out.index("# Post-incident report"):]
-    assert "| time to acknowledge | 5 min 0 s |" in report
-    assert "| time to first approved statement | 27 min 0 s |" in report
-    assert "| time to resolve | 1 h 32 min |" in report
+    assert "| time to acknowledge | 5 min |" in report
+    assert "| time to first approved statement | 27 min |" in report
+    assert "| time to resolve | 1 hr 32 min |" in report
     assert "| alerts | 3 |" in report
     assert "rejected by @frank (legal)" in report
     assert "approved by @dave (approver)" in report

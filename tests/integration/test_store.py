@@ -7,6 +7,7 @@ import asyncio
 import copy
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -29,9 +30,11 @@ from bot.core.models import (
     Space,
     Status,
     TimelineEvent,
+    any_role,
+    role_name,
 )
 from bot.core.ports import Store
-from bot.core.text import Joined, Prefixed, Text, Who, render
+from bot.core.text import Either, Joined, Percent, Prefixed, Text, Who, render
 from bot.storage.memory import MemoryStore
 from bot.storage.sql import SqlStore, decode_text, encode_text
 
@@ -328,7 +331,11 @@ NESTED = Text(
     {"person": Who("telegram:93372553"), "number": 2,
      "reason": Prefixed(": ", Text("because {why}", {"why": Who("slack:U1")})),
      "people": Joined((Who("local:bob"), "someone else", Text("the {role}", {"role": "legal"}))),
-     "share": 0.5, "drill": False, "missing": None},
+     "share": 0.5, "drill": False, "missing": None,
+     # typed values the renderer formats per locale come back typed
+     "role": role_name("spokesperson", capital=True), "roles": any_role(["approver", "legal"]),
+     "negative": Percent(67), "change": Percent(-5, signed=True), "at": T0,
+     "clock": T0.time(), "took": timedelta(minutes=92)},
     plural="{person} approved drafts", count=2,
 )
 
@@ -341,8 +348,9 @@ def test_text_codec_is_lossless() -> None:
     assert type(back.params["people"]) is Joined
     assert type(back.params["reason"]) is Prefixed
     assert type(back.params["reason"][1]) is Text
+    assert type(back.params["roles"]) is Either
     with pytest.raises(TypeError):
-        encode_text(Text("{when}", {"when": T0}))
+        encode_text(Text("{where}", {"where": Path("/tmp")}))
 
 
 async def test_notices_round_trip_pending_and_done(store: Store) -> None:

@@ -43,7 +43,7 @@ async def test_role_holders_cannot_grant_roles_or_strip_the_veto(world: World) -
             "Approving needs the role approver; ask @alice to assign it.")):
         await world.service.decide(n, ERIN, approve=True)
     with pytest.raises(Forbidden, match=re.escape(
-            "Rejecting needs the role approver / legal; ask @alice to assign it.")):
+            "Rejecting needs the role approver or legal; ask @alice to assign it.")):
         await world.service.decide(n, ERIN, approve=False, reason="no")
     # The veto holds: legal rejects the spokesperson's draft.
     await world.service.decide(n, DAVE, approve=False, reason="Names a supplier")

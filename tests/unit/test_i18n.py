@@ -217,11 +217,12 @@ def test_persian_isolates_names_and_ids() -> None:
     assert f"{FSI}@carol{PDI}" in text
     assert "acknowledged" not in text
     assert "پذیرفت" in text
-    # lists isolate each person; a nested Text is translated, not isolated as a whole
+    # lists isolate each person, joined with the Persian separator; a number is written in
+    # Persian digits (no isolate needed); a nested Text is translated, not isolated as a whole
     joined = render(_("Draft #{number} is approved and ready to publish. Approved by {people}.",
                       number=3, people=Joined((Who("local:dave"), Who("local:erin")))))
-    assert f"{FSI}@dave{PDI}, {FSI}@erin{PDI}" in joined
-    assert f"{FSI}3{PDI}" in joined
+    assert f"{FSI}@dave{PDI}،\u200f {FSI}@erin{PDI}" in joined
+    assert "شمارهٔ ۳ " in joined
     nested = render(_("Severity: {severity} · Kind: {kind} · Status: {status}", severity="SEV2",
                       kind=_("data breach"), status=_("monitoring")))
     assert "نشت داده" in nested

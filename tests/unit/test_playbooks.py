@@ -156,8 +156,8 @@ async def test_language_override_is_kept_and_used(store: Store) -> None:
     assert "Координатор: @bob" in summary
     assert "Чек-лист: открыто 9 пунктов из 10" in summary
     text = world.channel_text()
-    assert "переключает INC-1 на язык: Русский" in text
-    assert "выполняет пункт 1: Локализовать утечку" in text
+    assert "язык инцидента INC-1 — Русский" in text
+    assert "Пункт 1 выполнен (@bob): Локализовать утечку" in text
     assert "Мы выявили инцидент информационной безопасности" in text  # the ru template
     report = await world.say("bob", "/crisis report")
     assert "# Отчёт по итогам инцидента" in report[0]

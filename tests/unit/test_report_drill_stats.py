@@ -53,8 +53,8 @@ def test_series_buckets_peak_and_interval() -> None:
 async def test_report_has_checklist_chart_peak_and_lessons(store: Store) -> None:
     world = await _mention_incident(store)
     report = await world.service.report(1)
-    text = "\n".join(render(line) for line in report.lines(world.service.fmt_time))
-    for expected in ("| time to acknowledge | 5 min 0 s |", "| time to first status update |",
+    text = "\n".join(render(line) for line in report.lines())
+    for expected in ("| time to acknowledge | 5 min |", "| time to first status update |",
                      "| time to first approved statement |", "| checklist | 1 of 9 done |",
                      "## Checklist", "— done by @bob at", "## Mentions",
                      "- Peak: 3 mentions in 1 min at 08:31, 67% negative",
@@ -65,8 +65,13 @@ async def test_report_has_checklist_chart_peak_and_lessons(store: Store) -> None
     assert len(chart) == 4
     assert chart[1].startswith("08:31 " + "█" * 30)
     assert chart[2].startswith("08:32 ·")
-    lines = [renderer("fa")(line) for line in report.lines(world.service.fmt_time)]
-    page = html_report(lines, language="fa", series=report.series)
+    persian = renderer("fa")
+    lines = [persian(line) for line in report.lines()]
+    page = html_report(lines, language="fa", series=report.series,
+                       chart_labels=("اشاره‌ها", "سهم منفی"), words=persian)
+    assert "اشاره‌ها\u2069 (بیشینه " in page  # the chart's own words and digits are Persian
+    assert "۸:۳۰" in page
+    assert "08:30" not in page
     assert '<html lang="fa" dir="rtl">' in page
     assert page.count("<svg") == 1
     assert "```" not in page
@@ -86,7 +91,7 @@ async def test_a_drill_is_marked_fed_on_the_tick_and_stops_at_resolve(store: Sto
     text = world.channel_text()
     assert "[DRILL] INC-1: Drill: a hacker forum offers our customer database" in text
     assert "This is a DRILL, not a real crisis" in text
-    assert "[DRILL] Simulated mention on forum.example (reach 5000)" in text
+    assert "[DRILL] Simulated mention on forum.example (reach 5,000)" in text
     assert await world.tick(2) == 0
     assert await world.tick(1) == 1
     assert len((await world.service.load(1))[3]) == 2
@@ -109,10 +114,10 @@ async def test_stats_count_and_medians_without_drills(store: Store) -> None:
     assert stats.medians["to_acknowledge"].value == timedelta(minutes=5)
     assert stats.medians["to_acknowledge"].count == 1
     assert stats.medians["to_resolve"].value == timedelta(minutes=15)
-    text = "\n".join(render(line) for line in stats_lines(stats, world.service.fmt_time))
+    text = "\n".join(render(line) for line in stats_lines(stats))
     assert "2 incidents" in text
     assert "Drills are left out" in text
-    assert "| time to acknowledge | 5 min 0 s | 1 |" in text
+    assert "| time to acknowledge | 5 min | 1 |" in text
     with_drills = await world.service.stats(since, include_drills=True)
     assert with_drills.incidents == 3
     assert with_drills.drills == 1

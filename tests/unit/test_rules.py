@@ -227,7 +227,7 @@ async def test_rejection_refused_for_others(who: str) -> None:
     world = make_world()
     n = await team(world)
     await world.service.post_draft(n, BOB, "We are aware.")
-    with pytest.raises(Forbidden, match="Rejecting needs the role approver / legal"):
+    with pytest.raises(Forbidden, match="Rejecting needs the role approver or legal"):
         await world.service.decide(n, who, approve=False, reason="no")
 
 

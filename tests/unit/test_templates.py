@@ -4,6 +4,7 @@ template go through the normal approval flow."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,21 @@ FIELDS = {"incident": "INC-7", "title": "Checkout is down", "kind": "service_out
           "now": "2026-03-14 09:00 UTC", "brand": "BrightMilk", "target": None, "drill": False,
           "language": "en"}
 KINDS = [k for k in CrisisKind if k is not CrisisKind.OTHER]
+
+
+@pytest.mark.parametrize(("language", "calendar", "now"), [
+    ("en", "gregorian", "3/14/2026, 09:00 UTC"),
+    ("ru", "gregorian", "14.03.2026, 09:00 UTC"),
+    ("fa", "gregorian", "۲۰۲۶/۳/۱۴،\u200f ۹:۰۰ UTC"),
+    ("fa", "persian", "۱۴۰۴/۱۲/۲۳،\u200f ۹:۰۰ UTC"),
+])
+def test_times_in_a_statement_are_written_the_language_s_way(language: str, calendar: str,
+                                                              now: str) -> None:
+    templates = templates_from(Settings(calendar=calendar))
+    at = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
+    text = templates.render("update", CrisisKind.SERVICE_OUTAGE, language,
+                            {**FIELDS, "now": at, "opened": at})
+    assert now in text
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
