@@ -35,6 +35,10 @@ log = logging.getLogger("crisisbot.web")
 
 MAX_BODY = 1024 * 1024
 """Alert bodies over 1 MiB are refused (413) before they are read whole."""
+MAX_POST_BODY = 1024 * 1024
+"""The limit of a chat platform's route (`posts`): Slack and Telegram send a few KiB."""
+MAX_OTHER_BODY = 64 * 1024
+"""The limit of every other route (they read no body; a form is a few KiB)."""
 
 Authenticate = Callable[[str, Mapping[str, str], bytes], bool]
 Submit = Callable[[Sequence[Alert], RawDelivery | None], Awaitable[list[AlertOutcome]]]
@@ -96,7 +100,10 @@ class Metrics:
 def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, submit: Submit,
                ping: Ping, clock: Clock, lifespan: Lifespan | None = None,
                max_body: int = MAX_BODY, posts: Mapping[str, Endpoint] | None = None) -> FastAPI:
-    """`posts` mounts chat platforms' endpoints (e.g. `/slack/events`), built by app.py."""
+    """`posts` mounts chat platforms' endpoints (e.g. `/slack/events`), built by app.py.
+
+    Every route has a body limit (`max_body` for alerts, `MAX_POST_BODY` for `posts`,
+    `MAX_OTHER_BODY` for the rest): a longer body is answered 413 before more is read."""
     app = _Api(title="crisisbot", version="0.1.0", lifespan=lifespan,
                docs_url=None, redoc_url=None)
     metrics = Metrics()
@@ -140,7 +147,8 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         body = await _read_limited(asgi_receive, headers.get("content-length", ""), max_body)
         if body is None:
-            return error(413, f"body larger than {max_body} bytes", source, "too_large")
+            return error(413, f"body larger than {max_body} bytes", source, "too_large",
+                         limit=max_body)
         if not authenticate(source, headers, body):
             return error(401, "missing or wrong credentials", source, "unauthorized")
         query = scope.get("query_string", b"").decode("latin-1")
@@ -160,8 +168,10 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
     for path, endpoint in (posts or {}).items():
         app.add_api_route(path, endpoint, methods=["POST"], include_in_schema=False)
 
+    limits = dict.fromkeys(posts or {}, MAX_POST_BODY)
     app.alerts_operation = _alerts_operation(sources)
-    app.front = _Timed(_AlertRoute(app.routed, receive), metrics)
+    app.front = _Timed(_AlertRoute(_Limited(app.routed, limits, MAX_OTHER_BODY), receive),
+                       metrics)
     return app
 
 
@@ -237,6 +247,44 @@ class _AlertRoute:
         except ClientDisconnect:
             return  # nobody to answer, and nothing was stored
         await response(scope, receive, send)
+
+
+class _Limited:
+    """Every other route's body, read up to its limit before the route runs (413 as JSON past
+    it), then handed on from memory: a route never reads an unbounded body (`request.body()`
+    in Slack's and Telegram's endpoints would)."""
+
+    def __init__(self, app: ASGIApp, limits: Mapping[str, int], default: int) -> None:
+        self.app = app
+        self.limits = limits
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits.get(scope.get("path", ""), self.default)
+        declared = next((v.decode("latin-1") for k, v in scope["headers"]
+                         if k == b"content-length"), "")
+        try:
+            body = await _read_limited(receive, declared, limit)
+        except ClientDisconnect:
+            return
+        if body is None:
+            response = JSONResponse({"error": f"body larger than {limit} bytes",
+                                     "limit": limit}, status_code=413)
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # a disconnect, for a route that waits for one
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
 class _Timed:
