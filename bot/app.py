@@ -22,12 +22,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox, Pacing
 from bot.chat.slack import PLATFORM as SLACK
 from bot.chat.slack import SlackChat, slack_app, slack_escape, slack_mention
+from bot.chat.slack import refusal as slack_refusal
 from bot.chat.telegram import PLATFORM as TELEGRAM
 from bot.chat.telegram import Limits, TelegramChat, TelegramUpdates, build_application
 from bot.content import PLAYBOOKS, TEMPLATES
@@ -291,8 +293,12 @@ def web_app(bot: Bot) -> FastAPI:
         socket = AsyncSocketModeHandler(bot.slack, _secret(bot.settings.slack.app_token))
     elif bot.slack is not None:
         handler = AsyncSlackRequestHandler(bot.slack)
+        verifier = SignatureVerifier(_secret(bot.settings.slack.signing_secret))
 
         async def slack_events(request: Request) -> Response:
+            refused = slack_refusal(verifier, request.headers, await request.body())
+            if refused is not None:
+                return JSONResponse({"error": refused[1]}, status_code=refused[0])
             return await handler.handle(request)
 
         posts["/slack/events"] = slack_events

@@ -479,8 +479,12 @@ class TelegramUpdates:
         if self.secret is None or not hmac.compare_digest(given.encode(), self.secret.encode()):
             return 401, {"error": "missing or wrong X-Telegram-Bot-Api-Secret-Token"}
         try:
-            update = Update.de_json(json.loads(body), self.app.bot)
-        except (ValueError, TypeError, KeyError):
+            data = json.loads(body)
+            update = Update.de_json(data, self.app.bot) if isinstance(data, dict) and \
+                isinstance(data.get("update_id"), int) else None
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            update = None  # not JSON, too deep, or not shaped like an update
+        if update is None:
             return 400, {"error": "not a Telegram update"}
         await self.handle(update)
         return 200, {"ok": True}
