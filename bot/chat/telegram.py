@@ -67,6 +67,7 @@ from bot.core.models import (
     Question,
     Severity,
     Space,
+    bounded,
 )
 from bot.core.ports import Once, RetryLater, Store
 from bot.core.rules import reaction_decision
@@ -582,15 +583,16 @@ class TelegramUpdates:
             return
         actor = person_of(query.from_user)
         try:
-            _tag, number, draft, version, action = query.data.split(":")
-            incident, found = await self._draft(int(number), draft=int(draft))
+            _tag, *numbers, action = query.data.split(":")
+            number, draft, version = (bounded(n, n) for n in numbers)
+            incident, found = await self._draft(number, draft=draft)
             if action == "a":
                 await self.service.decide(incident.number, actor, approve=True,
-                                          draft_number=found.number, version=int(version))
+                                          draft_number=found.number, version=version)
                 await query.answer(self.chat.render(
                     _("You approved draft #{number}.", number=found.number)))
                 return
-            self.service.rules.check_decidable(incident, found, actor, int(version),
+            self.service.rules.check_decidable(incident, found, actor, version,
                                                reject=action == "r")
         except CrisisError as refused:
             await query.answer(self.chat.render(refused.text), show_alert=True)

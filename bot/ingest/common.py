@@ -1,4 +1,7 @@
-"""What every source shares: strict JSON, schema errors as field paths, stable keys."""
+"""What every source shares: strict JSON, schema errors as field paths, stable keys, and the
+checks that turn poison (dates past the calendar's end once in UTC, infinite or absurdly large
+numbers, JSON nested too deep) into a 422 naming the field, never a 5xx that a sender would
+retry forever."""
 
 from __future__ import annotations
 
@@ -7,9 +10,9 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from bot.core.intake import Inbound, PayloadError, Problem
 
@@ -17,9 +20,22 @@ MAX_TITLE = 200
 
 
 class Lenient(BaseModel):
-    """Senders add fields over time; unknown ones are ignored, known ones are checked."""
+    """Senders add fields over time; unknown ones are ignored, known ones are checked. A float
+    field refuses `1e400` (infinity) and integers too large for a float."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, allow_inf_nan=False)
+
+
+def _in_utc(at: datetime) -> datetime:
+    try:
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
+        raise ValueError("out of range once converted to UTC") from None
+
+
+When = Annotated[datetime, AfterValidator(_in_utc)]
+"""A timestamp field of a sender's model, in UTC (naive ones are taken as UTC); one that
+has no UTC equivalent is refused with its field path. Use it for every datetime field."""
 
 
 def load_json(body: bytes) -> Any:
@@ -27,6 +43,8 @@ def load_json(body: bytes) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, ValueError) as error:
         raise PayloadError([Problem("body", f"not valid JSON: {error}")]) from None
+    except RecursionError:
+        raise PayloadError([Problem("body", "not valid JSON: nested too deeply")]) from None
 
 
 @functools.cache
@@ -76,9 +94,8 @@ def fallback_key(inbound: Inbound, index: int) -> str:
 
 
 def utc(at: datetime | None) -> datetime | None:
-    if at is None:
-        return None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    """A `When` (already UTC) or any other datetime, in UTC."""
+    return None if at is None else _in_utc(at)
 
 
 def title_of(*candidates: str | None) -> str:

@@ -15,7 +15,7 @@ from bot.ingest.common import Lenient, numbers, parse
 
 
 class GrafanaAlert(AmAlert):
-    values: dict[str, float | int | None] | None = None
+    values: dict[str, float | None] | None = None
     dashboardURL: str | None = None
     panelURL: str | None = None
     silenceURL: str | None = None

@@ -6,7 +6,6 @@ PagerDuty-side state with no crisisbot meaning, accepted and not stored.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -14,14 +13,14 @@ from pydantic import Field, model_validator
 from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
 from bot.core.rules import kind_from_hint, severity_from_hint
-from bot.ingest.common import Lenient, fallback_key, parse, title_of, utc
+from bot.ingest.common import Lenient, When, fallback_key, parse, title_of, utc
 
 
 class PdPayload(Lenient):
     summary: Annotated[str, Field(min_length=1, max_length=1024)]
     source: Annotated[str, Field(min_length=1)]
     severity: Literal["critical", "error", "warning", "info"]
-    timestamp: datetime | None = None
+    timestamp: When | None = None
     component: str | None = None
     group: str | None = None
     class_: str | None = Field(default=None, alias="class")

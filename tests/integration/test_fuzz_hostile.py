@@ -166,18 +166,18 @@ DATED: list[tuple[str, Any, str, dict[str, str]]] = [
 def test_alert_dates_out_of_range_are_422_with_the_field(
         server: Hostile, source: str, body: Any, loc: str, headers: dict[str, str],
         at: str) -> None:
-    before = server.count("raw_deliveries")
+    before = server.count("deliveries")
     answer = refused(server.alert(source, json.dumps(body(at)).encode(), **headers), 422)
     assert loc in {p["loc"] for p in answer["problems"]}, answer
-    assert server.count("raw_deliveries") == before
+    assert server.count("deliveries") == before
 
 
 @pytest.mark.parametrize("source", [d[0] for d in DATED])
 def test_alert_bodies_nested_10000_deep_are_422(server: Hostile, source: str) -> None:
-    before = server.count("raw_deliveries")
+    before = server.count("deliveries")
     for body in (DEEP, b'{"title": ' + DEEP + b"}", b'{"alerts": [' + DEEP + b"]}"):
         refused(server.alert(source, body), 422)
-    assert server.count("raw_deliveries") == before
+    assert server.count("deliveries") == before
 
 
 BIG = "1" + "0" * 400
@@ -193,7 +193,7 @@ ABSURD = [
 @pytest.mark.parametrize(("source", "body", "loc"), ABSURD)
 def test_absurd_numbers_are_422_with_the_field(server: Hostile, source: str, body: str,
                                                loc: str) -> None:
-    before = server.count("raw_deliveries")
+    before = server.count("deliveries")
     answer = refused(server.alert(source, body.encode()), 422)
     assert any(p["loc"].startswith(loc) for p in answer["problems"]), answer
-    assert server.count("raw_deliveries") == before
+    assert server.count("deliveries") == before
