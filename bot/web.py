@@ -7,6 +7,7 @@ nothing here knows settings or concrete adapters.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -27,7 +28,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.core.alert_intake import AlertOutcome
-from bot.core.intake import Inbound, Parser, PayloadError
+from bot.core.intake import MAX_ALERTS, Inbound, Parser, PayloadError, TooMany
 from bot.core.models import Alert, RawDelivery, public_id
 from bot.core.ports import Clock
 
@@ -39,6 +40,9 @@ MAX_POST_BODY = 1024 * 1024
 """The limit of a chat platform's route (`posts`): Slack and Telegram send a few KiB."""
 MAX_OTHER_BODY = 64 * 1024
 """The limit of every other route (they read no body; a form is a few KiB)."""
+PARSE_ASIDE = 64 * 1024
+"""A body larger than this is parsed in a worker thread: parsing 1 MiB of alerts takes a few
+hundred ms, during which the event loop (health checks, Slack's 3-second ack) must run."""
 
 Authenticate = Callable[[str, Mapping[str, str], bytes], bool]
 Submit = Callable[[Sequence[Alert], RawDelivery | None], Awaitable[list[AlertOutcome]]]
@@ -154,7 +158,13 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
         query = scope.get("query_string", b"").decode("latin-1")
         inbound = Inbound(source, body, clock.now(), headers, dict(parse_qsl(query)))
         try:
-            alerts = parser(inbound)
+            alerts = parser(inbound) if len(body) <= PARSE_ASIDE else \
+                await asyncio.to_thread(parser, inbound)
+            if len(alerts) > MAX_ALERTS:  # a parser that does not count them itself
+                raise TooMany("body")
+        except TooMany:
+            return error(413, f"more than {MAX_ALERTS} alerts in one request; send them in "
+                         "smaller batches", source, "too_many", limit=MAX_ALERTS)
         except PayloadError as bad:
             return error(422, "invalid payload", source, "invalid",
                          problems=[{"loc": p.loc, "msg": p.msg} for p in bad.problems])
@@ -214,7 +224,7 @@ def _alerts_operation(sources: Sequence[str]) -> dict[str, Any]:
                     "content": {"application/json": {"schema": {"type": "object"}}}},
             "401": {"description": "Missing or wrong credentials"},
             "404": {"description": "Unknown source"},
-            "413": {"description": "Body over 1 MiB"},
+            "413": {"description": f"Body over 1 MiB, or more than {MAX_ALERTS} alerts"},
             "422": {"description": "Malformed JSON or schema errors, with field paths"},
             "503": {"description": "The database could not store the alert; retry"},
         },

@@ -14,7 +14,7 @@ from pydantic import Field
 from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
 from bot.core.rules import kind_from_hint, severity_from_hint
-from bot.ingest.common import Lenient, When, digest, parse, title_of, utc
+from bot.ingest.common import Batch, Lenient, When, digest, parse, title_of, utc
 
 
 class AmAlert(Lenient):
@@ -36,7 +36,7 @@ class AmWebhook(Lenient):
     commonLabels: dict[str, str] = Field(default_factory=dict)
     commonAnnotations: dict[str, str] = Field(default_factory=dict)
     externalURL: str | None = None
-    alerts: list[AmAlert]
+    alerts: Batch[AmAlert]
 
 
 def am_alert(source: str, group: str, item: AmAlert, inbound: Inbound,

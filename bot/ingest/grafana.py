@@ -11,7 +11,7 @@ from pydantic import Field
 from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
 from bot.ingest.alertmanager import AmAlert, am_alert
-from bot.ingest.common import Lenient, numbers, parse
+from bot.ingest.common import Batch, Lenient, numbers, parse
 
 
 class GrafanaAlert(AmAlert):
@@ -32,7 +32,7 @@ class GrafanaWebhook(Lenient):
     orgId: int | None = None
     externalURL: str | None = None
     commonLabels: dict[str, str] = Field(default_factory=dict)
-    alerts: list[GrafanaAlert]
+    alerts: Batch[GrafanaAlert]
 
 
 def parse_grafana(inbound: Inbound) -> list[Alert]:

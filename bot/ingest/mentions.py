@@ -16,7 +16,7 @@ from pydantic import AliasChoices, AliasPath, Field, field_validator
 from bot.core.intake import Inbound, PayloadError, Problem
 from bot.core.models import Alert
 from bot.core.rules import kind_from_hint, severity_from_hint
-from bot.ingest.common import Lenient, When, load_json, title_of, utc, validate
+from bot.ingest.common import Batch, Lenient, When, load_json, title_of, utc, validate
 
 SENTIMENT_LABELS: Mapping[str, float] = {"negative": -1.0, "neutral": 0.0, "positive": 1.0,
                                          "mixed": 0.0}
@@ -105,7 +105,7 @@ def parse_mentions(inbound: Inbound) -> list[Alert]:
     if isinstance(data, dict) and isinstance(data.get("mentions"), list):
         data = data["mentions"]
     if isinstance(data, list):
-        items: list[Mention] = validate(list[shape], data)  # type: ignore[valid-type]
+        items: list[Mention] = validate(Batch[shape], data)  # type: ignore[valid-type]
     else:
         items = [validate(shape, data)]
     return [_alert(item, inbound) for item in items]

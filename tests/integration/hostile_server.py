@@ -75,7 +75,7 @@ def running(tmp_path: Path, **overrides: Any) -> Iterator[Hostile]:
         await telegram.start()
         settings = load(
             database_url=f"sqlite+aiosqlite:///{db}",
-            slack={"bot_token": "xoxb-hostile", "signing_secret": SIGNING_SECRET,
+            slack={"bot_token": "xoxb-test", "signing_secret": SIGNING_SECRET,
                    "api_url": f"{slack.url}/api/"},
             telegram={"bot_token": TOKEN, "api_url": telegram.url, "chat_id": CHAT_ID,
                       "webhook_secret": TELEGRAM_SECRET},
