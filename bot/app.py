@@ -46,8 +46,9 @@ from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
 from bot.core.text import Renderer, Who, plain_mention
 from bot.i18n import renderer
-from bot.ingest import PARSERS
+from bot.ingest import PARSERS, SHAPES
 from bot.ingest.auth import Authenticator
+from bot.ingest.common import json_schemas
 from bot.ingest.feeds import Feed, FeedPoller
 from bot.scheduler import Leader, Pacemaker
 from bot.settings import WEEKDAYS, ConfigError, Settings
@@ -342,8 +343,10 @@ def web_app(bot: Bot) -> FastAPI:
             if bot.telegram is not None:
                 await bot.telegram.stop()
 
+    schemas, definitions = json_schemas(SHAPES)
     return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
-                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, posts=posts)
+                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, posts=posts,
+                      schemas=schemas, definitions=definitions)
 
 
 def feed_poller(settings: Settings, submit: Submit, clock: Clock) -> FeedPoller | None:

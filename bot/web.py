@@ -103,8 +103,12 @@ class Metrics:
 
 def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, submit: Submit,
                ping: Ping, clock: Clock, lifespan: Lifespan | None = None,
-               max_body: int = MAX_BODY, posts: Mapping[str, Endpoint] | None = None) -> FastAPI:
+               max_body: int = MAX_BODY, posts: Mapping[str, Endpoint] | None = None,
+               schemas: Mapping[str, Any] | None = None,
+               definitions: Mapping[str, Any] | None = None) -> FastAPI:
     """`posts` mounts chat platforms' endpoints (e.g. `/slack/events`), built by app.py.
+    `schemas` holds a source's request body as JSON schema (its references into
+    `definitions`): the OpenAPI document shows it as the body of `/alerts/<source>`.
 
     Every route has a body limit (`max_body` for alerts, `MAX_POST_BODY` for `posts`,
     `MAX_OTHER_BODY` for the rest): a longer body is answered 413 before more is read."""
@@ -179,7 +183,10 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
         app.add_api_route(path, endpoint, methods=["POST"], include_in_schema=False)
 
     limits = dict.fromkeys(posts or {}, MAX_POST_BODY)
-    app.alerts_operation = _alerts_operation(sources)
+    app.alerts_operations = {ALERTS_ROUTE: _alerts_operation(sources)} | {
+        ALERTS_PREFIX + source: _alerts_operation([source], body)
+        for source, body in (schemas or {}).items()}
+    app.definitions = dict(definitions or {})
     app.front = _Timed(_AlertRoute(_Limited(app.routed, limits, MAX_OTHER_BODY), receive),
                        metrics)
     return app
@@ -193,7 +200,8 @@ class _Api(FastAPI):
     """FastAPI behind `front` (timing and the alert route, which never enters FastAPI's own
     middleware and router), with the alert route in the schema."""
 
-    alerts_operation: dict[str, Any]  # set by create_app
+    alerts_operations: dict[str, dict[str, Any]]  # set by create_app
+    definitions: dict[str, Any]  # set by create_app
     front: ASGIApp  # set by create_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -205,20 +213,26 @@ class _Api(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         schema = super().openapi()
-        schema["paths"].setdefault(ALERTS_ROUTE, {"post": self.alerts_operation})
+        for path, operation in self.alerts_operations.items():
+            schema["paths"].setdefault(path, {"post": operation})
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(self.definitions)
         return schema
 
 
-def _alerts_operation(sources: Sequence[str]) -> dict[str, Any]:
+def _alerts_operation(sources: Sequence[str],
+                      body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`POST /alerts/{source}` for any source, or (given its body) for one."""
+    one = body is not None
     return {
-        "summary": "Receive alerts from a monitoring or listening tool",
+        "summary": f"Receive alerts from {sources[0]}" if one else
+        "Receive alerts from a monitoring or listening tool",
         "description": "Sources: " + ", ".join(sources) + ". See docs/alerts.md for the "
         "payloads and authentication (Standard Webhooks signature or `Authorization: Bearer`).",
-        "operationId": "receive_alerts",
-        "parameters": [{"name": "source", "in": "path", "required": True,
-                        "schema": {"type": "string", "title": "Source"}}],
+        "operationId": f"receive_alerts_{sources[0]}" if one else "receive_alerts",
+        "parameters": [] if one else [{"name": "source", "in": "path", "required": True,
+                                       "schema": {"type": "string", "title": "Source"}}],
         "requestBody": {"required": True, "content": {
-            "application/json": {"schema": {"type": "object"}}}},
+            "application/json": {"schema": body or {"type": "object"}}}},
         "responses": {
             "200": {"description": "Stored (or a re-delivery: `duplicate` is true)",
                     "content": {"application/json": {"schema": {"type": "object"}}}},

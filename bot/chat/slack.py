@@ -70,12 +70,16 @@ def refusal(verifier: SignatureVerifier, headers: Mapping[str, str],
     or a body it cannot parse; here the signature comes first (401), then the body must be
     what bolt reads as a JSON object (400)."""
     timestamp = headers.get("x-slack-request-timestamp", "")
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return 400, "not a Slack request: the body is not UTF-8"
     if not timestamp.isdigit() or not verifier.is_valid(
-            body, timestamp, headers.get("x-slack-signature")):
+            text, timestamp, headers.get("x-slack-signature")):
         return 401, "missing or wrong Slack signature"
     content_type = headers.get("content-type", "").split(";")[0] or None
     try:
-        parsed = parse_body(body.decode(), content_type)
+        parsed = parse_body(text, content_type)
     except (ValueError, RecursionError):
         parsed = None
     if not isinstance(parsed, dict):

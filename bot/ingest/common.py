@@ -67,6 +67,18 @@ def validate(shape: Any, data: Any, *, prefix: str = "body") -> Any:
         raise _problems(error, prefix) from None
 
 
+def json_schemas(shapes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each shape as a JSON schema, its references pointing into an OpenAPI document's
+    `components`, and the definitions they refer to."""
+    schemas: dict[str, Any] = {}
+    definitions: dict[str, Any] = {}
+    for name, shape in shapes.items():
+        schema = _adapter(shape).json_schema(ref_template="#/components/schemas/{model}")
+        definitions |= schema.pop("$defs", {})
+        schemas[name] = schema
+    return schemas, definitions
+
+
 def parse(shape: Any, inbound: Inbound) -> Any:
     """The body as `shape`, parsed and validated in one pass by pydantic-core (no Python
     dicts in between: the hot path of an Alertmanager storm)."""
