@@ -40,6 +40,8 @@ MAX_POST_BODY = 1024 * 1024
 """The limit of a chat platform's route (`posts`): Slack and Telegram send a few KiB."""
 MAX_OTHER_BODY = 64 * 1024
 """The limit of every other route (they read no body; a form is a few KiB)."""
+UNEXPECTED = {"error": "temporarily unable to handle the request"}
+"""The answer (503: try again) to a request that failed in a way nobody foresaw."""
 PARSE_ASIDE = 64 * 1024
 """A body larger than this is parsed in a worker thread: parsing 1 MiB of alerts takes a few
 hundred ms, during which the event loop (health checks, Slack's 3-second ack) must run."""
@@ -127,6 +129,12 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        """What Starlette would answer with a plain-text 500: the JSON 503 of `_Timed`, which
+        logs the traceback (the error is raised on after this answer)."""
+        return JSONResponse(UNEXPECTED, status_code=503)
 
     @app.exception_handler(RequestValidationError)
     async def request_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -338,8 +346,7 @@ class _Timed:
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if not sent:
-                response = JSONResponse({"error": "temporarily unable to handle the request"},
-                                        status_code=503)
+                response = JSONResponse(UNEXPECTED, status_code=503)
                 await response(scope, receive, send)
         route = scope.get("route")
         name = getattr(route, "path", "unmatched")

@@ -10,12 +10,17 @@ import socket
 import time
 import urllib.parse
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import Request, Response
 
+from bot.web import create_app
 from tests.integration.hostile_server import Hostile, running
 from tests.integration.telegram.fake_api import CHAT_ID
+from tests.serving import serve
 
 MIB = 1024 * 1024
 DEEP = b"[" * 10_000 + b"]" * 10_000
@@ -197,3 +202,34 @@ def test_absurd_numbers_are_422_with_the_field(server: Hostile, source: str, bod
     answer = refused(server.alert(source, body.encode()), 422)
     assert any(p["loc"].startswith(loc) for p in answer["problems"]), answer
     assert server.count("deliveries") == before
+
+
+async def test_an_unforeseen_failure_is_a_json_503_not_a_plain_500() -> None:
+    """The safety net under every route: what would be Starlette's plain-text 500."""
+
+    async def broken(_request: Request) -> Response:
+        raise RuntimeError("a bug")
+
+    app = create_app(parsers={}, authenticate=lambda *_: False, submit=_nothing, ping=_up,
+                     clock=_Now(), posts={"/broken": broken})
+    served = await serve(app, lifespan="off")
+    try:
+        async with httpx.AsyncClient(base_url=served.url) as client:
+            response = await client.post("/broken", content=b"{}")
+    finally:
+        await served.stop()
+    assert response.status_code == 503
+    assert response.json() == {"error": "temporarily unable to handle the request"}
+
+
+async def _nothing(*_: Any) -> list[Any]:
+    return []
+
+
+async def _up() -> bool:
+    return True
+
+
+class _Now:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
