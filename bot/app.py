@@ -22,12 +22,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox, Pacing
 from bot.chat.slack import PLATFORM as SLACK
 from bot.chat.slack import SlackChat, slack_app, slack_escape, slack_mention
+from bot.chat.slack import refusal as slack_refusal
 from bot.chat.telegram import PLATFORM as TELEGRAM
 from bot.chat.telegram import Limits, TelegramChat, TelegramUpdates, build_application
 from bot.content import PLAYBOOKS, TEMPLATES
@@ -44,8 +46,9 @@ from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
 from bot.core.text import LANGUAGES, Localized, Renderer, Text, Who, plain_mention, unescaped
 from bot.i18n import renderer
-from bot.ingest import PARSERS
+from bot.ingest import PARSERS, SHAPES
 from bot.ingest.auth import Authenticator, HmacHeader
+from bot.ingest.common import json_schemas
 from bot.ingest.feeds import SOURCE as FEEDS
 from bot.ingest.feeds import Feed, FeedPoller
 from bot.ingest.mapping import MappedSource, MappingError, MappingSpec
@@ -356,8 +359,12 @@ def web_app(bot: Bot) -> FastAPI:
         socket = AsyncSocketModeHandler(bot.slack, _secret(bot.settings.slack.app_token))
     elif bot.slack is not None:
         handler = AsyncSlackRequestHandler(bot.slack)
+        verifier = SignatureVerifier(_secret(bot.settings.slack.signing_secret))
 
         async def slack_events(request: Request) -> Response:
+            refused = slack_refusal(verifier, request.headers, await request.body())
+            if refused is not None:
+                return JSONResponse({"error": refused[1]}, status_code=refused[0])
             return await handler.handle(request)
 
         posts["/slack/events"] = slack_events
@@ -401,9 +408,11 @@ def web_app(bot: Bot) -> FastAPI:
             if bot.telegram is not None:
                 await bot.telegram.stop()
 
+    schemas, definitions = json_schemas(SHAPES)
     return create_app(parsers=alert_parsers(bot.settings), authenticate=authenticate,
                       submit=intake.submit, ping=bot.store.ping, clock=bot.clock,
-                      lifespan=lifespan, posts=posts)
+                      lifespan=lifespan, posts=posts, schemas=schemas,
+                      definitions=definitions)
 
 
 def feed_poller(settings: Settings, submit: Submit, clock: Clock) -> FeedPoller | None:

@@ -7,6 +7,7 @@ nothing here knows settings or concrete adapters.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -27,7 +28,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.core.alert_intake import AlertOutcome
-from bot.core.intake import Inbound, Parser, PayloadError
+from bot.core.intake import MAX_ALERTS, Inbound, Parser, PayloadError, TooMany
 from bot.core.models import Alert, RawDelivery, public_id
 from bot.core.ports import Clock
 
@@ -35,6 +36,15 @@ log = logging.getLogger("crisisbot.web")
 
 MAX_BODY = 1024 * 1024
 """Alert bodies over 1 MiB are refused (413) before they are read whole."""
+MAX_POST_BODY = 1024 * 1024
+"""The limit of a chat platform's route (`posts`): Slack and Telegram send a few KiB."""
+MAX_OTHER_BODY = 64 * 1024
+"""The limit of every other route (they read no body; a form is a few KiB)."""
+UNEXPECTED = {"error": "temporarily unable to handle the request"}
+"""The answer (503: try again) to a request that failed in a way nobody foresaw."""
+PARSE_ASIDE = 64 * 1024
+"""A body larger than this is parsed in a worker thread: parsing 1 MiB of alerts takes a few
+hundred ms, during which the event loop (health checks, Slack's 3-second ack) must run."""
 
 Authenticate = Callable[[str, Mapping[str, str], bytes, Mapping[str, str]], str | None]
 """None to let a delivery in, else the reason it is refused (401)."""
@@ -96,8 +106,15 @@ class Metrics:
 
 def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, submit: Submit,
                ping: Ping, clock: Clock, lifespan: Lifespan | None = None,
-               max_body: int = MAX_BODY, posts: Mapping[str, Endpoint] | None = None) -> FastAPI:
-    """`posts` mounts chat platforms' endpoints (e.g. `/slack/events`), built by app.py."""
+               max_body: int = MAX_BODY, posts: Mapping[str, Endpoint] | None = None,
+               schemas: Mapping[str, Any] | None = None,
+               definitions: Mapping[str, Any] | None = None) -> FastAPI:
+    """`posts` mounts chat platforms' endpoints (e.g. `/slack/events`), built by app.py.
+    `schemas` holds a source's request body as JSON schema (its references into
+    `definitions`): the OpenAPI document shows it as the body of `/alerts/<source>`.
+
+    Every route has a body limit (`max_body` for alerts, `MAX_POST_BODY` for `posts`,
+    `MAX_OTHER_BODY` for the rest): a longer body is answered 413 before more is read."""
     app = _Api(title="crisisbot", version="0.1.0", lifespan=lifespan,
                docs_url=None, redoc_url=None)
     metrics = Metrics()
@@ -113,6 +130,12 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        """What Starlette would answer with a plain-text 500: the JSON 503 of `_Timed`, which
+        logs the traceback (the error is raised on after this answer)."""
+        return JSONResponse(UNEXPECTED, status_code=503)
 
     @app.exception_handler(RequestValidationError)
     async def request_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -141,14 +164,21 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         body = await _read_limited(asgi_receive, headers.get("content-length", ""), max_body)
         if body is None:
-            return error(413, f"body larger than {max_body} bytes", source, "too_large")
+            return error(413, f"body larger than {max_body} bytes", source, "too_large",
+                         limit=max_body)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         refused = authenticate(source, headers, body, query)
         if refused is not None:
             return error(401, refused, source, "unauthorized")
         inbound = Inbound(source, body, clock.now(), headers, query)
         try:
-            alerts = parser(inbound)
+            alerts = parser(inbound) if len(body) <= PARSE_ASIDE else \
+                await asyncio.to_thread(parser, inbound)
+            if len(alerts) > MAX_ALERTS:  # a parser that does not count them itself
+                raise TooMany("body")
+        except TooMany:
+            return error(413, f"more than {MAX_ALERTS} alerts in one request; send them in "
+                         "smaller batches", source, "too_many", limit=MAX_ALERTS)
         except PayloadError as bad:
             return error(422, "invalid payload", source, "invalid",
                          problems=[{"loc": p.loc, "msg": p.msg} for p in bad.problems])
@@ -162,8 +192,13 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
     for path, endpoint in (posts or {}).items():
         app.add_api_route(path, endpoint, methods=["POST"], include_in_schema=False)
 
-    app.alerts_operation = _alerts_operation(sources)
-    app.front = _Timed(_AlertRoute(app.routed, receive), metrics)
+    limits = dict.fromkeys(posts or {}, MAX_POST_BODY)
+    app.alerts_operations = {ALERTS_ROUTE: _alerts_operation(sources)} | {
+        ALERTS_PREFIX + source: _alerts_operation([source], body)
+        for source, body in (schemas or {}).items()}
+    app.definitions = dict(definitions or {})
+    app.front = _Timed(_AlertRoute(_Limited(app.routed, limits, MAX_OTHER_BODY), receive),
+                       metrics)
     return app
 
 
@@ -175,7 +210,8 @@ class _Api(FastAPI):
     """FastAPI behind `front` (timing and the alert route, which never enters FastAPI's own
     middleware and router), with the alert route in the schema."""
 
-    alerts_operation: dict[str, Any]  # set by create_app
+    alerts_operations: dict[str, dict[str, Any]]  # set by create_app
+    definitions: dict[str, Any]  # set by create_app
     front: ASGIApp  # set by create_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -187,26 +223,32 @@ class _Api(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         schema = super().openapi()
-        schema["paths"].setdefault(ALERTS_ROUTE, {"post": self.alerts_operation})
+        for path, operation in self.alerts_operations.items():
+            schema["paths"].setdefault(path, {"post": operation})
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(self.definitions)
         return schema
 
 
-def _alerts_operation(sources: Sequence[str]) -> dict[str, Any]:
+def _alerts_operation(sources: Sequence[str],
+                      body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`POST /alerts/{source}` for any source, or (given its body) for one."""
+    one = body is not None
     return {
-        "summary": "Receive alerts from a monitoring or listening tool",
+        "summary": f"Receive alerts from {sources[0]}" if one else
+        "Receive alerts from a monitoring or listening tool",
         "description": "Sources: " + ", ".join(sources) + ". See docs/alerts.md for the "
         "payloads and authentication (Standard Webhooks signature or `Authorization: Bearer`).",
-        "operationId": "receive_alerts",
-        "parameters": [{"name": "source", "in": "path", "required": True,
-                        "schema": {"type": "string", "title": "Source"}}],
+        "operationId": f"receive_alerts_{sources[0]}" if one else "receive_alerts",
+        "parameters": [] if one else [{"name": "source", "in": "path", "required": True,
+                                       "schema": {"type": "string", "title": "Source"}}],
         "requestBody": {"required": True, "content": {
-            "application/json": {"schema": {"type": "object"}}}},
+            "application/json": {"schema": body or {"type": "object"}}}},
         "responses": {
             "200": {"description": "Stored (or a re-delivery: `duplicate` is true)",
                     "content": {"application/json": {"schema": {"type": "object"}}}},
             "401": {"description": "Missing or wrong credentials"},
             "404": {"description": "Unknown source"},
-            "413": {"description": "Body over 1 MiB"},
+            "413": {"description": f"Body over 1 MiB, or more than {MAX_ALERTS} alerts"},
             "422": {"description": "Malformed JSON or schema errors, with field paths"},
             "503": {"description": "The database could not store the alert; retry"},
         },
@@ -241,6 +283,44 @@ class _AlertRoute:
         await response(scope, receive, send)
 
 
+class _Limited:
+    """Every other route's body, read up to its limit before the route runs (413 as JSON past
+    it), then handed on from memory: a route never reads an unbounded body (`request.body()`
+    in Slack's and Telegram's endpoints would)."""
+
+    def __init__(self, app: ASGIApp, limits: Mapping[str, int], default: int) -> None:
+        self.app = app
+        self.limits = limits
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits.get(scope.get("path", ""), self.default)
+        declared = next((v.decode("latin-1") for k, v in scope["headers"]
+                         if k == b"content-length"), "")
+        try:
+            body = await _read_limited(receive, declared, limit)
+        except ClientDisconnect:
+            return
+        if body is None:
+            response = JSONResponse({"error": f"body larger than {limit} bytes",
+                                     "limit": limit}, status_code=413)
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # a disconnect, for a route that waits for one
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
 class _Timed:
     """Request latency by route, and a JSON 503 (never a bare 500) for anything unexpected.
 
@@ -268,8 +348,7 @@ class _Timed:
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if not sent:
-                response = JSONResponse({"error": "temporarily unable to handle the request"},
-                                        status_code=503)
+                response = JSONResponse(UNEXPECTED, status_code=503)
                 await response(scope, receive, send)
         route = scope.get("route")
         name = getattr(route, "path", "unmatched")

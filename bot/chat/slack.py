@@ -24,8 +24,10 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -62,6 +64,30 @@ def slack_unescape(text: str) -> str:
     """Slack's text (slash commands, messages) back to plain text: the core keeps plain text
     and the renderer escapes it again on the way out (so nothing is escaped twice)."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def refusal(verifier: SignatureVerifier, headers: Mapping[str, str],
+            body: bytes) -> tuple[int, str] | None:
+    """Why a POST to `/slack/events` is refused before bolt sees it, or None. Bolt reads the
+    body before it checks the signature and raises (a 500) on a timestamp that is not a number
+    or a body it cannot parse; here the signature comes first (401), then the body must be
+    what bolt reads as a JSON object (400)."""
+    timestamp = headers.get("x-slack-request-timestamp", "")
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return 400, "not a Slack request: the body is not UTF-8"
+    if not timestamp.isdigit() or not verifier.is_valid(
+            text, timestamp, headers.get("x-slack-signature")):
+        return 401, "missing or wrong Slack signature"
+    content_type = headers.get("content-type", "").split(";")[0] or None
+    try:
+        parsed = parse_body(text, content_type)
+    except (ValueError, RecursionError):
+        parsed = None
+    if not isinstance(parsed, dict):
+        return 400, "not a Slack request: the body is not a JSON object or a form"
+    return None
 
 
 def slack_mention(who: Who) -> str:

@@ -69,6 +69,7 @@ from bot.core.models import (
     Question,
     Severity,
     Space,
+    bounded,
 )
 from bot.core.ports import Once, RetryLater, Store
 from bot.core.rules import reaction_decision
@@ -486,8 +487,12 @@ class TelegramUpdates:
         if self.secret is None or not hmac.compare_digest(given.encode(), self.secret.encode()):
             return 401, {"error": "missing or wrong X-Telegram-Bot-Api-Secret-Token"}
         try:
-            update = Update.de_json(json.loads(body), self.app.bot)
-        except (ValueError, TypeError, KeyError):
+            data = json.loads(body)
+            update = Update.de_json(data, self.app.bot) if isinstance(data, dict) and \
+                isinstance(data.get("update_id"), int) else None
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            update = None  # not JSON, too deep, or not shaped like an update
+        if update is None:
             return 400, {"error": "not a Telegram update"}
         await self.handle(update)
         return 200, {"ok": True}
@@ -593,16 +598,16 @@ class TelegramUpdates:
         origin = self._origin(query.message.chat if query.message else None, query.from_user)
         try:
             self.service.admit(origin)
-            _tag, number, draft, version, action = query.data.split(":")
+            _tag, *numbers, action = query.data.split(":")
+            number, draft, version = (bounded(n, n) for n in numbers)
             if action == "a":
-                found = await self.service.decide(int(number), actor, approve=True,
-                                                  draft_number=int(draft), version=int(version))
+                found = await self.service.decide(number, actor, approve=True,
+                                                  draft_number=draft, version=version)
                 await query.answer(self.chat.render(
                     _("You approved draft #{number}.", number=found.number)))
                 return
             incident, found = await self.service.check_card(
-                int(number), actor, int(draft), int(version),
-                cmd.Reject if action == "r" else cmd.ReviseDraft)
+                number, actor, draft, version, cmd.Reject if action == "r" else cmd.ReviseDraft)
         except CrisisError as refused:
             await query.answer(self.chat.render(refused.text,
                                                 _reader_language(query.from_user, origin)),

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.errors import Invalid
-from bot.core.models import CrisisKind, Severity, Status, parse_public_id
+from bot.core.models import CrisisKind, Severity, Status, bounded, parse_public_id
 from bot.core.rules import kind_from_hint
 from bot.core.text import LANGUAGES, Joined, Text, _
 
@@ -297,9 +297,10 @@ def _draft(rest: list[str]) -> PostDraft | ReviseDraft | PostTemplate:
     if rest and rest[0].lower() == "template":
         return _template(rest[1:])
     if rest and rest[0].lower() == "revise":
-        if len(rest) < 3 or not rest[1].lstrip("#").isdigit():
+        number = _number(rest[1]) if len(rest) >= 3 else None
+        if number is None:
             raise Invalid(_("Usage: /crisis draft revise <n> <new text>"))
-        return ReviseDraft(int(rest[1].lstrip("#")), " ".join(rest[2:]))
+        return ReviseDraft(number, " ".join(rest[2:]))
     target = None
     if rest and rest[0].lower().startswith("to:") and len(rest[0]) > 3:
         target, rest = rest[0][3:], rest[1:]
@@ -307,9 +308,14 @@ def _draft(rest: list[str]) -> PostDraft | ReviseDraft | PostTemplate:
 
 
 def _draft_number(rest: list[str]) -> tuple[int | None, list[str]]:
-    if rest and rest[0].lstrip("#").isdigit():
-        return int(rest[0].lstrip("#")), rest[1:]
-    return None, rest
+    number = _number(rest[0]) if rest else None
+    return (number, rest[1:]) if number is not None else (None, rest)
+
+
+def _number(word: str) -> int | None:
+    """`7` or `#7` -> 7; not a number -> None; a number too large for any -> `Invalid`."""
+    digits = word.lstrip("#")
+    return bounded(digits, word) if digits.isdecimal() else None
 
 
 def _approve(rest: list[str]) -> Approve:
@@ -371,7 +377,7 @@ def _task(rest: list[str]) -> ShowTasks | TaskDone | TaskAssign:
     if not rest:
         return ShowTasks()
     verb, rest = rest[0].lower(), rest[1:]
-    number = int(rest[0].lstrip("#")) if rest and rest[0].lstrip("#").isdigit() else None
+    number = _number(rest[0]) if rest else None
     if verb in {"done", "undo"} and number is not None and len(rest) == 1:
         return TaskDone(number, done=verb == "done")
     if verb == "assign" and number is not None and len(rest) == 2:

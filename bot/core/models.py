@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.core.errors import Invalid
 from bot.core.text import Either, RoleName, Text, _
 
 PersonId = str
@@ -110,10 +111,24 @@ def public_id(number: int) -> str:
     return f"INC-{number}"
 
 
+MAX_NUMBER = 2**31 - 1
+"""The largest incident, draft, version or task number: what a SQL INTEGER column holds."""
+
+
 def parse_public_id(value: str) -> int | None:
-    """`INC-7` (any case) -> 7; anything else -> None."""
+    """`INC-7` (any case) -> 7; anything else -> None; `Invalid` past `MAX_NUMBER`."""
     match = _PUBLIC_ID.match(value.strip())
-    return int(match.group(1)) if match else None
+    return bounded(match.group(1), value) if match else None
+
+
+def bounded(digits: str, word: str) -> int:
+    """`digits` (decimal) as a number, or `Invalid` when no incident, draft or task can have
+    it: a store could not even look it up (an `OverflowError` in the database driver)."""
+    if len(digits.lstrip("0")) > len(str(MAX_NUMBER)) or int(digits) > MAX_NUMBER:
+        shown = word if len(word) <= 24 else word[:20] + "…"
+        raise Invalid(_("No incident, draft or task has a number as large as {word}.",
+                        word=shown))
+    return int(digits)
 
 
 @dataclass(frozen=True)

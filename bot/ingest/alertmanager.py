@@ -7,7 +7,6 @@ changes nothing while its resolution still counts.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field
@@ -15,15 +14,15 @@ from pydantic import Field
 from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
 from bot.core.rules import kind_from_hint, severity_from_hint
-from bot.ingest.common import Lenient, digest, parse, title_of, utc
+from bot.ingest.common import Batch, Lenient, When, digest, parse, title_of, utc
 
 
 class AmAlert(Lenient):
     status: AlertStatus
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime | None = None
-    endsAt: datetime | None = None
+    startsAt: When | None = None
+    endsAt: When | None = None
     generatorURL: str | None = None
     fingerprint: str | None = None
 
@@ -38,7 +37,7 @@ class AmWebhook(Lenient):
     commonAnnotations: dict[str, str] = Field(default_factory=dict)
     externalURL: str | None = None
     truncatedAlerts: int = Field(default=0, ge=0)
-    alerts: list[AmAlert]
+    alerts: Batch[AmAlert]
 
 
 def am_alert(source: str, group: str, item: AmAlert, inbound: Inbound,

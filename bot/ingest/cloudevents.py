@@ -7,14 +7,13 @@ a crisisbot generic alert it is read as one; otherwise the event's subject or ty
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from bot.core.intake import Inbound, PayloadError, Problem
 from bot.core.models import Alert
-from bot.ingest.common import Lenient, load_json, title_of, utc, validate
+from bot.ingest.common import Batch, Lenient, When, load_json, title_of, utc, validate
 from bot.ingest.generic import GenericAlert, to_alert
 
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -26,7 +25,7 @@ class CloudEvent(Lenient):
     source: NonEmpty
     type: NonEmpty
     subject: str | None = None
-    time: datetime | None = None
+    time: When | None = None
     datacontenttype: str | None = None
     data: Any = None
 
@@ -36,7 +35,7 @@ def parse_cloudevents(inbound: Inbound) -> list[Alert]:
     if "ce-specversion" in inbound.headers:
         events = [_binary(inbound, content_type)]
     elif content_type == "application/cloudevents-batch+json":
-        events = validate(list[CloudEvent], load_json(inbound.body))
+        events = validate(Batch[CloudEvent], load_json(inbound.body))
     else:
         events = [validate(CloudEvent, load_json(inbound.body))]
     return [_alert(event, inbound, f"body.{i}" if len(events) > 1 else "body")

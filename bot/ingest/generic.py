@@ -5,7 +5,6 @@ One alert object, or a list of them (see docs/alerts.md).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field
@@ -13,7 +12,7 @@ from pydantic import Field
 from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
 from bot.core.rules import kind_from_hint, severity_from_hint
-from bot.ingest.common import Lenient, fallback_key, load_json, title_of, utc, validate
+from bot.ingest.common import Batch, Lenient, When, fallback_key, load_json, title_of, utc, validate
 
 
 class GenericAlert(Lenient):
@@ -26,7 +25,7 @@ class GenericAlert(Lenient):
     description: str = ""
     url: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
-    occurred_at: datetime | None = None
+    occurred_at: When | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
 
 
@@ -53,7 +52,7 @@ def to_alert(item: GenericAlert, source: str, key: str, inbound: Inbound) -> Ale
 
 def parse_generic(inbound: Inbound) -> list[Alert]:
     data = load_json(inbound.body)
-    alerts: list[GenericAlert] = (validate(list[GenericAlert], data) if isinstance(data, list)
+    alerts: list[GenericAlert] = (validate(Batch[GenericAlert], data) if isinstance(data, list)
                                   else [validate(GenericAlert, data)])
     result = []
     for index, item in enumerate(alerts):

@@ -11,11 +11,11 @@ from pydantic import Field
 from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
 from bot.ingest.alertmanager import AmAlert, am_alert, with_truncated
-from bot.ingest.common import Lenient, numbers, parse
+from bot.ingest.common import Batch, Lenient, numbers, parse
 
 
 class GrafanaAlert(AmAlert):
-    values: dict[str, float | int | None] | None = None
+    values: dict[str, float | None] | None = None
     dashboardURL: str | None = None
     panelURL: str | None = None
     silenceURL: str | None = None
@@ -33,7 +33,7 @@ class GrafanaWebhook(Lenient):
     externalURL: str | None = None
     commonLabels: dict[str, str] = Field(default_factory=dict)
     truncatedAlerts: int = Field(default=0, ge=0)
-    alerts: list[GrafanaAlert]
+    alerts: Batch[GrafanaAlert]
 
 
 def parse_grafana(inbound: Inbound) -> list[Alert]:

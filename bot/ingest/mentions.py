@@ -9,7 +9,6 @@ dedup key. Sentiment is a score in [-1, 1] or a label.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, AliasPath, Field, field_validator, model_validator
@@ -17,7 +16,7 @@ from pydantic import AliasChoices, AliasPath, Field, field_validator, model_vali
 from bot.core.intake import Inbound, PayloadError, Problem
 from bot.core.models import Alert
 from bot.core.rules import kind_from_hint, severity_from_hint
-from bot.ingest.common import Lenient, load_json, title_of, utc, validate
+from bot.ingest.common import Batch, Lenient, When, load_json, title_of, utc, validate
 
 SENTIMENT_LABELS: Mapping[str, float] = {"negative": -1.0, "neutral": 0.0, "positive": 1.0,
                                          "mixed": 0.0}
@@ -30,7 +29,7 @@ class Mention(Lenient):
     author: str | None = None
     url: str | None = None
     network: str = "web"
-    published_at: datetime | None = None
+    published_at: When | None = None
     language: str | None = None
     sentiment: float | None = Field(default=None, ge=-1, le=1)
     reach: float | None = Field(default=None, ge=0)
@@ -65,7 +64,7 @@ class YouScanMention(Mention):
     author: str | None = Field(default=None, validation_alias=AliasPath("author", "name"))
     network: str = Field(default="web", validation_alias=AliasChoices(
         "sourceName", "source", "resourceType"))
-    published_at: datetime | None = Field(default=None, validation_alias="published")
+    published_at: When | None = Field(default=None, validation_alias="published")
     reach: float | None = Field(default=None, ge=0,
                                 validation_alias=AliasChoices("potentialReach", "reach"))
     followers: float | None = Field(default=None, ge=0,
@@ -99,7 +98,7 @@ class MeltwaterMention(Mention):
     url: str | None = Field(default=None, validation_alias=AliasChoices("url", "document_url"))
     network: str = Field(default="web", validation_alias=AliasChoices(
         AliasPath("source", "name"), "source_name", "source_type", "content_type"))
-    published_at: datetime | None = Field(default=None, validation_alias=AliasChoices(
+    published_at: When | None = Field(default=None, validation_alias=AliasChoices(
         "published_date", "published_at"))
     language: str | None = Field(default=None, validation_alias=AliasChoices(
         AliasPath("content", "language"), "language_code", "language"))
@@ -127,7 +126,7 @@ def parse_mentions(inbound: Inbound) -> list[Alert]:
     elif isinstance(data, dict) and isinstance(data.get("documents"), list):
         data = _stream_documents(data)
     if isinstance(data, list):
-        items: list[Mention] = validate(list[shape], data)  # type: ignore[valid-type]
+        items: list[Mention] = validate(Batch[shape], data)  # type: ignore[valid-type]
     else:
         items = [validate(shape, data)]
     return [_alert(item, inbound) for item in items]

@@ -12,7 +12,6 @@ group (a resolve carries nothing else); `acknowledge` is accepted and not stored
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, model_validator
@@ -20,7 +19,7 @@ from pydantic import AliasChoices, Field, model_validator
 from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
 from bot.core.rules import kind_from_hint, severity_from_hint
-from bot.ingest.common import Lenient, fallback_key, load_json, title_of, utc, validate
+from bot.ingest.common import Lenient, When, fallback_key, load_json, title_of, utc, validate
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=255)]
 
@@ -29,7 +28,7 @@ class PdPayload(Lenient):
     summary: Annotated[str, Field(min_length=1, max_length=1024)]
     source: Annotated[str, Field(min_length=1)]
     severity: Literal["critical", "error", "warning", "info"]
-    timestamp: datetime | None = None
+    timestamp: When | None = None
     component: str | None = None
     group: str | None = None
     class_: str | None = Field(default=None, alias="class")
@@ -88,7 +87,7 @@ class V3Event(Lenient):
     id: NonEmpty
     event_type: NonEmpty
     resource_type: str = "incident"
-    occurred_at: datetime | None = None
+    occurred_at: When | None = None
     agent: Reference | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 

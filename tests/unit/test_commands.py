@@ -195,3 +195,19 @@ def test_draft_keeps_text_words() -> None:
     assert parse("draft  We   are aware ") == c.Command(c.PostDraft("We are aware"))
     # "to:" alone is not a target
     assert parse("draft to: the public") == c.Command(c.PostDraft("to: the public"))
+
+
+HUGE = "9" * 40
+
+
+@pytest.mark.parametrize("text", [f"ack INC-{HUGE}", f"approve {HUGE}", f"approve #{HUGE}",
+                                  f"draft revise {HUGE} new text", f"task done {HUGE}",
+                                  f"publish INC-{'9' * 5000}", "reject 2147483648 no"])
+def test_numbers_no_store_can_hold_are_refused_readably(text: str) -> None:
+    with pytest.raises(Invalid, match="as large as"):
+        parse(text)
+
+
+def test_the_largest_number_still_parses() -> None:
+    assert parse("ack INC-2147483647").incident == 2147483647
+    assert parse("approve 0002147483647").action == c.Approve(2147483647)
