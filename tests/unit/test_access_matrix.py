@@ -5,6 +5,7 @@ refused as forbidden), or a condition checked both ways (met: it runs; not met: 
 
 from __future__ import annotations
 
+import itertools
 import re
 import typing
 from collections.abc import Callable
@@ -139,7 +140,9 @@ def readme_table() -> list[tuple[list[str], dict[str, str]]]:
     """Rows of the table under "### Who may do what": (command names, persona -> cell)."""
     text = README.read_text(encoding="utf-8")
     section = text.split("### Who may do what", 1)[1]
-    lines = [line for line in section.splitlines() if line.startswith("|")]
+    lines = list(itertools.takewhile(
+        lambda line: line.startswith("|"),
+        itertools.dropwhile(lambda line: not line.startswith("|"), section.splitlines())))
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header == ["command", *PERSONAS]
     rows = []
