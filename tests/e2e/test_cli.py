@@ -116,3 +116,131 @@ def test_missing_config_file_is_named(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("CRISISBOT_CONFIG", "/nonexistent/crisisbot.toml")
     assert main(["check-config"]) == 2
     assert "no such file: /nonexistent/crisisbot.toml" in capsys.readouterr().err
+
+
+# -- every refusal is one readable line, never a traceback ---------------------------------------
+
+
+def refused(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    """The one line a refusal prints on stderr (asserting there is exactly one, no traceback)."""
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == code, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("crisisbot: "), lines[0]
+    return lines[0]
+
+
+def sqlite(path: Path) -> dict[str, str]:
+    return {"CRISISBOT_DATABASE_URL": f"sqlite+aiosqlite:///{path}"}
+
+
+def test_malformed_toml_names_file_line_and_column(tmp_path: Path) -> None:
+    config = tmp_path / "crisisbot.toml"
+    config.write_text('language = "en"\n[slack\nbot_token = "x"\n')
+    line = refused(crisisbot("check-config", env={"CRISISBOT_CONFIG": str(config)}), 2)
+    assert str(config) in line
+    assert "line 2, column 7" in line
+    assert "Expected ']'" in line
+
+
+@pytest.mark.parametrize(("url", "wrong"), [
+    ("mysql://crisis:pw@db.internal/crisis", "mysql"),
+    ("notaurl", "notaurl"),
+    ("sqlite+aiosqlite:///{tmp}/missing/crisisbot.db", "/missing"),
+])
+@pytest.mark.parametrize("verb", [("check-config",), ("report", "INC-1"), ("stats",)])
+def test_unusable_database_url_says_what_is_wrong(tmp_path: Path, url: str, wrong: str,
+                                                   verb: tuple[str, ...]) -> None:
+    url = url.format(tmp=tmp_path)
+    line = refused(crisisbot(*verb, env={"CRISISBOT_DATABASE_URL": url}), 2)
+    assert "CRISISBOT_DATABASE_URL" in line
+    assert wrong in line
+    assert "pw" not in line.replace(wrong, "")
+    assert "e.g. postgresql+asyncpg://" in line or "missing" in line
+
+
+def test_unreachable_database_names_host_and_port(tmp_path: Path) -> None:
+    env = {"CRISISBOT_DATABASE_URL": "postgresql+asyncpg://crisis:hunter2@127.0.0.1:1/crisis"}
+    line = refused(crisisbot("stats", env=env))
+    assert "127.0.0.1:1" in line
+    assert "hunter2" not in line
+
+
+def test_report_into_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    assert crisisbot("demo", "--db", str(db)).returncode == 0
+    out = tmp_path / "nowhere" / "report.md"
+    line = refused(crisisbot("report", "INC-1", "--out", str(out), env=sqlite(db)))
+    assert str(out.parent) in line
+
+
+def test_an_absurd_incident_number_is_refused(tmp_path: Path) -> None:
+    number = "INC-" + "9" * 40
+    line = refused(crisisbot("report", number, env=sqlite(tmp_path / "x.db")))
+    assert number in line
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    result = subprocess.run(
+        f"{sys.executable} -m bot demo | head -1", shell=True, capture_output=True, text=True,
+        timeout=120, env={**os.environ, **sqlite(tmp_path / "x.db")}, check=False)
+    assert result.stdout.startswith("== Alerts arrive")
+    assert result.stderr == ""
+
+
+def test_check_config_warns_about_half_configured_platforms() -> None:
+    result = crisisbot("check-config", env={"CRISISBOT_SLACK__BOT_TOKEN": "xoxb-1",
+                                            "CRISISBOT_TELEGRAM__BOT_TOKEN": "123:abc"})
+    assert result.returncode == 0, result.stderr
+    warnings = result.stderr.strip().splitlines()
+    assert len(warnings) == 2, warnings
+    assert "CRISISBOT_SLACK__SIGNING_SECRET" in warnings[0]
+    assert "CRISISBOT_TELEGRAM__CHAT_ID" in warnings[1]
+    assert "xoxb-1" not in result.stderr + result.stdout
+    only_secret = crisisbot("check-config", env={"CRISISBOT_SLACK__SIGNING_SECRET": "s"})
+    assert "CRISISBOT_SLACK__BOT_TOKEN" in only_secret.stderr
+
+
+# -- --db never deletes a database ---------------------------------------------------------------
+
+
+def test_demo_refuses_an_existing_database_unless_forced(tmp_path: Path) -> None:
+    db = tmp_path / "kept.db"
+    assert crisisbot("demo", "--db", str(db)).returncode == 0
+    before = db.read_bytes()
+    line = refused(crisisbot("demo", "--db", str(db)))
+    assert str(db) in line
+    assert "--force" in line
+    assert db.read_bytes() == before
+    assert crisisbot("demo", "--db", str(db), "--force").returncode == 0
+
+
+def test_drill_adds_to_an_existing_database(tmp_path: Path) -> None:
+    db = tmp_path / "team.db"
+    assert crisisbot("demo", "--db", str(db)).returncode == 0
+    drill = crisisbot("drill", "data_breach", "--db", str(db))
+    assert drill.returncode == 0, drill.stderr
+    assert "# Post-incident report: INC-2" in drill.stdout
+    # The demo's incident is still there, read with --db by report and stats.
+    kept = crisisbot("report", "INC-1", "--db", str(db))
+    assert kept.returncode == 0, kept.stderr
+    assert "# Post-incident report: INC-1" in kept.stdout
+    stats = crisisbot("stats", "--db", str(db), "--since", "3650d", "--include-drills")
+    assert stats.returncode == 0, stats.stderr
+
+
+# -- the CLI's own words in the team's language --------------------------------------------------
+
+
+def test_help_and_refusals_in_the_configured_language(tmp_path: Path) -> None:
+    ru = {"CRISISBOT_LANGUAGE": "ru"}
+    helped = crisisbot("--help", env=ru)
+    assert helped.returncode == 0
+    assert "сценарий кризиса" in helped.stdout
+    line = refused(crisisbot("report", "INC-99", env={**ru, **sqlite(tmp_path / "x.db")}))
+    assert "INC-99" in line
+    assert "There is no incident" not in line
+    fa = crisisbot("demo", "--help", "--lang", "fa")
+    assert "--force" in fa.stdout
+    assert "keep the demo database" not in fa.stdout
