@@ -16,9 +16,8 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import asyncpg
 import uvloop
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,10 +43,10 @@ from bot.settings import (
 from bot.storage.migrate import upgrade
 
 EXIT_REFUSED, EXIT_CONFIG, EXIT_INTERRUPTED = 1, 2, 130
+T = TypeVar("T")
 LARGEST_ID = 2**63 - 1
 """The largest incident number a database column holds; a larger one names no incident."""
-DATABASE_ERRORS = (OSError, SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                   CommandError)
+DATABASE_ERRORS = (OSError, SQLAlchemyError, CommandError)
 """What opening a database raises when it cannot be reached or used (refused connection, bad
 password, not a database file, a schema newer than this version)."""
 
@@ -188,8 +187,8 @@ async def _open(settings: Settings, **kwargs: Any) -> Bot:
         return await build(settings, **kwargs)
 
 
-def _with_bot(settings: Settings, work: Callable[[Bot], Awaitable[int]]) -> int:
-    async def go() -> int:
+def _with_bot(settings: Settings, work: Callable[[Bot], Awaitable[T]]) -> T:
+    async def go() -> T:
         bot = await _open(settings)
         try:
             return await work(bot)
@@ -278,19 +277,19 @@ def _report(args: argparse.Namespace) -> int:
     if out is not None and not out.parent.is_dir():
         raise CrisisError(_("--out: no such folder: {folder}", folder=str(out.parent)))
 
-    async def work(bot: Bot) -> int:
-        text = await _report_text(bot, number, html=args.format == "html")
-        if out is None:
-            print(text)
-            return 0
-        try:
-            out.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
-        except OSError as error:
-            raise CrisisError(_("cannot write {path}: {reason}", path=str(out),
-                                reason=_reason(error))) from None
-        return 0
+    async def work(bot: Bot) -> str:
+        return await _report_text(bot, number, html=args.format == "html")
 
-    return _with_bot(_settings(args), work)
+    text = _with_bot(_settings(args), work)
+    if out is None:
+        print(text)
+        return 0
+    try:
+        out.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+    except OSError as error:
+        raise CrisisError(_("cannot write {path}: {reason}", path=str(out),
+                            reason=_reason(error))) from None
+    return 0
 
 
 async def _report_text(bot: Bot, number: int, *, html: bool = False) -> str:

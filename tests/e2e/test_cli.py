@@ -182,11 +182,16 @@ def test_an_absurd_incident_number_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
-    result = subprocess.run(
-        f"{sys.executable} -m bot demo | head -1", shell=True, capture_output=True, text=True,
-        timeout=120, env={**os.environ, **sqlite(tmp_path / "x.db")}, check=False)
-    assert result.stdout.startswith("== Alerts arrive")
-    assert result.stderr == ""
+    """`crisisbot demo | head -1`: the reader leaves after one line."""
+    process = subprocess.Popen([sys.executable, "-m", "bot", "demo"], text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, **sqlite(tmp_path / "x.db")})
+    assert process.stdout is not None
+    assert process.stderr is not None
+    assert process.stdout.readline().startswith("== Alerts arrive")
+    process.stdout.close()
+    assert process.stderr.read() == ""
+    assert process.wait(120) == 1
 
 
 def test_check_config_warns_about_half_configured_platforms() -> None:
