@@ -47,8 +47,9 @@ from bot.i18n import renderer
 from bot.ingest import PARSERS
 from bot.ingest.auth import Authenticator
 from bot.ingest.feeds import Feed, FeedPoller
+from bot.logsafe import guard
 from bot.scheduler import Leader, Pacemaker
-from bot.settings import WEEKDAYS, ConfigError, Settings
+from bot.settings import WEEKDAYS, ConfigError, Settings, secrets_of
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlStore
@@ -191,6 +192,7 @@ def build_scheduler(bot: Bot) -> Pacemaker:
 async def build(settings: Settings, *, clock: Clock | None = None,
                 echo: Callable[[str], None] | None = None) -> Bot:
     """Wire store, rules, chat adapters and the service from settings (migrating the DB)."""
+    guard(secrets_of(settings))  # no secret in any log line from here on
     playbooks = playbooks_from(settings)  # a broken playbook is refused before any migration
     await upgrade(settings.database_url)
     store = SqlStore(settings.database_url)

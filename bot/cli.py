@@ -21,14 +21,17 @@ from typing import Any, TypeVar
 import uvloop
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
+from telegram.error import InvalidToken, TelegramError
 
 from bot.app import Bot, build, playbooks_from, serve
+from bot.chat.telegram import build_application
 from bot.core.errors import CrisisError, NotFound
 from bot.core.models import CrisisKind, parse_public_id, public_id
 from bot.core.stats import stats_lines
 from bot.core.text import LANGUAGES, Renderer, Text, _
 from bot.demo import DEMO_START, ScriptedClock
 from bot.i18n import renderer
+from bot.logsafe import REDACTOR, guard
 from bot.report_html import html_report
 from bot.settings import (
     ConfigError,
@@ -39,6 +42,7 @@ from bot.settings import (
     load,
     masked,
     parse_duration,
+    secrets_of,
 )
 from bot.storage.migrate import upgrade
 
@@ -242,6 +246,7 @@ def _scripted(args: argparse.Namespace, name: str,
 
 def _serve(args: argparse.Namespace) -> int:
     settings = load()
+    guard(secrets_of(settings))
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
@@ -254,8 +259,26 @@ def _serve(args: argparse.Namespace) -> int:
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         with _database(settings.database_url):
             runner.run(upgrade(settings.database_url))
+        runner.run(_telegram_accepts(settings))
         runner.run(serve(settings))
     return 0
+
+
+async def _telegram_accepts(settings: Settings) -> None:
+    """Meet the Telegram bot (`getMe`) before serving, so a rejected token is one line
+    without the token, not a start-up traceback whose exception text holds it."""
+    token = settings.telegram.bot_token
+    if token is None:
+        return
+    try:
+        async with build_application(token.get_secret_value(), settings.telegram.api_url).bot:
+            pass
+    except InvalidToken:
+        raise ConfigError(_("Telegram rejected CRISISBOT_TELEGRAM__BOT_TOKEN: check the token "
+                            "with @BotFather (or CRISISBOT_TELEGRAM__API_URL).")) from None
+    except TelegramError as error:
+        raise CrisisError(_("cannot reach the Telegram Bot API: {reason}",
+                            reason=REDACTOR.redact(str(error)))) from None
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ named by `CRISISBOT_CONFIG`, then defaults.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -526,6 +527,32 @@ def half_configured(settings: Settings) -> list[Text]:
     if settings.telegram.bot_token is not None and settings.telegram.chat_id is None:
         found.append(_("CRISISBOT_TELEGRAM__BOT_TOKEN is set but CRISISBOT_TELEGRAM__CHAT_ID "
                        "is not: Telegram has no team chat to open incidents in."))
+    return found
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret the settings hold (each `SecretStr`, wherever it sits, and the database
+    password): what the log must never show."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(settings)
+    with contextlib.suppress(ArgumentError):
+        password = make_url(settings.database_url).password
+        if password:
+            found.append(str(password))
     return found
 
 
