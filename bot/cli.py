@@ -96,17 +96,34 @@ def _language(argv: Sequence[str]) -> str:
         return language_hint()
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its own frame words (usage, the group titles, `-h`) in the CLI's language;
+    its error messages stay as argparse words them."""
+
+    def __init__(self, *args: Any, render: Renderer, **kwargs: Any) -> None:
+        class Formatter(argparse.HelpFormatter):
+            def add_usage(self, usage: str | None, actions: Any, groups: Any,
+                          prefix: str | None = None) -> None:
+                super().add_usage(usage, actions, groups,
+                                  render(_("usage: ")) if prefix is None else prefix)
+
+        super().__init__(*args, add_help=False, formatter_class=Formatter, **kwargs)
+        self._positionals.title = render(_("positional arguments"))
+        self._optionals.title = render(_("options"))
+        self.add_argument("-h", "--help", action="help",
+                          help=render(_("show this help message and exit")))
+
+
 def _parser(render: Renderer) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="crisisbot", description=render(_("crisisbot: a chatbot for crisis response "
-                                                "teams. Every refusal is one line on stderr; "
-                                                "exit 1, or 2 for bad configuration.")))
+    parser = _Parser(render=render, prog="crisisbot", description=render(_(
+        "crisisbot: a chatbot for crisis response teams. Every refusal is one line on stderr; "
+        "exit 1, or 2 for bad configuration.")))
     parser.set_defaults(render=render)
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     def verb(name: str, help_text: Text) -> argparse.ArgumentParser:
         said = render(help_text)
-        return verbs.add_parser(name, help=said, description=said)
+        return verbs.add_parser(name, help=said, description=said, render=render)
 
     db_help = render(_("the SQLite file to use instead of CRISISBOT_DATABASE_URL"))
     lang_help = render(_("language of the transcript and report"))
@@ -121,8 +138,8 @@ def _parser(render: Renderer) -> argparse.ArgumentParser:
 
     db = verb("db", _("database maintenance"))
     db_verbs = db.add_subparsers(dest="db_verb", required=True, metavar="VERB")
-    db_verbs.add_parser("upgrade", help=render(_("apply migrations"))).set_defaults(
-        func=_db_upgrade)
+    db_verbs.add_parser("upgrade", help=render(_("apply migrations")),
+                        render=render).set_defaults(func=_db_upgrade)
 
     report = verb("report", _("print the post-incident report (Markdown)"))
     report.add_argument("incident", help=render(_("the incident, e.g. INC-1")))

@@ -482,8 +482,9 @@ def load(**overrides: Any) -> Settings:
 
 DATABASE_DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")
 """The SQLAlchemy drivers the store runs on (async ones)."""
-GOOD_DATABASE_URLS = ("postgresql+asyncpg://crisisbot:password@db.example:5432/crisisbot or "
-                      "sqlite+aiosqlite:///./crisisbot.db")
+GOOD_DATABASE_URLS = _("{postgresql} or {sqlite}",
+                       postgresql="postgresql+asyncpg://crisisbot:password@db.example:5432/crisisbot",
+                       sqlite="sqlite+aiosqlite:///./crisisbot.db")
 
 
 def database_url_problem(url: str) -> Text | None:
