@@ -100,14 +100,14 @@ class _Parser(argparse.ArgumentParser):
     """argparse with its own frame words (usage, the group titles, `-h`) in the CLI's language;
     its error messages stay as argparse words them."""
 
-    def __init__(self, *args: Any, render: Renderer, **kwargs: Any) -> None:
+    def __init__(self, *, render: Renderer, **kwargs: Any) -> None:
         class Formatter(argparse.HelpFormatter):
             def add_usage(self, usage: str | None, actions: Any, groups: Any,
                           prefix: str | None = None) -> None:
                 super().add_usage(usage, actions, groups,
                                   render(_("usage: ")) if prefix is None else prefix)
 
-        super().__init__(*args, add_help=False, formatter_class=Formatter, **kwargs)
+        super().__init__(add_help=False, formatter_class=Formatter, **kwargs)
         self._positionals.title = render(_("positional arguments"))
         self._optionals.title = render(_("options"))
         self.add_argument("-h", "--help", action="help",

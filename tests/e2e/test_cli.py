@@ -144,12 +144,13 @@ def test_malformed_toml_names_file_line_and_column(tmp_path: Path) -> None:
     assert "Expected ']'" in line
 
 
-@pytest.mark.parametrize(("url", "wrong"), [
-    ("mysql://crisis:pw@db.internal/crisis", "mysql"),
-    ("notaurl", "notaurl"),
-    ("sqlite+aiosqlite:///{tmp}/missing/crisisbot.db", "/missing"),
+@pytest.mark.parametrize(("url", "wrong", "verb"), [
+    ("mysql://crisis:pw@db.internal/crisis", "mysql", ("check-config",)),
+    ("notaurl", "notaurl", ("check-config",)),
+    ("sqlite+aiosqlite:///{tmp}/missing/crisisbot.db", "/missing", ("check-config",)),
+    ("notaurl", "notaurl", ("report", "INC-1")),
+    ("mysql://crisis:pw@db.internal/crisis", "mysql", ("stats",)),
 ])
-@pytest.mark.parametrize("verb", [("check-config",), ("report", "INC-1"), ("stats",)])
 def test_unusable_database_url_says_what_is_wrong(tmp_path: Path, url: str, wrong: str,
                                                    verb: tuple[str, ...]) -> None:
     url = url.format(tmp=tmp_path)

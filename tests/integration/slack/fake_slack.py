@@ -56,8 +56,12 @@ class Channel:
     archived: bool = False
 
 
+BOT_TOKEN = "xoxb-test"
+"""The bot token the harness configures; a test may start the fake with another."""
+
+
 class FakeSlack:
-    def __init__(self, token: str = "xoxb-test") -> None:
+    def __init__(self, token: str = BOT_TOKEN) -> None:
         self.token = token
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.channels: dict[str, Channel] = {}
