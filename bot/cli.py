@@ -237,7 +237,11 @@ def _scripted(args: argparse.Namespace, name: str,
               ) -> int:
     """Play a scripted crisis (the demo, a drill) on SQLite and the local chat, then print
     its report: in a scratch file, or in `--db` (kept, never wiped here)."""
-    overrides = {"language": args.lang} if args.lang else {}
+    overrides: dict[str, Any] = {"language": args.lang} if args.lang else {}
+    # Only the local chat, even where the team's platforms are configured: a rehearsal never
+    # opens a channel or posts in the team's real chats.
+    overrides |= {"slack": {"bot_token": None, "signing_secret": None, "app_token": None},
+                  "telegram": {"bot_token": None}}
     with tempfile.TemporaryDirectory(prefix=f"crisisbot-{name}-") as scratch:
         if args.db is None:
             overrides["database_url"] = f"sqlite+aiosqlite:///{Path(scratch) / f'{name}.db'}"

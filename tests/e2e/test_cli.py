@@ -250,3 +250,18 @@ def test_help_and_refusals_in_the_configured_language(tmp_path: Path) -> None:
     fa = crisisbot("demo", "--help", "--lang", "fa")
     assert "--force" in fa.stdout
     assert "keep the demo database" not in fa.stdout
+
+
+def test_demo_and_drill_stay_on_the_local_chat_where_slack_and_telegram_are_configured(
+        tmp_path: Path) -> None:
+    """Run where the team's platforms are configured, a scripted crisis still talks only to
+    the local chat: no channel, topic or message reaches the team."""
+    configured = {"CRISISBOT_SLACK__BOT_TOKEN": "xoxb-1", "CRISISBOT_SLACK__SIGNING_SECRET": "s",
+                  "CRISISBOT_SLACK__API_URL": "http://127.0.0.1:1/api/",
+                  "CRISISBOT_TELEGRAM__BOT_TOKEN": "1:a", "CRISISBOT_TELEGRAM__CHAT_ID": "-100",
+                  "CRISISBOT_TELEGRAM__API_URL": "http://127.0.0.1:1/bot"}
+    for verb in (("demo",), ("drill", "data_breach")):
+        result = crisisbot(*verb, env=configured)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+        assert "# Post-incident report: INC-1" in result.stdout
