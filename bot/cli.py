@@ -281,7 +281,12 @@ def _serve(args: argparse.Namespace) -> int:
         with _database(settings.database_url):
             runner.run(upgrade(settings.database_url))
         runner.run(_telegram_accepts(settings))
-        runner.run(serve(settings))
+        try:
+            runner.run(serve(settings))
+        except SystemExit as stopped:  # uvicorn exits 1 (cannot bind) or 3 (start-up failed)
+            if stopped.code not in (0, None):
+                raise CrisisError(_("the server did not start on {host}:{port}; the log above "
+                                    "says why.", host=settings.host, port=settings.port)) from None
     return 0
 
 

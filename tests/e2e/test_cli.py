@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -265,3 +266,17 @@ def test_demo_and_drill_stay_on_the_local_chat_where_slack_and_telegram_are_conf
         assert result.returncode == 0, result.stderr
         assert "Traceback" not in result.stderr
         assert "# Post-incident report: INC-1" in result.stdout
+
+
+def test_serve_on_a_busy_port_ends_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = crisisbot("serve", env={**sqlite(tmp_path / "s.db"), "CRISISBOT_PORT": str(port)})
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert "address already in use" in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == (f"crisisbot: the server did not start on 127.0.0.1:{port}; the log above "
+                    "says why.")
