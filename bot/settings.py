@@ -492,9 +492,10 @@ def database_url_problem(url: str) -> Text | None:
     file's missing folder), never showing its password; None when it may work."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # not a URL; a port that is not a number
+        shown = re.sub(r"(?<=://)[^@/]*@", "…@", url)  # whatever may be a password
         return _("CRISISBOT_DATABASE_URL: “{url}” is not a database URL; e.g. {examples}",
-                 url=url, examples=GOOD_DATABASE_URLS)
+                 url=shown, examples=GOOD_DATABASE_URLS)
     if parsed.drivername not in DATABASE_DRIVERS:
         return _("CRISISBOT_DATABASE_URL: the driver “{driver}” is not supported (use "
                  "{drivers}); e.g. {examples}", driver=parsed.drivername,
@@ -550,7 +551,7 @@ def secrets_of(settings: Settings) -> list[str]:
                 walk(item)
 
     walk(settings)
-    with contextlib.suppress(ArgumentError):
+    with contextlib.suppress(ArgumentError, ValueError):
         password = make_url(settings.database_url).password
         if password:
             found.append(str(password))

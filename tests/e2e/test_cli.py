@@ -148,6 +148,7 @@ def test_malformed_toml_names_file_line_and_column(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("url", "wrong", "verb"), [
     ("mysql://crisis:pw@db.internal/crisis", "mysql", ("check-config",)),
     ("notaurl", "notaurl", ("check-config",)),
+    ("postgresql+asyncpg://crisis:pw@db:port/crisis", "…@db:port", ("check-config",)),
     ("sqlite+aiosqlite:///{tmp}/missing/crisisbot.db", "/missing", ("check-config",)),
     ("notaurl", "notaurl", ("report", "INC-1")),
     ("mysql://crisis:pw@db.internal/crisis", "mysql", ("stats",)),
