@@ -174,12 +174,15 @@ def _parser(render: Renderer) -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
-    """The settings, with `--db FILE` (where the verb has it) as the database."""
+def _settings(args: argparse.Namespace, *, reading: bool = False, **overrides: Any) -> Settings:
+    """The settings, with `--db FILE` (where the verb has it) as the database; a verb that only
+    reads (`reading`) refuses a file that is not there rather than create an empty one."""
     db: Path | None = getattr(args, "db", None)
     if db is not None:
         if not db.parent.is_dir():
             raise CrisisError(_("--db: no such folder: {folder}", folder=str(db.parent)))
+        if reading and not db.is_file():
+            raise CrisisError(_("--db: no such database file: {path}", path=str(db)))
         overrides["database_url"] = f"sqlite+aiosqlite:///{db}"
     return load(**overrides)
 
@@ -329,7 +332,7 @@ def _report(args: argparse.Namespace) -> int:
     async def work(bot: Bot) -> str:
         return await _report_text(bot, number, html=args.format == "html")
 
-    text = _with_bot(_settings(args), work)
+    text = _with_bot(_settings(args, reading=True), work)
     if out is None:
         print(text)
         return 0
@@ -371,7 +374,7 @@ def _stats(args: argparse.Namespace) -> int:
         print("\n".join(render(line) for line in stats_lines(stats, bot.service.fmt_time)))
         return 0
 
-    return _with_bot(_settings(args), work)
+    return _with_bot(_settings(args, reading=True), work)
 
 
 def _drill(args: argparse.Namespace) -> int:

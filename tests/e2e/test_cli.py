@@ -236,6 +236,10 @@ def test_drill_adds_to_an_existing_database(tmp_path: Path) -> None:
     assert "# Post-incident report: INC-1" in kept.stdout
     stats = crisisbot("stats", "--db", str(db), "--since", "3650d", "--include-drills")
     assert stats.returncode == 0, stats.stderr
+    # Reading verbs never create an empty database where none was.
+    missing = tmp_path / "typo.db"
+    assert str(missing) in refused(crisisbot("report", "INC-1", "--db", str(missing)))
+    assert not missing.exists()
 
 
 # -- the CLI's own words in the team's language --------------------------------------------------
