@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import uvloop
 from alembic.util.exc import CommandError
@@ -112,6 +112,12 @@ class _Parser(argparse.ArgumentParser):
         self._optionals.title = render(_("options"))
         self.add_argument("-h", "--help", action="help",
                           help=render(_("show this help message and exit")))
+        self.render = render
+
+    def error(self, message: str) -> NoReturn:
+        """A usage mistake is one line too (argparse's words), and where to read more."""
+        self.exit(EXIT_CONFIG, f"crisisbot: {message} "
+                               f"({self.render(_('see: {command} --help', command=self.prog))})\n")
 
 
 def _parser(render: Renderer) -> argparse.ArgumentParser:

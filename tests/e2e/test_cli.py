@@ -285,3 +285,11 @@ def test_serve_on_a_busy_port_ends_with_one_line(tmp_path: Path) -> None:
     last = result.stderr.strip().splitlines()[-1]
     assert last == (f"crisisbot: the server did not start on 127.0.0.1:{port}; the log above "
                     "says why.")
+
+
+def test_usage_mistakes_are_one_line() -> None:
+    line = refused(crisisbot("report"), 2)
+    assert "required: incident" in line
+    assert "crisisbot report --help" in line
+    assert "invalid choice" in refused(crisisbot("drill", "nosuchkind"), 2)
+    assert "--since" in refused(crisisbot("stats", "--since", "soon"), 2)
