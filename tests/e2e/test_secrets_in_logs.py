@@ -34,18 +34,19 @@ ALERT_SECRET = "alert-secret-0c0ffee"
 DB_PASSWORD = "db-password-hunter2"
 
 
-def database_url(tmp_path: Path) -> str:
-    """PostgreSQL with a password when the suite has one (trust auth ignores it), else SQLite
-    (which has no password to leak)."""
-    base = os.environ.get(POSTGRES_ENV)
-    if base is None:
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A throwaway PostgreSQL database reached with a password when the suite has PostgreSQL
+    (trust auth ignores the password, yet the bot holds it), else SQLite (no password)."""
+    if not os.environ.get(POSTGRES_ENV):
         return f"sqlite+aiosqlite:///{tmp_path / 'secrets.db'}"
-    return make_url(base).set(password=DB_PASSWORD).render_as_string(hide_password=False)
+    url: str = request.getfixturevalue("postgres_url")
+    return make_url(url).set(password=DB_PASSWORD).render_as_string(hide_password=False)
 
 
-def settings(tmp_path: Path, slack: FakeSlack, telegram: FakeTelegram, **over: Any) -> Settings:
+def settings(url: str, slack: FakeSlack, telegram: FakeTelegram, **over: Any) -> Settings:
     return Settings(
-        database_url=database_url(tmp_path),
+        database_url=url,
         slack={"bot_token": SLACK_TOKEN, "signing_secret": SIGNING_SECRET,
                "api_url": f"{slack.url}/api/"},
         telegram={"bot_token": TELEGRAM_TOKEN, "api_url": telegram.url, "chat_id": CHAT_ID,
@@ -92,10 +93,10 @@ async def alert(bot: Running, **body: Any) -> httpx.Response:
 
 
 async def test_a_slack_and_telegram_story_logs_no_secret(
-        tmp_path: Path, fakes: tuple[FakeSlack, FakeTelegram],
+        database_url: str, fakes: tuple[FakeSlack, FakeTelegram],
         everything: pytest.LogCaptureFixture) -> None:
     slack, telegram = fakes
-    config = settings(tmp_path, slack, telegram)
+    config = settings(database_url, slack, telegram)
     await upgrade(config.database_url)
     bot: Bot = await build(config)
     serving = await serve(web_app(bot))
