@@ -52,8 +52,9 @@ from bot.ingest.common import json_schemas
 from bot.ingest.feeds import SOURCE as FEEDS
 from bot.ingest.feeds import Feed, FeedPoller
 from bot.ingest.mapping import MappedSource, MappingError, MappingSpec
+from bot.logsafe import guard
 from bot.scheduler import Leader, Pacemaker
-from bot.settings import WEEKDAYS, AlertSourceSettings, ConfigError, Settings
+from bot.settings import WEEKDAYS, AlertSourceSettings, ConfigError, Settings, secrets_of
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlStore
@@ -258,6 +259,7 @@ def build_scheduler(bot: Bot) -> Pacemaker:
 async def build(settings: Settings, *, clock: Clock | None = None,
                 echo: Callable[[str], None] | None = None) -> Bot:
     """Wire store, rules, chat adapters and the service from settings (migrating the DB)."""
+    guard(secrets_of(settings))  # no secret in any log line from here on
     playbooks = playbooks_from(settings)  # a broken playbook is refused before any migration
     await upgrade(settings.database_url)
     store = SqlStore(settings.database_url)

@@ -1,5 +1,6 @@
 """The `crisisbot` verbs. Thin: parse arguments, load settings, call the app; refusals and bad
-configuration are one readable line and a non-zero exit, never a traceback."""
+configuration are one readable line each in the team's language and a non-zero exit, never a
+traceback."""
 
 from __future__ import annotations
 
@@ -7,88 +8,220 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import uvloop
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import SQLAlchemyError
+from telegram.error import InvalidToken, TelegramError
 
 from bot.app import Bot, alert_parsers, build, playbooks_from, serve
-from bot.core.errors import CrisisError
+from bot.chat.telegram import build_application
+from bot.core.errors import CrisisError, NotFound
 from bot.core.intake import Inbound, PayloadError
-from bot.core.models import Alert, CrisisKind, parse_public_id
+from bot.core.models import Alert, CrisisKind, parse_public_id, public_id
 from bot.core.stats import stats_lines
-from bot.core.text import LANGUAGES, _
+from bot.core.text import LANGUAGES, Renderer, Text, _
 from bot.demo import DEMO_START, ScriptedClock
 from bot.i18n import renderer
+from bot.logsafe import REDACTOR, guard
 from bot.report_html import html_report
-from bot.settings import ConfigError, Settings, load, masked, parse_duration
+from bot.settings import (
+    ConfigError,
+    Settings,
+    database_place,
+    half_configured,
+    language_hint,
+    load,
+    masked,
+    parse_duration,
+    secrets_of,
+)
 from bot.storage.migrate import upgrade
 
-EXIT_REFUSED, EXIT_CONFIG = 1, 2
+EXIT_REFUSED, EXIT_CONFIG, EXIT_INTERRUPTED = 1, 2, 130
+T = TypeVar("T")
+LARGEST_ID = 2**63 - 1
+"""The largest incident number a database column holds; a larger one names no incident."""
+DATABASE_ERRORS = (OSError, SQLAlchemyError, CommandError)
+"""What opening a database raises when it cannot be reached or used (refused connection, bad
+password, not a database file, a schema newer than this version)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    render = renderer(_language(arguments))
     try:
+        args = _parser(render).parse_args(arguments)
         result: int = args.func(args)
         return result
     except ConfigError as error:
-        print(f"crisisbot: invalid configuration:\n{error}", file=sys.stderr)
+        for problem in error.problems:
+            _say(render(problem) if isinstance(problem, Text) else problem)
         return EXIT_CONFIG
     except CrisisError as refused:
-        print(f"crisisbot: {refused}", file=sys.stderr)
+        _say(render(refused.text))
         return EXIT_REFUSED
+    except BrokenPipeError:
+        # The reader went away (`crisisbot demo | head`): stop quietly; point stdout at
+        # /dev/null so the interpreter's last flush cannot complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crisisbot", description=__doc__)
-    verbs = parser.add_subparsers(dest="verb", required=True)
+def _say(line: str) -> None:
+    print(f"crisisbot: {line}", file=sys.stderr)
 
-    demo = verbs.add_parser("demo", help="a scripted crisis on SQLite and the local chat")
-    demo.add_argument("--db", type=Path, help="keep the demo database at this path")
-    demo.add_argument("--lang", choices=LANGUAGES, help="language of the transcript and report")
+
+def _language(argv: Sequence[str]) -> str:
+    """The language of the CLI's own words: `--lang`, else the settings' (else, when they
+    cannot be read, `CRISISBOT_LANGUAGE`), else English."""
+    for index, arg in enumerate(argv):
+        value = (argv[index + 1] if arg == "--lang" and index + 1 < len(argv)
+                 else arg.removeprefix("--lang=") if arg.startswith("--lang=") else None)
+        if value in LANGUAGES:
+            return str(value)
+    try:
+        return load().language
+    except ConfigError:
+        return language_hint()
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its own frame words (usage, the group titles, `-h`) in the CLI's language;
+    its error messages stay as argparse words them."""
+
+    def __init__(self, *, render: Renderer, **kwargs: Any) -> None:
+        class Formatter(argparse.HelpFormatter):
+            def add_usage(self, usage: str | None, actions: Any, groups: Any,
+                          prefix: str | None = None) -> None:
+                super().add_usage(usage, actions, groups,
+                                  render(_("usage: ")) if prefix is None else prefix)
+
+        super().__init__(add_help=False, formatter_class=Formatter, **kwargs)
+        self._positionals.title = render(_("positional arguments"))
+        self._optionals.title = render(_("options"))
+        self.add_argument("-h", "--help", action="help",
+                          help=render(_("show this help message and exit")))
+        self.render = render
+
+    def error(self, message: str) -> NoReturn:
+        """A usage mistake is one line too (argparse's words), and where to read more."""
+        self.exit(EXIT_CONFIG, f"crisisbot: {message} "
+                               f"({self.render(_('see: {command} --help', command=self.prog))})\n")
+
+
+def _parser(render: Renderer) -> argparse.ArgumentParser:
+    parser = _Parser(render=render, prog="crisisbot", description=render(_(
+        "crisisbot: a chatbot for crisis response teams. Every refusal is one line on stderr; "
+        "exit 1, or 2 for bad configuration.")))
+    parser.set_defaults(render=render)
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, help_text: Text) -> argparse.ArgumentParser:
+        said = render(help_text)
+        return verbs.add_parser(name, help=said, description=said, render=render)
+
+    db_help = render(_("the SQLite file to use instead of CRISISBOT_DATABASE_URL"))
+    lang_help = render(_("language of the transcript and report"))
+
+    demo = verb("demo", _("a scripted crisis on SQLite and the local chat"))
+    demo.add_argument("--db", type=Path, help=render(_(
+        "keep the demo database at this path (a new file)")))
+    demo.add_argument("--force", action="store_true", help=render(_(
+        "replace the --db file if it exists (its incidents are lost)")))
+    demo.add_argument("--lang", choices=LANGUAGES, help=lang_help)
     demo.set_defaults(func=_demo)
 
-    db = verbs.add_parser("db", help="database maintenance")
-    db_verbs = db.add_subparsers(dest="db_verb", required=True)
-    db_verbs.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+    db = verb("db", _("database maintenance"))
+    db_verbs = db.add_subparsers(dest="db_verb", required=True, metavar="VERB")
+    db_verbs.add_parser("upgrade", help=render(_("apply migrations")),
+                        render=render).set_defaults(func=_db_upgrade)
 
-    report = verbs.add_parser("report", help="print the post-incident report (Markdown)")
-    report.add_argument("incident", help="the incident, e.g. INC-1")
+    report = verb("report", _("print the post-incident report (Markdown)"))
+    report.add_argument("incident", help=render(_("the incident, e.g. INC-1")))
     report.add_argument("--format", choices=("markdown", "html"), default="markdown",
-                        help="Markdown (default) or a self-contained HTML page with the chart")
-    report.add_argument("--out", type=Path, help="write to this file instead of printing")
+                        help=render(_("Markdown (default) or a self-contained HTML page with "
+                                      "the chart")))
+    report.add_argument("--out", type=Path, help=render(_(
+        "write to this file instead of printing")))
+    report.add_argument("--db", type=Path, help=db_help)
     report.set_defaults(func=_report)
 
-    serve = verbs.add_parser("serve", help="run the bot: HTTP server, alert intake, chat delivery")
-    serve.set_defaults(func=_serve)
+    verb("serve", _("run the bot: HTTP server, alert intake, chat delivery")).set_defaults(
+        func=_serve)
 
-    stats = verbs.add_parser("stats", help="counts and median times across incidents")
+    stats = verb("stats", _("counts and median times across incidents"))
     stats.add_argument("--since", type=_duration, default=timedelta(days=30),
-                       help="how far back, e.g. 30d, 12h (default 30d)")
-    stats.add_argument("--include-drills", action="store_true", help="count drills too")
+                       help=render(_("how far back, e.g. 30d, 12h (default 30d)")))
+    stats.add_argument("--include-drills", action="store_true",
+                       help=render(_("count drills too")))
+    stats.add_argument("--db", type=Path, help=db_help)
     stats.set_defaults(func=_stats)
 
-    drill = verbs.add_parser("drill", help="a training drill on SQLite and the local chat")
+    drill = verb("drill", _("a training drill on SQLite and the local chat"))
     drill.add_argument("kind", choices=[k.value for k in CrisisKind if k is not CrisisKind.OTHER])
-    drill.add_argument("--db", type=Path, help="keep the drill database at this path")
-    drill.add_argument("--lang", choices=LANGUAGES, help="language of the transcript and report")
+    drill.add_argument("--db", type=Path, help=render(_(
+        "run the drill in this database (kept; an existing one is added to, never wiped)")))
+    drill.add_argument("--lang", choices=LANGUAGES, help=lang_help)
     drill.set_defaults(func=_drill)
 
-    check = verbs.add_parser("check-config", help="validate and print settings (secrets masked)")
-    check.set_defaults(func=_check_config)
-    _add_alerts_verbs(verbs)
+    verb("check-config", _("validate and print settings (secrets masked)")).set_defaults(
+        func=_check_config)
+    _add_alerts_verbs(verbs, render)
     return parser
 
 
-def _with_bot(settings: Settings, work: Callable[[Bot], Awaitable[int]]) -> int:
-    async def go() -> int:
-        bot = await build(settings)
+def _settings(args: argparse.Namespace, *, reading: bool = False, **overrides: Any) -> Settings:
+    """The settings, with `--db FILE` (where the verb has it) as the database; a verb that only
+    reads (`reading`) refuses a file that is not there rather than create an empty one."""
+    db: Path | None = getattr(args, "db", None)
+    if db is not None:
+        if not db.parent.is_dir():
+            raise CrisisError(_("--db: no such folder: {folder}", folder=str(db.parent)))
+        if reading and not db.is_file():
+            raise CrisisError(_("--db: no such database file: {path}", path=str(db)))
+        overrides["database_url"] = f"sqlite+aiosqlite:///{db}"
+    return load(**overrides)
+
+
+@contextmanager
+def _database(url: str) -> Iterator[None]:
+    """A database that cannot be reached or used is one line: where it is and the driver's
+    reason (first line only, never the URL's password)."""
+    try:
+        yield
+    except DATABASE_ERRORS as error:
+        raise CrisisError(_("cannot use the database at {place}: {reason}",
+                            place=database_place(url), reason=_reason(error))) from None
+
+
+def _reason(error: BaseException) -> str:
+    cause = getattr(error, "orig", None) or error
+    if isinstance(cause, OSError) and cause.errno and cause.errno > 0:
+        return os.strerror(cause.errno)
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
+
+
+async def _open(settings: Settings, **kwargs: Any) -> Bot:
+    with _database(settings.database_url):
+        return await build(settings, **kwargs)
+
+
+def _with_bot(settings: Settings, work: Callable[[Bot], Awaitable[T]]) -> T:
+    async def go() -> T:
+        bot = await _open(settings)
         try:
             return await work(bot)
         finally:
@@ -100,27 +233,38 @@ def _with_bot(settings: Settings, work: Callable[[Bot], Awaitable[int]]) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run
 
+    if args.db is not None and args.db.exists():
+        if not args.force:
+            raise CrisisError(_("{path} already exists; the demo needs a new database. Choose "
+                                "another --db, or add --force to replace it (its incidents "
+                                "are lost).", path=str(args.db)))
+        _settings(args)  # refuse bad settings before deleting anything
+        args.db.unlink()
     return _scripted(args, "demo", run)
 
 
 def _scripted(args: argparse.Namespace, name: str,
               play: Callable[[Bot, ScriptedClock, Callable[[str], None]], Awaitable[int]]
               ) -> int:
-    """Play a scripted crisis (the demo, a drill) on a fresh SQLite file and the local chat,
-    then print its report; `--db` keeps the file."""
-    overrides = {"language": args.lang} if args.lang else {}
+    """Play a scripted crisis (the demo, a drill) on SQLite and the local chat, then print
+    its report: in a scratch file, or in `--db` (kept, never wiped here)."""
+    overrides: dict[str, Any] = {"language": args.lang} if args.lang else {}
+    # Only the local chat, even where the team's platforms are configured: a rehearsal never
+    # opens a channel or posts in the team's real chats.
+    overrides |= {"slack": {"bot_token": None, "signing_secret": None, "app_token": None},
+                  "telegram": {"bot_token": None}}
     with tempfile.TemporaryDirectory(prefix=f"crisisbot-{name}-") as scratch:
-        path = args.db or Path(scratch) / f"{name}.db"
-        if args.db and path.exists():
-            path.unlink()
-        settings = load(database_url=f"sqlite+aiosqlite:///{path}", **overrides)
+        if args.db is None:
+            overrides["database_url"] = f"sqlite+aiosqlite:///{Path(scratch) / f'{name}.db'}"
+        settings = _settings(args, **overrides)
+        render = renderer(settings.language)
         clock = ScriptedClock(DEMO_START)
 
         async def go() -> int:
-            bot = await build(settings, clock=clock, echo=print)
+            bot = await _open(settings, clock=clock, echo=print)
             try:
                 number = await play(bot, clock, print)
-                print("\n" + renderer(settings.language)(_("== Post-incident report")) + "\n")
+                print("\n" + render(_("== Post-incident report")) + "\n")
                 print(await _report_text(bot, number))
             finally:
                 await bot.close()
@@ -128,12 +272,13 @@ def _scripted(args: argparse.Namespace, name: str,
 
         result = asyncio.run(go())
         if args.db:
-            print(f"\n(database kept at {path})")
+            print("\n" + render(_("(database kept at {path})", path=str(args.db))))
         return result
 
 
 def _serve(args: argparse.Namespace) -> int:
     settings = load()
+    guard(secrets_of(settings))
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
@@ -144,14 +289,40 @@ def _serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(serve(settings))
+        with _database(settings.database_url):
+            runner.run(upgrade(settings.database_url))
+        runner.run(_telegram_accepts(settings))
+        try:
+            runner.run(serve(settings))
+        except SystemExit as stopped:  # uvicorn exits 1 (cannot bind) or 3 (start-up failed)
+            if stopped.code not in (0, None):
+                raise CrisisError(_("the server did not start on {host}:{port}; the log above "
+                                    "says why.", host=settings.host, port=settings.port)) from None
     return 0
+
+
+async def _telegram_accepts(settings: Settings) -> None:
+    """Meet the Telegram bot (`getMe`) before serving, so a rejected token is one line
+    without the token, not a start-up traceback whose exception text holds it."""
+    token = settings.telegram.bot_token
+    if token is None:
+        return
+    try:
+        async with build_application(token.get_secret_value(), settings.telegram.api_url).bot:
+            pass
+    except InvalidToken:
+        raise ConfigError(_("Telegram refused CRISISBOT_TELEGRAM__BOT_TOKEN: check the token "
+                            "with @BotFather (or CRISISBOT_TELEGRAM__API_URL).")) from None
+    except TelegramError as error:
+        raise CrisisError(_("cannot connect to the Telegram Bot API: {reason}",
+                            reason=REDACTOR.redact(str(error)))) from None
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
     settings = load()
-    asyncio.run(upgrade(settings.database_url))
-    print("database is up to date")
+    with _database(settings.database_url):
+        asyncio.run(upgrade(settings.database_url))
+    print(args.render(_("database is up to date")))
     return 0
 
 
@@ -160,16 +331,25 @@ def _report(args: argparse.Namespace) -> int:
     if number is None:
         raise CrisisError(_("“{value}” is not an incident id; use the form INC-7.",
                             value=args.incident))
+    if number > LARGEST_ID:
+        raise NotFound(_("There is no incident {incident}.", incident=public_id(number)))
+    out: Path | None = args.out
+    if out is not None and not out.parent.is_dir():
+        raise CrisisError(_("--out: no such folder: {folder}", folder=str(out.parent)))
 
-    async def work(bot: Bot) -> int:
-        text = await _report_text(bot, number, html=args.format == "html")
-        if args.out is None:
-            print(text)
-        else:
-            args.out.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+    async def work(bot: Bot) -> str:
+        return await _report_text(bot, number, html=args.format == "html")
+
+    text = _with_bot(_settings(args, reading=True), work)
+    if out is None:
+        print(text)
         return 0
-
-    return _with_bot(load(), work)
+    try:
+        out.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+    except OSError as error:
+        raise CrisisError(_("cannot write {path}: {reason}", path=str(out),
+                            reason=_reason(error))) from None
+    return 0
 
 
 async def _report_text(bot: Bot, number: int, *, html: bool = False) -> str:
@@ -203,7 +383,7 @@ def _stats(args: argparse.Namespace) -> int:
         print("\n".join(render(line) for line in stats_lines(stats)))
         return 0
 
-    return _with_bot(load(), work)
+    return _with_bot(_settings(args, reading=True), work)
 
 
 def _drill(args: argparse.Namespace) -> int:
@@ -217,49 +397,57 @@ def _drill(args: argparse.Namespace) -> int:
 def _check_config(args: argparse.Namespace) -> int:
     settings = load()
     alert_parsers(settings)  # compiles every mapping's expressions
+    render: Renderer = args.render
     print(json.dumps(masked(settings), indent=2, ensure_ascii=False))
     platforms = ["local"]
     platforms += ["slack"] if settings.slack.enabled else []
     platforms += ["telegram"] if settings.telegram.enabled else []
-    print(f"chat platforms: {', '.join(platforms)}")
+    print(render(_("chat platforms: {names}", names=", ".join(platforms))))
     playbooks = playbooks_from(settings)
-    print(f"playbooks: {', '.join(sorted(k.value for k in playbooks))}")
+    print(render(_("playbooks: {names}", names=", ".join(sorted(k.value for k in playbooks)))))
     if settings.alerts.secret is None:
-        print("alert webhooks: no CRISISBOT_ALERTS__SECRET, every alert will be refused (401)")
+        print(render(_("alert webhooks: no CRISISBOT_ALERTS__SECRET, every alert will be "
+                       "refused (401)")))
+    for warning in half_configured(settings):
+        _say(render(warning))
     return 0
 
 
-def _add_alerts_verbs(verbs: Any) -> None:
-    alerts = verbs.add_parser("alerts", help="alert sources and mappings")
-    alerts_verbs = alerts.add_subparsers(dest="alerts_verb", required=True)
-    try_ = alerts_verbs.add_parser("try", help="show what a sample body becomes")
-    try_.add_argument("source", help="a mapping's name (or a built-in source)")
-    try_.add_argument("file", type=Path, help="a sample body (JSON)")
+def _add_alerts_verbs(verbs: Any, render: Renderer) -> None:
+    alerts = verbs.add_parser("alerts", help=render(_("alert sources and mappings")),
+                              render=render)
+    alerts_verbs = alerts.add_subparsers(dest="alerts_verb", required=True, metavar="VERB")
+    try_ = alerts_verbs.add_parser("try", help=render(_("show what a sample body becomes")),
+                                   render=render)
+    try_.add_argument("source", help=render(_("a mapping's name (or a built-in source)")))
+    try_.add_argument("file", type=Path, help=render(_("a sample body (JSON)")))
     try_.set_defaults(func=_alerts_try)
 
 
 def _alerts_try(args: argparse.Namespace) -> int:
     """Parse a sample body as the source would, without storing anything: one line per
     alert, or one line per problem."""
+    render: Renderer = args.render
     parsers = alert_parsers(load())
     parser = parsers.get(args.source)
     if parser is None:
-        return _refuse(f"unknown source {args.source}; use one of {', '.join(sorted(parsers))}")
+        raise CrisisError(_("unknown source {source}; use one of {names}", source=args.source,
+                            names=", ".join(sorted(parsers))))
     try:
         body = args.file.read_bytes()
     except OSError as error:
-        return _refuse(f"cannot read {args.file}: {error.strerror or error}")
-    inbound = Inbound(args.source, body, datetime.now(UTC))
+        raise CrisisError(_("cannot read {path}: {reason}", path=str(args.file),
+                            reason=error.strerror or str(error))) from None
     try:
-        alerts = parser(inbound)
+        alerts = parser(Inbound(args.source, body, datetime.now(UTC)))
     except PayloadError as bad:
         for problem in bad.problems:
-            print(f"crisisbot: {args.file}: {problem.loc}: {problem.msg}", file=sys.stderr)
+            _say(f"{args.file}: {problem.loc}: {problem.msg}")
         return EXIT_REFUSED
     for alert in alerts:
         print(_described(alert))
     if not alerts:
-        print("no alerts (accepted and not stored)")
+        print(render(_("no alerts (accepted and not stored)")))
     return 0
 
 
@@ -273,8 +461,3 @@ def _described(alert: Alert) -> str:
     fields += [f"update={alert.update}"] if alert.update else []
     fields += [f"truncated={alert.truncated}"] if alert.truncated else []
     return " ".join(fields)
-
-
-def _refuse(message: str) -> int:
-    print(f"crisisbot: {message}", file=sys.stderr)
-    return EXIT_REFUSED

@@ -6,8 +6,11 @@ named by `CRISISBOT_CONFIG`, then defaults.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import tomllib
+from collections.abc import Sequence
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,11 +32,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.core.models import CrisisKind, Severity
 from bot.core.pace import DEFAULT_TIMERS
 from bot.core.rules import COMMANDER, DEFAULT_POLICIES, DEFAULT_ROLES
-from bot.core.text import LANGUAGES
+from bot.core.text import LANGUAGES, Text, _
 
 
 class SlackSettings(BaseModel):
@@ -521,22 +525,120 @@ class Settings(BaseSettings):
 
 
 class ConfigError(Exception):
-    """Settings that cannot be used, explained one problem per line."""
+    """Settings that cannot be used, one problem per item (a message to translate, or pydantic's
+    own English words)."""
+
+    def __init__(self, problems: Text | str | Sequence[Text | str]) -> None:
+        listed = [problems] if isinstance(problems, Text | str) else list(problems)
+        super().__init__("\n".join(str(p) for p in listed))
+        self.problems = listed
 
 
 def load(**overrides: Any) -> Settings:
     """Read settings, turning validation errors into a readable `ConfigError`."""
     config = os.environ.get("CRISISBOT_CONFIG")
     if config and not Path(config).is_file():
-        raise ConfigError(f"CRISISBOT_CONFIG: no such file: {config}")
+        raise ConfigError([_("CRISISBOT_CONFIG: no such file: {path}", path=config)])
     try:
         settings = Settings(**overrides)
     except ValidationError as error:
-        raise ConfigError("\n".join(_describe(e) for e in error.errors())) from None
+        raise ConfigError([_describe(e) for e in error.errors()]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        # tomllib's reason already ends "(at line 2, column 7)".
+        raise ConfigError([_("{path}: not valid TOML: {reason}", path=config,
+                             reason=str(error))]) from None
+    problem = database_url_problem(settings.database_url)
+    if problem is not None:
+        raise ConfigError([problem])
     problems = settings.check_consistency()
     if problems:
-        raise ConfigError("\n".join(problems))
+        raise ConfigError(problems)
     return settings
+
+
+DATABASE_DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")
+"""The SQLAlchemy drivers the store runs on (async ones)."""
+GOOD_DATABASE_URLS = _("{postgresql} or {sqlite}",
+                       postgresql="postgresql+asyncpg://crisisbot:password@db.example:5432/crisisbot",
+                       sqlite="sqlite+aiosqlite:///./crisisbot.db")
+
+
+def database_url_problem(url: str) -> Text | None:
+    """What makes `url` unusable before anything connects (its form, its driver, an SQLite
+    file's missing folder), never showing its password; None when it may work."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # not a URL; a port that is not a number
+        shown = re.sub(r"(?<=://)[^@/]*@", "…@", url)  # whatever may be a password
+        return _("CRISISBOT_DATABASE_URL: “{url}” is not a database URL; e.g. {examples}",
+                 url=shown, examples=GOOD_DATABASE_URLS)
+    if parsed.drivername not in DATABASE_DRIVERS:
+        return _("CRISISBOT_DATABASE_URL: the driver “{driver}” is not supported (use "
+                 "{drivers}); e.g. {examples}", driver=parsed.drivername,
+                 drivers=", ".join(DATABASE_DRIVERS), examples=GOOD_DATABASE_URLS)
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():
+            return _("CRISISBOT_DATABASE_URL: no such folder for the SQLite file: {folder}; "
+                     "e.g. {examples}", folder=str(folder), examples=GOOD_DATABASE_URLS)
+    return None
+
+
+def database_place(url: str) -> str:
+    """Where a database lives, to name in a refusal: `host:port`, or the SQLite file."""
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        return str(parsed.database or ":memory:")
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+
+
+def half_configured(settings: Settings) -> list[Text]:
+    """Platforms given some of what they need but not all: said by `check-config`, because
+    such a platform stays off (Slack) or has nowhere to open incidents (Telegram)."""
+    found = []
+    slack = settings.slack
+    if (slack.bot_token is None) != (slack.signing_secret is None):
+        given, missing = (("BOT_TOKEN", "SIGNING_SECRET") if slack.signing_secret is None
+                          else ("SIGNING_SECRET", "BOT_TOKEN"))
+        found.append(_("CRISISBOT_SLACK__{given} is set but CRISISBOT_SLACK__{missing} is not: "
+                       "Slack stays off until both are set.", given=given, missing=missing))
+    if settings.telegram.bot_token is not None and settings.telegram.chat_id is None:
+        found.append(_("CRISISBOT_TELEGRAM__BOT_TOKEN is set but CRISISBOT_TELEGRAM__CHAT_ID "
+                       "is not: Telegram has no team chat to open incidents in."))
+    return found
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret the settings hold (each `SecretStr`, wherever it sits, and the database
+    password): what the log must never show."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(settings)
+    with contextlib.suppress(ArgumentError, ValueError):
+        password = make_url(settings.database_url).password
+        if password:
+            found.append(str(password))
+    return found
+
+
+def language_hint() -> str:
+    """The team's language when the settings cannot be read (to refuse them in it):
+    `CRISISBOT_LANGUAGE` if it names a known language, else English."""
+    language = os.environ.get("CRISISBOT_LANGUAGE", "")
+    return language if language in LANGUAGES else LANGUAGES[0]
 
 
 def _describe(error: Any) -> str:

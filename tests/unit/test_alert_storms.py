@@ -109,7 +109,7 @@ async def test_group_commit_stores_each_new_delivery_once() -> None:
     def raw(body: bytes) -> RawDelivery:
         return Inbound("alertmanager", body, clock.now(),
                        {"authorization": "Bearer s", "x-grafana-alert-signature": "ab",
-                        "x-trace": "t"}).raw()
+                        "x-request-id": "t"}).raw()
 
     await asyncio.gather(intake.submit([alert(0), alert(1)], raw(b"first")),
                          intake.submit([alert(0)], raw(b"again")),  # same batch, duplicate
@@ -120,6 +120,6 @@ async def test_group_commit_stores_each_new_delivery_once() -> None:
         deliveries = await unit.deliveries()
         alerts = await unit.alerts(1)
     assert [d.body for d in deliveries] == [b"first", b"third"]
-    assert all(dict(d.headers) == {"x-trace": "t"} for d in deliveries)
+    assert all(dict(d.headers) == {"x-request-id": "t"} for d in deliveries)
     assert {a.dedup_key: a.delivery for a in alerts} == {
         "k0:firing": 1, "k1:firing": 1, "k2:firing": 2}

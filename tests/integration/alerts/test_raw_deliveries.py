@@ -45,6 +45,21 @@ def test_signed_delivery_keeps_its_id_not_its_signature(server: Running) -> None
     assert kept["webhook-id"] == "msg_raw1"
 
 
+def test_headers_are_kept_by_allow_list(server: Running) -> None:
+    """Credentials under names no deny-list foresees stay out; a sender's ids stay in."""
+    body = json.dumps(alertmanager(n=1)).encode()
+    sent = {"content-type": "application/json", "user-agent": "Alertmanager/0.27.0",
+            "x-forwarded-authorization": "Bearer upstream-token", "x-auth-key": "k-123",
+            "x-api-secret-value": "v-456", "x-session": "s-789", "x-github-delivery": "d-1"}
+    assert server.post("alertmanager", content=body, headers=sent).status_code == 200
+    [(raw_headers,)] = rows(server, "select headers from deliveries")
+    kept = json.loads(raw_headers)
+    assert kept["user-agent"] == "Alertmanager/0.27.0"
+    assert kept["x-github-delivery"] == "d-1"
+    for leaked in ("upstream-token", "k-123", "v-456", "s-789"):
+        assert leaked not in raw_headers
+
+
 def test_redelivery_stores_no_new_delivery(server: Running) -> None:
     body = json.dumps(alertmanager(n=3)).encode()
     assert server.post("alertmanager", content=body).json()["accepted"] == 3

@@ -56,8 +56,13 @@ class Channel:
     archived: bool = False
 
 
+BOT_TOKEN = "xoxb-test"
+"""The bot token the harness configures; a test may start the fake with another."""
+
+
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, token: str = BOT_TOKEN) -> None:
+        self.token = token
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.channels: dict[str, Channel] = {}
         self.taken: set[str] = set()
@@ -124,7 +129,7 @@ class FakeSlack:
         for key in ("blocks", "metadata", "view"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
-        assert request.headers.get("Authorization") == "Bearer xoxb-test", "token sent"
+        assert request.headers.get("Authorization") == f"Bearer {self.token}", "token sent"
         self.calls.append((method, args))
         failure = self.failures.get(method, []).pop(0) if self.failures.get(method) else None
         if failure is not None and not failure.after_storing:

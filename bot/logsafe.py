@@ -1,0 +1,85 @@
+"""No secret in any log line: a logging filter that redacts every configured secret, and the
+token inside a Telegram Bot API URL (httpx logs each request's URL), from each record's message,
+arguments, exception and stack text.
+
+It runs where records are made (the log record factory), not on one handler, so every handler
+sees the redacted record: ours, uvicorn's, a test's capture.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+MASK = "**********"
+BOT_API_TOKEN = re.compile(r"(?<=/bot)\d+:[\w-]+")
+"""The token in `https://api.telegram.org/bot<token>/<method>`, configured or not."""
+SHORTEST_SECRET = 4
+"""Shorter values are not redacted: masking every `a` would make the log unreadable, and such
+a value is no secret."""
+
+
+class Redactor(logging.Filter):
+    """Replaces known secrets with `MASK` in a record; never drops a record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: frozenset[str] = frozenset()
+        self._pattern: re.Pattern[str] = BOT_API_TOKEN
+
+    def add(self, secrets: Iterable[str | None]) -> None:
+        """Redact these too (secrets of every bot built in this process are kept)."""
+        found = self._secrets | {s for s in secrets if s and len(s) >= SHORTEST_SECRET}
+        if found == self._secrets:
+            return
+        self._secrets = found
+        # Longest first, so a secret containing another is masked whole.
+        known = "|".join(re.escape(s) for s in sorted(found, key=len, reverse=True))
+        self._pattern = re.compile(f"{BOT_API_TOKEN.pattern}|{known}")
+
+    def redact(self, text: str) -> str:
+        return self._pattern.sub(MASK, text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit: the handler will say so
+            message = str(record.msg)
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            # The formatted text is what handlers print; the exception object (whose message
+            # may hold a token, e.g. "The token `123:abc` was rejected") goes.
+            record.exc_text, record.exc_info = self.redact(record.exc_text), None
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+REDACTOR = Redactor()
+_installing = threading.Lock()
+_installed = False
+
+
+def guard(secrets: Iterable[str | None]) -> None:
+    """Redact `secrets` (and Bot API tokens) from every log record made from now on."""
+    global _installed
+    REDACTOR.add(secrets)
+    with _installing:
+        if _installed:
+            return
+        made = logging.getLogRecordFactory()
+
+        def redacted(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = made(*args, **kwargs)
+            REDACTOR.filter(record)
+            return record
+
+        logging.setLogRecordFactory(redacted)
+        _installed = True
