@@ -163,7 +163,7 @@ def alert_parsers(settings: Settings) -> dict[str, Parser]:
         except MappingError as error:
             problems += [f"{where}.{name}: {why}" for name, why in error.problems]
     if problems:
-        raise ConfigError("\n".join(problems))
+        raise ConfigError(problems)
     return parsers
 
 

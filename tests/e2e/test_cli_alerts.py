@@ -94,9 +94,9 @@ title = "title"
     result = crisisbot("check-config", config=config)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert lines[0] == "crisisbot: invalid configuration:"
-    assert lines[1].startswith("alerts.mappings[1].title: Invalid jmespath expression")
-    assert lines[2] == "alerts.mappings[1].status: unknown function lower"
-    assert lines[3] == "alerts.mappings[2].name: grafana is already a source"
+    assert lines[0].startswith(
+        "crisisbot: alerts.mappings[1].title: Invalid jmespath expression")
+    assert lines[1] == "crisisbot: alerts.mappings[1].status: unknown function lower"
+    assert lines[2] == "crisisbot: alerts.mappings[2].name: grafana is already a source"
     assert "Traceback" not in result.stderr
     assert crisisbot("check-config", config=shipped(tmp_path)).returncode == 0
