@@ -301,7 +301,6 @@ def web_app(bot: Bot) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await bot.service.recover_digests()  # what a stopped process had not told yet
         intake.start()
         if bot.telegram is not None:
             await bot.telegram.start()

@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from bot.core import commands as cmd
-from bot.core.alert_intake import AlertIntake, Digest
+from bot.core.alert_intake import AlertIntake
 from bot.core.drills import Drills
 from bot.core.errors import Forbidden, Invalid, NotFound
 from bot.core.models import (
@@ -82,7 +82,6 @@ class Service(AlertIntake, PlaybookCases, Drills):
         self._after_commit = after_commit
         self.fmt_time = fmt_time or (lambda at: at.strftime("%Y-%m-%d %H:%M UTC"))
         self.schedule = schedule or Schedule()
-        self._digests: dict[int, Digest] = {}
         self.playbooks = dict(playbooks or {})
         self.templates = templates
         self.language = language

@@ -44,6 +44,9 @@ class _State:
     people: dict[PersonId, KnownPerson] = field(default_factory=dict)
     counter: int = 0
     tasks: dict[tuple[int, int], Task] = field(default_factory=dict)
+    digests: dict[int, datetime] = field(default_factory=dict)
+    untold: dict[str, int | None] = field(default_factory=dict)
+    """Dedup key -> incident of each alert a digest has yet to tell."""
 
 
 class MemoryUnit:
@@ -111,12 +114,41 @@ class MemoryUnit:
     async def alerts_seen(self, dedup_keys: Collection[str]) -> set[str]:
         return {a.dedup_key for a in self.s.alerts} & set(dedup_keys)
 
-    async def add_alerts(self, alerts: Sequence[Alert]) -> None:
-        keys = [a.dedup_key for a in alerts]
-        if len(set(keys)) != len(keys) or await self.alerts_seen(keys):
-            raise ValueError("duplicate alert dedup key")
+    async def add_alerts(self, alerts: Sequence[Alert], *,
+                         untold: Collection[str] = ()) -> int:
+        seen = await self.alerts_seen([a.dedup_key for a in alerts])
+        stored = 0
         for alert in alerts:
+            if alert.dedup_key in seen:
+                continue
+            seen.add(alert.dedup_key)
             self.s.alerts.append(replace(alert, id=len(self.s.alerts) + 1))
+            if alert.dedup_key in untold:
+                self.s.untold[alert.dedup_key] = alert.incident
+            stored += 1
+        return stored
+
+    async def digest_windows(self, incidents: Collection[int]) -> dict[int, datetime]:
+        return {n: at for n, at in self.s.digests.items() if n in incidents}
+
+    async def start_digest(self, incident: int, at: datetime) -> None:
+        self.s.digests.setdefault(incident, at)
+
+    async def claim_digest(self, incident: int, since: datetime, at: datetime) -> bool:
+        if self.s.digests.get(incident) != since:
+            return False
+        self.s.digests[incident] = at
+        return True
+
+    async def tell_untold(self, incident: int) -> list[str]:
+        told = [key for key, number in self.s.untold.items() if number == incident]
+        for key in told:
+            del self.s.untold[key]
+        by_key = {a.dedup_key: a.identity for a in self.s.alerts}
+        return [by_key[key] for key in told]
+
+    async def untold_incidents(self) -> list[int]:
+        return sorted({n for n in self.s.untold.values() if n is not None})
 
     async def add_deliveries(self, deliveries: Sequence[RawDelivery]) -> list[int]:
         start = len(self.s.deliveries) + 1
@@ -140,10 +172,6 @@ class MemoryUnit:
 
     async def alerts(self, incident: int) -> list[Alert]:
         return [copy.deepcopy(a) for a in self.s.alerts if a.incident == incident]
-
-    async def alert_identities_since(self, incident: int, since: datetime) -> list[str]:
-        return [a.identity for a in self.s.alerts
-                if a.incident == incident and a.received_at > since]
 
     async def append(self, event: TimelineEvent) -> None:
         self.s.events.append(replace(event, seq=len(self.s.events) + 1))

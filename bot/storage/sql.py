@@ -42,6 +42,8 @@ from sqlalchemy import (
     make_url,
     or_,
     select,
+    text,
+    true,
     update,
 )
 from sqlalchemy import Text as SqlText
@@ -268,6 +270,24 @@ class AlertRow(Base):
     delivery: Mapped[int | None] = mapped_column(
         ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
     )
+    told: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """False while the alert waits for its incident's next digest."""
+
+
+Index("ix_alerts_untold", AlertRow.incident, postgresql_where=AlertRow.told.is_(False),
+      sqlite_where=AlertRow.told.is_(False))
+
+
+class DigestRow(Base):
+    """Each alert-opened incident's digest window: it began at its last digest (or its
+    opening). Stored, so replicas and restarts keep to one digest per window."""
+
+    __tablename__ = "digests"
+
+    incident: Mapped[int] = mapped_column(
+        ForeignKey("incidents.number", ondelete="CASCADE"), primary_key=True
+    )
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class DeliveryRow(Base):
@@ -573,7 +593,20 @@ OPEN_BY_GROUP = (
            _INCIDENTS.c.status != Status.RESOLVED.value)
     .group_by(_INCIDENTS.c.group_key)
 )
-ADD_ALERTS = sa_insert(_ALERTS)
+GROUP_LOCKS = 0x67726F75
+"""The first key of the transaction advisory locks on group keys ("grou"): its own key space,
+apart from the leader's one-number lock."""
+LOCK_GROUPS = text(
+    "SELECT count(pg_advisory_xact_lock(:space, h)) FROM "
+    "(SELECT DISTINCT hashtext(k) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS g"
+)
+"""In one order (by hash), so two units locking overlapping groups never deadlock."""
+UNTOLD = _ALERTS.c.told.is_(False)
+ADD_ALERTS = {
+    dialect: insert(_ALERTS).on_conflict_do_nothing(index_elements=[_ALERTS.c.dedup_key])
+    .returning(_ALERTS.c.id)
+    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 ADD_DELIVERIES = sa_insert(_DELIVERIES).returning(_DELIVERIES.c.id, sort_by_parameter_order=True)
 
 
@@ -634,6 +667,18 @@ class SqlUnit:
         return _incident(row) if row else None
 
     async def open_incidents_by_group(self, group_keys: Collection[str]) -> dict[str, int]:
+        """On PostgreSQL the groups found without an open incident are locked (transaction
+        advisory locks), then looked up again: a unit that opened one meanwhile has committed
+        by the time the lock is ours. A group with an open incident (a storm's usual case)
+        takes no lock, so replicas attaching alerts to it never wait on each other."""
+        found = await self._open_by_group(group_keys)
+        missing = sorted(set(group_keys) - found.keys())
+        if missing and self._dialect == "postgresql":
+            await self._s.execute(LOCK_GROUPS, {"space": GROUP_LOCKS, "keys": missing})
+            found |= await self._open_by_group(missing)
+        return found
+
+    async def _open_by_group(self, group_keys: Collection[str]) -> dict[str, int]:
         if not group_keys:
             return {}
         rows = await self._s.execute(OPEN_BY_GROUP, {"keys": list(group_keys)})
@@ -697,12 +742,16 @@ class SqlUnit:
         found = await self._s.scalars(ALERTS_SEEN, {"keys": list(dedup_keys)})
         return set(found)
 
-    async def add_alerts(self, alerts: Sequence[Alert]) -> None:
+    async def add_alerts(self, alerts: Sequence[Alert], *,
+                         untold: Collection[str] = ()) -> int:
         """One multi-row INSERT for the whole batch: a storm costs one statement, not one ORM
-        flush per alert."""
+        flush per alert. `ON CONFLICT DO NOTHING` on the dedup key: a unit that stored the same
+        alert first (another replica) wins and this one counts fewer rows; rows go in dedup key
+        order, so two units inserting the same keys wait on each other in one order."""
         if not alerts:
-            return
-        await self._s.execute(ADD_ALERTS, [
+            return 0
+        ordered = sorted(alerts, key=lambda a: a.dedup_key)
+        result = await self._s.execute(ADD_ALERTS[self._dialect], [
             {
                 "source": a.source, "dedup_key": a.dedup_key, "group_key": a.group_key,
                 "title": a.title, "received_at": a.received_at, "status": a.status.value,
@@ -711,9 +760,39 @@ class SqlUnit:
                 "kind": a.kind.value if a.kind else None, "labels": dict(a.labels),
                 "url": a.url, "occurred_at": a.occurred_at, "metrics": dict(a.metrics),
                 "incident": a.incident, "fingerprint": a.fingerprint, "delivery": a.delivery,
+                "told": a.dedup_key not in untold,
             }
-            for a in alerts
+            for a in ordered
         ])
+        return len(result.all())
+
+    async def digest_windows(self, incidents: Collection[int]) -> dict[int, datetime]:
+        rows = await self._s.execute(select(DigestRow.incident, DigestRow.since)
+                                     .where(DigestRow.incident.in_(list(incidents))))
+        return {number: since for number, since in rows}
+
+    async def start_digest(self, incident: int, at: datetime) -> None:
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        await self._s.execute(insert(DigestRow).values(incident=incident, since=at)
+                              .on_conflict_do_nothing(index_elements=[DigestRow.incident]))
+
+    async def claim_digest(self, incident: int, since: datetime, at: datetime) -> bool:
+        """A compare-and-set: a concurrent claimer waits for this row's lock, then finds the
+        window moved and updates nothing."""
+        moved = await self._s.execute(
+            update(DigestRow).where(DigestRow.incident == incident, DigestRow.since == since)
+            .values(since=at).returning(DigestRow.incident))
+        return moved.first() is not None
+
+    async def tell_untold(self, incident: int) -> list[str]:
+        rows = await self._s.execute(
+            update(_ALERTS).where(_ALERTS.c.incident == incident, UNTOLD).values(told=True)
+            .returning(_ALERTS.c.fingerprint, _ALERTS.c.dedup_key))
+        return [fingerprint or dedup_key for fingerprint, dedup_key in rows]
+
+    async def untold_incidents(self) -> list[int]:
+        rows = await self._s.scalars(select(_ALERTS.c.incident).where(UNTOLD).distinct())
+        return sorted(number for number in rows if number is not None)
 
     async def add_deliveries(self, deliveries: Sequence[RawDelivery]) -> list[int]:
         """One multi-row INSERT ... RETURNING for the batch, ids in the given order."""
@@ -736,7 +815,8 @@ class SqlUnit:
         if not minutes:
             return
         rows = [{"topic": m.topic, "minute": m.minute, "mentions": m.mentions,
-                 "negative": m.negative, "reach": m.reach} for m in minutes]
+                 "negative": m.negative, "reach": m.reach}
+                for m in sorted(minutes, key=lambda m: (m.topic, m.minute))]  # one lock order
         upsert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         stmt = upsert(MentionMinuteRow).values(rows)
         stmt = stmt.on_conflict_do_update(
@@ -762,13 +842,6 @@ class SqlUnit:
             select(AlertRow).where(AlertRow.incident == incident).order_by(AlertRow.id)
         )
         return [_alert(row) for row in rows]
-
-    async def alert_identities_since(self, incident: int, since: datetime) -> list[str]:
-        rows = await self._s.execute(
-            select(AlertRow.fingerprint, AlertRow.dedup_key)
-            .where(AlertRow.incident == incident, AlertRow.received_at > since)
-        )
-        return [fingerprint or dedup_key for fingerprint, dedup_key in rows]
 
     async def append(self, event: TimelineEvent) -> None:
         self._s.add(EventRow(incident=event.incident, at=event.at, kind=event.kind.value,
