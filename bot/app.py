@@ -51,7 +51,7 @@ from bot.scheduler import Leader, Pacemaker
 from bot.settings import WEEKDAYS, ConfigError, Settings
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
-from bot.storage.sql import SqlStore
+from bot.storage.sql import SqlRooms, SqlStore
 from bot.web import Endpoint, Submit, create_app
 
 log = logging.getLogger("crisisbot")
@@ -200,7 +200,8 @@ async def build(settings: Settings, *, clock: Clock | None = None,
         return renderer(language or settings.language,
                         lambda who: plain_mention(Who(rules.on(LocalChat.platform, who.person))))
 
-    local = LocalChat(render_for, echo)
+    clock = clock or SystemClock()
+    local = LocalChat(render_for, SqlRooms(store), echo, now=clock.now)
     chats: dict[str, Chat] = {local.platform: local}
     slack = slack_chat(settings, rules) if settings.slack.enabled else None
     if slack is not None:
@@ -208,7 +209,6 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     telegram = telegram_chat(settings, rules) if settings.telegram.enabled else None
     if telegram is not None:
         chats[telegram.platform] = telegram
-    clock = clock or SystemClock()
     delivery = Delivery(store, chats, rules)
     outbox = Outbox(store, delivery, clock, pacing_from(settings))
     service = Service(store, clock, rules, platform=(slack or telegram or local).platform,

@@ -62,7 +62,7 @@ async def run(bot: Bot, clock: ScriptedClock, out: Callable[[str], None]) -> int
                 _("alert {n}: attached to {incident}", n=n, incident=public_id(number)))
         out("   " + chat.render(told))
         clock.advance(1)
-    channel = chat.space_of(number)
+    channel = await chat.space_of(number)
 
     out(chat.render(_("== The team responds")))
     clock.advance(2)
@@ -86,7 +86,7 @@ async def run(bot: Bot, clock: ScriptedClock, out: Callable[[str], None]) -> int
     await session.say("carol", "/crisis draft revise 1 BrightMilk products are safe and on sale. "
                       "There is no recall: check the official register at food-safety.example.",
                       channel)
-    card = chat.draft_message(channel, 1)
+    card = await chat.draft_message(channel, 1)
     clock.advance(1)
     await session.react("carol", channel, card, "white_check_mark")
     clock.advance(2)

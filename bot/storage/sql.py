@@ -91,6 +91,7 @@ from bot.core.models import (
     TimelineEvent,
 )
 from bot.core.playbooks import Task
+from bot.core.rooms import Reaction, RoomMessage, RoomSpace, direct_space_name
 from bot.core.text import Joined, Lines, Localized, Prefixed, Text, Who
 
 DEFAULT_URL = "sqlite+aiosqlite:///./crisisbot.db"
@@ -416,6 +417,56 @@ class TaskRow(Base):
     assignee: Mapped[str | None] = mapped_column(PERSON)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_by: Mapped[str | None] = mapped_column(PERSON)
+
+
+class ChatSpaceRow(Base):
+    """A space of the built-in chat (see `bot.core.rooms`)."""
+
+    __tablename__ = "chat_spaces"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    direct: Mapped[bool] = mapped_column(Boolean)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ChatMemberRow(Base):
+    __tablename__ = "chat_members"
+
+    space: Mapped[str] = mapped_column(
+        ForeignKey("chat_spaces.name", ondelete="CASCADE"), primary_key=True
+    )
+    person: Mapped[str] = mapped_column(PERSON, primary_key=True)
+    joined: Mapped[int] = mapped_column(BIG_ID)
+    """Order of joining (the space's next number when added)."""
+
+
+class ChatMessageRow(Base):
+    __tablename__ = "chat_messages"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    space: Mapped[str] = mapped_column(
+        ForeignKey("chat_spaces.name", ondelete="CASCADE"), index=True
+    )
+    author: Mapped[str] = mapped_column(PERSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    text: Mapped[str] = mapped_column(SqlText)
+    thread: Mapped[str | None] = mapped_column(String(32))
+    draft: Mapped[int | None] = mapped_column(Integer)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    edits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChatReactionRow(Base):
+    __tablename__ = "chat_reactions"
+
+    message: Mapped[int] = mapped_column(
+        ForeignKey("chat_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    person: Mapped[str] = mapped_column(PERSON, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # -- Text <-> JSON ---------------------------------------------------------------------------
@@ -1100,16 +1151,26 @@ class SqlStore:
         self._engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True, **JSON_CODEC)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
 
+    @property
+    def dialect(self) -> str:
+        return self._dialect
+
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[SqlUnit]:
+        async with self.transaction() as session:
+            yield SqlUnit(session, self._dialect)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession | _Blocking]:
+        """A session in a transaction that commits when the block exits cleanly."""
         if self._blocking is None:
             async with self._sessions.begin() as session:
-                yield SqlUnit(session, self._dialect)
+                yield session
             return
         async with self._lock:
             with self._blocking() as blocking:  # closing it rolls back what did not commit
                 await _write_lock(blocking)
-                yield SqlUnit(_Blocking(blocking), self._dialect)
+                yield _Blocking(blocking)
                 blocking.commit()
 
     async def ping(self) -> bool:
@@ -1150,3 +1211,136 @@ def _sqlite_engine(url: URL) -> Engine:
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+class SqlRooms:
+    """The built-in chat's rooms in the database (see `bot.core.rooms.Rooms`), so they are
+    shared by replicas and kept across restarts. Each call is a transaction of its own."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self._insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
+
+    async def open_space(self, base: str, *, direct: bool = False) -> str:
+        """`ON CONFLICT DO NOTHING` per candidate name: of two replicas opening the same name
+        at once, one gets it and the other tries the next."""
+        n = 1
+        async with self._store.transaction() as s:
+            while True:
+                name = base if n == 1 else f"{base}-{n}"
+                added = await s.execute(
+                    self._insert(ChatSpaceRow)
+                    .values(name=name, opened_at=datetime.now(UTC), direct=direct,
+                            closed=False, archived=False)
+                    .on_conflict_do_nothing(index_elements=[ChatSpaceRow.name])
+                    .returning(ChatSpaceRow.name))
+                if added.first() is not None:
+                    return name
+                n += 1
+
+    async def direct_space(self, person: PersonId) -> str:
+        name = direct_space_name(person)
+        async with self._store.transaction() as s:
+            await s.execute(
+                self._insert(ChatSpaceRow)
+                .values(name=name, opened_at=datetime.now(UTC), direct=True, closed=False,
+                        archived=False)
+                .on_conflict_do_nothing(index_elements=[ChatSpaceRow.name]))
+            await s.execute(
+                self._insert(ChatMemberRow).values(space=name, person=person, joined=1)
+                .on_conflict_do_nothing())
+        return name
+
+    async def space(self, name: str) -> RoomSpace | None:
+        async with self._store.transaction() as s:
+            row = await s.get(ChatSpaceRow, name)
+            return await _room_space(s, row) if row else None
+
+    async def spaces(self) -> list[RoomSpace]:
+        async with self._store.transaction() as s:
+            rows = list(await s.scalars(
+                select(ChatSpaceRow).order_by(ChatSpaceRow.opened_at, ChatSpaceRow.name)))
+            return [await _room_space(s, row) for row in rows]
+
+    async def add_members(self, space: str, people: Sequence[PersonId]) -> list[PersonId]:
+        async with self._store.transaction() as s:
+            if await s.get(ChatSpaceRow, space, with_for_update=True) is None:
+                raise LookupError(f"no space {space!r}")
+            members = await s.scalars(
+                select(ChatMemberRow.person).where(ChatMemberRow.space == space))
+            known = set(members)
+            new = [p for p in dict.fromkeys(people) if p not in known]
+            start = len(known)
+            for i, person in enumerate(new, start=start + 1):
+                s.add(ChatMemberRow(space=space, person=person, joined=i))
+            await s.flush()
+            return new
+
+    async def set_state(self, space: str, *, closed: bool, archived: bool) -> None:
+        async with self._store.transaction() as s:
+            await s.execute(update(ChatSpaceRow).where(ChatSpaceRow.name == space)
+                            .values(closed=closed, archived=archived))
+
+    async def post(self, message: RoomMessage) -> str:
+        async with self._store.transaction() as s:
+            row = ChatMessageRow(space=message.space, author=message.author, at=message.at,
+                                 text=message.text, thread=message.thread,
+                                 draft=message.draft, pinned=message.pinned,
+                                 edits=message.edits)
+            s.add(row)
+            await s.flush()
+            return str(row.id)
+
+    async def edit(self, space: str, message: str, text: str) -> None:
+        async with self._store.transaction() as s:
+            await s.execute(
+                update(ChatMessageRow).where(*_the_message(space, message))
+                .values(text=text, edits=ChatMessageRow.edits + 1))
+
+    async def pin(self, space: str, message: str) -> None:
+        async with self._store.transaction() as s:
+            await s.execute(update(ChatMessageRow).where(*_the_message(space, message))
+                            .values(pinned=True))
+
+    async def messages(self, space: str) -> list[RoomMessage]:
+        async with self._store.transaction() as s:
+            rows = await s.scalars(select(ChatMessageRow).where(ChatMessageRow.space == space)
+                                   .order_by(ChatMessageRow.id))
+            return [_room_message(row) for row in rows]
+
+    async def message(self, space: str, message: str) -> RoomMessage | None:
+        async with self._store.transaction() as s:
+            row = await s.scalar(select(ChatMessageRow).where(*_the_message(space, message)))
+            return _room_message(row) if row else None
+
+    async def react(self, reaction: Reaction) -> None:
+        async with self._store.transaction() as s:
+            await s.execute(
+                self._insert(ChatReactionRow)
+                .values(message=int(reaction.message), person=reaction.person,
+                        name=reaction.name, at=reaction.at)
+                .on_conflict_do_nothing())
+
+    async def reactions(self, message: str) -> list[Reaction]:
+        async with self._store.transaction() as s:
+            rows = await s.scalars(select(ChatReactionRow)
+                                   .where(ChatReactionRow.message == int(message))
+                                   .order_by(ChatReactionRow.at))
+            return [Reaction(str(r.message), r.person, r.name, r.at) for r in rows]
+
+
+def _the_message(space: str, message: str) -> tuple[Any, ...]:
+    number = int(message) if message.isdigit() else -1
+    return ChatMessageRow.space == space, ChatMessageRow.id == number
+
+
+async def _room_space(s: AsyncSession | _Blocking, row: ChatSpaceRow) -> RoomSpace:
+    members = await s.scalars(select(ChatMemberRow.person)
+                              .where(ChatMemberRow.space == row.name)
+                              .order_by(ChatMemberRow.joined))
+    return RoomSpace(row.name, row.direct, list(members), row.closed, row.archived)
+
+
+def _room_message(row: ChatMessageRow) -> RoomMessage:
+    return RoomMessage(row.space, row.author, row.at, row.text, row.thread, row.draft,
+                       row.pinned, row.edits, str(row.id))
