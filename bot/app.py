@@ -56,6 +56,10 @@ from bot.web import Endpoint, Submit, create_app
 
 log = logging.getLogger("crisisbot")
 
+INTAKE_WORKERS = 4
+"""Group-commit transactions in flight at once on PostgreSQL (see `GroupCommit`); measured in
+docs/benchmarks.md."""
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -283,7 +287,8 @@ def web_app(bot: Bot) -> FastAPI:
     if not authenticate.configured:
         log.warning("no CRISISBOT_ALERTS__SECRET (or per-source secret) is set: every alert "
                     "webhook will be refused with 401")
-    intake = GroupCommit(bot.service.handle_alerts)
+    postgres = bot.settings.database_url.startswith("postgresql")
+    intake = GroupCommit(bot.service.handle_alerts, workers=INTAKE_WORKERS if postgres else 1)
     feeds = feed_poller(bot.settings, intake.submit, bot.clock)
     posts: dict[str, Endpoint] = {}
     socket: AsyncSocketModeHandler | None = None

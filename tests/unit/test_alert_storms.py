@@ -4,8 +4,10 @@ commit hands every caller its own outcome from one shared transaction."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from bot.core.alert_intake import AlertOutcome
 from bot.core.intake import GroupCommit, Inbound
 from bot.core.models import Alert, AlertStatus, NoticeKind, RawDelivery, Severity
 from bot.core.rules import Route, Rules
@@ -137,3 +139,24 @@ async def test_group_commit_stores_each_new_delivery_once() -> None:
     assert all(dict(d.headers) == {"x-trace": "t"} for d in deliveries)
     assert {a.dedup_key: a.delivery for a in alerts} == {
         "k0:firing": 1, "k1:firing": 1, "k2:firing": 2}
+
+
+async def test_group_commit_keeps_several_transactions_in_flight() -> None:
+    """With `workers`, batches commit side by side (PostgreSQL), each caller still answered
+    only after its own batch committed."""
+    in_flight, most = 0, 0
+
+    async def handle(alerts: Sequence[Alert], *, raw: object = ()) -> list[AlertOutcome]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.01)  # a round trip to the database
+        in_flight -= 1
+        return [AlertOutcome(1, opened=False, duplicate=False) for _ in alerts]
+
+    intake = GroupCommit(handle, workers=3)
+    intake.start()
+    outcomes = await asyncio.gather(*(intake.submit([alert(i)]) for i in range(30)))
+    await intake.stop()
+    assert most == 3
+    assert all(o[0].incident == 1 for o in outcomes)
