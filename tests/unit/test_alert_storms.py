@@ -154,7 +154,7 @@ async def test_group_commit_keeps_several_transactions_in_flight() -> None:
         in_flight -= 1
         return [AlertOutcome(1, opened=False, duplicate=False) for _ in alerts]
 
-    intake = GroupCommit(handle, workers=3)
+    intake = GroupCommit(handle, workers=3, max_batch=5)
     intake.start()
     outcomes = await asyncio.gather(*(intake.submit([alert(i)]) for i in range(30)))
     await intake.stop()
