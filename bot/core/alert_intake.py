@@ -1,6 +1,7 @@
 """Alerts in: store a batch in one transaction, attach each alert to its group's open
 incident or open one (routing rules; mentions only on a spike), and tell a storm as digests
-at a bounded rate. Every decision is the store's, so replicas sharing it agree. A mixin of `Service`, which provides the unit of work and `_declare`."""
+at a bounded rate. Every decision is the store's, so replicas sharing it agree. A mixin of
+`Service`, which provides the unit of work and `_declare`."""
 
 from __future__ import annotations
 

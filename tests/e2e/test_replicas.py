@@ -10,6 +10,7 @@ Issue 12's acceptance test (and issue 18's "two replicas, identical alerts at on
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import sys
@@ -106,14 +107,14 @@ async def database(postgres_url: str) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-async def rows(engine: AsyncEngine, sql: str) -> list[Any]:
+async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
     async with engine.connect() as connection:
-        return list((await connection.execute(text(sql))).all())
+        return list((await connection.execute(text(sql), params)).all())
 
 
 async def leader_pid(engine: AsyncEngine) -> int | None:
     names = await rows(engine, "SELECT application_name FROM pg_stat_activity "
-                               f"WHERE application_name LIKE '{LEADER_NAME}%'")
+                               "WHERE application_name LIKE :leader", leader=f"{LEADER_NAME}%")
     return int(names[0][0].rsplit(" ", 1)[1]) if names else None
 
 
@@ -142,7 +143,8 @@ def posts(slack: FakeSlack) -> list[dict[str, Any]]:
 def check_chat(slack: FakeSlack, incidents: int) -> None:
     channels = [c for c in slack.channels.values() if c.name.startswith("crisis-")]
     numbers = Counter(c.name.split("-")[1] for c in channels)
-    assert len(numbers) == incidents and set(numbers.values()) == {1}  # one channel each
+    assert len(numbers) == incidents
+    assert set(numbers.values()) == {1}
     notices = [p["metadata"]["event_payload"]["notice"] for p in posts(slack)]
     assert len(notices) == len(set(notices)), "a notice was posted twice"
     dms = slack.channels[f"D{ONCALL}"].messages
@@ -156,7 +158,7 @@ async def check_digests(engine: AsyncEngine) -> int:
     """At most one digest per incident per window; how many digests there were."""
     told = await rows(engine, "SELECT incident, at FROM timeline_events "
                               "WHERE kind = 'alerts_digest' ORDER BY incident, at")
-    for (incident, at), (after_incident, after) in zip(told, told[1:], strict=False):
+    for (incident, at), (after_incident, after) in itertools.pairwise(told):
         if incident == after_incident:
             assert after - at >= timedelta(seconds=DIGEST_SECONDS), (incident, at, after)
     return len(told)

@@ -83,7 +83,8 @@ async def test_escalation_walks_the_chain_with_mentions_and_dms_and_stops_at_ack
     await w.delivery.flush()
     assert await w.later(minutes=4, seconds=59) == 0
     assert await w.later(seconds=1) == 1
-    assert (await w.said())[-1] == ("INC-1 is still not acknowledged after 5 min 0 s; escalating to "
+    assert (await w.said())[-1] == (
+        "INC-1 is still not acknowledged after 5 min 0 s; escalating to "
                             "@oncall. Acknowledge with “/crisis ack”.")
     assert [p for p, _ in (await w.chat.directs())] == ["local:oncall"]
     assert await w.later(minutes=9) == 0
@@ -92,7 +93,7 @@ async def test_escalation_walks_the_chain_with_mentions_and_dms_and_stops_at_ack
     assert [p for p, _ in (await w.chat.directs())] == ["local:oncall", "local:lead"]
     await w.service.acknowledge(1, BOB)
     await w.later(hours=3)  # the chain is over (only status reminders from now on)
-    assert len((await w.chat.directs())) == 2
+    assert len(await w.chat.directs()) == 2
     steps = [e.data["step"] for e in await w.events((EventKind.ESCALATION,))]
     assert steps == [1, 2]
 
@@ -120,7 +121,8 @@ async def test_update_reminder_resets_on_update_and_reschedules_on_severity_chan
     assert await w.later(hours=3, minutes=59) == 0
     await w.service.set_severity(1, ALICE, Severity.SEV1)  # 30 min cadence: overdue now
     assert await w.tick() == 1
-    assert (await w.said())[-1] == ("No status update on INC-1 for 3 h 59 min. @alice, @bob, please post "
+    assert (await w.said())[-1] == (
+        "No status update on INC-1 for 3 h 59 min. @alice, @bob, please post "
                             "one with “/crisis status <text>”.")
     assert await w.later(minutes=29) == 0
     assert await w.later(minutes=1) == 1  # reminded again one cadence later, not every tick
@@ -188,7 +190,8 @@ async def test_auto_archive_n_days_after_resolution_once_and_reopen_restarts_it(
     assert not await is_archived(w.chat)
     assert await w.later(seconds=1) == 1
     assert await is_archived(w.chat)
-    assert (await w.said())[-1] == ("INC-1 has been resolved since 2024-05-07 14:00; archiving this "
+    assert (await w.said())[-1] == (
+        "INC-1 has been resolved since 2024-05-07 14:00; archiving this "
                             "channel.")
     assert await w.later(minutes=5) == 0
     assert await w.later(days=1) == 0
@@ -217,7 +220,7 @@ async def test_repeated_ticks_never_duplicate(store: Store) -> None:
     w.clock.advance(minutes=6)
     assert [await w.tick() for _ in range(5)] == [1, 0, 0, 0, 0]
     assert len(await w.events()) == 1
-    assert len((await w.chat.directs())) == 1
+    assert len(await w.chat.directs()) == 1
 
 
 async def test_downtime_runs_the_latest_step_once_with_a_late_note(store: Store) -> None:
@@ -225,7 +228,8 @@ async def test_downtime_runs_the_latest_step_once_with_a_late_note(store: Store)
     await w.service.handle_alert(alert())
     await w.later(minutes=1)
     assert await w.later(minutes=44) == 1  # both steps were missed: one message, both people
-    assert (await w.said())[-1] == ("INC-1 is still not acknowledged after 45 min 0 s; escalating to "
+    assert (await w.said())[-1] == (
+        "INC-1 is still not acknowledged after 45 min 0 s; escalating to "
                             "@oncall, @lead, @comms. Acknowledge with “/crisis ack”. "
                             "(late by 30 min)")
     assert sorted(p for p, _ in (await w.chat.directs())) == ["local:lead", "local:oncall"]

@@ -16,9 +16,9 @@ from bot.core.pace import Schedule
 from bot.core.ports import Store
 from bot.core.rules import Rules
 from bot.core.service import Service
-from bot.storage.memory import MemoryRooms
 from bot.i18n import renderer
 from bot.settings import Settings
+from bot.storage.memory import MemoryRooms
 from tests.unit.support import FakeClock
 
 START = datetime(2026, 3, 14, 8, 30, tzinfo=UTC)

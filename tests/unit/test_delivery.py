@@ -279,7 +279,7 @@ async def test_failure_for_one_incident_does_not_block_another_and_is_retried() 
     assert first.space is not None
     assert first.summary_message is not None
     assert len(await chat.channels()) == 2
-    assert len((await messages(chat, second.space.channel))) == 1  # incident 2 not redelivered
+    assert len(await messages(chat, second.space.channel)) == 1  # incident 2 not redelivered
 
 
 async def test_failure_keeps_order_within_the_incident() -> None:
