@@ -63,7 +63,7 @@ async def test_downgrade_to_base_and_back(sqlite_url: str) -> None:
 
 @pytest.mark.postgres
 async def test_replicas_starting_together_migrate_one_at_a_time(postgres_url: str) -> None:
-    """Three processes run `crisisbot db upgrade` at once on a database with no schema (as
+    """Two processes run `crisisbot db upgrade` at once on a database with no schema (as
     replicas starting together do): every one succeeds, the schema is built once."""
     engine = create_async_engine(postgres_url, poolclass=NullPool)
     try:
@@ -76,8 +76,8 @@ async def test_replicas_starting_together_migrate_one_at_a_time(postgres_url: st
     env.pop("CRISISBOT_CONFIG", None)
     runs = [await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "db", "upgrade", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE) for _ in range(3)]
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE) for _ in range(2)]
     errors = [(await run.communicate())[1] for run in runs]
-    assert [run.returncode for run in runs] == [0, 0, 0], errors
+    assert [run.returncode for run in runs] == [0, 0], errors
     diff, _tables = await _diff_and_tables(postgres_url)
     assert diff == []
