@@ -98,13 +98,14 @@ class AlertIntake:
         delivery is stored, in the same transaction, when any of its alerts is new, and those
         alerts point at it; a re-delivery stores nothing.
         """
-        for attempt in range(RACE_RETRIES + 1):
+        retries = 0
+        while True:
             try:
                 return await self._run(partial(self._handle_batch, alerts, raw))
             except LostRace:
-                if attempt == RACE_RETRIES:
+                retries += 1
+                if retries > RACE_RETRIES:
                     raise
-        raise AssertionError("unreachable")
 
     async def _handle_batch(self, alerts: Sequence[Alert], raw: Sequence[RawAlerts],
                             tx: Tx) -> list[AlertOutcome]:
