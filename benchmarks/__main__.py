@@ -9,6 +9,8 @@ medians and per-round ratios are reported).
 
 Then the Slack latencies of issue 4 (`benchmarks/slack.py`): alert -> channel and summary,
 slash-command ack, against the fake Slack Web API; BENCH_SKIP_SLACK=1 leaves them out.
+Before them, the storm on PostgreSQL (`benchmarks/postgres.py`; BENCH_SKIP_POSTGRES=1 leaves it
+out, and it skips itself without BENCH_POSTGRES_URL / CRISISBOT_TEST_POSTGRES_URL).
 """
 
 from __future__ import annotations
@@ -193,6 +195,10 @@ def main() -> int:
     print(f"chat notices delivered: {[c.messages for c in counted]}")
     print(f"speed-up over per-request commit, per round: "
           f"{', '.join(f'{x:.2f}x' for x in ratios)} (median {median(ratios):.2f}x)")
+    if not os.environ.get("BENCH_SKIP_POSTGRES"):
+        from benchmarks import postgres  # needs a PostgreSQL server; says so when there is none
+
+        postgres.main()
     if not os.environ.get("BENCH_SKIP_SLACK"):
         from benchmarks import slack  # the test harness: imported only when it runs
 

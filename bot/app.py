@@ -57,10 +57,14 @@ from bot.scheduler import Leader, Pacemaker
 from bot.settings import WEEKDAYS, AlertSourceSettings, ConfigError, Settings, secrets_of
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
-from bot.storage.sql import SqlStore
+from bot.storage.sql import SqlRooms, SqlStore
 from bot.web import Endpoint, Submit, create_app
 
 log = logging.getLogger("crisisbot")
+
+INTAKE_WORKERS = 4
+"""Group-commit transactions in flight at once on PostgreSQL (see `GroupCommit`); measured in
+docs/benchmarks.md."""
 
 
 class SystemClock:
@@ -270,7 +274,8 @@ async def build(settings: Settings, *, clock: Clock | None = None,
             settings, language,
             lambda who: plain_mention(Who(rules.on(LocalChat.platform, who.person))))
 
-    local = LocalChat(render_for, echo)
+    clock = clock or SystemClock()
+    local = LocalChat(render_for, SqlRooms(store), echo, now=clock.now)
     chats: dict[str, Chat] = {local.platform: local}
     slack = slack_chat(settings, rules) if settings.slack.enabled else None
     if slack is not None:
@@ -278,7 +283,6 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     telegram = telegram_chat(settings, rules) if settings.telegram.enabled else None
     if telegram is not None:
         chats[telegram.platform] = telegram
-    clock = clock or SystemClock()
     delivery = Delivery(store, chats, rules)
     outbox = Outbox(store, delivery, clock, pacing_from(settings))
     service = Service(store, clock, rules, platform=(slack or telegram or local).platform,
@@ -353,7 +357,8 @@ def web_app(bot: Bot) -> FastAPI:
     if not authenticate.configured:
         log.warning("no CRISISBOT_ALERTS__SECRET (or per-source secret) is set: every alert "
                     "webhook will be refused with 401")
-    intake = GroupCommit(bot.service.handle_alerts)
+    postgres = bot.settings.database_url.startswith("postgresql")
+    intake = GroupCommit(bot.service.handle_alerts, workers=INTAKE_WORKERS if postgres else 1)
     feeds = feed_poller(bot.settings, intake.submit, bot.clock)
     posts: dict[str, Endpoint] = {}
     socket: AsyncSocketModeHandler | None = None
@@ -375,7 +380,6 @@ def web_app(bot: Bot) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await bot.service.recover_digests()  # what a stopped process had not told yet
         intake.start()
         if bot.telegram is not None:
             await bot.telegram.start()

@@ -297,7 +297,8 @@ def _serve(args: argparse.Namespace) -> int:
         except SystemExit as stopped:  # uvicorn exits 1 (cannot bind) or 3 (start-up failed)
             if stopped.code not in (0, None):
                 raise CrisisError(_("the server did not start on {host}:{port}; the log above "
-                                    "says why.", host=settings.host, port=str(settings.port))) from None
+                                    "says why.", host=settings.host,
+                                    port=str(settings.port))) from None
     return 0
 
 

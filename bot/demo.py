@@ -80,7 +80,7 @@ async def run(bot: Bot, clock: ScriptedClock, out: Callable[[str], None]) -> int
                 _("alert {n}: attached to {incident}", n=n, incident=public_id(number)))
         out("   " + words(told))
         clock.advance(1)
-    channel = chat.space_of(number)
+    channel = await chat.space_of(number)
 
     out(words(_("== The team responds")))
     clock.advance(2)
@@ -99,7 +99,7 @@ async def run(bot: Bot, clock: ScriptedClock, out: Callable[[str], None]) -> int
     await session.say("frank", f"/crisis reject 1 {words(REJECTION)}", channel)
     clock.advance(5)
     await session.say("carol", f"/crisis draft revise 1 {words(SECOND_DRAFT)}", channel)
-    card = chat.draft_message(channel, 1)
+    card = await chat.draft_message(channel, 1)
     clock.advance(1)
     await session.react("carol", channel, card, "white_check_mark")
     clock.advance(2)

@@ -26,7 +26,7 @@ async def run_drill(bot: Bot, clock: ScriptedClock, kind: CrisisKind,
     out(chat.render(_("== Drill: {kind}", kind=KIND_LABELS[kind])))
     incident = await service.start_drill(TRAINER, kind)
     await bot.delivery.flush()
-    channel = chat.space_of(incident.number)
+    channel = await chat.space_of(incident.number)
     playbook = service.playbooks.get(kind)
     last = max((m.after for m in playbook.drill.mentions), default=timedelta(0)) if (
         playbook and playbook.drill) else timedelta(0)

@@ -1,4 +1,5 @@
-"""The built-in chat platform: channels and messages in memory, told as a readable transcript.
+"""The built-in chat platform: channels, messages and reactions kept in `Rooms` (the database
+when served), told as a readable transcript.
 
 It is the embedded default when no platform is configured (the demo runs on it) and the chat the
 tests read back. People are `local:<name>` and mentioned as `@name`.
@@ -7,7 +8,7 @@ tests read back. People are `local:<name>` and mentioned as `@name`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from bot.core.access import Origin
 from bot.core.commands import Mention, parse
@@ -15,6 +16,7 @@ from bot.core.delivery import Delivery
 from bot.core.errors import CrisisError
 from bot.core.models import Draft, Incident, PersonId, Space
 from bot.core.ports import Once
+from bot.core.rooms import BOT, Reaction, RoomMessage, Rooms, RoomSpace
 from bot.core.rules import reaction_decision
 from bot.core.service import Service
 from bot.core.text import Joined, Text, Who, _
@@ -25,50 +27,27 @@ RenderFor = Callable[[str | None], Callable[[Text], str]]
 """language (None = default) -> a function rendering `Text` in it."""
 
 
-@dataclass
-class LocalMessage:
-    id: str
-    channel: str
-    text: str
-    thread: str | None = None
-    draft: int | None = None
-    pinned: bool = False
-    edits: int = 0
-
-
-@dataclass
-class LocalChannel:
-    name: str
-    members: list[PersonId] = field(default_factory=list)
-    messages: list[LocalMessage] = field(default_factory=list)
-    closed: bool = False
-    archived: bool = False
-
-
 class LocalChat:
+    """The built-in chat over `Rooms`: what it shows is stored there (in the database when
+    served, so replicas share it and a restart keeps it) and told to `echo` as a transcript."""
+
     platform = "local"
 
-    def __init__(self, render_for: RenderFor, echo: Callable[[str], None] | None = None) -> None:
+    def __init__(self, render_for: RenderFor, rooms: Rooms,
+                 echo: Callable[[str], None] | None = None, *,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._render_for = render_for
+        self.rooms = rooms
         self._echo = echo
-        self.channels: dict[str, LocalChannel] = {}
-        self.directs: list[tuple[PersonId, str]] = []
-        self._ids = 0
+        self._now = now
 
     async def open_space(self, incident: Incident, *, once: Once | None = None) -> Space:
-        base = space_name(incident)
-        name, n = base, 1
-        while name in self.channels:
-            n += 1
-            name = f"{base}-{n}"
-        self.channels[name] = LocalChannel(name)
+        name = await self.rooms.open_space(space_name(incident))
         self.frame(_("{channel} opened", channel=f"#{name}"))
         return Space(self.platform, name)
 
     async def invite(self, space: Space, people: Sequence[PersonId]) -> None:
-        channel = self.channels[space.channel]
-        new = [p for p in people if p not in channel.members]
-        channel.members.extend(new)
+        new = await self.rooms.add_members(space.channel, people)
         if new:
             self.frame(Text("{channel} + {people}", {"channel": f"#{space.channel}",
                                                      "people": Joined(Who(p) for p in new)}))
@@ -76,61 +55,86 @@ class LocalChat:
     async def post(self, space: Space, lines: Sequence[Text], *, thread: str | None = None,
                    draft: Draft | None = None, language: str | None = None,
                    once: Once | None = None) -> str:
-        self._ids += 1
-        message = LocalMessage(str(self._ids), space.channel, self._text(lines, language),
-                               thread, draft.number if draft else None)
-        self.channels[space.channel].messages.append(message)
+        text = self._text(lines, language)
+        message = await self.rooms.post(RoomMessage(
+            space.channel, BOT, self._now(), text, thread, draft.number if draft else None))
         where = (_("{channel} (thread {thread})", channel=f"#{space.channel}", thread=thread)
                  if thread else Text("{channel}", {"channel": f"#{space.channel}"}))
-        self.log(f"{self.render(where)} [{message.id}] {_indent(message.text)}")
-        return message.id
+        self.log(f"{self.render(where)} [{message}] {_indent(text)}")
+        return message
 
     async def update(self, space: Space, message: str, lines: Sequence[Text], *,
                      draft: Draft | None = None, language: str | None = None) -> None:
-        found = self.message(space.channel, message)
-        old, found.text, found.edits = found.text, self._text(lines, language), found.edits + 1
+        old = (await self.message(space.channel, message)).text
+        text = self._text(lines, language)
+        await self.rooms.edit(space.channel, message, text)
         before = set(old.splitlines())
-        changed = [line for line in found.text.splitlines() if line not in before]
+        changed = [line for line in text.splitlines() if line not in before]
         edited = self.render(_("{channel} [{message}] edited:", channel=f"#{space.channel}",
                                message=message))
         self.log(f"{edited} {_indent(chr(10).join(changed))}")
 
     async def pin(self, space: Space, message: str) -> None:
-        self.message(space.channel, message).pinned = True
+        await self.message(space.channel, message)
+        await self.rooms.pin(space.channel, message)
         self.frame(_("{channel} [{message}] pinned", channel=f"#{space.channel}",
                      message=message))
 
     async def close_space(self, space: Space) -> None:
-        self.channels[space.channel].closed = True
+        found = await self._space(space.channel)
+        await self.rooms.set_state(space.channel, closed=True, archived=found.archived)
         self.frame(_("{channel} closed", channel=f"#{space.channel}"))
 
     async def reopen_space(self, space: Space) -> None:
-        channel = self.channels[space.channel]
-        channel.closed = channel.archived = False
+        await self._space(space.channel)
+        await self.rooms.set_state(space.channel, closed=False, archived=False)
         self.frame(_("{channel} reopened", channel=f"#{space.channel}"))
 
     async def archive_space(self, space: Space) -> None:
-        channel = self.channels[space.channel]
-        if not channel.archived:
-            channel.archived = True
+        found = await self._space(space.channel)
+        if not found.archived:
+            await self.rooms.set_state(space.channel, closed=found.closed, archived=True)
             self.frame(_("{channel} archived", channel=f"#{space.channel}"))
 
     async def direct(self, person: PersonId, lines: Sequence[Text], *,
                      language: str | None = None, once: Once | None = None) -> None:
         text = self._text(lines, language)
-        self.directs.append((person, text))
+        space = await self.rooms.direct_space(person)
+        await self.rooms.post(RoomMessage(space, BOT, self._now(), text))
         self.log(f"{self.render(_('DM to {person}:', person=Who(person)))} {_indent(text)}")
 
-    def space_of(self, incident: int) -> str:
+    # -- reading the rooms back (the demo, drills and tests) --------------------------------
+
+    async def channels(self) -> list[RoomSpace]:
+        """Every incident channel, in the order they were opened."""
+        return [space for space in await self.rooms.spaces() if not space.direct]
+
+    async def space_of(self, incident: int) -> str:
         """The channel opened for an incident (channels are named `crisis-<n>-...`)."""
-        return next(name for name in self.channels if name.startswith(f"crisis-{incident}-"))
+        return next(space.name for space in await self.channels()
+                    if space.name.startswith(f"crisis-{incident}-"))
 
-    def draft_message(self, channel: str, draft: int) -> str:
+    async def messages(self, channel: str) -> list[RoomMessage]:
+        return await self.rooms.messages(channel)
+
+    async def texts(self, channel: str) -> list[str]:
+        return [m.text for m in await self.rooms.messages(channel)]
+
+    async def draft_message(self, channel: str, draft: int) -> str:
         """The id of the latest card posted for draft `draft` in `channel`."""
-        return [m.id for m in self.channels[channel].messages if m.draft == draft][-1]
+        return [m.id for m in await self.rooms.messages(channel) if m.draft == draft][-1]
 
-    def message(self, channel: str, message: str) -> LocalMessage:
-        return next(m for m in self.channels[channel].messages if m.id == message)
+    async def message(self, channel: str, message: str) -> RoomMessage:
+        found = await self.rooms.message(channel, message)
+        if found is None:
+            raise LookupError(f"no message {message} in #{channel}")
+        return found
+
+    async def directs(self) -> list[tuple[PersonId, str]]:
+        """Every direct message sent, oldest first, as (person, text)."""
+        sent = [(int(m.id), space.members[0], m.text) for space in await self.rooms.spaces()
+                if space.direct for m in await self.rooms.messages(space.name)]
+        return [(person, text) for _id, person, text in sorted(sent)]
 
     def render(self, text: Text, language: str | None = None) -> str:
         return self._render_for(language)(text)
@@ -142,6 +146,12 @@ class LocalChat:
     def log(self, line: str) -> None:
         if self._echo is not None:
             self._echo(line)
+
+    async def _space(self, name: str) -> RoomSpace:
+        found = await self.rooms.space(name)
+        if found is None:
+            raise LookupError(f"no channel #{name}")
+        return found
 
     def _text(self, lines: Sequence[Text], language: str | None) -> str:
         render = self._render_for(language)
@@ -188,6 +198,9 @@ class LocalSession:
         self.chat.frame(_("{channel} {person} reacted {reaction} to [{message}]",
                           channel=f"#{channel}", person=Who(f"local:{name}"),
                           reaction=f":{reaction}:", message=message))
+        if await self.chat.rooms.message(channel, message) is not None:
+            await self.chat.rooms.react(Reaction(message, f"local:{name}", reaction,
+                                                 self.service.clock.now()))
         decision = reaction_decision(reaction)
         incident = await self.service.incident_for(
             Context(f"local:{name}", self.chat.platform, Space(self.chat.platform, channel),

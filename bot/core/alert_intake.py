@@ -1,12 +1,14 @@
 """Alerts in: store a batch in one transaction, attach each alert to its group's open
 incident or open one (routing rules; mentions only on a spike), and tell a storm as digests
-at a bounded rate. A mixin of `Service`, which provides the unit of work and `_declare`."""
+at a bounded rate. Every decision is the store's, so replicas sharing it agree. A mixin of
+`Service`, which provides the unit of work and `_declare`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.models import (
@@ -39,34 +41,35 @@ RawAlerts = tuple[RawDelivery, Sequence[Alert]]
 
 
 @dataclass
-class Digest:
-    """Alerts attached to one incident since its last digest message. Kept in memory for
-    speed; after a restart `recover_digests` rebuilds it from the stored alerts."""
-
-    since: datetime
-    count: int = 0
-    identities: set[str] = field(default_factory=set)
-
-
-@dataclass
 class AlertBatch:
-    """What one group commit has seen so far; applied to the digests only after it commits."""
+    """What one group commit has seen so far."""
 
     groups: dict[str, int] = field(default_factory=dict)
     """The open incident of each group key seen in the batch that has one."""
-    attached: dict[int, tuple[int, set[str]]] = field(default_factory=dict)
+    attached: set[int] = field(default_factory=set)
+    """Incidents that got alerts beyond their opening one: their digest may be due."""
+    untold: set[str] = field(default_factory=set)
+    """Dedup keys of the alerts a digest still has to tell."""
     resolved: set[int] = field(default_factory=set)
     spikes: dict[str, bool] = field(default_factory=dict)
-    sent: set[int] = field(default_factory=set)
+
+
+class LostRace(Exception):
+    """Another process stored some of the batch's alerts between our look and our write; the
+    batch is handled again, and then sees them as re-deliveries."""
 
 
 R = TypeVar("R")
 
 
+RACE_RETRIES = 5
+"""How often a batch that lost a race for a dedup key is handled again (each retry sees more
+of the other process's alerts as stored, so one is nearly always enough)."""
+
+
 class AlertIntake:
     rules: Rules
     clock: Clock
-    _digests: dict[int, Digest]
 
     _declare: Callable[..., Awaitable[Incident]]
 
@@ -88,88 +91,80 @@ class AlertIntake:
         `rules.digest_seconds`, and the channel hears when every alert of its incident has
         resolved.
 
+        Several processes may take alerts of one group at once: the store decides which opens
+        the incident (`open_incidents_by_group` holds the group until the unit ends), and a
+        batch that lost a race for a dedup key is simply handled again.
+
         `raw` pairs each raw delivery with its alerts (the same objects as in `alerts`): a
         delivery is stored, in the same transaction, when any of its alerts is new, and those
         alerts point at it; a re-delivery stores nothing.
         """
+        retries = 0
+        while True:
+            try:
+                return await self._run(partial(self._handle_batch, alerts, raw))
+            except LostRace:
+                retries += 1
+                if retries > RACE_RETRIES:
+                    raise
+
+    async def _handle_batch(self, alerts: Sequence[Alert], raw: Sequence[RawAlerts],
+                            tx: Tx) -> list[AlertOutcome]:
         batch = AlertBatch()
-
-        async def work(tx: Tx) -> list[AlertOutcome]:
-            seen = await tx.unit.alerts_seen({a.dedup_key for a in alerts})
-            fresh: list[Alert] = []
-            for alert in alerts:
-                if alert.dedup_key not in seen:
-                    seen.add(alert.dedup_key)
-                    fresh.append(alert)
-            new = {id(a) for a in fresh}
-            stored = [(d, [a for a in its if id(a) in new]) for d, its in raw]
-            stored = [(d, its) for d, its in stored if its]
-            numbers = await tx.unit.add_deliveries([d for d, _its in stored])
-            for number, (_delivery, its) in zip(numbers, stored, strict=True):
-                for alert in its:
-                    alert.delivery = number
-            await tx.unit.add_mentions(mention_minutes(fresh))
-            batch.groups = await tx.unit.open_incidents_by_group({a.group_key for a in fresh})
-            placed = {id(a): await self._place_alert(tx, a, batch) for a in fresh}
-            await tx.unit.add_alerts(fresh)
-            for number in batch.resolved:
-                await self._tell_if_all_resolved(tx, number)
-            for number, (count, identities) in batch.attached.items():
-                digest = self._digests.setdefault(number, Digest(tx.now))
-                if tx.now - digest.since >= self._digest_interval:
-                    await self._say_digest(tx, number, digest, count, identities)
-                    batch.sent.add(number)
-            duplicate = AlertOutcome(None, opened=False, duplicate=True)
-            return [placed.get(id(a), duplicate) for a in alerts]
-
-        outcomes = await self._run(work)
-        now = self.clock.now()
-        for number, (count, identities) in batch.attached.items():
-            digest = self._digests[number]
-            if number in batch.sent:
-                self._digests[number] = Digest(now)
-            else:
-                digest.count += count
-                digest.identities |= identities
-        return outcomes
-
-    async def recover_digests(self) -> int:
-        """After a start: count, per open incident, the alerts attached since its last digest
-        (or its opening), which a stopped process had only in memory, so they are still told
-        and timelined. Returns how many incidents have some."""
-
-        async def work(tx: Tx) -> dict[int, Digest]:
-            found: dict[int, Digest] = {}
-            for incident in await tx.unit.incidents(open_only=True):
-                told = [e.at for e in await tx.unit.timeline(incident.number)
-                        if e.kind in (EventKind.ALERTS_DIGEST, EventKind.ALERT_ATTACHED)]
-                since = max(told, default=incident.created_at)
-                identities = await tx.unit.alert_identities_since(incident.number, since)
-                if identities:
-                    found[incident.number] = Digest(since, len(identities), set(identities))
-            return found
-
-        recovered = await self._run(work)
-        for number, digest in recovered.items():
-            self._digests.setdefault(number, digest)
-        return len(recovered)
+        seen = await tx.unit.alerts_seen({a.dedup_key for a in alerts})
+        fresh: list[Alert] = []
+        for alert in alerts:
+            if alert.dedup_key not in seen:
+                seen.add(alert.dedup_key)
+                fresh.append(alert)
+        new = {id(a) for a in fresh}
+        stored = [(d, [a for a in its if id(a) in new]) for d, its in raw]
+        stored = [(d, its) for d, its in stored if its]
+        numbers = await tx.unit.add_deliveries([d for d, _its in stored])
+        for number, (_delivery, its) in zip(numbers, stored, strict=True):
+            for alert in its:
+                alert.delivery = number
+        await tx.unit.add_mentions(mention_minutes(fresh))
+        batch.groups = await tx.unit.open_incidents_by_group({a.group_key for a in fresh})
+        placed = {id(a): await self._place_alert(tx, a, batch) for a in fresh}
+        if await tx.unit.add_alerts(fresh, untold=batch.untold) < len(fresh):
+            raise LostRace
+        for number in batch.resolved:
+            await self._tell_if_all_resolved(tx, number)
+        await self._tell_due_digests(tx, batch.attached)
+        duplicate = AlertOutcome(None, opened=False, duplicate=True)
+        return [placed.get(id(a), duplicate) for a in alerts]
 
     async def send_digests(self) -> int:
         """Tell the digests that are due (a storm that stopped still gets its last digest);
         return how many were told."""
-        due = [n for n, d in self._digests.items()
-               if d.count and self.clock.now() - d.since >= self._digest_interval]
-        if not due:
+
+        async def work(tx: Tx) -> int:
+            return await self._tell_due_digests(tx, await tx.unit.untold_incidents())
+
+        return await self._run(work)
+
+    async def _tell_due_digests(self, tx: Tx, incidents: Collection[int]) -> int:
+        """One digest per incident per window, whichever process gets there: the window is
+        the store's, and `claim_digest` lets only one unit move it on."""
+        if not incidents:
             return 0
-
-        async def work(tx: Tx) -> None:
-            for number in due:
-                await self._say_digest(tx, number, self._digests[number], 0, set())
-
-        await self._run(work)
-        for number in due:
-            self._digests[number] = Digest(self.clock.now())
-        return len(due)
+        windows = await tx.unit.digest_windows(incidents)
+        told = 0
+        for number in sorted(incidents):
+            since = windows.get(number)
+            if since is None:  # an incident from before digests were stored
+                await tx.unit.start_digest(number, tx.now)
+                continue
+            if tx.now - since < self._digest_interval:
+                continue
+            if not await tx.unit.claim_digest(number, since, tx.now):
+                continue  # another process told this window
+            identities = await tx.unit.tell_untold(number)
+            if identities:
+                await self._say_digest(tx, number, since, identities)
+                told += 1
+        return told
 
     @property
     def _digest_interval(self) -> timedelta:
@@ -187,7 +182,7 @@ class AlertIntake:
                 kind=route.set_kind or alert.kind, invite=route.invite, drill=False,
                 playbook=route.playbook)).number
             batch.groups[alert.group_key] = incident
-            self._digests[incident] = Digest(tx.now)
+            await tx.unit.start_digest(incident, tx.now)
             opened = True
             await tx.record(incident, EventKind.ALERT_ATTACHED, SYSTEM,
                             source=alert.source, title=alert.title,
@@ -198,8 +193,8 @@ class AlertIntake:
             if alert.status is AlertStatus.RESOLVED:
                 batch.resolved.add(incident)
             if not opened and not alert.update:
-                count, identities = batch.attached.get(incident, (0, set()))
-                batch.attached[incident] = (count + 1, identities | {alert.identity})
+                batch.attached.add(incident)
+                batch.untold.add(alert.dedup_key)
         return AlertOutcome(alert.incident, opened=opened, duplicate=False)
 
     async def _opens_incident(self, tx: Tx, alert: Alert, batch: AlertBatch) -> bool:
@@ -224,12 +219,11 @@ class AlertIntake:
                                     "All {n} alerts of {incident} have resolved.",
                                     len(latest), incident=public_id(number)))
 
-    async def _say_digest(self, tx: Tx, number: int, digest: Digest, count: int,
-                          identities: set[str]) -> None:
-        total = digest.count + count
-        seconds = int((tx.now - digest.since).total_seconds())
-        distinct = len(digest.identities | identities)
+    async def _say_digest(self, tx: Tx, number: int, since: datetime,
+                          identities: Sequence[str]) -> None:
+        total = len(identities)
+        seconds = int((tx.now - since).total_seconds())
+        distinct = len(set(identities))
         await tx.record(number, EventKind.ALERTS_DIGEST, SYSTEM, count=total, seconds=seconds,
                         distinct=distinct)
         await tx.say(number, alerts_digest_text(total, seconds, distinct))
-

@@ -121,13 +121,19 @@ class GroupCommit:
 
     A caller's future resolves only after the commit (of its last chunk), so a 2xx always
     means stored.
+
+    `workers` transactions may be in flight at once: on PostgreSQL, where each statement is a
+    round trip to the server, one worker spends most of a commit waiting, so several keep the
+    server busy (the store keeps concurrent batches correct); SQLite runs one unit at a time,
+    so one worker is all it can use.
     """
 
-    def __init__(self, handle: Handle, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, handle: Handle, *, max_batch: int = MAX_BATCH, workers: int = 1) -> None:
         self._handle = handle
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._count = workers
         self.commits = 0
 
     async def submit(self, alerts: Sequence[Alert],
@@ -135,7 +141,7 @@ class GroupCommit:
         """Store the alerts, and `raw` (the delivery they came in) with them when any is new."""
         if not alerts:
             return []
-        if self._worker is None or self._worker.done():
+        if not self._workers or any(worker.done() for worker in self._workers):
             raise RuntimeError("group commit is not running")
         outcomes: list[AlertOutcome] = []
         stored: int | None = None
@@ -153,17 +159,20 @@ class GroupCommit:
         return outcomes
 
     def start(self) -> None:
-        self._worker = asyncio.get_running_loop().create_task(self._work())
+        loop = asyncio.get_running_loop()
+        self._workers = [loop.create_task(self._work()) for _ in range(self._count)]
 
     async def stop(self) -> None:
         """Handle what is queued, then stop."""
-        if self._worker is None:
+        if not self._workers:
             return
         await self._queue.join()
-        self._worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._worker
-        self._worker = None
+        for worker in self._workers:
+            worker.cancel()
+        for worker in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        self._workers = []
 
     async def _work(self) -> None:
         while True:

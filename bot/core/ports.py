@@ -41,7 +41,12 @@ class Unit(Protocol):
     async def incident_by_space(self, platform: str, channel: str) -> Incident | None: ...
     async def open_incidents_by_group(self, group_keys: Collection[str]) -> dict[str, int]:
         """The open (not resolved) incident of each of these group keys that has one: the
-        oldest, should there be several."""
+        oldest, should there be several.
+
+        A group without one is held until the unit ends (PostgreSQL: a transaction advisory
+        lock; SQLite and memory: units run one at a time), so of several processes taking the
+        same group's first alerts at once only one opens its incident; the others wait, then
+        find it."""
         ...
     async def incidents(self, *, open_only: bool = False) -> list[Incident]: ...
 
@@ -54,8 +59,33 @@ class Unit(Protocol):
         """Which of these dedup keys are stored already."""
         ...
 
-    async def add_alerts(self, alerts: Sequence[Alert]) -> None:
-        """Store alerts (dedup keys are unique; a clash fails the unit)."""
+    async def add_alerts(self, alerts: Sequence[Alert], *,
+                         untold: Collection[str] = ()) -> int:
+        """Store alerts; how many were stored. An alert whose dedup key is stored already
+        (another process stored it since `alerts_seen`) is skipped, not an error. Those with
+        their dedup key in `untold` wait for their incident's next digest."""
+        ...
+
+    async def digest_windows(self, incidents: Collection[int]) -> dict[int, datetime]:
+        """When each incident's current digest window began (its last digest, or its
+        opening), for those that have one."""
+        ...
+
+    async def start_digest(self, incident: int, at: datetime) -> None:
+        """Open the incident's first digest window at `at` (no change when it has one)."""
+        ...
+
+    async def claim_digest(self, incident: int, since: datetime, at: datetime) -> bool:
+        """Move the incident's window from `since` to `at`; False when it no longer began at
+        `since` (another unit told this window): at most one digest per window."""
+        ...
+
+    async def tell_untold(self, incident: int) -> list[str]:
+        """Mark the incident's untold alerts told; their identities."""
+        ...
+
+    async def untold_incidents(self) -> list[int]:
+        """Incidents with alerts a digest has yet to tell."""
         ...
 
     async def add_deliveries(self, deliveries: Sequence[RawDelivery]) -> list[int]:
@@ -75,10 +105,6 @@ class Unit(Protocol):
         ...
 
     async def alerts(self, incident: int) -> list[Alert]: ...
-    async def alert_identities_since(self, incident: int, since: datetime) -> list[str]:
-        """The identity (fingerprint, else dedup key) of each alert of the incident received
-        after `since`."""
-        ...
 
     async def append(self, event: TimelineEvent) -> None: ...
     async def timeline(self, incident: int) -> list[TimelineEvent]: ...

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from bot.core import access
 from bot.core import commands as cmd
-from bot.core.alert_intake import AlertIntake, Digest
+from bot.core.alert_intake import AlertIntake
 from bot.core.drills import Drills
 from bot.core.errors import Invalid, NotFound
 from bot.core.models import (
@@ -81,7 +81,6 @@ class Service(AlertIntake, PlaybookCases, Drills):
         self.platform = platform
         self._after_commit = after_commit
         self.schedule = schedule or Schedule()
-        self._digests: dict[int, Digest] = {}
         self.playbooks = dict(playbooks or {})
         self.templates = templates
         self.language = language

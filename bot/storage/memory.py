@@ -26,6 +26,7 @@ from bot.core.models import (
     TimelineEvent,
 )
 from bot.core.playbooks import Task
+from bot.core.rooms import Reaction, RoomMessage, RoomSpace, direct_space_name
 
 
 @dataclass
@@ -44,6 +45,9 @@ class _State:
     people: dict[PersonId, KnownPerson] = field(default_factory=dict)
     counter: int = 0
     tasks: dict[tuple[int, int], Task] = field(default_factory=dict)
+    digests: dict[int, datetime] = field(default_factory=dict)
+    untold: dict[str, int | None] = field(default_factory=dict)
+    """Dedup key -> incident of each alert a digest has yet to tell."""
 
 
 class MemoryUnit:
@@ -111,12 +115,41 @@ class MemoryUnit:
     async def alerts_seen(self, dedup_keys: Collection[str]) -> set[str]:
         return {a.dedup_key for a in self.s.alerts} & set(dedup_keys)
 
-    async def add_alerts(self, alerts: Sequence[Alert]) -> None:
-        keys = [a.dedup_key for a in alerts]
-        if len(set(keys)) != len(keys) or await self.alerts_seen(keys):
-            raise ValueError("duplicate alert dedup key")
+    async def add_alerts(self, alerts: Sequence[Alert], *,
+                         untold: Collection[str] = ()) -> int:
+        seen = await self.alerts_seen([a.dedup_key for a in alerts])
+        stored = 0
         for alert in alerts:
+            if alert.dedup_key in seen:
+                continue
+            seen.add(alert.dedup_key)
             self.s.alerts.append(replace(alert, id=len(self.s.alerts) + 1))
+            if alert.dedup_key in untold:
+                self.s.untold[alert.dedup_key] = alert.incident
+            stored += 1
+        return stored
+
+    async def digest_windows(self, incidents: Collection[int]) -> dict[int, datetime]:
+        return {n: at for n, at in self.s.digests.items() if n in incidents}
+
+    async def start_digest(self, incident: int, at: datetime) -> None:
+        self.s.digests.setdefault(incident, at)
+
+    async def claim_digest(self, incident: int, since: datetime, at: datetime) -> bool:
+        if self.s.digests.get(incident) != since:
+            return False
+        self.s.digests[incident] = at
+        return True
+
+    async def tell_untold(self, incident: int) -> list[str]:
+        told = [key for key, number in self.s.untold.items() if number == incident]
+        for key in told:
+            del self.s.untold[key]
+        by_key = {a.dedup_key: a.identity for a in self.s.alerts}
+        return [by_key[key] for key in told]
+
+    async def untold_incidents(self) -> list[int]:
+        return sorted({n for n in self.s.untold.values() if n is not None})
 
     async def add_deliveries(self, deliveries: Sequence[RawDelivery]) -> list[int]:
         start = len(self.s.deliveries) + 1
@@ -140,10 +173,6 @@ class MemoryUnit:
 
     async def alerts(self, incident: int) -> list[Alert]:
         return [copy.deepcopy(a) for a in self.s.alerts if a.incident == incident]
-
-    async def alert_identities_since(self, incident: int, since: datetime) -> list[str]:
-        return [a.identity for a in self.s.alerts
-                if a.incident == incident and a.received_at > since]
 
     async def append(self, event: TimelineEvent) -> None:
         self.s.events.append(replace(event, seq=len(self.s.events) + 1))
@@ -266,3 +295,81 @@ class MemoryStore:
             working = copy.deepcopy(self._state)
             yield MemoryUnit(working)
             self._state = working
+
+
+class MemoryRooms:
+    """The built-in chat's rooms in memory (see `bot.core.rooms.Rooms`). Messages are handed
+    out as the stored objects, so a test holding one sees its later edits and pin."""
+
+    def __init__(self) -> None:
+        self._spaces: dict[str, RoomSpace] = {}
+        self._messages: dict[str, RoomMessage] = {}
+        self._reactions: dict[tuple[str, PersonId, str], Reaction] = {}
+
+    async def open_space(self, base: str, *, direct: bool = False) -> str:
+        name, n = base, 1
+        while name in self._spaces:
+            n += 1
+            name = f"{base}-{n}"
+        self._spaces[name] = RoomSpace(name, direct)
+        return name
+
+    async def direct_space(self, person: PersonId) -> str:
+        name = direct_space_name(person)
+        self._spaces.setdefault(name, RoomSpace(name, direct=True, members=[person]))
+        return name
+
+    async def space(self, name: str) -> RoomSpace | None:
+        found = self._spaces.get(name)
+        return copy.deepcopy(found) if found else None
+
+    async def spaces(self) -> list[RoomSpace]:
+        return copy.deepcopy(list(self._spaces.values()))
+
+    async def add_members(self, space: str, people: Sequence[PersonId]) -> list[PersonId]:
+        members = self._existing(space).members
+        new = [p for p in dict.fromkeys(people) if p not in members]
+        members.extend(new)
+        return new
+
+    async def set_state(self, space: str, *, closed: bool, archived: bool) -> None:
+        found = self._existing(space)
+        found.closed, found.archived = closed, archived
+
+    async def post(self, message: RoomMessage) -> str:
+        self._existing(message.space)
+        message = replace(message, id=str(len(self._messages) + 1))
+        self._messages[message.id] = message
+        return message.id
+
+    async def edit(self, space: str, message: str, text: str) -> None:
+        found = self._message(space, message)
+        found.text, found.edits = text, found.edits + 1
+
+    async def pin(self, space: str, message: str) -> None:
+        self._message(space, message).pinned = True
+
+    async def messages(self, space: str) -> list[RoomMessage]:
+        return [m for m in self._messages.values() if m.space == space]
+
+    async def message(self, space: str, message: str) -> RoomMessage | None:
+        found = self._messages.get(message)
+        return found if found and found.space == space else None
+
+    async def react(self, reaction: Reaction) -> None:
+        self._reactions.setdefault((reaction.message, reaction.person, reaction.name), reaction)
+
+    async def reactions(self, message: str) -> list[Reaction]:
+        return [r for (m, _p, _n), r in self._reactions.items() if m == message]
+
+    def _existing(self, space: str) -> RoomSpace:
+        found = self._spaces.get(space)
+        if found is None:
+            raise LookupError(f"no space {space!r}")
+        return found
+
+    def _message(self, space: str, message: str) -> RoomMessage:
+        found = self._messages.get(message)
+        if found is None or found.space != space:
+            raise LookupError(f"no message {message!r} in {space!r}")
+        return found

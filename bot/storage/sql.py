@@ -42,6 +42,8 @@ from sqlalchemy import (
     make_url,
     or_,
     select,
+    text,
+    true,
     update,
 )
 from sqlalchemy import Text as SqlText
@@ -90,6 +92,7 @@ from bot.core.models import (
     role_name,
 )
 from bot.core.playbooks import Task
+from bot.core.rooms import Reaction, RoomMessage, RoomSpace, direct_space_name
 from bot.core.text import Either, Joined, Lines, Localized, Percent, Prefixed, RoleName, Text, Who
 
 DEFAULT_URL = "sqlite+aiosqlite:///./crisisbot.db"
@@ -269,6 +272,24 @@ class AlertRow(Base):
     delivery: Mapped[int | None] = mapped_column(
         ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
     )
+    told: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """False while the alert waits for its incident's next digest."""
+
+
+Index("ix_alerts_untold", AlertRow.incident, postgresql_where=AlertRow.told.is_(False),
+      sqlite_where=AlertRow.told.is_(False))
+
+
+class DigestRow(Base):
+    """Each alert-opened incident's digest window: it began at its last digest (or its
+    opening). Stored, so replicas and restarts keep to one digest per window."""
+
+    __tablename__ = "digests"
+
+    incident: Mapped[int] = mapped_column(
+        ForeignKey("incidents.number", ondelete="CASCADE"), primary_key=True
+    )
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class DeliveryRow(Base):
@@ -397,6 +418,56 @@ class TaskRow(Base):
     assignee: Mapped[str | None] = mapped_column(PERSON)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_by: Mapped[str | None] = mapped_column(PERSON)
+
+
+class ChatSpaceRow(Base):
+    """A space of the built-in chat (see `bot.core.rooms`)."""
+
+    __tablename__ = "chat_spaces"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    direct: Mapped[bool] = mapped_column(Boolean)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ChatMemberRow(Base):
+    __tablename__ = "chat_members"
+
+    space: Mapped[str] = mapped_column(
+        ForeignKey("chat_spaces.name", ondelete="CASCADE"), primary_key=True
+    )
+    person: Mapped[str] = mapped_column(PERSON, primary_key=True)
+    joined: Mapped[int] = mapped_column(BIG_ID)
+    """Order of joining (the space's next number when added)."""
+
+
+class ChatMessageRow(Base):
+    __tablename__ = "chat_messages"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    space: Mapped[str] = mapped_column(
+        ForeignKey("chat_spaces.name", ondelete="CASCADE"), index=True
+    )
+    author: Mapped[str] = mapped_column(PERSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    text: Mapped[str] = mapped_column(SqlText)
+    thread: Mapped[str | None] = mapped_column(String(32))
+    draft: Mapped[int | None] = mapped_column(Integer)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    edits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChatReactionRow(Base):
+    __tablename__ = "chat_reactions"
+
+    message: Mapped[int] = mapped_column(
+        ForeignKey("chat_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    person: Mapped[str] = mapped_column(PERSON, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # -- Text <-> JSON ---------------------------------------------------------------------------
@@ -598,7 +669,20 @@ OPEN_BY_GROUP = (
            _INCIDENTS.c.status != Status.RESOLVED.value)
     .group_by(_INCIDENTS.c.group_key)
 )
-ADD_ALERTS = sa_insert(_ALERTS)
+GROUP_LOCKS = 0x67726F75
+"""The first key of the transaction advisory locks on group keys ("grou"): its own key space,
+apart from the leader's one-number lock."""
+LOCK_GROUPS = text(
+    "SELECT count(pg_advisory_xact_lock(:space, h)) FROM "
+    "(SELECT DISTINCT hashtext(k) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS g"
+)
+"""In one order (by hash), so two units locking overlapping groups never deadlock."""
+UNTOLD = _ALERTS.c.told.is_(False)
+ADD_ALERTS = {
+    dialect: insert(_ALERTS).on_conflict_do_nothing(index_elements=[_ALERTS.c.dedup_key])
+    .returning(_ALERTS.c.id)
+    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 ADD_DELIVERIES = sa_insert(_DELIVERIES).returning(_DELIVERIES.c.id, sort_by_parameter_order=True)
 
 
@@ -659,6 +743,18 @@ class SqlUnit:
         return _incident(row) if row else None
 
     async def open_incidents_by_group(self, group_keys: Collection[str]) -> dict[str, int]:
+        """On PostgreSQL the groups found without an open incident are locked (transaction
+        advisory locks), then looked up again: a unit that opened one meanwhile has committed
+        by the time the lock is ours. A group with an open incident (a storm's usual case)
+        takes no lock, so replicas attaching alerts to it never wait on each other."""
+        found = await self._open_by_group(group_keys)
+        missing = sorted(set(group_keys) - found.keys())
+        if missing and self._dialect == "postgresql":
+            await self._s.execute(LOCK_GROUPS, {"space": GROUP_LOCKS, "keys": missing})
+            found |= await self._open_by_group(missing)
+        return found
+
+    async def _open_by_group(self, group_keys: Collection[str]) -> dict[str, int]:
         if not group_keys:
             return {}
         rows = await self._s.execute(OPEN_BY_GROUP, {"keys": list(group_keys)})
@@ -722,12 +818,16 @@ class SqlUnit:
         found = await self._s.scalars(ALERTS_SEEN, {"keys": list(dedup_keys)})
         return set(found)
 
-    async def add_alerts(self, alerts: Sequence[Alert]) -> None:
+    async def add_alerts(self, alerts: Sequence[Alert], *,
+                         untold: Collection[str] = ()) -> int:
         """One multi-row INSERT for the whole batch: a storm costs one statement, not one ORM
-        flush per alert."""
+        flush per alert. `ON CONFLICT DO NOTHING` on the dedup key: a unit that stored the same
+        alert first (another replica) wins and this one counts fewer rows; rows go in dedup key
+        order, so two units inserting the same keys wait on each other in one order."""
         if not alerts:
-            return
-        await self._s.execute(ADD_ALERTS, [
+            return 0
+        ordered = sorted(alerts, key=lambda a: a.dedup_key)
+        result = await self._s.execute(ADD_ALERTS[self._dialect], [
             {
                 "source": a.source, "dedup_key": a.dedup_key, "group_key": a.group_key,
                 "title": a.title, "received_at": a.received_at, "status": a.status.value,
@@ -736,9 +836,39 @@ class SqlUnit:
                 "kind": a.kind.value if a.kind else None, "labels": dict(a.labels),
                 "url": a.url, "occurred_at": a.occurred_at, "metrics": dict(a.metrics),
                 "incident": a.incident, "fingerprint": a.fingerprint, "delivery": a.delivery,
+                "told": a.dedup_key not in untold,
             }
-            for a in alerts
+            for a in ordered
         ])
+        return len(result.all())
+
+    async def digest_windows(self, incidents: Collection[int]) -> dict[int, datetime]:
+        rows = await self._s.execute(select(DigestRow.incident, DigestRow.since)
+                                     .where(DigestRow.incident.in_(list(incidents))))
+        return {number: since for number, since in rows}
+
+    async def start_digest(self, incident: int, at: datetime) -> None:
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        await self._s.execute(insert(DigestRow).values(incident=incident, since=at)
+                              .on_conflict_do_nothing(index_elements=[DigestRow.incident]))
+
+    async def claim_digest(self, incident: int, since: datetime, at: datetime) -> bool:
+        """A compare-and-set: a concurrent claimer waits for this row's lock, then finds the
+        window moved and updates nothing."""
+        moved = await self._s.execute(
+            update(DigestRow).where(DigestRow.incident == incident, DigestRow.since == since)
+            .values(since=at).returning(DigestRow.incident))
+        return moved.first() is not None
+
+    async def tell_untold(self, incident: int) -> list[str]:
+        rows = await self._s.execute(
+            update(_ALERTS).where(_ALERTS.c.incident == incident, UNTOLD).values(told=True)
+            .returning(_ALERTS.c.fingerprint, _ALERTS.c.dedup_key))
+        return [fingerprint or dedup_key for fingerprint, dedup_key in rows]
+
+    async def untold_incidents(self) -> list[int]:
+        rows = await self._s.scalars(select(_ALERTS.c.incident).where(UNTOLD).distinct())
+        return sorted(number for number in rows if number is not None)
 
     async def add_deliveries(self, deliveries: Sequence[RawDelivery]) -> list[int]:
         """One multi-row INSERT ... RETURNING for the batch, ids in the given order."""
@@ -761,7 +891,8 @@ class SqlUnit:
         if not minutes:
             return
         rows = [{"topic": m.topic, "minute": m.minute, "mentions": m.mentions,
-                 "negative": m.negative, "reach": m.reach} for m in minutes]
+                 "negative": m.negative, "reach": m.reach}
+                for m in sorted(minutes, key=lambda m: (m.topic, m.minute))]  # one lock order
         upsert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         stmt = upsert(MentionMinuteRow).values(rows)
         stmt = stmt.on_conflict_do_update(
@@ -787,13 +918,6 @@ class SqlUnit:
             select(AlertRow).where(AlertRow.incident == incident).order_by(AlertRow.id)
         )
         return [_alert(row) for row in rows]
-
-    async def alert_identities_since(self, incident: int, since: datetime) -> list[str]:
-        rows = await self._s.execute(
-            select(AlertRow.fingerprint, AlertRow.dedup_key)
-            .where(AlertRow.incident == incident, AlertRow.received_at > since)
-        )
-        return [fingerprint or dedup_key for fingerprint, dedup_key in rows]
 
     async def append(self, event: TimelineEvent) -> None:
         self._s.add(EventRow(incident=event.incident, at=event.at, kind=event.kind.value,
@@ -1052,16 +1176,26 @@ class SqlStore:
         self._engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True, **JSON_CODEC)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
 
+    @property
+    def dialect(self) -> str:
+        return self._dialect
+
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[SqlUnit]:
+        async with self.transaction() as session:
+            yield SqlUnit(session, self._dialect)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession | _Blocking]:
+        """A session in a transaction that commits when the block exits cleanly."""
         if self._blocking is None:
             async with self._sessions.begin() as session:
-                yield SqlUnit(session, self._dialect)
+                yield session
             return
         async with self._lock:
             with self._blocking() as blocking:  # closing it rolls back what did not commit
                 await _write_lock(blocking)
-                yield SqlUnit(_Blocking(blocking), self._dialect)
+                yield _Blocking(blocking)
                 blocking.commit()
 
     async def ping(self) -> bool:
@@ -1102,3 +1236,136 @@ def _sqlite_engine(url: URL) -> Engine:
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+class SqlRooms:
+    """The built-in chat's rooms in the database (see `bot.core.rooms.Rooms`), so they are
+    shared by replicas and kept across restarts. Each call is a transaction of its own."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self._insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
+
+    async def open_space(self, base: str, *, direct: bool = False) -> str:
+        """`ON CONFLICT DO NOTHING` per candidate name: of two replicas opening the same name
+        at once, one gets it and the other tries the next."""
+        n = 1
+        async with self._store.transaction() as s:
+            while True:
+                name = base if n == 1 else f"{base}-{n}"
+                added = await s.execute(
+                    self._insert(ChatSpaceRow)
+                    .values(name=name, opened_at=datetime.now(UTC), direct=direct,
+                            closed=False, archived=False)
+                    .on_conflict_do_nothing(index_elements=[ChatSpaceRow.name])
+                    .returning(ChatSpaceRow.name))
+                if added.first() is not None:
+                    return name
+                n += 1
+
+    async def direct_space(self, person: PersonId) -> str:
+        name = direct_space_name(person)
+        async with self._store.transaction() as s:
+            await s.execute(
+                self._insert(ChatSpaceRow)
+                .values(name=name, opened_at=datetime.now(UTC), direct=True, closed=False,
+                        archived=False)
+                .on_conflict_do_nothing(index_elements=[ChatSpaceRow.name]))
+            await s.execute(
+                self._insert(ChatMemberRow).values(space=name, person=person, joined=1)
+                .on_conflict_do_nothing())
+        return name
+
+    async def space(self, name: str) -> RoomSpace | None:
+        async with self._store.transaction() as s:
+            row = await s.get(ChatSpaceRow, name)
+            return await _room_space(s, row) if row else None
+
+    async def spaces(self) -> list[RoomSpace]:
+        async with self._store.transaction() as s:
+            rows = list(await s.scalars(
+                select(ChatSpaceRow).order_by(ChatSpaceRow.opened_at, ChatSpaceRow.name)))
+            return [await _room_space(s, row) for row in rows]
+
+    async def add_members(self, space: str, people: Sequence[PersonId]) -> list[PersonId]:
+        async with self._store.transaction() as s:
+            if await s.get(ChatSpaceRow, space, with_for_update=True) is None:
+                raise LookupError(f"no space {space!r}")
+            members = await s.scalars(
+                select(ChatMemberRow.person).where(ChatMemberRow.space == space))
+            known = set(members)
+            new = [p for p in dict.fromkeys(people) if p not in known]
+            start = len(known)
+            for i, person in enumerate(new, start=start + 1):
+                s.add(ChatMemberRow(space=space, person=person, joined=i))
+            await s.flush()
+            return new
+
+    async def set_state(self, space: str, *, closed: bool, archived: bool) -> None:
+        async with self._store.transaction() as s:
+            await s.execute(update(ChatSpaceRow).where(ChatSpaceRow.name == space)
+                            .values(closed=closed, archived=archived))
+
+    async def post(self, message: RoomMessage) -> str:
+        async with self._store.transaction() as s:
+            row = ChatMessageRow(space=message.space, author=message.author, at=message.at,
+                                 text=message.text, thread=message.thread,
+                                 draft=message.draft, pinned=message.pinned,
+                                 edits=message.edits)
+            s.add(row)
+            await s.flush()
+            return str(row.id)
+
+    async def edit(self, space: str, message: str, text: str) -> None:
+        async with self._store.transaction() as s:
+            await s.execute(
+                update(ChatMessageRow).where(*_the_message(space, message))
+                .values(text=text, edits=ChatMessageRow.edits + 1))
+
+    async def pin(self, space: str, message: str) -> None:
+        async with self._store.transaction() as s:
+            await s.execute(update(ChatMessageRow).where(*_the_message(space, message))
+                            .values(pinned=True))
+
+    async def messages(self, space: str) -> list[RoomMessage]:
+        async with self._store.transaction() as s:
+            rows = await s.scalars(select(ChatMessageRow).where(ChatMessageRow.space == space)
+                                   .order_by(ChatMessageRow.id))
+            return [_room_message(row) for row in rows]
+
+    async def message(self, space: str, message: str) -> RoomMessage | None:
+        async with self._store.transaction() as s:
+            row = await s.scalar(select(ChatMessageRow).where(*_the_message(space, message)))
+            return _room_message(row) if row else None
+
+    async def react(self, reaction: Reaction) -> None:
+        async with self._store.transaction() as s:
+            await s.execute(
+                self._insert(ChatReactionRow)
+                .values(message=int(reaction.message), person=reaction.person,
+                        name=reaction.name, at=reaction.at)
+                .on_conflict_do_nothing())
+
+    async def reactions(self, message: str) -> list[Reaction]:
+        async with self._store.transaction() as s:
+            rows = await s.scalars(select(ChatReactionRow)
+                                   .where(ChatReactionRow.message == int(message))
+                                   .order_by(ChatReactionRow.at))
+            return [Reaction(str(r.message), r.person, r.name, r.at) for r in rows]
+
+
+def _the_message(space: str, message: str) -> tuple[Any, ...]:
+    number = int(message) if message.isdigit() else -1
+    return ChatMessageRow.space == space, ChatMessageRow.id == number
+
+
+async def _room_space(s: AsyncSession | _Blocking, row: ChatSpaceRow) -> RoomSpace:
+    members = await s.scalars(select(ChatMemberRow.person)
+                              .where(ChatMemberRow.space == row.name)
+                              .order_by(ChatMemberRow.joined))
+    return RoomSpace(row.name, row.direct, list(members), row.closed, row.archived)
+
+
+def _room_message(row: ChatMessageRow) -> RoomMessage:
+    return RoomMessage(row.space, row.author, row.at, row.text, row.thread, row.draft,
+                       row.pinned, row.edits, str(row.id))

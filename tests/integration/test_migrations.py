@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -56,4 +58,26 @@ async def test_downgrade_to_base_and_back(sqlite_url: str) -> None:
     assert tables == {"alembic_version"}
     await upgrade(sqlite_url)
     diff, _ = await _diff_and_tables(sqlite_url)
+    assert diff == []
+
+
+@pytest.mark.postgres
+async def test_replicas_starting_together_migrate_one_at_a_time(postgres_url: str) -> None:
+    """Two processes run `crisisbot db upgrade` at once on a database with no schema (as
+    replicas starting together do): every one succeeds, the schema is built once."""
+    engine = create_async_engine(postgres_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+    env = {**os.environ, "CRISISBOT_DATABASE_URL": postgres_url}
+    env.pop("CRISISBOT_CONFIG", None)
+    runs = [await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "db", "upgrade", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE) for _ in range(2)]
+    errors = [(await run.communicate())[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], errors
+    diff, _tables = await _diff_and_tables(postgres_url)
     assert diff == []

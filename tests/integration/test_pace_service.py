@@ -17,6 +17,7 @@ from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.core.text import render
 from bot.core.views import timeline_lines
+from bot.storage.memory import MemoryRooms
 from bot.storage.sql import SqlStore
 from tests.unit.support import FakeClock
 
@@ -44,10 +45,10 @@ class World:
         self.clock.advance(**delta)
         return await self.tick()
 
-    def said(self, incident: int = 1) -> list[str]:
+    async def said(self, incident: int = 1) -> list[str]:
         """What the bot wrote in the incident's channel, summaries and cards left out."""
-        channel = self.chat.channels[self.chat.space_of(incident)]
-        return [m.text for m in channel.messages if m.draft is None and m.id != "1"]
+        messages = await self.chat.messages(await self.chat.space_of(incident))
+        return [m.text for m in messages if m.draft is None and m.id != "1"]
 
     async def events(self, kinds: tuple[EventKind, ...] = (EventKind.ESCALATION,
                                                            EventKind.REMINDER_SENT),
@@ -60,9 +61,14 @@ def world(store: Store, clock: FakeClock | None = None, chat: LocalChat | None =
           schedule: Schedule = SCHEDULE) -> World:
     rules = Rules()
     clock = clock or FakeClock(START)
-    chat = chat or LocalChat(lambda _language: render)
+    chat = chat or LocalChat(lambda _language: render, MemoryRooms())
     service = Service(store, clock, rules, schedule=schedule)
     return World(store, clock, service, chat, Delivery(store, {"local": chat}, rules))
+
+
+async def is_archived(chat: LocalChat, incident: int = 1) -> bool:
+    space = await chat.rooms.space(await chat.space_of(incident))
+    return space is not None and space.archived
 
 
 def alert(n: int = 1, severity: Severity = Severity.SEV1) -> Alert:
@@ -77,16 +83,16 @@ async def test_escalation_walks_the_chain_with_mentions_and_dms_and_stops_at_ack
     await w.delivery.flush()
     assert await w.later(minutes=4, seconds=59) == 0
     assert await w.later(seconds=1) == 1
-    assert w.said()[-1] == ("INC-1 is still not acknowledged after 5 min; escalating to "
+    assert (await w.said())[-1] == ("INC-1 is still not acknowledged after 5 min; escalating to "
                             "@oncall. Acknowledge with “/crisis ack”.")
-    assert [p for p, _ in w.chat.directs] == ["local:oncall"]
+    assert [p for p, _ in (await w.chat.directs())] == ["local:oncall"]
     assert await w.later(minutes=9) == 0
     assert await w.later(minutes=1) == 1
-    assert "escalating to @lead, @comms" in w.said()[-1]
-    assert [p for p, _ in w.chat.directs] == ["local:oncall", "local:lead"]
+    assert "escalating to @lead, @comms" in (await w.said())[-1]
+    assert [p for p, _ in (await w.chat.directs())] == ["local:oncall", "local:lead"]
     await w.service.acknowledge(1, BOB)
     await w.later(hours=3)  # the chain is over (only status reminders from now on)
-    assert len(w.chat.directs) == 2
+    assert len(await w.chat.directs()) == 2
     steps = [e.data["step"] for e in await w.events((EventKind.ESCALATION,))]
     assert steps == [1, 2]
 
@@ -98,7 +104,7 @@ async def test_ack_in_time_means_no_escalation(store: Store) -> None:
     await w.service.acknowledge(1, BOB)
     await w.later(minutes=20)
     assert await w.events((EventKind.ESCALATION,)) == []
-    assert w.chat.directs == []
+    assert (await w.chat.directs()) == []
 
 
 async def test_update_reminder_resets_on_update_and_reschedules_on_severity_change(
@@ -114,8 +120,9 @@ async def test_update_reminder_resets_on_update_and_reschedules_on_severity_chan
     assert await w.later(hours=3, minutes=59) == 0
     await w.service.set_severity(1, ALICE, Severity.SEV1)  # 30 min cadence: overdue now
     assert await w.tick() == 1
-    assert w.said()[-1] == ("No status update on INC-1 for 3 hr 59 min. @alice, @bob, please post "
-                            "one with “/crisis status <text>”.")
+    assert (await w.said())[-1] == (
+        "No status update on INC-1 for 3 hr 59 min. @alice, @bob, please post "
+        "one with “/crisis status <text>”.")
     assert await w.later(minutes=29) == 0
     assert await w.later(minutes=1) == 1  # reminded again one cadence later, not every tick
 
@@ -134,14 +141,14 @@ async def test_approval_reminders_ping_approvers_who_have_not_acted_then_the_com
     await w.service.decide(1, BOB, approve=True)
     assert await w.later(minutes=6) == 0
     assert await w.later(minutes=1) == 1
-    channel = w.chat.channels[w.chat.space_of(1)]
-    card = w.chat.draft_message(channel.name, 1)
-    first = channel.messages[-1]
+    channel = await w.chat.space_of(1)
+    card = await w.chat.draft_message(channel, 1)
+    first = (await w.chat.messages(channel))[-1]
     assert first.thread == card  # in the draft's thread
     assert first.text == ("Draft #1 has waited 10 min for approval. @carol, @dave, please "
                           "approve with ✅ or reject with ❌ and a reason.")
     assert await w.later(minutes=10) == 1
-    second = channel.messages[-1]
+    second = (await w.chat.messages(channel))[-1]
     assert second.thread is None
     assert second.text == ("@alice, draft #1 has still not been approved after 20 min; "
                            "waiting for @carol, @dave.")
@@ -158,8 +165,8 @@ async def test_review_follow_up_next_working_day_at_ten_in_the_team_timezone(
     w.clock.at = datetime(2024, 5, 6, 7, 59, tzinfo=UTC)  # Monday 09:59 in Berlin
     assert await w.tick() == 0
     assert await w.later(minutes=1) == 1
-    assert "Time for the post-incident review of INC-1" in w.said()[-1]
-    assert w.chat.directs[-1][0] == ALICE
+    assert "Time for the post-incident review of INC-1" in (await w.said())[-1]
+    assert (await w.chat.directs())[-1][0] == ALICE
     assert await w.later(minutes=5) == 0
 
 
@@ -168,7 +175,6 @@ async def test_auto_archive_n_days_after_resolution_once_and_reopen_restarts_it(
     w = world(store, schedule=replace(SCHEDULE, archive_after=timedelta(days=14)))
     await w.service.declare(ALICE, "Bad post", severity=Severity.SEV4)
     await w.delivery.flush()
-    channel = w.chat.channels[w.chat.space_of(1)]
     await w.service.resolve(1, ALICE, "Post removed")
     await w.later(days=3)  # the review reminder came and went
     await w.service.reopen(1, ALICE)  # reopen cancels the pending archive...
@@ -180,11 +186,11 @@ async def test_auto_archive_n_days_after_resolution_once_and_reopen_restarts_it(
     assert await w.tick() == 0
     w.clock.at = resolved_at + timedelta(days=14) - timedelta(seconds=1)
     assert await w.tick() == 0
-    assert not channel.archived
+    assert not await is_archived(w.chat)
     assert await w.later(seconds=1) == 1
-    assert channel.archived
-    assert w.said()[-1] == ("INC-1 has been resolved since 2024-05-07 12:00 UTC; archiving this "
-                            "channel.")
+    assert await is_archived(w.chat)
+    assert (await w.said())[-1] == (
+        "INC-1 has been resolved since 2024-05-07 12:00 UTC; archiving this channel.")
     assert await w.later(minutes=5) == 0
     assert await w.later(days=1) == 0
     [archived] = await w.events((EventKind.SPACE_ARCHIVED,))
@@ -201,7 +207,7 @@ async def test_no_auto_archive_by_default(store: Store) -> None:
     await w.delivery.flush()
     await w.later(days=3)
     await w.later(days=60)
-    assert not w.chat.channels[w.chat.space_of(1)].archived
+    assert not await is_archived(w.chat)
     assert await w.events((EventKind.SPACE_ARCHIVED,)) == []
 
 
@@ -211,7 +217,7 @@ async def test_repeated_ticks_never_duplicate(store: Store) -> None:
     w.clock.advance(minutes=6)
     assert [await w.tick() for _ in range(5)] == [1, 0, 0, 0, 0]
     assert len(await w.events()) == 1
-    assert len(w.chat.directs) == 1
+    assert len(await w.chat.directs()) == 1
 
 
 async def test_downtime_runs_the_latest_step_once_with_a_late_note(store: Store) -> None:
@@ -219,10 +225,10 @@ async def test_downtime_runs_the_latest_step_once_with_a_late_note(store: Store)
     await w.service.handle_alert(alert())
     await w.later(minutes=1)
     assert await w.later(minutes=44) == 1  # both steps were missed: one message, both people
-    assert w.said()[-1] == ("INC-1 is still not acknowledged after 45 min; escalating to "
+    assert (await w.said())[-1] == ("INC-1 is still not acknowledged after 45 min; escalating to "
                             "@oncall, @lead, @comms. Acknowledge with “/crisis ack”. "
                             "(late by 30 min)")
-    assert sorted(p for p, _ in w.chat.directs) == ["local:lead", "local:oncall"]
+    assert sorted(p for p, _ in (await w.chat.directs())) == ["local:lead", "local:oncall"]
 
 
 async def test_timeline_and_report_show_every_action_with_its_time(store: Store) -> None:
@@ -242,7 +248,7 @@ async def test_timeline_and_report_show_every_action_with_its_time(store: Store)
 
 async def test_a_restart_between_scheduling_and_firing_loses_and_duplicates_nothing(
         sqlite_url: str) -> None:
-    clock, chat = FakeClock(START), LocalChat(lambda _language: render)
+    clock, chat = FakeClock(START), LocalChat(lambda _language: render, MemoryRooms())
     first = SqlStore(sqlite_url)
     w = world(first, clock, chat)
     await w.service.handle_alert(alert())
@@ -258,8 +264,8 @@ async def test_a_restart_between_scheduling_and_firing_loses_and_duplicates_noth
         assert await w.tick() == 0
         steps = [(e.data["step"], e.at) for e in await w.events()]
         assert steps == [(1, START + timedelta(minutes=5)), (2, START + timedelta(minutes=17))]
-        assert [p for p, _ in chat.directs] == ["local:oncall", "local:lead"]
-        assert w.said()[-1].endswith("(late by 2 min)")
+        assert [p for p, _ in await chat.directs()] == ["local:oncall", "local:lead"]
+        assert (await w.said())[-1].endswith("(late by 2 min)")
         assert all(e.actor == SYSTEM for e in await w.events())
     finally:
         await second.close()

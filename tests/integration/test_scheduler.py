@@ -41,13 +41,13 @@ async def test_unacknowledged_incident_escalates_within_seconds(
             if await escalations(bot):
                 break
             await asyncio.sleep(0.1)
-        channel = bot.local.channels[bot.local.space_of(1)]
         assert await escalations(bot) == ["ack"]
         for _ in range(50):  # the tick records the escalation, then delivers its message
-            if channel.messages[-1].text.startswith("INC-1 is still not acknowledged"):
+            texts = await bot.local.texts(await bot.local.space_of(1))
+            if texts[-1].startswith("INC-1 is still not acknowledged"):
                 break
             await asyncio.sleep(0.1)
-        assert channel.messages[-1].text.startswith("INC-1 is still not acknowledged after 2 s")
+        assert texts[-1].startswith("INC-1 is still not acknowledged after 2 s")
     finally:
         await bot.close()
     assert not bot.scheduler or not bot.scheduler.running

@@ -11,6 +11,8 @@ from bot.core.ports import Store
 from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.core.text import render
+from bot.storage.memory import MemoryRooms
+from bot.storage.sql import SqlRooms, SqlStore
 
 
 class StepClock:
@@ -27,7 +29,8 @@ class StepClock:
 async def test_declare_ack_assign_draft_and_two_approvals(store: Store) -> None:
     rules = Rules()
     service = Service(store, StepClock(), rules)
-    chat = LocalChat(lambda _language: render)
+    rooms = SqlRooms(store) if isinstance(store, SqlStore) else MemoryRooms()
+    chat = LocalChat(lambda _language: render, rooms)
     delivery = Delivery(store, {"local": chat}, rules)
 
     incident = await service.declare("local:alice", "Fake screenshot of our CEO",
@@ -67,7 +70,8 @@ async def test_declare_ack_assign_draft_and_two_approvals(store: Store) -> None:
     async with store.unit() as unit:
         assert await unit.pending_notices(100) == []
 
-    channel = chat.channels[loaded.space.channel]
+    channel = await rooms.space(loaded.space.channel)
+    assert channel is not None
     assert channel.members == ["local:alice", "local:bob", "local:carol", "local:dave"]
-    assert any("approved and ready to publish" in m.text and "@bob, @carol" in m.text
-               for m in channel.messages)
+    assert any("approved and ready to publish" in text and "@bob, @carol" in text
+               for text in await chat.texts(channel.name))

@@ -18,6 +18,7 @@ from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.i18n import renderer
 from bot.settings import Settings
+from bot.storage.memory import MemoryRooms
 from tests.unit.support import FakeClock
 
 START = datetime(2026, 3, 14, 8, 30, tzinfo=UTC)
@@ -33,12 +34,11 @@ class World:
     session: LocalSession
 
     async def say(self, name: str, text: str, incident: int | None = 1) -> list[str]:
-        channel = self.chat.space_of(incident) if incident is not None else None
+        channel = await self.chat.space_of(incident) if incident is not None else None
         return await self.session.say(name, text, channel)
 
-    def channel_text(self, incident: int = 1) -> str:
-        channel = self.chat.channels[self.chat.space_of(incident)]
-        return "\n".join(m.text for m in channel.messages)
+    async def channel_text(self, incident: int = 1) -> str:
+        return "\n".join(await self.chat.texts(await self.chat.space_of(incident)))
 
     async def tick(self, minutes: float = 1) -> int:
         self.clock.advance(minutes=minutes)
@@ -50,7 +50,7 @@ class World:
 def make_world(store: Store, language: str = "en") -> World:
     clock = FakeClock(START)
     rules = Rules()
-    chat = LocalChat(lambda lang: renderer(lang or language))
+    chat = LocalChat(lambda lang: renderer(lang or language), MemoryRooms())
     delivery = Delivery(store, {"local": chat}, rules)
     service = Service(store, clock, rules, schedule=Schedule(pulse_every=None),
                       playbooks=load_playbooks([PLAYBOOKS]),

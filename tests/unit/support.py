@@ -13,7 +13,7 @@ from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.core.text import Text, render
 from bot.core.usecase import Context
-from bot.storage.memory import MemoryStore
+from bot.storage.memory import MemoryRooms, MemoryStore
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -91,6 +91,6 @@ def make_world(rules: Rules | None = None, clock: FakeClock | None = None) -> Wo
     clock = clock or FakeClock()
     store = MemoryStore()
     service = Service(store, clock, rules)
-    chat = LocalChat(render_for)
+    chat = LocalChat(render_for, MemoryRooms())
     delivery = Delivery(store, {"local": chat}, rules)
     return World(store, clock, service, chat, delivery, rules)

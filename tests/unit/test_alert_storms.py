@@ -4,8 +4,10 @@ commit hands every caller its own outcome from one shared transaction."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from bot.core.alert_intake import AlertOutcome
 from bot.core.intake import GroupCommit, Inbound
 from bot.core.models import Alert, AlertStatus, NoticeKind, RawDelivery, Severity
 from bot.core.rules import Route, Rules
@@ -54,14 +56,28 @@ async def test_a_restart_still_tells_the_alerts_attached_since_the_last_digest()
     for i in range(1, 5):
         clock.at += timedelta(seconds=10)
         await service.handle_alert(alert(i, received_at=clock.at))
-    assert await messages(store) == []  # the interval has not passed: counted in memory only
+    assert await messages(store) == []  # the interval has not passed
 
-    restarted = Service(store, clock, Rules(digest_seconds=60))
-    assert await restarted.recover_digests() == 1
+    restarted = Service(store, clock, Rules(digest_seconds=60))  # remembers nothing itself
     clock.at += timedelta(seconds=30)
     assert await restarted.send_digests() == 1
     assert await messages(store) == ["+4 alerts in the last 70 s, 3 distinct."]
-    assert await restarted.recover_digests() == 0  # told: nothing left to recover
+    assert await restarted.send_digests() == 0  # told: nothing left
+
+
+async def test_two_replicas_tell_one_digest_per_window() -> None:
+    """Two services on one store (two replicas on one database) share the window."""
+    store, clock = MemoryStore(), FakeClock(START)
+    replicas = [Service(store, clock, Rules(digest_seconds=60)) for _ in range(2)]
+    await replicas[0].handle_alert(alert(0))
+    for i in range(1, 400):
+        clock.at += timedelta(seconds=0.5)
+        await replicas[i % 2].handle_alert(alert(i))
+    clock.at += timedelta(seconds=60)
+    assert sum([await replica.send_digests() for replica in replicas]) == 1
+    told = await messages(store)
+    assert len(told) == 4  # 200 s of storm: at 60, 120, 180 s, then the last one
+    assert sum(int(text.split()[0]) for text in told) == 399  # every attached alert, once
 
 
 async def test_all_resolved_is_told_once_everything_recovered() -> None:
@@ -123,3 +139,24 @@ async def test_group_commit_stores_each_new_delivery_once() -> None:
     assert all(dict(d.headers) == {"x-request-id": "t"} for d in deliveries)
     assert {a.dedup_key: a.delivery for a in alerts} == {
         "k0:firing": 1, "k1:firing": 1, "k2:firing": 2}
+
+
+async def test_group_commit_keeps_several_transactions_in_flight() -> None:
+    """With `workers`, batches commit side by side (PostgreSQL), each caller still answered
+    only after its own batch committed."""
+    in_flight, most = 0, 0
+
+    async def handle(alerts: Sequence[Alert], *, raw: object = ()) -> list[AlertOutcome]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.01)  # a round trip to the database
+        in_flight -= 1
+        return [AlertOutcome(1, opened=False, duplicate=False) for _ in alerts]
+
+    intake = GroupCommit(handle, workers=3, max_batch=5)
+    intake.start()
+    outcomes = await asyncio.gather(*(intake.submit([alert(i)]) for i in range(30)))
+    await intake.stop()
+    assert most == 3
+    assert all(o[0].incident == 1 for o in outcomes)

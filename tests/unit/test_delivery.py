@@ -6,12 +6,14 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot.chat.local import LocalChat, LocalMessage
+from bot.chat.local import LocalChat
 from bot.core.delivery import Delivery
 from bot.core.models import Draft, Incident, Notice, NoticeKind, Severity, Space
 from bot.core.ports import Once
+from bot.core.rooms import RoomMessage
 from bot.core.rules import Rules
 from bot.core.text import Text, _
+from bot.storage.memory import MemoryRooms
 from tests.unit.support import ALICE, BOB, CAROL, DAVE, World, make_world, render_for
 
 
@@ -24,7 +26,7 @@ class FlakyChat(LocalChat):
 
     def __init__(self) -> None:
         self.transcript: list[str] = []
-        super().__init__(render_for, echo=self.transcript.append)
+        super().__init__(render_for, MemoryRooms(), echo=self.transcript.append)
         self.broken_incidents: set[int] = set()
         self.broken_channels: set[str] = set()
         self.pin_failures = 0
@@ -66,8 +68,14 @@ async def channel_of(world: World, number: int) -> str:
     return space.channel
 
 
-def messages(chat: LocalChat, channel: str) -> list[LocalMessage]:
-    return chat.channels[channel].messages
+async def messages(chat: LocalChat, channel: str) -> list[RoomMessage]:
+    return await chat.messages(channel)
+
+
+async def members(chat: LocalChat, channel: str) -> list[str]:
+    space = await chat.rooms.space(channel)
+    assert space is not None
+    return space.members
 
 
 async def test_declare_opens_space_invites_then_posts_and_pins_summary() -> None:
@@ -77,9 +85,9 @@ async def test_declare_opens_space_invites_then_posts_and_pins_summary() -> None
     assert handled == 3
     incident = await world.incident(1)
     assert incident.space == Space("local", "crisis-1-fake-quote-spreading")
-    channel = chat.channels["crisis-1-fake-quote-spreading"]
-    assert channel.members == [ALICE]
-    [summary] = channel.messages
+    channel = "crisis-1-fake-quote-spreading"
+    assert await members(chat, channel) == [ALICE]
+    [summary] = await messages(chat, channel)
     assert summary.pinned
     assert incident.summary_message == summary.id
     assert "INC-1: Fake quote spreading" in summary.text
@@ -91,7 +99,7 @@ async def test_declare_opens_space_invites_then_posts_and_pins_summary() -> None
     assert chat.transcript[-1].endswith("pinned")
     assert await world.pending() == []
     assert await world.delivery.flush() == 0  # nothing left: nothing happens twice
-    assert len(channel.messages) == 1
+    assert len(await messages(chat, channel)) == 1
 
 
 @pytest.mark.parametrize("refresh_first", [False, True])
@@ -104,7 +112,7 @@ async def test_a_failed_pin_is_retried_on_the_posted_summary(refresh_first: bool
     with pytest.raises(ChatDown):
         await world.delivery.flush()
     channel = await channel_of(world, 1)
-    [summary] = messages(chat, channel)
+    [summary] = (await messages(chat, channel))
     assert not summary.pinned
     assert (await world.incident(1)).summary_message == summary.id
     assert not (await world.incident(1)).summary_pinned
@@ -112,7 +120,7 @@ async def test_a_failed_pin_is_retried_on_the_posted_summary(refresh_first: bool
         await world.service.acknowledge(1, ALICE)
     await world.delivery.flush()
     assert summary.pinned
-    assert [m for m in messages(chat, channel) if "Severity:" in m.text] == [summary]
+    assert [m for m in (await messages(chat, channel)) if "Severity:" in m.text] == [summary]
     assert (await world.incident(1)).summary_pinned
     assert chat.pin_calls == 2
     await world.service.assign(1, ALICE, BOB, "spokesperson")
@@ -125,18 +133,18 @@ async def test_summary_is_edited_not_reposted() -> None:
     await world.service.declare(ALICE, "Outage")
     await world.delivery.flush()
     channel = await channel_of(world, 1)
-    [summary] = messages(chat, channel)
+    [summary] = (await messages(chat, channel))
     await world.service.acknowledge(1, ALICE)
     await world.delivery.flush()
     await world.service.assign(1, ALICE, BOB, "spokesperson")
     await world.delivery.flush()
-    summaries = [m for m in messages(chat, channel) if "Severity:" in m.text]
+    summaries = [m for m in (await messages(chat, channel)) if "Severity:" in m.text]
     assert summaries == [summary]
     assert summary.edits == 2
     assert "Status: acknowledged" in summary.text
     assert "Spokesperson: @bob" in summary.text
-    assert chat.channels[channel].members == [ALICE, BOB]
-    assert any("acknowledged INC-1" in m.text for m in messages(chat, channel))
+    assert await members(chat, channel) == [ALICE, BOB]
+    assert any("acknowledged INC-1" in m.text for m in (await messages(chat, channel)))
 
 
 async def test_consecutive_summary_refreshes_collapse() -> None:
@@ -149,7 +157,7 @@ async def test_consecutive_summary_refreshes_collapse() -> None:
     assert sum(n.kind is NoticeKind.SUMMARY for n in pending) == 4
     assert await world.delivery.flush() == len(pending)
     channel = await channel_of(world, 1)
-    summaries = [m for m in messages(chat, channel) if "Severity:" in m.text]
+    summaries = [m for m in (await messages(chat, channel)) if "Severity:" in m.text]
     assert len(summaries) == 1
     [summary] = summaries
     # posted once from the final state, never edited
@@ -175,7 +183,7 @@ async def test_draft_card_posted_once_then_edited_and_ready_message_in_thread() 
 
     await world.service.post_draft(1, ALICE, "We are aware.")
     await world.delivery.flush()
-    [card] = [m for m in messages(chat, channel) if m.draft == 1]
+    [card] = [m for m in (await messages(chat, channel)) if m.draft == 1]
     assert "Draft #1 (version 1) by @alice" in card.text
     assert "Approvals: 0 of 2 (approver)" in card.text
     async with world.store.unit() as unit:
@@ -188,13 +196,13 @@ async def test_draft_card_posted_once_then_edited_and_ready_message_in_thread() 
 
     await world.service.decide(1, CAROL, approve=True)
     await world.delivery.flush()
-    assert [m for m in messages(chat, channel) if m.draft == 1] == [card]
+    assert [m for m in (await messages(chat, channel)) if m.draft == 1] == [card]
     assert card.edits == 2
     assert "State: approved, ready to publish" in card.text
-    [ready] = [m for m in messages(chat, channel) if "ready to publish." in m.text]
+    [ready] = [m for m in (await messages(chat, channel)) if "ready to publish." in m.text]
     assert ready.thread == card.id
     assert "Approved by @bob, @carol" in ready.text
-    summary = next(m for m in messages(chat, channel) if "Severity:" in m.text)
+    summary = next(m for m in (await messages(chat, channel)) if "Severity:" in m.text)
     assert "#1 approved, ready to publish" in summary.text
 
 
@@ -205,17 +213,17 @@ async def test_revision_posts_a_new_card_and_rejection_goes_in_thread() -> None:
     await world.service.post_draft(1, ALICE, "v1 text")
     await world.delivery.flush()
     channel = await channel_of(world, 1)
-    [v1] = [m for m in messages(chat, channel) if m.draft == 1]
+    [v1] = [m for m in (await messages(chat, channel)) if m.draft == 1]
 
     await world.service.decide(1, BOB, approve=False, reason="Too vague")
     await world.delivery.flush()
-    [why] = [m for m in messages(chat, channel) if "rejected draft #1" in m.text]
+    [why] = [m for m in (await messages(chat, channel)) if "rejected draft #1" in m.text]
     assert why.thread == v1.id
     assert "State: rejected" in v1.text
 
     await world.service.revise(1, 1, ALICE, "v2 text")
     await world.delivery.flush()
-    cards = [m for m in messages(chat, channel) if m.draft == 1]
+    cards = [m for m in (await messages(chat, channel)) if m.draft == 1]
     assert len(cards) == 2
     v2 = cards[1]
     assert v2.id != v1.id
@@ -228,7 +236,7 @@ async def test_revision_posts_a_new_card_and_rejection_goes_in_thread() -> None:
     assert v2.edits == 1
     assert "State: approved" in v2.text
     assert "State: rejected" in v1.text  # the old card is left alone
-    [ready] = [m for m in messages(chat, channel) if "ready to publish." in m.text]
+    [ready] = [m for m in (await messages(chat, channel)) if "ready to publish." in m.text]
     assert ready.thread == v2.id
 
 
@@ -239,7 +247,7 @@ async def test_draft_notice_for_a_superseded_version_posts_nothing() -> None:
     await world.service.revise(1, 1, ALICE, "v2")
     await world.delivery.flush()
     channel = await channel_of(world, 1)
-    cards = [m for m in messages(chat, channel) if m.draft == 1]
+    cards = [m for m in (await messages(chat, channel)) if m.draft == 1]
     assert len(cards) == 1
     assert "(version 2)" in cards[0].text
 
@@ -270,8 +278,8 @@ async def test_failure_for_one_incident_does_not_block_another_and_is_retried() 
     first = await world.incident(1)
     assert first.space is not None
     assert first.summary_message is not None
-    assert len(chat.channels) == 2
-    assert len(messages(chat, second.space.channel)) == 1  # incident 2 not redelivered
+    assert len(await chat.channels()) == 2
+    assert len(await messages(chat, second.space.channel)) == 1  # incident 2 not redelivered
 
 
 async def test_failure_keeps_order_within_the_incident() -> None:
@@ -288,7 +296,7 @@ async def test_failure_keeps_order_within_the_incident() -> None:
     assert [n.kind for n in await world.pending()] == [NoticeKind.MESSAGE, NoticeKind.SUMMARY]
     chat.broken_channels.clear()
     await world.delivery.flush()
-    texts = [m.text for m in messages(chat, channel)]
+    texts = [m.text for m in (await messages(chat, channel))]
     assert len(texts) == 2
     assert "acknowledged INC-1" in texts[1]
     assert "Status: acknowledged" in texts[0]
@@ -315,7 +323,7 @@ async def test_direct_notice() -> None:
         await unit.enqueue(Notice(1, NoticeKind.DIRECT, world.clock.now(), text=_("Wake up"),
                                   person=BOB))
     await world.delivery.flush()
-    assert chat.directs == [(BOB, "Wake up")]
+    assert await chat.directs() == [(BOB, "Wake up")]
 
 
 async def test_a_bound_person_is_invited_and_messaged_under_their_id_on_the_platform() -> None:
@@ -327,5 +335,5 @@ async def test_a_bound_person_is_invited_and_messaged_under_their_id_on_the_plat
                                   text=_("INC-1 needs you.")))
     await world.delivery.flush()
     assert (await world.incident(1)).roles["commander"] == ["slack:U1"]
-    assert chat.channels["crisis-1-fake-quote-spreading"].members == [ALICE]
-    assert [person for person, _text in chat.directs] == [ALICE]
+    assert await members(chat, "crisis-1-fake-quote-spreading") == [ALICE]
+    assert [person for person, _text in await chat.directs()] == [ALICE]

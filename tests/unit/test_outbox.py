@@ -17,7 +17,7 @@ from bot.core.ports import Once, RetryLater, Store
 from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.core.text import Text, render
-from bot.storage.memory import MemoryStore
+from bot.storage.memory import MemoryRooms, MemoryStore
 from tests.unit.support import FakeClock
 
 START = datetime(2024, 5, 3, 12, 0, tzinfo=UTC)
@@ -27,7 +27,7 @@ class FlakyChat(LocalChat):
     """The local chat, failing the next posts with the given errors; remembers `Once`s."""
 
     def __init__(self) -> None:
-        super().__init__(lambda _language: render)
+        super().__init__(lambda _language: render, MemoryRooms())
         self.failures: list[Exception] = []
         self.onces: list[Once | None] = []
 
@@ -53,8 +53,8 @@ def setup(store: Store | None = None, chat: FlakyChat | None = None,
     return service, chat, outbox, clock
 
 
-def texts(chat: LocalChat, incident: int = 1) -> list[str]:
-    return [m.text for m in chat.channels[chat.space_of(incident)].messages]
+async def texts(chat: LocalChat, incident: int = 1) -> list[str]:
+    return await chat.texts(await chat.space_of(incident))
 
 
 async def test_delivers_in_order_and_records_results() -> None:
@@ -62,7 +62,7 @@ async def test_delivers_in_order_and_records_results() -> None:
     await service.declare("local:bob", "Fake recall story")
     await service.acknowledge(1, "local:bob")
     assert await outbox.drain() > 0
-    said = texts(chat)  # the first summary was superseded by the refresh after the ack
+    said = (await texts(chat))  # the first summary was superseded by the refresh after the ack
     assert "acknowledged INC-1" in said[0]
     assert said[1].startswith("INC-1: Fake recall story")
     assert len(said) == 2
@@ -78,13 +78,13 @@ async def test_retry_after_holds_the_incident_queue_then_delivers() -> None:
     await service.declare("local:ann", "Other")
     await outbox.drain()
     # INC-1's summary waits (and its later notices with it); INC-2 went ahead.
-    assert texts(chat, 1) == []
-    assert texts(chat, 2)[0].startswith("INC-2")
+    assert (await texts(chat, 1)) == []
+    assert (await texts(chat, 2))[0].startswith("INC-2")
     clock.advance(seconds=29)
     assert await outbox.drain() == 0
     clock.advance(seconds=1)
     assert await outbox.drain() > 0
-    assert texts(chat, 1)[0].startswith("INC-1")
+    assert (await texts(chat, 1))[0].startswith("INC-1")
     # The retried post knows an earlier attempt may have landed.
     retried = [o for o in chat.onces if o is not None and o.retry]
     assert len(retried) == 1
@@ -106,7 +106,7 @@ async def test_errors_back_off_exponentially_then_give_up() -> None:
     await outbox.drain()  # third attempt fails: given up, the queue moves on
     async with service.store.unit() as unit:
         assert await unit.pending_notices(10) == []
-    assert texts(chat) == []  # the summary was given up; nothing else was a post
+    assert (await texts(chat)) == []  # the summary was given up; nothing else was a post
 
 
 async def test_jitter_spreads_backoff() -> None:
@@ -135,10 +135,10 @@ async def test_the_worker_wakes_on_commit_and_stops() -> None:
     try:
         await service.declare("local:bob", "Outage")
         for _ in range(100):
-            if chat.channels and texts(chat):
+            if await chat.channels() and await texts(chat):
                 break
             await asyncio.sleep(0.01)
-        assert texts(chat)[0].startswith("INC-1")
+        assert (await texts(chat))[0].startswith("INC-1")
     finally:
         await outbox.stop()
 
@@ -157,6 +157,6 @@ async def test_a_new_worker_on_the_same_store_finishes_the_work(kind: str) -> No
     _, _, fresh, _ = setup(store, chat, clock)  # a restarted process, same chat and data
     clock.advance(seconds=10)
     await fresh.drain()
-    assert texts(chat)[0].startswith("INC-1")
+    assert (await texts(chat))[0].startswith("INC-1")
     async with store.unit() as unit:
         assert await unit.pending_notices(10) == []

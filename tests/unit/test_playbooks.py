@@ -99,7 +99,7 @@ async def test_declaring_posts_and_stores_the_checklist(kind: CrisisKind) -> Non
     await world.session.say("bob", f"/crisis declare SEV2 kind:{kind.value} Trouble")
     tasks = await world.service.tasks(1)
     assert [t.title for t in tasks] == [t.title for t in SHIPPED[kind].tasks]
-    text = world.channel_text()
+    text = await world.channel_text()
     assert "Checklist:" in text
     assert SHIPPED[kind].tasks[0].title.pick("en") in text
     assert SHIPPED[kind].severity[Severity.SEV2].pick("en") in text
@@ -131,10 +131,10 @@ async def test_tasks_are_tracked_on_every_store(store: Store) -> None:
     tasks = await world.service.tasks(1)
     assert not tasks[0].done
     assert tasks[4].assignee == "local:dave"
-    text = world.channel_text()
+    text = await world.channel_text()
     assert "@carol completed item 1: Lock the account" in text
     assert "Item 5 is now with @dave: Warn followers" in text
-    summary = world.chat.channels[world.chat.space_of(1)].messages[0].text
+    summary = (await world.chat.texts(await world.chat.space_of(1)))[0]
     assert "Checklist: 9 open items of 9" in summary
     events = [e.kind for e in (await world.service.load(1))[2]]
     assert EventKind.TASK_DONE in events
@@ -151,11 +151,10 @@ async def test_language_override_is_kept_and_used(store: Store) -> None:
     assert "already speaks Русский" in " ".join(await world.say("bob", "/crisis lang ru"))
     await world.say("bob", "/crisis task done 1")
     await world.say("bob", "/crisis draft template holding")
-    channel = world.chat.channels[world.chat.space_of(1)]
-    summary = channel.messages[0].text
+    summary = (await world.chat.texts(await world.chat.space_of(1)))[0]
     assert "Координатор: @bob" in summary
     assert "Чек-лист: открыто 9 пунктов из 10" in summary
-    text = world.channel_text()
+    text = await world.channel_text()
     assert "язык инцидента INC-1 — Русский" in text
     assert "Пункт 1 выполнен (@bob): Локализовать утечку" in text
     assert "Мы выявили инцидент информационной безопасности" in text  # the ru template

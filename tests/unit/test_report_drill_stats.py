@@ -88,7 +88,7 @@ async def test_a_drill_is_marked_fed_on_the_tick_and_stops_at_resolve(store: Sto
     assert incident.kind is CrisisKind.DATA_BREACH
     assert incident.severity is Severity.SEV2
     assert len(alerts) == 1
-    text = world.channel_text()
+    text = await world.channel_text()
     assert "[DRILL] INC-1: Drill: a hacker forum offers our customer database" in text
     assert "This is a DRILL, not a real crisis" in text
     assert "[DRILL] Simulated mention on forum.example (reach 5,000)" in text

@@ -117,7 +117,7 @@ async def test_a_draft_from_a_template_goes_through_approval() -> None:
     assert draft.current.text.startswith("Claims circulating online about BrightMilk are not true")
     await world.say("dave", "/crisis approve")
     await world.say("erin", "/crisis approve")
-    assert "Draft #1 is approved and ready to publish" in world.channel_text()
+    assert "Draft #1 is approved and ready to publish" in await world.channel_text()
     assert "There is no template “nope”. Templates: apology, closing" in (
         await world.say("carol", "/crisis draft template nope"))[0]
     assert "/crisis templates" in (await world.say("carol", "/crisis draft template"))[0]

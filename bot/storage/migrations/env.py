@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -17,6 +17,7 @@ from bot.storage.sql import Base
 
 config = context.config
 target_metadata = Base.metadata
+MIGRATE_LOCK = 0x6D696772  # "migr"
 
 
 def _url() -> str:
@@ -31,6 +32,10 @@ def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together on a new database migrate one at a time: the next
+            # waits here, then finds the schema current (one transaction, DDL included).
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
         context.run_migrations()
 
 

@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from bot.app import Bot, build, web_app
-from bot.chat.local import LocalChat
 from bot.settings import load
 from tests import serving
 
@@ -29,9 +28,19 @@ class Running:
     bot: Bot
     client: httpx.Client
 
-    @property
-    def chat(self) -> LocalChat:
-        return self.bot.local
+    def channels(self) -> list[str]:
+        """The local chat's incident channels, read from the database it keeps them in."""
+        with sqlite3.connect(self.db) as conn:
+            return [name for (name,) in conn.execute(
+                "select name from chat_spaces where not direct order by opened_at")]
+
+    def texts(self, channel: str | None = None) -> list[str]:
+        """What the bot posted (in `channel`, or in every channel), oldest first."""
+        with sqlite3.connect(self.db) as conn:
+            return [text for (text,) in conn.execute(
+                "select m.text from chat_messages m join chat_spaces s on s.name = m.space "
+                "where not s.direct and (? is null or m.space = ?) order by m.id",
+                (channel, channel))]
 
     def count(self, sql: str) -> int:
         with sqlite3.connect(self.db) as conn:

@@ -38,10 +38,10 @@ def test_alertmanager_storm_opens_one_incident(server: Running) -> None:
     assert codes == [200] * 200
     assert server.count("select count(*) from incidents") == 1
     assert server.count("select count(*) from alerts where incident = 1") == 201
-    channels = list(server.chat.channels.values())
-    assert len(channels) == 1
-    assert "INC-1: Checkout error rate above 5%" in channels[0].messages[0].text
-    assert "SEV1" in channels[0].messages[0].text
+    [channel] = server.channels()
+    summary = server.texts(channel)[0]
+    assert "INC-1: Checkout error rate above 5%" in summary
+    assert "SEV1" in summary
 
 
 def test_ten_thousand_more_alerts_open_nothing_new(server: Running) -> None:
@@ -58,8 +58,8 @@ def test_ten_thousand_more_alerts_open_nothing_new(server: Running) -> None:
     assert answers == [(200, 100)] * 100
     assert server.count("select count(*) from incidents") == 1
     assert server.count("select count(*) from alerts where incident = 1") == 10_001
-    [channel] = server.chat.channels.values()
-    assert len(channel.messages) < 10  # the opening, its summary and digests: no flood
+    [channel] = server.channels()
+    assert len(server.texts(channel)) < 10  # the opening, its summary and digests: no flood
 
 
 def test_a_restart_still_tells_what_the_stopped_server_owed(tmp_path) -> None:
@@ -188,13 +188,13 @@ def test_resolved_alerts_tell_the_channel(server: Running) -> None:
     server.post("alertmanager", alertmanager(n=1, start=1, status="resolved"))
     assert server.count("select count(*) from alerts where status = 'resolved'") == 2
     server.client.get("/healthz")  # let delivery catch up
-    texts = [m.text for c in server.chat.channels.values() for m in c.messages]
+    texts = server.texts()
     for _ in range(50):
         if any("have resolved" in t for t in texts):
             break
         import time
         time.sleep(0.05)
-        texts = [m.text for c in server.chat.channels.values() for m in c.messages]
+        texts = server.texts()
     assert "All 2 alerts of INC-1 have resolved." in texts
 
 
