@@ -17,6 +17,7 @@ from bot.core.rules import Rules
 from bot.core.text import Who, _
 from bot.i18n import renderer
 from bot.settings import Settings
+from bot.storage.memory import MemoryStore
 
 from .fake_api import CHAT_ID, FakeTelegram
 from .harness import TOKEN
@@ -31,7 +32,8 @@ async def paced_chat(limits: Limits) -> AsyncIterator[tuple[FakeTelegram, Telegr
     def render_for(language: str | None, mention: object) -> object:
         return renderer(language or "en", mention)  # type: ignore[arg-type]
 
-    chat = TelegramChat(app, CHAT_ID, render_for, limits=limits)  # type: ignore[arg-type]
+    chat = TelegramChat(app, CHAT_ID, render_for, MemoryStore(),  # type: ignore[arg-type]
+                        limits=limits)
     await app.initialize()
     try:
         yield fake, chat
@@ -94,7 +96,7 @@ def test_limits_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRISISBOT_TELEGRAM__PER_CHAT_PER_SECOND", "0.5")
     monkeypatch.setenv("CRISISBOT_TELEGRAM__PER_GROUP_PER_MINUTE", "12")
     settings = Settings(telegram={"bot_token": TOKEN})
-    chat = telegram_chat(settings, Rules())
+    chat = telegram_chat(settings, Rules(), MemoryStore())
     assert chat.pacer.limits == Limits(per_chat_per_second=0.5, per_group=12,
                                        group_window=60.0)
 
