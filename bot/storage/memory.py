@@ -168,7 +168,12 @@ class MemoryUnit:
     async def claim_notices(self, now: datetime, lease_until: datetime,
                             limit: int) -> list[Notice]:
         pending = [n for i, n in sorted(self.s.notices.items()) if i not in self.s.done]
-        due = sorted((n for n in pending if self.s.next_attempt.get(_id(n), now) <= now),
+        held: dict[str, int] = {}  # queue -> its first notice leased or waiting for a retry
+        for notice in pending:
+            if self.s.next_attempt.get(_id(notice), now) > now:
+                held.setdefault(notice.queue, _id(notice))
+        due = sorted((n for n in pending if self.s.next_attempt.get(_id(n), now) <= now
+                      and _id(n) < held.get(n.queue, _id(n) + 1)),
                      key=lambda n: (n.priority, _id(n)))[:limit]
         taken = {_id(n) for n in due}
         first_held: dict[str, int] = {}

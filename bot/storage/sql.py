@@ -58,6 +58,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import (
     DeclarativeBase,
+    aliased,
     Mapped,
     Session,
     mapped_column,
@@ -863,13 +864,21 @@ class SqlUnit:
 
     async def claim_notices(self, now: datetime, lease_until: datetime,
                             limit: int) -> list[Notice]:
-        """Urgent ones (answers) first. `FOR UPDATE SKIP LOCKED` on PostgreSQL: a concurrent
-        claimer passes over rows being claimed here (and then sees them as older undelivered
-        rows that hold their queue back); SQLite's write lock serializes claims anyway."""
+        """Urgent ones (answers) first, passing over queues held by an older notice (leased
+        or waiting for its retry), so a long queue being delivered elsewhere hides no other.
+        `FOR UPDATE SKIP LOCKED` on PostgreSQL: a concurrent claimer passes over rows being
+        claimed here (and then sees them as older undelivered rows that hold their queue back);
+        SQLite's write lock serializes claims anyway."""
+        older = aliased(NoticeRow)
+        held = (select(older.id)
+                .where(older.queue == NoticeRow.queue, older.delivered_at.is_(None),
+                       older.id < NoticeRow.id, older.next_attempt_at > now)
+                .exists())
         stmt = (select(NoticeRow)
                 .where(NoticeRow.delivered_at.is_(None),
                        or_(NoticeRow.next_attempt_at.is_(None),
-                           NoticeRow.next_attempt_at <= now))
+                           NoticeRow.next_attempt_at <= now),
+                       ~held)
                 .order_by(NoticeRow.priority, NoticeRow.id).limit(limit))
         if self._dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
@@ -928,13 +937,15 @@ class SqlUnit:
         await self._s.flush()
 
     async def _send_row(self, chat: str) -> SendRow:
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        await self._s.execute(insert(SendRow).values(chat=chat, sent=[])
-                              .on_conflict_do_nothing(index_elements=[SendRow.chat]))
-        rows = await self._s.scalars(
-            select(SendRow).where(SendRow.chat == chat)
-            .with_for_update().execution_options(populate_existing=True))
-        row: SendRow = rows.one()
+        """The chat's row, locked (made on its first message)."""
+        locked = (select(SendRow).where(SendRow.chat == chat)
+                  .with_for_update().execution_options(populate_existing=True))
+        row: SendRow | None = (await self._s.scalars(locked)).first()
+        if row is None:
+            insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+            await self._s.execute(insert(SendRow).values(chat=chat, sent=[])
+                                  .on_conflict_do_nothing(index_elements=[SendRow.chat]))
+            row = (await self._s.scalars(locked)).one()
         return row
 
     async def forget(self, before: datetime) -> int:
