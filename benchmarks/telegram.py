@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import httpx
-
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse

@@ -58,9 +58,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import (
     DeclarativeBase,
-    aliased,
     Mapped,
     Session,
+    aliased,
     mapped_column,
     orm_insert_sentinel,
     relationship,
