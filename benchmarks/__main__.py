@@ -8,7 +8,9 @@ the shared machine's speed drifts between runs, so the three servers take turns 
 medians and per-round ratios are reported).
 
 Then the Slack latencies of issue 4 (`benchmarks/slack.py`): alert -> channel and summary,
-slash-command ack, against the fake Slack Web API; BENCH_SKIP_SLACK=1 leaves them out.
+slash-command ack, against the fake Slack Web API; BENCH_SKIP_SLACK=1 leaves them out. Then the
+Telegram webhook latency under a burst of commands (issue 11, `benchmarks/telegram.py`);
+BENCH_SKIP_TELEGRAM=1 leaves it out.
 """
 
 from __future__ import annotations
@@ -196,7 +198,11 @@ def main() -> int:
     if not os.environ.get("BENCH_SKIP_SLACK"):
         from benchmarks import slack  # the test harness: imported only when it runs
 
-        return slack.main()
+        slack.main()
+    if not os.environ.get("BENCH_SKIP_TELEGRAM"):
+        from benchmarks import telegram
+
+        telegram.main()
     return 0
 
 
