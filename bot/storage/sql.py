@@ -1083,8 +1083,12 @@ class SqlStore:
     PostgreSQL goes through asyncpg. SQLite is reached with the standard `sqlite3` driver on
     the calling (event loop) thread, one unit at a time (see `_Blocking`): a unit holds the
     write lock for well under a millisecond per statement, and the loop never waits on a
-    thread hop. A unit must not wait on another unit of the same store (it would wait on
-    itself); none does, and the memory store enforces the same with its own lock."""
+    thread hop. Only the commit, where SQLite waits for the disk (`fsync`, several
+    milliseconds), goes to a worker thread while the unit still holds the lock: the loop goes
+    on parsing and answering other requests meanwhile (sixteen Telegram commands at once each
+    waited for all the others' commits before; see docs/benchmarks.md). A unit must not wait
+    on another unit of the same store (it would wait on itself); none does, and the memory
+    store enforces the same with its own lock."""
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
         parsed = make_url(url)
@@ -1112,7 +1116,7 @@ class SqlStore:
             with self._blocking() as blocking:  # closing it rolls back what did not commit
                 await _write_lock(blocking)
                 yield SqlUnit(_Blocking(blocking), self._dialect)
-                blocking.commit()
+                await asyncio.to_thread(blocking.commit)  # the fsync, off the loop
 
     async def ping(self) -> bool:
         """For /healthz: can we run a query right now? Bounded, so a black-holed database
