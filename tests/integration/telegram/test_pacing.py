@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from typing import Any
 from contextlib import asynccontextmanager
 
 import pytest
 
 from bot.app import telegram_chat
 from bot.chat.telegram import Limits, TelegramChat, build_application, space_of
+from bot.core.models import Answer
 from bot.core.ports import RetryLater
 from bot.core.rules import Rules
 from bot.core.text import Who, _
@@ -59,6 +61,27 @@ async def test_25_messages_to_one_group_keep_to_the_window_and_none_is_lost() ->
         assert later - first >= 1 / per_second
     # Paced, not stalled: 25 messages in windows of 5 take four windows and a bit.
     assert 4 * window <= moments[-1] - moments[0] < 8 * window
+
+
+async def test_an_answer_takes_the_next_turn_before_waiting_notices() -> None:
+    limits = Limits(per_chat_per_second=2.0, per_group=20, group_window=60.0)
+    async with paced_chat(limits) as (fake, chat):
+        space = space_of(CHAT_ID, 42)
+
+        async def later(delay: float, work: Any) -> Any:
+            await asyncio.sleep(delay)
+            return await work
+
+        # Routine 2 holds the turn, waiting for its slot; routine 3 waits; then the answer.
+        await asyncio.gather(
+            chat.post(space, [_("routine {n}", n=1)]),
+            later(0.1, chat.post(space, [_("routine {n}", n=2)])),
+            later(0.15, chat.post(space, [_("routine {n}", n=3)])),
+            later(0.2, chat.answer(Answer("telegram", str(CHAT_ID), (_("the answer"),),
+                                          thread="42", reply_to="7"))))
+        texts = [c.params["text"] for c in fake.calls if c.method == "sendMessage"]
+    assert sorted(texts) == ["routine 1", "routine 2", "routine 3", "the answer"]
+    assert texts.index("the answer") < texts.index("routine 3")
 
 
 async def test_a_private_chat_has_the_per_chat_limit_only() -> None:
