@@ -1,13 +1,14 @@
 """Proactive pacing against the fake Bot API: per-chat spacing and the per-group sliding window
-(scaled down from 1/s and 20/60 s), nothing lost, and the limits wired from settings."""
+(scaled down from 1/s and 20/60 s), answers first, nothing lost, and the limits wired from
+settings."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
-from typing import Any
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
