@@ -8,9 +8,11 @@ the shared machine's speed drifts between runs, so the three servers take turns 
 medians and per-round ratios are reported).
 
 Then the Slack latencies of issue 4 (`benchmarks/slack.py`): alert -> channel and summary,
-slash-command ack, against the fake Slack Web API; BENCH_SKIP_SLACK=1 leaves them out.
-Before them, the storm on PostgreSQL (`benchmarks/postgres.py`; BENCH_SKIP_POSTGRES=1 leaves it
-out, and it skips itself without BENCH_POSTGRES_URL / CRISISBOT_TEST_POSTGRES_URL).
+slash-command ack, against the fake Slack Web API; BENCH_SKIP_SLACK=1 leaves them out. Then the
+Telegram webhook latency under a burst of commands (issue 11, `benchmarks/telegram.py`);
+BENCH_SKIP_TELEGRAM=1 leaves it out. Before them, the storm on PostgreSQL
+(`benchmarks/postgres.py`; BENCH_SKIP_POSTGRES=1 leaves it out, and it skips itself without
+BENCH_POSTGRES_URL / CRISISBOT_TEST_POSTGRES_URL).
 """
 
 from __future__ import annotations
@@ -202,7 +204,11 @@ def main() -> int:
     if not os.environ.get("BENCH_SKIP_SLACK"):
         from benchmarks import slack  # the test harness: imported only when it runs
 
-        return slack.main()
+        slack.main()
+    if not os.environ.get("BENCH_SKIP_TELEGRAM"):
+        from benchmarks import telegram
+
+        telegram.main()
     return 0
 
 

@@ -40,7 +40,7 @@ from bot.core.intake import GroupCommit, Parser
 from bot.core.models import KIND_LABELS, CrisisKind, role_name
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.playbooks import Playbook, PlaybookError
-from bot.core.ports import Chat, Clock
+from bot.core.ports import Chat, Clock, Store
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
@@ -280,7 +280,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     slack = slack_chat(settings, rules) if settings.slack.enabled else None
     if slack is not None:
         chats[slack.platform] = slack
-    telegram = telegram_chat(settings, rules) if settings.telegram.enabled else None
+    telegram = telegram_chat(settings, rules, store) if settings.telegram.enabled else None
     if telegram is not None:
         chats[telegram.platform] = telegram
     delivery = Delivery(store, chats, rules)
@@ -332,9 +332,10 @@ def _secret(value: SecretStr | None) -> str:
     return str(value.get_secret_value())
 
 
-def telegram_chat(settings: Settings, rules: Rules) -> TelegramChat:
+def telegram_chat(settings: Settings, rules: Rules, store: Store) -> TelegramChat:
     """The Telegram chat on its PTB `Application` (Telegram mentions, a bound person under
-    their Telegram id, the configured language unless the incident has its own)."""
+    their Telegram id, the configured language unless the incident has its own), pacing its
+    chats through `store`, shared with every other process on the database."""
     config = settings.telegram
     if config.bot_token is None:
         raise ValueError("Telegram needs CRISISBOT_TELEGRAM__BOT_TOKEN")
@@ -346,7 +347,7 @@ def telegram_chat(settings: Settings, rules: Rules) -> TelegramChat:
     app = build_application(config.bot_token.get_secret_value(), config.api_url)
     limits = Limits(per_chat_per_second=config.per_chat_per_second,
                     per_group=config.per_group_per_minute, group_window=60.0)
-    return TelegramChat(app, config.chat_id, render_for,
+    return TelegramChat(app, config.chat_id, render_for, store,
                         name_pattern=settings.slack.channel_pattern, limits=limits)
 
 

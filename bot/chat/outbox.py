@@ -2,12 +2,17 @@
 
 Notices are written in the same transaction as the change that causes them; this worker claims
 the due ones (with a lease, so with several processes each is delivered by one), hands them to
-`Delivery` (which decides what to show) in order per incident, and records the outcome in the
-notice's row: done with the message id, or a retry time. Platforms say "not now" by raising
-`RetryLater` (Slack's 429 with `Retry-After`, a 5xx, a lost connection); other errors are
-retried with the same backoff up to `max_attempts`, then given up and logged, so one poisoned
-notice cannot hold its incident's queue forever. Everything lives in the database, so a
-restarted process picks up where the last one stopped.
+`Delivery` (which decides what to show) in order per queue — an incident's notices, or the
+answers in one chat — and records the outcome in the notice's row: done with the message id,
+or a retry time. Answers to someone who is waiting are claimed first, and a queue waiting for
+its chat's turn holds up no other: each claimed queue is delivered in its own task, and the
+worker goes on claiming what is queued meanwhile. Leases of notices still being delivered are
+renewed, so a long wait for a slow chat never lets another process send them too.
+
+Platforms say "not now" by raising `RetryLater` (Slack's 429 with `Retry-After`, a 5xx, a lost
+connection); other errors are retried with the same backoff up to `max_attempts`, then given up
+and logged, so one poisoned notice cannot hold its queue forever. Everything lives in the
+database, so a restarted process picks up where the last one stopped.
 """
 
 from __future__ import annotations
@@ -29,9 +34,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Pacing:
-    """How the worker polls, leases and backs off (seconds)."""
+    """How the worker polls, leases and backs off (seconds). After a wake it lets `gather`
+    pass first, so a burst of commits (sixteen commands at once) costs one claim, not one
+    each, on the event loop that also serves the webhooks."""
 
     poll: float = 5.0
+    gather: float = 0.02
     lease: float = 120.0
     batch: int = 50
     backoff: float = 1.0
@@ -51,6 +59,10 @@ class Outbox:
         self._wake = asyncio.Event()
         self._soonest: float | None = None
         self._task: asyncio.Task[None] | None = None
+        self._busy: set[asyncio.Task[int]] = set()
+        self._held: set[int] = set()
+        """Ids of claimed notices not yet delivered or given back: their leases are renewed."""
+        self._renew_at = 0.0
 
     def wake(self) -> None:
         """Deliver now (called after every commit that queued notices)."""
@@ -62,77 +74,131 @@ class Outbox:
             self._task = asyncio.create_task(self.run(), name="crisisbot-outbox")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop claiming and stop the queues being delivered; what was not attempted is given
+        back, what was in flight stays leased (it may have reached the chat) and is retried
+        when the lease runs out."""
+        tasks = [t for t in (self._task, *self._busy) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None
 
     async def run(self) -> None:
-        """Drain, then sleep until woken, a retry comes due or the poll interval passes (the
-        poll also picks up notices written by other processes and leases that expired)."""
+        """Claim, then sleep until woken, a retry comes due, a lease needs renewing or the poll
+        interval passes (the poll also picks up notices written by other processes and leases
+        that expired)."""
         loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
-            self._soonest = None
+            if self._soonest is not None and self._soonest <= loop.time():
+                self._soonest = None
             try:
-                await self.drain()
+                await self._renew(loop.time())
+                await self._round()
             except Exception:
                 log.exception("outbox round failed (database unreachable?); retrying")
             timeout = self.pacing.poll
             if self._soonest is not None:
                 timeout = max(0.0, min(timeout, self._soonest - loop.time()))
+            if self._held:
+                timeout = max(0.0, min(timeout, self._renew_at - loop.time()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+                await asyncio.sleep(self.pacing.gather)
 
     async def drain(self) -> int:
         """Claim and deliver until nothing is due; return how many notices were delivered.
-        Incidents are delivered side by side, each one's notices strictly in order."""
+        Queues are delivered side by side, each one's notices strictly in order."""
         delivered = 0
         while True:
-            now = self.clock.now()
-            async with self.store.unit() as unit:
-                claimed = await unit.claim_notices(
-                    now, now + timedelta(seconds=self.pacing.lease), self.pacing.batch)
-            if not claimed:
+            queues = await self._claim()
+            if not queues:
                 return delivered
-            queues: dict[int, list[Notice]] = {}
-            for notice in claimed:
-                queues.setdefault(notice.incident, []).append(notice)
-            counts = await asyncio.gather(*(self._deliver_queue(q) for q in queues.values()))
+            counts = await asyncio.gather(*(self._deliver_queue(q) for q in queues))
             delivered += sum(counts)
 
+    async def _round(self) -> None:
+        """Claim what is due and start delivering each queue in the background."""
+        while True:
+            queues = await self._claim()
+            for notices in queues:
+                task = asyncio.create_task(self._deliver_queue(notices))
+                self._busy.add(task)
+                task.add_done_callback(self._finished)
+            if sum(map(len, queues)) < self.pacing.batch:
+                return
+
+    def _finished(self, task: asyncio.Task[int]) -> None:
+        self._busy.discard(task)
+        self.wake()  # what queued up behind it can be claimed now
+
+    async def _claim(self) -> list[list[Notice]]:
+        now = self.clock.now()
+        async with self.store.unit() as unit:
+            claimed = await unit.claim_notices(
+                now, now + timedelta(seconds=self.pacing.lease), self.pacing.batch)
+        queues: dict[str, list[Notice]] = {}
+        for notice in claimed:
+            queues.setdefault(notice.queue, []).append(notice)
+        return list(queues.values())
+
+    async def _renew(self, now: float) -> None:
+        """Extend the leases of what is still being delivered, a third of a lease ahead."""
+        if not self._held or now < self._renew_at:
+            return
+        self._renew_at = now + self.pacing.lease / 3
+        until = self.clock.now() + timedelta(seconds=self.pacing.lease)
+        async with self.store.unit() as unit:
+            await unit.extend_notices(sorted(self._held), until)
+
     async def _deliver_queue(self, notices: list[Notice]) -> int:
-        for index, notice in enumerate(notices):
-            try:
-                result = await self.delivery.deliver(
-                    notice, skip=superseded(notice, notices[index + 1:]))
-            except Exception as error:
-                await self._failed(notice, error)
+        ids = [_id(n) for n in notices]
+        if not self._held:
+            self._renew_at = asyncio.get_running_loop().time() + self.pacing.lease / 3
+        self._held.update(ids)
+        index = 0
+        try:
+            for index, notice in enumerate(notices):
+                try:
+                    result = await self.delivery.deliver(
+                        notice, skip=superseded(notice, notices[index + 1:]))
+                except Exception as error:
+                    self._held.difference_update(ids)
+                    await self._failed(notice, error)
+                    await self._release(ids[index + 1:])
+                    return index
+                self._held.discard(ids[index])
                 async with self.store.unit() as unit:
-                    await unit.release_notices([_id(n) for n in notices[index + 1:]])
-                return index
+                    await unit.notice_done(ids[index], result)
+            return len(notices)
+        except asyncio.CancelledError:
+            await self._release(ids[index + 1:])
+            raise
+        finally:
+            self._held.difference_update(ids)
+
+    async def _release(self, ids: list[int]) -> None:
+        if ids:
             async with self.store.unit() as unit:
-                await unit.notice_done(_id(notice), result)
-        return len(notices)
+                await unit.release_notices(ids)
 
     async def _failed(self, notice: Notice, error: Exception) -> None:
         if isinstance(error, RetryLater):
             delay = error.after if error.after is not None else self.backoff(notice.attempts)
             reason = error.reason
-            log.warning("notice %s for INC-%s: %s; retrying in %.1f s", notice.id,
-                        notice.incident, reason, delay)
+            log.warning("notice %s (%s): %s; retrying in %.1f s", notice.id,
+                        notice.queue, reason, delay)
         elif notice.attempts >= self.pacing.max_attempts:
-            log.error("notice %s for INC-%s failed %d times, giving up: %r", notice.id,
-                      notice.incident, notice.attempts, error)
+            log.error("notice %s (%s) failed %d times, giving up: %r", notice.id,
+                      notice.queue, notice.attempts, error)
             async with self.store.unit() as unit:
                 await unit.notice_done(_id(notice), f"failed: {error!r}")
             return
         else:
             delay = self.backoff(notice.attempts)
             reason = repr(error)
-            log.warning("notice %s for INC-%s failed (%s); retrying in %.1f s", notice.id,
-                        notice.incident, reason, delay, exc_info=error)
+            log.warning("notice %s (%s) failed (%s); retrying in %.1f s", notice.id,
+                        notice.queue, reason, delay, exc_info=error)
         async with self.store.unit() as unit:
             await unit.notice_retry(_id(notice), self.clock.now() + timedelta(seconds=delay),
                                     reason)

@@ -11,21 +11,28 @@ An incident's space is `Space("telegram", "<chat id>/<thread>")`: the thread is 
 or, in a group that is not a forum, the pinned incident message whose replies hold the
 conversation. Bot API errors 429 become `RetryLater`, so the deliverer waits as told.
 
+Answers to commands, refusals and the questions under draft cards are not sent while the
+update is handled: they are queued in the outbox (`Service.answer`), so the webhook returns as
+soon as the command is committed, and the outbox sends them ahead of routine notices. Only
+`answerCallbackQuery` (a button's popup) is answered at once: it is not a chat message.
+
 Pacing is proactive too, in one place: every call that puts or changes a message in a chat
-(send, edit, pin, topic create/close/reopen — from the outbox or an interactive answer) takes
-a turn from `Pacer` first, which keeps to Telegram's limits (about one message a second per
-chat, twenty a minute per group). 429s stay the fallback, handled as above.
+(send, edit, pin, topic create/close/reopen) takes a turn from `Pacer` first, which keeps to
+Telegram's limits (about one message a second per chat, twenty a minute per group) for every
+process sharing the database. 429s stay the fallback, handled as above.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import hmac
 import html
+import itertools
 import json
 import logging
-from collections import deque
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -61,18 +68,19 @@ from bot.core import access
 from bot.core import commands as cmd
 from bot.core.errors import CrisisError, NotFound
 from bot.core.models import (
+    Answer,
     Draft,
     DraftState,
     Incident,
     KnownPerson,
     PersonId,
-    Question,
     Severity,
     Space,
     bounded,
 )
 from bot.core.ports import Once, RetryLater, Store
 from bot.core.rules import reaction_decision
+from bot.core.sending import SendRate
 from bot.core.service import Service
 from bot.core.text import LANGUAGES, Text, Who, _
 from bot.core.usecase import Context
@@ -163,46 +171,81 @@ class Limits:
             raise ValueError(f"Telegram limits must be positive: {self}")
 
 
-@dataclass
-class Pacer:
-    """A sliding-window limiter keyed by chat: a turn starts when the chat's previous message
-    is `1 / per_chat_per_second` old and, in a group, its `per_group`-th last message is
-    `group_window` old.
+class _Gate:
+    """One turn at a time in a chat, the most urgent waiter next, then first come."""
 
-    Turns in one chat are taken one at a time, in arrival order, and a turn is stamped when
-    its call *returns*, so Telegram sees the spacing even if requests travel at different
-    speeds. (A leaky bucket such as `aiolimiter` allows a full burst on top of a drained
-    bucket, up to twice the group limit in one minute; a sliding window never does.)
-    """
-
-    limits: Limits = field(default_factory=Limits)
-    clock: Callable[[], float] = field(default=lambda: asyncio.get_running_loop().time())
-    _locks: dict[int, asyncio.Lock] = field(default_factory=dict)
-    _sent: dict[int, deque[float]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.busy = False
+        self.waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
 
     @contextlib.asynccontextmanager
-    async def turn(self, chat: int) -> AsyncIterator[None]:
+    async def turn(self, priority: int) -> AsyncIterator[None]:
+        if self.busy:
+            entry = (priority, next(self._arrivals),
+                     asyncio.get_running_loop().create_future())
+            heapq.heappush(self.waiting, entry)
+            try:
+                await entry[2]
+            except asyncio.CancelledError:
+                if entry[2].cancelled():
+                    self.waiting.remove(entry)
+                    heapq.heapify(self.waiting)
+                else:  # cancelled just as the turn was handed over: pass it on
+                    self._next()
+                raise
+        self.busy = True
+        try:
+            yield
+        finally:
+            self._next()
+
+    def _next(self) -> None:
+        while self.waiting:
+            _priority, _arrival, waiter = heapq.heappop(self.waiting)
+            if not waiter.done():
+                waiter.set_result(None)  # still busy: the turn is handed over
+                return
+        self.busy = False
+
+
+@dataclass
+class Pacer:
+    """Turns to speak in a chat, within `limits` for every process sharing `store`: a turn
+    books its slot in the database (`Unit.reserve_send`: after the chat's previous message by
+    `1 / per_chat_per_second` and, in a group, its `per_group`-th last by `group_window`), and
+    its stamp moves to when the call *returns*, so Telegram sees the spacing even if requests
+    travel at different speeds. (A leaky bucket such as `aiolimiter` allows a full burst on top
+    of a drained bucket, up to twice the group limit in one minute; a sliding window never
+    does.) In one process a chat's turns are taken one at a time, urgent ones first.
+    """
+
+    store: Store
+    limits: Limits = field(default_factory=Limits)
+    clock: Callable[[], float] = time.time
+    _gates: dict[int, _Gate] = field(default_factory=dict)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat: int, *, urgent: bool = False) -> AsyncIterator[None]:
         """Wait for `chat`'s next slot, then hold it while the caller makes its one call."""
-        lock = self._locks.setdefault(chat, asyncio.Lock())
-        async with lock:
-            sent = self._sent.setdefault(chat, deque(maxlen=self.limits.per_group))
-            wait = self.wait(chat, sent)
+        key = f"{PLATFORM}:{chat}"
+        async with self._gates.setdefault(chat, _Gate()).turn(0 if urgent else 1):
+            async with self.store.unit() as unit:
+                slot = await unit.reserve_send(key, self.clock(), self.rate(chat))
+            wait = slot - self.clock()
             if wait > 0:
                 log.debug("pacing Telegram chat %s: waiting %.2f s", chat, wait)
                 await asyncio.sleep(wait)
             try:
                 yield
             finally:
-                sent.append(self.clock())
+                async with self.store.unit() as unit:
+                    await unit.sent(key, slot, self.clock())
 
-    def wait(self, chat: int, sent: deque[float]) -> float:
-        if not sent:
-            return 0.0
-        now = self.clock()
-        due = sent[-1] + 1.0 / self.limits.per_chat_per_second
-        if chat < 0 and len(sent) >= self.limits.per_group:
-            due = max(due, sent[-self.limits.per_group] + self.limits.group_window)
-        return max(0.0, due - now)
+    def rate(self, chat: int) -> SendRate:
+        """The group window applies to groups (negative ids), not to private chats."""
+        return SendRate(1.0 / self.limits.per_chat_per_second,
+                        self.limits.per_group if chat < 0 else None, self.limits.group_window)
 
 
 class TelegramChat:
@@ -214,10 +257,11 @@ class TelegramChat:
 
     platform = PLATFORM
 
-    def __init__(self, app: TelegramApp, chat_id: int | None, render_for: RenderFor, *,
-                 name_pattern: str = SPACE_PATTERN, limits: Limits | None = None) -> None:
+    def __init__(self, app: TelegramApp, chat_id: int | None, render_for: RenderFor,
+                 store: Store, *, name_pattern: str = SPACE_PATTERN,
+                 limits: Limits | None = None) -> None:
         self.app = app
-        self.pacer = Pacer(limits or Limits())
+        self.pacer = Pacer(store, limits or Limits())
         """Every message-making call to a chat takes a turn here first (see `paced`)."""
         self.name_pattern = name_pattern
         self.bot: Bot = app.bot
@@ -313,11 +357,35 @@ class TelegramChat:
             log.warning("could not write to %s directly (%s); have them start the bot",
                         person, error.message)
 
+    async def answer(self, answer: Answer) -> str:
+        """In place: a reply to the message that asked, in its topic (or the incident's reply
+        thread), in as many messages as a long answer needs (the timeline, a report); a
+        question asks with ForceReply, so the asker's app opens a reply to it."""
+        chat = int(answer.chat)
+        reply_to = int(answer.reply_to) if answer.reply_to else None
+        if answer.thread is not None:
+            placement = await self.placement(chat, int(answer.thread), reply_to)
+        elif reply_to is not None:
+            placement = {"reply_parameters": ReplyParameters(
+                reply_to, allow_sending_without_reply=True)}
+        else:
+            placement = {}
+        markup = ForceReply(selective=True) if answer.ask else None
+        sent = ""
+        for chunk in _chunks([self.html([line], answer.language) for line in answer.lines]):
+            async with self.paced(chat, urgent=True):
+                message = await _call(self.bot.send_message(
+                    chat, chunk, parse_mode=ParseMode.HTML, reply_markup=markup, **placement))
+            sent = str(message.message_id)
+        return sent
+
     # -- helpers shared with the update handlers ---------------------------------------------
 
-    def paced(self, chat: int) -> contextlib.AbstractAsyncContextManager[None]:
-        """`async with chat.paced(id): await _call(...)` — one message-making call, in turn."""
-        return self.pacer.turn(chat)
+    def paced(self, chat: int, *,
+              urgent: bool = False) -> contextlib.AbstractAsyncContextManager[None]:
+        """`async with chat.paced(id): await _call(...)` — one message-making call, in turn
+        (answers to people, `urgent`, before routine notices)."""
+        return self.pacer.turn(chat, urgent=urgent)
 
     async def is_forum(self, chat: int) -> bool:
         if chat not in self._forum:
@@ -704,29 +772,29 @@ class TelegramUpdates:
             if kind == "reject" else
             _("{person}, reply to this message with the new text of draft #{number}.",
               person=Who(person), number=draft.number))
-        sent = await self._tell(space, card, None, [text], ForceReply(selective=True))
-        async with self.store.unit() as unit:  # kept until answered, across restarts
-            await unit.ask(Question(PLATFORM, str(sent.chat.id), str(sent.message_id), kind,
-                                    draft.incident, draft.number, draft.version, person,
-                                    self.service.clock.now()))
+        chat, root = _where(space)
+        # Remembered as a `Question` once sent (see `Delivery`), until answered.
+        await self.service.answer(
+            Answer(PLATFORM, str(chat), (text,), thread=str(root), reply_to=str(card),
+                   ask=kind),
+            incident=draft.incident, draft=draft.number, version=draft.version, asked=person)
 
     async def _tell(self, space: Space, reply_to: int, language: str | None,
-                    lines: list[Text], markup: ForceReply | None = None) -> Message:
-        """Straight away, not through the outbox: the person is waiting for this answer."""
+                    lines: list[Text]) -> None:
+        """Answer under a message of the incident's space (see `_reply`)."""
         chat, root = _where(space)
-        placement = await self.chat.placement(chat, root, reply_to)
-        async with self.chat.paced(chat):
-            return await _call(self.app.bot.send_message(
-                chat, self.chat.html(lines, language), parse_mode=ParseMode.HTML,
-                reply_markup=markup, **placement))
+        await self.service.answer(Answer(PLATFORM, str(chat), tuple(lines), thread=str(root),
+                                         reply_to=str(reply_to), language=language))
 
     async def _reply(self, message: Message, lines: Sequence[Text],
                      language: str | None = None) -> None:
-        """Answer the sender in place (Telegram has no private replies in a group); long
-        answers (timeline, report) go in as many messages as needed."""
-        for chunk in _chunks([self.chat.html([line], language) for line in lines]):
-            async with self.chat.paced(message.chat.id):
-                await _call(message.reply_html(chunk, do_quote=True))
+        """Answer the sender in place (Telegram has no private replies in a group), through
+        the outbox: the update's handling ends when the answer is queued."""
+        thread = message.message_thread_id if message.is_topic_message else None
+        await self.service.answer(Answer(
+            PLATFORM, str(message.chat.id), tuple(lines),
+            thread=str(thread) if thread is not None else None,
+            reply_to=str(message.message_id), language=language))
 
     def _origin(self, chat: Chat | None, user: User) -> access.Origin:
         """Which kind of chat this is, for the core: the team chat, a private chat (its person

@@ -4,7 +4,8 @@ Notices name what to show, not how: a SUMMARY notice posts and pins the summary 
 time and edits it after; a DRAFT notice posts a version's card once and edits it as decisions
 arrive; CLOSE_SPACE / REOPEN_SPACE follow resolve and reopen; ARCHIVE_SPACE
 follows the optional auto-archive (see `core/pace.py`). Several summary refreshes waiting
-together collapse into one.
+together collapse into one. An ANSWER goes to the chat it names (someone is waiting for it),
+and a question among them is remembered once sent, so its reply can be matched.
 
 `flush` delivers everything pending in this process (the demo, the local chat, tests); the
 outbox worker (`bot/chat/outbox.py`) claims notices, calls `deliver` and schedules retries.
@@ -15,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
-from bot.core.models import Draft, Incident, Notice, NoticeKind, Space
+from bot.core.models import Answer, Draft, Incident, Notice, NoticeKind, Question, Space
 from bot.core.playbooks import Task
-from bot.core.ports import Chat, Once, Store, Unit
+from bot.core.ports import Answers, Chat, Once, Store, Unit
 from bot.core.rules import Rules
 from bot.core.views import draft_lines, summary_lines
 
@@ -33,10 +34,10 @@ class Delivery:
     async def flush(self, batch: int = 100) -> int:
         """Deliver everything pending; return how many notices were handled.
 
-        A failing notice stops its incident's queue for this round (order matters within an
-        incident) and is raised after the other incidents had their turn.
+        A failing notice stops its queue for this round (order matters within an incident,
+        and among a chat's answers) and is raised after the other queues had their turn.
         """
-        handled, blocked = 0, set[int]()
+        handled, blocked = 0, set[str]()
         failure: Exception | None = None
         while True:
             async with self.store.unit() as unit:
@@ -44,7 +45,7 @@ class Delivery:
             if not pending:
                 break
             for index, notice in enumerate(pending):
-                if notice.incident in blocked:
+                if notice.queue in blocked:
                     continue
                 skip = superseded(notice, pending[index + 1:])
                 try:
@@ -53,7 +54,7 @@ class Delivery:
                         await unit.notice_done(_given(notice.id), result)
                     handled += 1
                 except Exception as error:
-                    blocked.add(notice.incident)
+                    blocked.add(notice.queue)
                     failure = failure or error
         if failure is not None:
             raise failure
@@ -67,14 +68,30 @@ class Delivery:
         not hold the database), then records where things landed."""
         if skip:
             return None
+        if notice.answer is not None:
+            return await self._answer(notice, notice.answer)
+        number = _given(notice.incident)
         async with self.store.unit() as unit:
-            incident = await unit.get_incident(notice.incident)
-            drafts = await unit.drafts(notice.incident) if incident else []
-            tasks = (await unit.tasks(notice.incident)
+            incident = await unit.get_incident(number)
+            drafts = await unit.drafts(number) if incident else []
+            tasks = (await unit.tasks(number)
                      if incident and notice.kind is NoticeKind.SUMMARY else [])
         if incident is None:
             return None
         return await self._act(incident, drafts, notice, tasks)
+
+    async def _answer(self, notice: Notice, answer: Answer) -> str:
+        chat = self.chats[answer.platform]
+        if not isinstance(chat, Answers):
+            raise TypeError(f"the {answer.platform} chat cannot answer in place")
+        sent = await chat.answer(answer)
+        if answer.ask is not None:
+            async with self.store.unit() as unit:  # kept until answered, across restarts
+                await unit.ask(Question(answer.platform, answer.chat, sent, answer.ask,
+                                        _given(notice.incident), _given(notice.draft),
+                                        _given(notice.version), _given(notice.person),
+                                        notice.created_at))
+        return sent
 
     async def _act(self, incident: Incident, drafts: list[Draft], notice: Notice,
                    tasks: Sequence[Task] = ()) -> str | None:
@@ -168,13 +185,13 @@ def _given(value: T | None) -> T:
     return value
 
 
-async def _ready(unit: Unit, batch: int, blocked: set[int]) -> list[Notice]:
-    """Up to `batch` pending notices of unblocked incidents, looking past the blocked ones
+async def _ready(unit: Unit, batch: int, blocked: set[str]) -> list[Notice]:
+    """Up to `batch` pending notices of unblocked queues, looking past the blocked ones
     (a stuck incident's queue must not hide every other incident's notices)."""
     limit = batch
     while True:
         notices = await unit.pending_notices(limit)
-        ready = [n for n in notices if n.incident not in blocked]
+        ready = [n for n in notices if n.queue not in blocked]
         if ready or len(notices) < limit:
             return ready[:batch]
         limit *= 2

@@ -385,6 +385,28 @@ class NoticeKind(StrEnum):
     CLOSE_SPACE = "close_space"
     REOPEN_SPACE = "reopen_space"
     ARCHIVE_SPACE = "archive_space"
+    ANSWER = "answer"
+
+
+URGENT, ROUTINE = 0, 1
+"""Notice priorities: answers to someone who is waiting go out before routine notices."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A reply to someone who just spoke to the bot (a command's answer, a refusal, a question
+    to answer), sent by the outbox so the webhook that brought the command is not held.
+
+    `chat` and `thread` are the platform's own ids; `ask` ("reject" or "revise") makes it a
+    question whose reply the bot waits for (a `Question`, recorded once it is sent)."""
+
+    platform: str
+    chat: str
+    lines: tuple[Text, ...]
+    thread: str | None = None
+    reply_to: str | None = None
+    language: str | None = None
+    ask: str | None = None
 
 
 @dataclass
@@ -393,9 +415,10 @@ class Notice:
 
     It names the incident, not a channel id: the space may not exist yet when the notice is
     written, and summaries and draft cards are rendered from current state when delivered.
+    An ANSWER names its chat instead (and an incident only when it is about one).
     """
 
-    incident: int
+    incident: int | None
     kind: NoticeKind
     created_at: datetime
     text: Text | None = None
@@ -407,3 +430,16 @@ class Notice:
     id: int | None = None
     attempts: int = 0
     """Delivery attempts so far, counted when the outbox claims the notice."""
+    answer: Answer | None = None
+
+    @property
+    def queue(self) -> str:
+        """Notices of one queue are delivered in order, by one process at a time: an
+        incident's, or the answers in one chat."""
+        if self.answer is not None:
+            return f"{self.answer.platform}:{self.answer.chat}"
+        return f"incident:{self.incident}"
+
+    @property
+    def priority(self) -> int:
+        return URGENT if self.answer is not None else ROUTINE

@@ -6,10 +6,11 @@ from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.core.models import (
     Alert,
+    Answer,
     Draft,
     Incident,
     KnownPerson,
@@ -22,6 +23,7 @@ from bot.core.models import (
     TimelineEvent,
 )
 from bot.core.playbooks import Task
+from bot.core.sending import SendRate
 from bot.core.text import Text
 
 
@@ -137,6 +139,20 @@ class Unit(Protocol):
         """Give back claimed notices that were not attempted (their attempt is not counted)."""
         ...
 
+    async def extend_notices(self, notice_ids: Sequence[int], lease_until: datetime) -> None:
+        """Keep holding claimed notices still being delivered (a long wait for a chat's turn
+        must not let another process claim them too)."""
+        ...
+
+    async def reserve_send(self, chat: str, now: float, rate: SendRate) -> float:
+        """Book the next moment (epoch seconds, from `now` on) a message may go to `chat`
+        under `rate`, counting what every process sharing the store has sent there."""
+        ...
+
+    async def sent(self, chat: str, slot: float, at: float) -> None:
+        """The message booked for `slot` went out and was answered at `at`."""
+        ...
+
     async def forget(self, before: datetime) -> int:
         """Drop what is only kept for a while (event ids first seen, questions asked) from
         before `before`; how many rows."""
@@ -190,6 +206,16 @@ class Once:
 
     notice: int
     retry: bool = False
+
+
+@runtime_checkable
+class Answers(Protocol):
+    """A chat that can answer someone in place (outside any incident space)."""
+
+    async def answer(self, answer: Answer) -> str:
+        """Send it, ahead of routine messages to the same chat; the id of the message sent
+        (the last one, when a long answer took several)."""
+        ...
 
 
 class RetryLater(Exception):

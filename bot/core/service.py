@@ -19,6 +19,7 @@ from bot.core.models import (
     STATUS_LABELS,
     SYSTEM,
     Alert,
+    Answer,
     CrisisKind,
     Decision,
     Draft,
@@ -94,6 +95,20 @@ class Service(AlertIntake, PlaybookCases, Drills):
         if tx.queued and self._after_commit is not None:
             self._after_commit()
         return result
+
+    async def answer(self, answer: Answer, *, incident: int | None = None,
+                     draft: int | None = None, version: int | None = None,
+                     asked: PersonId | None = None) -> None:
+        """Queue an answer for someone who is waiting (a question names the draft and whom
+        it asks, as the platform knows them: their reply is matched with that); the outbox
+        sends it ahead of routine notices, so the request that brought the command returns
+        at once."""
+
+        async def queue(tx: Tx) -> None:
+            await tx.notify(incident, NoticeKind.ANSWER, answer=answer, draft=draft,
+                            version=version, person=asked)
+
+        await self._run(queue)
 
     # -- incidents --------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ class Tx:
                      **data: Any) -> None:
         await self.unit.append(TimelineEvent(incident, self.now, kind, actor, data))
 
-    async def notify(self, incident: int, kind: NoticeKind, /, **fields: Any) -> None:
+    async def notify(self, incident: int | None, kind: NoticeKind, /, **fields: Any) -> None:
         notice = Notice(incident, kind, self.now, **fields)
         await self.unit.enqueue(notice)
         self.queued.append(notice)

@@ -27,6 +27,7 @@ from bot.core.models import (
 )
 from bot.core.playbooks import Task
 from bot.core.rooms import Reaction, RoomMessage, RoomSpace, direct_space_name
+from bot.core.sending import SendRate, book, settle
 
 
 @dataclass
@@ -40,6 +41,7 @@ class _State:
     notices: dict[int, Notice] = field(default_factory=dict)
     done: dict[int, str | None] = field(default_factory=dict)
     next_attempt: dict[int, datetime] = field(default_factory=dict)
+    sends: dict[str, list[float]] = field(default_factory=dict)
     seen: dict[str, datetime] = field(default_factory=dict)
     questions: dict[tuple[str, str, str], Question] = field(default_factory=dict)
     people: dict[PersonId, KnownPerson] = field(default_factory=dict)
@@ -195,13 +197,19 @@ class MemoryUnit:
     async def claim_notices(self, now: datetime, lease_until: datetime,
                             limit: int) -> list[Notice]:
         pending = [n for i, n in sorted(self.s.notices.items()) if i not in self.s.done]
-        due = [n for n in pending if self.s.next_attempt.get(_id(n), now) <= now][:limit]
+        held: dict[str, int] = {}  # queue -> its first notice leased or waiting for a retry
+        for notice in pending:
+            if self.s.next_attempt.get(_id(notice), now) > now:
+                held.setdefault(notice.queue, _id(notice))
+        due = sorted((n for n in pending if self.s.next_attempt.get(_id(n), now) <= now
+                      and _id(n) < held.get(n.queue, _id(n) + 1)),
+                     key=lambda n: (n.priority, _id(n)))[:limit]
         taken = {_id(n) for n in due}
-        first_held: dict[int, int] = {}
+        first_held: dict[str, int] = {}
         for notice in pending:
             if _id(notice) not in taken:
-                first_held.setdefault(notice.incident, _id(notice))
-        kept = [n for n in due if _id(n) < first_held.get(n.incident, _id(n) + 1)]
+                first_held.setdefault(notice.queue, _id(notice))
+        kept = [n for n in due if _id(n) < first_held.get(n.queue, _id(n) + 1)]
         for notice in kept:
             notice.attempts += 1
             self.s.next_attempt[_id(notice)] = lease_until
@@ -215,6 +223,18 @@ class MemoryUnit:
             if notice_id not in self.s.done:
                 self.s.next_attempt.pop(notice_id, None)
                 self.s.notices[notice_id].attempts -= 1
+
+    async def extend_notices(self, notice_ids: Sequence[int], lease_until: datetime) -> None:
+        for notice_id in notice_ids:
+            if notice_id not in self.s.done:
+                self.s.next_attempt[notice_id] = lease_until
+
+    async def reserve_send(self, chat: str, now: float, rate: SendRate) -> float:
+        slot, self.s.sends[chat] = book(self.s.sends.get(chat, []), now, rate)
+        return slot
+
+    async def sent(self, chat: str, slot: float, at: float) -> None:
+        self.s.sends[chat] = settle(self.s.sends.get(chat, []), slot, at)
 
     async def forget(self, before: datetime) -> int:
         old = [key for key, at in self.s.seen.items() if at < before]

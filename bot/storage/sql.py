@@ -62,6 +62,7 @@ from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
     Session,
+    aliased,
     mapped_column,
     orm_insert_sentinel,
     relationship,
@@ -71,6 +72,7 @@ from sqlalchemy.orm import (
 from bot.core.models import (
     Alert,
     AlertStatus,
+    Answer,
     CrisisKind,
     Decision,
     Draft,
@@ -93,6 +95,7 @@ from bot.core.models import (
 )
 from bot.core.playbooks import Task
 from bot.core.rooms import Reaction, RoomMessage, RoomSpace, direct_space_name
+from bot.core.sending import SendRate, book, settle
 from bot.core.text import Either, Joined, Lines, Localized, Percent, Prefixed, RoleName, Text, Who
 
 DEFAULT_URL = "sqlite+aiosqlite:///./crisisbot.db"
@@ -335,14 +338,20 @@ class EventRow(Base):
 
 
 class NoticeRow(Base):
-    """The outbox. The delivery columns (attempts, next attempt, result) are for retries."""
+    """The outbox. The delivery columns (attempts, next attempt, result) are for retries;
+    `queue` (see `Notice.queue`) and `priority` decide who delivers what first."""
 
     __tablename__ = "notices"
     __table_args__ = (Index("ix_notices_pending", "delivered_at", "id"),
-                      Index("ix_notices_due", "delivered_at", "next_attempt_at"))
+                      Index("ix_notices_due", "delivered_at", "next_attempt_at"),
+                      Index("ix_notices_queue", "queue", "delivered_at"))
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
-    incident: Mapped[int] = mapped_column(ForeignKey("incidents.number", ondelete="CASCADE"))
+    incident: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.number", ondelete="CASCADE"))
+    queue: Mapped[str] = mapped_column(String(255))
+    priority: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     kind: Mapped[str] = mapped_column(CODE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     text: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
@@ -355,6 +364,16 @@ class NoticeRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     result: Mapped[str | None] = mapped_column(String(255))
+
+
+class SendRow(Base):
+    """When the last messages went to a chat (epoch seconds), shared by every process that
+    writes there, so a chat's sending limit holds for all of them together."""
+
+    __tablename__ = "chat_sends"
+
+    chat: Mapped[str] = mapped_column(String(255), primary_key=True)
+    sent: Mapped[list[float]] = mapped_column(JSON)
 
 
 class SeenEventRow(Base):
@@ -640,7 +659,20 @@ def _notice(row: NoticeRow) -> Notice:
         text=decode_text(row.text) if row.text is not None else None, person=row.person,
         draft=row.draft, version=row.version, thread_of_draft=row.thread_of_draft,
         message=row.message, id=row.id, attempts=row.attempts,
+        answer=_answer(row.answer) if row.answer is not None else None,
     )
+
+
+def _answer_json(answer: Answer) -> dict[str, Any]:
+    return {"platform": answer.platform, "chat": answer.chat,
+            "lines": [encode_text(line) for line in answer.lines], "thread": answer.thread,
+            "reply_to": answer.reply_to, "language": answer.language, "ask": answer.ask}
+
+
+def _answer(data: Mapping[str, Any]) -> Answer:
+    return Answer(data["platform"], data["chat"], tuple(map(decode_text, data["lines"])),
+                  thread=data["thread"], reply_to=data["reply_to"], language=data["language"],
+                  ask=data["ask"])
 
 
 def _fill_task(row: TaskRow, task: Task) -> None:
@@ -937,6 +969,8 @@ class SqlUnit:
             text=encode_text(notice.text) if notice.text is not None else None,
             person=notice.person, draft=notice.draft, version=notice.version,
             thread_of_draft=notice.thread_of_draft, message=notice.message,
+            queue=notice.queue, priority=notice.priority,
+            answer=_answer_json(notice.answer) if notice.answer is not None else None,
         )
         self._s.add(row)
         await self._s.flush()
@@ -979,14 +1013,22 @@ class SqlUnit:
 
     async def claim_notices(self, now: datetime, lease_until: datetime,
                             limit: int) -> list[Notice]:
-        """`FOR UPDATE SKIP LOCKED` on PostgreSQL: a concurrent claimer passes over rows being
-        claimed here (and then sees them as older undelivered rows that hold their incident
-        back); SQLite's write lock serializes claims anyway."""
+        """Urgent ones (answers) first, passing over queues held by an older notice (leased
+        or waiting for its retry), so a long queue being delivered elsewhere hides no other.
+        `FOR UPDATE SKIP LOCKED` on PostgreSQL: a concurrent claimer passes over rows being
+        claimed here (and then sees them as older undelivered rows that hold their queue back);
+        SQLite's write lock serializes claims anyway."""
+        older = aliased(NoticeRow)
+        held = (select(older.id)
+                .where(older.queue == NoticeRow.queue, older.delivered_at.is_(None),
+                       older.id < NoticeRow.id, older.next_attempt_at > now)
+                .exists())
         stmt = (select(NoticeRow)
                 .where(NoticeRow.delivered_at.is_(None),
                        or_(NoticeRow.next_attempt_at.is_(None),
-                           NoticeRow.next_attempt_at <= now))
-                .order_by(NoticeRow.id).limit(limit))
+                           NoticeRow.next_attempt_at <= now),
+                       ~held)
+                .order_by(NoticeRow.priority, NoticeRow.id).limit(limit))
         if self._dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         rows = list(await self._s.scalars(stmt))
@@ -994,14 +1036,14 @@ class SqlUnit:
             return []
         taken = [row.id for row in rows]
         blockers = await self._s.execute(
-            select(NoticeRow.incident, func.min(NoticeRow.id))
+            select(NoticeRow.queue, func.min(NoticeRow.id))
             .where(NoticeRow.delivered_at.is_(None),
-                   NoticeRow.incident.in_({row.incident for row in rows}),
+                   NoticeRow.queue.in_({row.queue for row in rows}),
                    NoticeRow.id.not_in(taken))
-            .group_by(NoticeRow.incident)
+            .group_by(NoticeRow.queue)
         )
-        first_held: dict[int, int] = {incident: first for incident, first in blockers.all()}
-        kept = [row for row in rows if row.id < first_held.get(row.incident, row.id + 1)]
+        first_held: dict[str, int] = {queue: first for queue, first in blockers.all()}
+        kept = [row for row in rows if row.id < first_held.get(row.queue, row.id + 1)]
         for row in kept:
             row.attempts += 1
             row.next_attempt_at = lease_until
@@ -1021,6 +1063,39 @@ class SqlUnit:
                 .where(NoticeRow.id.in_(list(notice_ids)), NoticeRow.delivered_at.is_(None))
                 .values(next_attempt_at=None, attempts=NoticeRow.attempts - 1)
             )
+
+    async def extend_notices(self, notice_ids: Sequence[int], lease_until: datetime) -> None:
+        if notice_ids:
+            await self._s.execute(
+                update(NoticeRow)
+                .where(NoticeRow.id.in_(list(notice_ids)), NoticeRow.delivered_at.is_(None))
+                .values(next_attempt_at=lease_until)
+            )
+
+    async def reserve_send(self, chat: str, now: float, rate: SendRate) -> float:
+        """The chat's row is locked for the rest of the unit (`FOR UPDATE` on PostgreSQL,
+        the write lock on SQLite), so two processes never book one slot."""
+        row = await self._send_row(chat)
+        slot, row.sent = book(row.sent, now, rate)
+        await self._s.flush()
+        return slot
+
+    async def sent(self, chat: str, slot: float, at: float) -> None:
+        row = await self._send_row(chat)
+        row.sent = settle(row.sent, slot, at)
+        await self._s.flush()
+
+    async def _send_row(self, chat: str) -> SendRow:
+        """The chat's row, locked (made on its first message)."""
+        locked = (select(SendRow).where(SendRow.chat == chat)
+                  .with_for_update().execution_options(populate_existing=True))
+        row: SendRow | None = (await self._s.scalars(locked)).first()
+        if row is None:
+            insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+            await self._s.execute(insert(SendRow).values(chat=chat, sent=[])
+                                  .on_conflict_do_nothing(index_elements=[SendRow.chat]))
+            row = (await self._s.scalars(locked)).one()
+        return row
 
     async def forget(self, before: datetime) -> int:
         forgotten = 0
@@ -1157,8 +1232,12 @@ class SqlStore:
     PostgreSQL goes through asyncpg. SQLite is reached with the standard `sqlite3` driver on
     the calling (event loop) thread, one unit at a time (see `_Blocking`): a unit holds the
     write lock for well under a millisecond per statement, and the loop never waits on a
-    thread hop. A unit must not wait on another unit of the same store (it would wait on
-    itself); none does, and the memory store enforces the same with its own lock."""
+    thread hop. Only the commit, where SQLite waits for the disk (`fsync`, several
+    milliseconds), goes to a worker thread while the unit still holds the lock: the loop goes
+    on parsing and answering other requests meanwhile (sixteen Telegram commands at once each
+    waited for all the others' commits before; see docs/benchmarks.md). A unit must not wait
+    on another unit of the same store (it would wait on itself); none does, and the memory
+    store enforces the same with its own lock."""
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
         parsed = make_url(url)
@@ -1196,7 +1275,7 @@ class SqlStore:
             with self._blocking() as blocking:  # closing it rolls back what did not commit
                 await _write_lock(blocking)
                 yield _Blocking(blocking)
-                blocking.commit()
+                await asyncio.to_thread(blocking.commit)  # the fsync, off the loop
 
     async def ping(self) -> bool:
         """For /healthz: can we run a query right now? Bounded, so a black-holed database

@@ -125,11 +125,12 @@ def test_each_platform_mentions_a_bound_person_under_their_id_there() -> None:
     from bot.app import slack_chat, telegram_chat
     from bot.core.text import Who, _
     from bot.settings import Settings
+    from bot.storage.memory import MemoryStore
 
     rules = Rules(people=BOUND)
     settings = Settings(telegram={"bot_token": "1:x"}, slack={"bot_token": "xoxb-1",
                                                               "signing_secret": "s"})
-    telegram = telegram_chat(settings, rules)
+    telegram = telegram_chat(settings, rules, MemoryStore())
     assert 'tg://user?id=93372553' in telegram.html([_("hi {who}", who=Who(SLACK))])
     slack = slack_chat(settings, rules)
     assert slack.render([_("hi {who}", who=Who(TELEGRAM))]) == "hi <@U123>"

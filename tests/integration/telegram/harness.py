@@ -131,14 +131,18 @@ class Room:
 
 @asynccontextmanager
 async def running(tmp_path: Path, *, forum: bool, webhook: bool,
-                  fake: FakeTelegram | None = None, **overrides: Any) -> AsyncIterator[Room]:
+                  fake: FakeTelegram | None = None, per_second: float = 1000.0,
+                  per_group: int = 100000, database_url: str | None = None,
+                  **overrides: Any) -> AsyncIterator[Room]:
     """The bot on a fresh database in `tmp_path` (or the one an earlier run there left),
-    talking to `fake` if given (it then outlives the run: a restart test) or to its own."""
+    talking to `fake` if given (it then outlives the run: a restart test) or to its own;
+    `per_second` and `per_group` (a minute) pace each chat; `database_url` replaces the
+    SQLite file (a migrated, empty PostgreSQL database, say)."""
     own = fake is None
     if fake is None:
         fake = FakeTelegram(TOKEN, forum=forum)
         await fake.start()
-    url = f"sqlite+aiosqlite:///{tmp_path / 'crisisbot.db'}"
+    url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'crisisbot.db'}"
     await upgrade(url)
     settings = Settings(
         database_url=url,
@@ -146,7 +150,7 @@ async def running(tmp_path: Path, *, forum: bool, webhook: bool,
                   "webhook_secret": SECRET if webhook else None,
                   # Real pacing (one message a second) would make the stories crawl; the
                   # pacing tests use their own small windows.
-                  "per_chat_per_second": 1000.0, "per_group_per_minute": 100000},
+                  "per_chat_per_second": per_second, "per_group_per_minute": per_group},
         alerts={"secret": ALERT_SECRET},
         **overrides,
     )

@@ -1,5 +1,6 @@
 """Proactive pacing against the fake Bot API: per-chat spacing and the per-group sliding window
-(scaled down from 1/s and 20/60 s), nothing lost, and the limits wired from settings."""
+(scaled down from 1/s and 20/60 s), answers first, nothing lost, and the limits wired from
+settings."""
 
 from __future__ import annotations
 
@@ -7,16 +8,19 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
 from bot.app import telegram_chat
 from bot.chat.telegram import Limits, TelegramChat, build_application, space_of
+from bot.core.models import Answer
 from bot.core.ports import RetryLater
 from bot.core.rules import Rules
 from bot.core.text import Who, _
 from bot.i18n import renderer
 from bot.settings import Settings
+from bot.storage.memory import MemoryStore
 
 from .fake_api import CHAT_ID, FakeTelegram
 from .harness import TOKEN
@@ -31,7 +35,8 @@ async def paced_chat(limits: Limits) -> AsyncIterator[tuple[FakeTelegram, Telegr
     def render_for(language: str | None, mention: object) -> object:
         return renderer(language or "en", mention)  # type: ignore[arg-type]
 
-    chat = TelegramChat(app, CHAT_ID, render_for, limits=limits)  # type: ignore[arg-type]
+    chat = TelegramChat(app, CHAT_ID, render_for, MemoryStore(),  # type: ignore[arg-type]
+                        limits=limits)
     await app.initialize()
     try:
         yield fake, chat
@@ -57,6 +62,27 @@ async def test_25_messages_to_one_group_keep_to_the_window_and_none_is_lost() ->
         assert later - first >= 1 / per_second
     # Paced, not stalled: 25 messages in windows of 5 take four windows and a bit.
     assert 4 * window <= moments[-1] - moments[0] < 8 * window
+
+
+async def test_an_answer_takes_the_next_turn_before_waiting_notices() -> None:
+    limits = Limits(per_chat_per_second=2.0, per_group=20, group_window=60.0)
+    async with paced_chat(limits) as (fake, chat):
+        space = space_of(CHAT_ID, 42)
+
+        async def later(delay: float, work: Any) -> Any:
+            await asyncio.sleep(delay)
+            return await work
+
+        # Routine 2 holds the turn, waiting for its slot; routine 3 waits; then the answer.
+        await asyncio.gather(
+            chat.post(space, [_("routine {n}", n=1)]),
+            later(0.1, chat.post(space, [_("routine {n}", n=2)])),
+            later(0.15, chat.post(space, [_("routine {n}", n=3)])),
+            later(0.2, chat.answer(Answer("telegram", str(CHAT_ID), (_("the answer"),),
+                                          thread="42", reply_to="7"))))
+        texts = [c.params["text"] for c in fake.calls if c.method == "sendMessage"]
+    assert sorted(texts) == ["routine 1", "routine 2", "routine 3", "the answer"]
+    assert texts.index("the answer") < texts.index("routine 3")
 
 
 async def test_a_private_chat_has_the_per_chat_limit_only() -> None:
@@ -94,7 +120,7 @@ def test_limits_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRISISBOT_TELEGRAM__PER_CHAT_PER_SECOND", "0.5")
     monkeypatch.setenv("CRISISBOT_TELEGRAM__PER_GROUP_PER_MINUTE", "12")
     settings = Settings(telegram={"bot_token": TOKEN})
-    chat = telegram_chat(settings, Rules())
+    chat = telegram_chat(settings, Rules(), MemoryStore())
     assert chat.pacer.limits == Limits(per_chat_per_second=0.5, per_group=12,
                                        group_window=60.0)
 
