@@ -32,7 +32,7 @@ def body_of(data: dict[str, Any]) -> bytes:
 def said(server: Running, text: str) -> bool:
     """Whether some channel was told `text` (chat delivery runs after the commit)."""
     for _ in range(100):
-        if any(text in m.text for c in server.chat.channels.values() for m in c.messages):
+        if any(text in said for said in server.texts()):
             return True
         time.sleep(0.05)
     return False
