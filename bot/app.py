@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.local import LocalChat, LocalSession
@@ -38,7 +41,7 @@ from bot.core.intake import GroupCommit
 from bot.core.models import KIND_LABELS, CrisisKind
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.playbooks import Playbook, PlaybookError
-from bot.core.ports import Chat, Clock
+from bot.core.ports import Chat, Clock, RetryLater
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
@@ -219,6 +222,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     bot = Bot(settings, store, service, delivery, local, clock, outbox)
     bot.scheduler = build_scheduler(bot)
     if slack is not None:
+        await identify(slack)
         bot.slack = slack_app(service, slack, client=slack_client(settings, interactive=True),
                               signing_secret=_secret(settings.slack.signing_secret),
                               pin_reaction=settings.slack.pin_reaction)
@@ -227,6 +231,32 @@ async def build(settings: Settings, *, clock: Clock | None = None,
         bot.telegram = TelegramUpdates(telegram, service, store,
                                        secret=secret.get_secret_value() if secret else None)
     return bot
+
+
+class CannotStart(Exception):
+    """`serve` cannot run here (the database takes no write, Slack refuses the token); the
+    message is one line for the operator."""
+
+
+async def identify(slack: SlackChat) -> None:
+    """Slack's `auth.test`, once, before serving (retried while Slack fails transiently)."""
+    try:
+        await slack.identify()
+    except (RetryLater, SlackApiError) as error:
+        reason = error.reason if isinstance(error, RetryLater) else error.response.get("error")
+        raise CannotStart(f"Slack did not confirm the bot token (auth.test): {reason}") from None
+
+
+async def check_writable(store: SqlStore) -> None:
+    """Refuse to serve on a database that takes no write (read-only file, full disk): every
+    alert would be refused while /healthz said all was well."""
+    problem = await store.writable()
+    if problem is not None:
+        raise CannotStart(f"the database cannot take a write: {problem}")
+
+
+def _first_line(error: SQLAlchemyError) -> str:
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
 def slack_client(settings: Settings, *, interactive: bool) -> AsyncWebClient:
@@ -238,6 +268,7 @@ def slack_client(settings: Settings, *, interactive: bool) -> AsyncWebClient:
     url = settings.slack.api_url
     return AsyncWebClient(token=_secret(settings.slack.bot_token),
                           base_url=url if url.endswith("/") else url + "/",
+                          timeout=math.ceil(settings.slack.timeout.total_seconds()),
                           retry_handlers=handlers)
 
 
@@ -270,7 +301,8 @@ def telegram_chat(settings: Settings, rules: Rules) -> TelegramChat:
         return renderer(language or settings.language,
                         lambda who: mention(Who(rules.on(TELEGRAM, who.person))))
 
-    app = build_application(config.bot_token.get_secret_value(), config.api_url)
+    app = build_application(config.bot_token.get_secret_value(), config.api_url,
+                            config.timeout.total_seconds())
     limits = Limits(per_chat_per_second=config.per_chat_per_second,
                     per_group=config.per_group_per_minute, group_window=60.0)
     return TelegramChat(app, config.chat_id, render_for,
@@ -338,7 +370,7 @@ def web_app(bot: Bot) -> FastAPI:
                 await bot.telegram.stop()
 
     return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
-                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, posts=posts)
+                      ping=bot.store.writable, clock=bot.clock, lifespan=lifespan, posts=posts)
 
 
 def feed_poller(settings: Settings, submit: Submit, clock: Clock) -> FeedPoller | None:
@@ -382,8 +414,12 @@ def _settle_heap() -> None:
 async def serve(settings: Settings) -> None:
     """Run the bot until SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the
     lifespan drains the intake and the outbox."""
-    bot = await build(settings, echo=logging.getLogger("crisisbot.chat.local").info)
     try:
+        bot = await build(settings, echo=logging.getLogger("crisisbot.chat.local").info)
+    except SQLAlchemyError as error:  # e.g. a migration on a read-only file
+        raise CannotStart(f"the database cannot be prepared: {_first_line(error)}") from None
+    try:
+        await check_writable(bot.store)
         # No access log, no `Server` header, no X-Forwarded-* rewriting: nothing here uses
         # the client's address, and each is work on every request of an alert storm.
         config = uvicorn.Config(web_app(bot), host=settings.host, port=settings.port,

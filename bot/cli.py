@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uvloop
 
-from bot.app import Bot, build, playbooks_from, serve
+from bot.app import Bot, CannotStart, build, playbooks_from, serve
 from bot.core.errors import CrisisError
 from bot.core.models import CrisisKind, parse_public_id
 from bot.core.stats import stats_lines
@@ -40,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except CrisisError as refused:
         print(f"crisisbot: {refused}", file=sys.stderr)
+        return EXIT_REFUSED
+    except CannotStart as error:
+        print(f"crisisbot: cannot start: {error}", file=sys.stderr)
         return EXIT_REFUSED
 
 

@@ -12,6 +12,7 @@ the database by its `event_id`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -21,6 +22,7 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -164,13 +166,17 @@ class SlackChat:
         self._render_for = render_for
         self.channel_pattern = channel_pattern
         self.broadcast_channel = broadcast_channel
-        self._bot_user: str | None = None
+        self.identity: AuthorizeResult | None = None
         self._channel_ids: dict[str, str] | None = None
         self._dm_channels: dict[str, str] = {}
 
     # -- the Chat port ----------------------------------------------------------------------
 
     async def open_space(self, incident: Incident, *, once: Once | None = None) -> Space:
+        """Create the incident's channel, or adopt the one an earlier attempt created (its
+        answer lost, a later step failed, or the process was killed before recording it): a
+        taken name is ours when the bot created it and its purpose names this incident or is
+        not set yet. The set-up steps after it (topic, purpose) are safe to repeat."""
         render = self._render_for(incident.language)
         base = channel_name(self.channel_pattern, incident)
         channel: str | None = None
@@ -181,10 +187,11 @@ class SlackChat:
             except SlackApiError as error:
                 if _error(error) != "name_taken":
                     raise
-                if once is not None and once.retry:
-                    channel = await self._ours(name, incident)
-                    if channel is not None:
-                        break
+                channel = await self._ours(name, incident)
+                if channel is not None:
+                    log.info("adopting %s for %s (created by an earlier attempt)", name,
+                             incident.public_id)
+                    break
                 continue
             channel = str(created["channel"]["id"])
             break
@@ -218,12 +225,16 @@ class SlackChat:
         shown = [render(line) for line in lines]
         thread = thread or space.thread
         if once is not None and once.retry:
-            found = await self._posted(space.channel, thread, once.notice)
+            found = await self._posted(space.channel, thread, once)
             if found is not None:
                 return found
         blocks = draft_blocks(shown, draft, render) if draft else _sections("\n".join(shown))
-        metadata = ({"event_type": METADATA_TYPE, "event_payload": {"notice": once.notice}}
-                    if once is not None else None)
+        metadata = None
+        if once is not None:
+            payload: dict[str, Any] = {"notice": once.notice}
+            if once.subject is not None:
+                payload["subject"] = once.subject
+            metadata = {"event_type": METADATA_TYPE, "event_payload": payload}
         posted = await _call(self.client.chat_postMessage(
             channel=space.channel, text="\n".join(shown)[:39000], blocks=blocks,
             thread_ts=thread, metadata=metadata, unfurl_links=False))
@@ -287,11 +298,27 @@ class SlackChat:
         """For `plain_text` fields (labels, modal titles and errors): no markup to escape."""
         return slack_unescape(self.render(lines, language))
 
+    async def identify(self, *, attempts: int = 5, backoff: float = 1.0) -> AuthorizeResult:
+        """Who the bot is (`auth.test`: its user, team), asked once at start-up and kept:
+        slash commands and events are authorized from it, never waiting on Slack. Transient
+        failures are retried with a doubling pause; a refused token is raised at once."""
+        for attempt in range(1, attempts + 1):
+            try:
+                who = await _call(self.client.auth_test())
+            except RetryLater as error:
+                if attempt == attempts:
+                    raise
+                log.warning("Slack auth.test: %s; retrying", error.reason)
+                await asyncio.sleep(error.after or backoff * 2 ** (attempt - 1))
+                continue
+            self.identity = AuthorizeResult.from_auth_test_response(
+                bot_token=self.client.token, auth_test_response=who)
+            return self.identity
+        raise AssertionError("unreachable")
+
     async def bot_user(self) -> str:
-        if self._bot_user is None:
-            who = await _call(self.client.auth_test())
-            self._bot_user = str(who["user_id"])
-        return self._bot_user
+        identity = self.identity or await self.identify(attempts=1)
+        return str(identity.bot_user_id or identity.user_id)
 
     async def channel_id(self, name_or_id: str) -> str | None:
         """`C0123` stays as it is; `#name` or `name` is looked up once (the list is cached:
@@ -313,19 +340,23 @@ class SlackChat:
         return self._channel_ids.get(name)
 
     async def _ours(self, name: str, incident: Incident) -> str | None:
-        """After a crash mid-way, the taken name may be the channel we created for this
-        incident: ours if the bot created it and its purpose names the incident."""
+        """The channel named `name`, if an earlier attempt created it for this incident: the
+        bot is its creator and its purpose names the incident, or is empty (the attempt
+        stopped before setting it; the name carries the incident's number, so no other
+        incident of this deployment has it)."""
         channel = await self.channel_id(name)
         if channel is None:
             return None
         info = (await _call(self.client.conversations_info(channel=channel)))["channel"]
         purpose = str((info.get("purpose") or {}).get("value", ""))
-        if info.get("creator") == await self.bot_user() and incident.public_id in purpose:
+        names_it = re.search(rf"(?<![\w-]){re.escape(incident.public_id)}(?![\w-])", purpose)
+        if info.get("creator") == await self.bot_user() and (names_it or not purpose.strip()):
             return channel
         return None
 
-    async def _posted(self, channel: str, thread: str | None, notice: int) -> str | None:
-        """The message an earlier attempt posted for `notice`, found by its metadata."""
+    async def _posted(self, channel: str, thread: str | None, once: Once) -> str | None:
+        """The message an earlier attempt posted for `once`, found by its metadata: the same
+        notice, or the same subject (another notice's lost post of the summary)."""
         if thread is not None:
             page = await _call(self.client.conversations_replies(
                 channel=channel, ts=thread, include_all_metadata=True, limit=200))
@@ -336,7 +367,10 @@ class SlackChat:
         for message in messages:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == METADATA_TYPE and payload.get("notice") == notice:
+            if metadata.get("event_type") != METADATA_TYPE:
+                continue
+            if payload.get("notice") == once.notice or (
+                    once.subject is not None and payload.get("subject") == once.subject):
                 return str(message["ts"])
         return None
 
@@ -366,8 +400,14 @@ class SlackChat:
 def slack_app(service: Service, chat: SlackChat, *, client: AsyncWebClient,
               signing_secret: str, pin_reaction: str = "pushpin") -> AsyncApp:
     """The bolt app for `/slack/events` (or Socket Mode). `client` is for interactive
-    answers (ephemeral messages, modals); signature verification stays on."""
-    app = AsyncApp(client=client, signing_secret=signing_secret,
+    answers (ephemeral messages, modals); signature verification stays on. Requests are
+    authorized from the identity `chat.identify()` fetched at start-up (bolt's default would
+    call `auth.test` on the first request, and answer Slack's "We apologize…" if it failed)."""
+
+    async def authorize() -> AuthorizeResult:
+        return chat.identity or await chat.identify(attempts=1)
+
+    app = AsyncApp(client=client, signing_secret=signing_secret, authorize=authorize,
                    request_verification_enabled=True, process_before_response=False)
     inbound = _Inbound(service, chat, pin_reaction)
     app.middleware(inbound.our_workspace)

@@ -164,6 +164,9 @@ class Once:
 
     notice: int
     retry: bool = False
+    subject: str | None = None
+    """What is posted, when several notices may post it (`summary`: any earlier refresh whose
+    answer was lost may have posted the incident's summary); a retry looks for it too."""
 
 
 class RetryLater(Exception):

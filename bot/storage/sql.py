@@ -99,6 +99,7 @@ LOCK_WAIT_S = 5.0
 """How long a unit waits for another process's write lock (a CLI command next to `serve`, say)
 before it fails."""
 PING_TIMEOUT_S = 5.0
+HEALTH_PROBE_KEY = "crisisbot:health-probe"
 INCIDENT_COUNTER = "incident"
 
 log = logging.getLogger(__name__)
@@ -911,6 +912,13 @@ class SqlUnit:
         added = await self._s.execute(stmt.returning(SeenEventRow.key))
         return added.first() is not None
 
+    async def probe_write(self, at: datetime) -> None:
+        """Rewrite one row (the health probe's): proof that a write commits."""
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        stmt = insert(SeenEventRow).values(key=HEALTH_PROBE_KEY, seen_at=at)
+        await self._s.execute(stmt.on_conflict_do_update(index_elements=[SeenEventRow.key],
+                                                         set_={"seen_at": at}))
+
     async def remember_person(self, person: KnownPerson) -> None:
         row = await self._s.get(PersonRow, person.person)
         if row is None:
@@ -1053,6 +1061,21 @@ class SqlStore:
             log.warning("database ping failed: %s: %s", type(error).__name__, error)
             return False
         return True
+
+    async def writable(self) -> str | None:
+        """For /healthz and `serve`'s start: can the database take a write right now? A tiny
+        upsert, committed (a full disk or a read-only file shows only when something is
+        written), bounded in time. None when it can; otherwise why not, in one line."""
+        try:
+            async with asyncio.timeout(PING_TIMEOUT_S), self.unit() as unit:
+                await unit.probe_write(datetime.now(UTC))
+        except (SQLAlchemyError, OSError) as error:
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            log.warning("database write probe failed: %s", reason)
+            return reason
+        except TimeoutError:
+            return f"no write within {PING_TIMEOUT_S:.0f} s"
+        return None
 
     async def close(self) -> None:
         if self._sqlite is not None:
