@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.inbound import InboundWorker
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox, Pacing
 from bot.chat.slack import PLATFORM as SLACK
@@ -164,6 +165,7 @@ class Bot:
     local: LocalChat
     clock: Clock
     outbox: Outbox
+    inbound: InboundWorker
     scheduler: Pacemaker | None = None
     slack: AsyncApp | None = None
     telegram: TelegramUpdates | None = None
@@ -173,6 +175,7 @@ class Bot:
 
     async def close(self) -> None:
         await self.outbox.stop()
+        await self.inbound.stop()
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.store.close()
@@ -219,13 +222,14 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                       after_commit=outbox.wake, schedule=schedule_from(settings),
                       playbooks=playbooks, templates=templates_from(settings),
                       language=settings.language)
-    bot = Bot(settings, store, service, delivery, local, clock, outbox)
+    bot = Bot(settings, store, service, delivery, local, clock, outbox,
+              InboundWorker(store, clock, pacing_from(settings)))
     bot.scheduler = build_scheduler(bot)
     if slack is not None:
         await identify(slack)
         bot.slack = slack_app(service, slack, client=slack_client(settings, interactive=True),
                               signing_secret=_secret(settings.slack.signing_secret),
-                              pin_reaction=settings.slack.pin_reaction)
+                              jobs=bot.inbound, pin_reaction=settings.slack.pin_reaction)
     if telegram is not None:
         secret = settings.telegram.webhook_secret
         bot.telegram = TelegramUpdates(telegram, service, store,
@@ -341,6 +345,7 @@ def web_app(bot: Bot) -> FastAPI:
         if bot.scheduler is not None:
             bot.scheduler.start()
         bot.outbox.start()  # first delivers what an earlier run left behind
+        bot.inbound.start()  # and does the event work it had accepted
         if socket is not None:
             await socket.connect_async()  # type: ignore[no-untyped-call]
         digests = asyncio.create_task(_digests_forever(bot))
@@ -359,6 +364,7 @@ def web_app(bot: Bot) -> FastAPI:
             digests.cancel()
             await asyncio.gather(digests, return_exceptions=True)
             await bot.outbox.stop()
+            await bot.inbound.stop()
             try:
                 await bot.service.send_digests()
                 async with asyncio.timeout(bot.settings.outbox.drain_on_stop.total_seconds()):

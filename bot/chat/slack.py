@@ -31,10 +31,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.chat.inbound import InboundWorker
 from bot.core.access import Origin
 from bot.core.commands import parse
 from bot.core.errors import CrisisError
-from bot.core.models import Draft, DraftState, Incident, PersonId, Space
+from bot.core.models import Draft, DraftState, InboundJob, Incident, PersonId, Space
 from bot.core.ports import Once, RetryLater
 from bot.core.rules import reaction_decision
 from bot.core.service import Service
@@ -398,7 +399,8 @@ class SlackChat:
 
 
 def slack_app(service: Service, chat: SlackChat, *, client: AsyncWebClient,
-              signing_secret: str, pin_reaction: str = "pushpin") -> AsyncApp:
+              signing_secret: str, jobs: InboundWorker,
+              pin_reaction: str = "pushpin") -> AsyncApp:
     """The bolt app for `/slack/events` (or Socket Mode). `client` is for interactive
     answers (ephemeral messages, modals); signature verification stays on. Requests are
     authorized from the identity `chat.identify()` fetched at start-up (bolt's default would
@@ -409,26 +411,58 @@ def slack_app(service: Service, chat: SlackChat, *, client: AsyncWebClient,
 
     app = AsyncApp(client=client, signing_secret=signing_secret, authorize=authorize,
                    request_verification_enabled=True, process_before_response=False)
-    inbound = _Inbound(service, chat, pin_reaction)
+    inbound = _Inbound(service, chat, jobs, pin_reaction)
+    jobs.handle(REACTION_JOB, inbound.reaction)
+    jobs.handle(REPLY_JOB, inbound.message)
+    jobs.handle(APPROVE_JOB, inbound.approve)
     app.middleware(inbound.our_workspace)
     app.middleware(inbound.once_per_request)
     app.middleware(inbound.once_per_event)
     app.command("/crisis")(inbound.command)
-    app.event("reaction_added")(inbound.reaction)
-    app.event("message")(inbound.message)
+    app.event("reaction_added")(_acknowledged)  # the work is a job (`once_per_event`)
+    app.event("message")(_acknowledged)
     app.action(APPROVE_ACTION)(inbound.approve_button)
     app.action(REJECT_ACTION)(inbound.reject_button)
     app.view(REJECT_VIEW)(inbound.reject_submitted)
     return app
 
 
+REACTION_JOB, REPLY_JOB, APPROVE_JOB = "slack.reaction", "slack.reply", "slack.approve"
+THREAD_VERBS = frozenset({"revise", "reject"})
+
+
+async def _acknowledged() -> None:
+    """Events whose work, if any, was stored as a job before Slack was answered."""
+
+
+def _job_of(event: Mapping[str, Any]) -> str | None:
+    """The job an Events API event asks for, or None when there is nothing to do: a reaction
+    on a message, or a `revise:` / `reject:` reply in a thread by a person."""
+    if event.get("type") == "reaction_added":
+        return REACTION_JOB if (event.get("item") or {}).get("type") == "message" else None
+    thread = event.get("thread_ts")
+    if (event.get("type") != "message" or event.get("subtype") or event.get("bot_id")
+            or not event.get("user") or not thread or thread == event.get("ts")):
+        return None
+    return REPLY_JOB if _thread_verb(event)[0] in THREAD_VERBS else None
+
+
+def _thread_verb(event: Mapping[str, Any]) -> tuple[str, str]:
+    verb, _sep, rest = slack_unescape(str(event.get("text", ""))).partition(":")
+    return verb.strip().lower(), rest
+
+
 class _Inbound:
     """The listeners; each turns a Slack payload into a use case of the `Service`. Commits
-    wake the outbox (the service's `after_commit`), which posts what the channel should see."""
+    wake the outbox (the service's `after_commit`), which posts what the channel should see.
+    Reactions, thread replies and Approve presses are stored as jobs before Slack is answered
+    and carried out by the `InboundWorker`, retried while Slack or the database fail."""
 
-    def __init__(self, service: Service, chat: SlackChat, pin_reaction: str) -> None:
+    def __init__(self, service: Service, chat: SlackChat, jobs: InboundWorker,
+                 pin_reaction: str) -> None:
         self.service = service
         self.chat = chat
+        self.jobs = jobs
         self.pin_reaction = pin_reaction.strip(":")
 
     async def our_workspace(self, context: AsyncBoltContext, body: dict[str, Any],
@@ -470,14 +504,23 @@ class _Inbound:
     async def once_per_event(self, body: dict[str, Any], resp: BoltResponse,
                              next: Callable[[], Awaitable[None]]) -> BoltResponse:
         """Slack re-delivers an event it thinks we missed (`X-Slack-Retry-Num`); the
-        `event_id` is remembered in the database so each is handled once, by one process."""
+        `event_id` is remembered in the database so each is handled once, by one process.
+        Work the event asks for is stored as a job in the same transaction, before Slack is
+        answered."""
         event_id = body.get("event_id")
         if isinstance(event_id, str):
+            event = body.get("event") or {}
+            job = _job_of(event)
+            now = self.service.clock.now()
             async with self.service.store.unit() as unit:
-                first = await unit.first_sight(f"slack:{event_id}", self.service.clock.now())
+                first = await unit.first_sight(f"slack:{event_id}", now)
+                if first and job is not None:
+                    await unit.add_inbound(InboundJob(PLATFORM, job, dict(event), now))
             if not first:
                 log.info("Slack event %s already handled", event_id)
                 return BoltResponse(status=200, body="")
+            if job is not None:
+                self.jobs.wake()
         await next()
         return resp
 
@@ -499,10 +542,8 @@ class _Inbound:
                        "minute.")]
         await respond(text=self.chat.render(lines)[:39000], response_type="ephemeral")
 
-    async def reaction(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def reaction(self, event: dict[str, Any]) -> None:
         item = event.get("item") or {}
-        if item.get("type") != "message":
-            return
         channel, ts, user = str(item["channel"]), str(item["ts"]), str(event["user"])
         name = str(event.get("reaction", "")).split("::")[0]
         number = await self._incident(channel)
@@ -510,7 +551,7 @@ class _Inbound:
             return
         if name == self.pin_reaction:
             try:
-                await self._pin_to_timeline(number, channel, ts, user, context.bot_user_id)
+                await self._pin_to_timeline(number, channel, ts, user)
             except CrisisError as refused:  # a 📌 is a note: it needs a role
                 await self._whisper(channel, user, [refused.text])
             return
@@ -524,17 +565,13 @@ class _Inbound:
                 "Why do you reject it? Reply in this thread with “reject: <reason>”, or use "
                 "the Reject button.")], thread=ts)
 
-    async def message(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def message(self, event: dict[str, Any]) -> None:
         """Thread replies under a draft card: `revise: <text>` posts a new version,
-        `reject: <reason>` rejects. Anything else (and anything from bots) is left alone."""
+        `reject: <reason>` rejects (`_job_of` left everything else, and bots, alone)."""
         user, thread = event.get("user"), event.get("thread_ts")
-        if (event.get("subtype") or event.get("bot_id") or not user or not thread
-                or user == context.bot_user_id or thread == event.get("ts")):
+        if user == await self.chat.bot_user():
             return
-        verb, _sep, rest = slack_unescape(str(event.get("text", ""))).partition(":")
-        verb = verb.strip().lower()
-        if verb not in {"revise", "reject"}:
-            return
+        verb, rest = _thread_verb(event)
         channel = str(event["channel"])
         number = await self._incident(channel)
         draft = await self._draft_at(number, str(thread)) if number is not None else None
@@ -551,7 +588,10 @@ class _Inbound:
             await self._whisper(channel, str(user), [refused.text], thread=str(thread))
 
     async def approve_button(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await self.jobs.record(PLATFORM, APPROVE_JOB, body)  # stored before Slack hears "ok"
         await ack()
+
+    async def approve(self, body: dict[str, Any]) -> None:
         channel, ts, user = _clicked(body)
         number = int(body["actions"][0]["value"].split(":")[0])
         await self._decide(number, channel, user, ts, approve=True)
@@ -614,15 +654,15 @@ class _Inbound:
         except CrisisError as refused:
             await self._whisper(channel, user, [refused.text])
 
-    async def _pin_to_timeline(self, number: int, channel: str, ts: str, user: str,
-                               bot_user: str | None) -> None:
-        found = await self.chat.client.conversations_history(
-            channel=channel, latest=ts, inclusive=True, limit=1)
+    async def _pin_to_timeline(self, number: int, channel: str, ts: str, user: str) -> None:
+        found = await _call(self.chat.client.conversations_history(
+            channel=channel, latest=ts, inclusive=True, limit=1))
         messages: list[dict[str, Any]] = found.get("messages", [])
         message = next((m for m in messages if m.get("ts") == ts), None)
-        if message is None or message.get("bot_id") or message.get("user") == bot_user:
+        if (message is None or message.get("bot_id")
+                or message.get("user") == await self.chat.bot_user()):
             return  # the bot's own words are on record already
-        link = await self.chat.client.chat_getPermalink(channel=channel, message_ts=ts)
+        link = await _call(self.chat.client.chat_getPermalink(channel=channel, message_ts=ts))
         author = message.get("user")
         await self.service.note(number, f"{PLATFORM}:{user}",
                                 slack_unescape(str(message.get("text", ""))),
@@ -632,10 +672,10 @@ class _Inbound:
     async def _whisper(self, channel: str, user: str, lines: Sequence[Text], *,
                        thread: str | None = None) -> None:
         try:
-            await self.chat.client.chat_postEphemeral(
-                channel=channel, user=user, text=self.chat.render(lines), thread_ts=thread)
-        except SlackApiError as error:
-            log.warning("could not answer %s in %s: %s", user, channel, _error(error))
+            await _call(self.chat.client.chat_postEphemeral(
+                channel=channel, user=user, text=self.chat.render(lines), thread_ts=thread))
+        except (SlackApiError, RetryLater) as error:  # a whisper is not worth a retry
+            log.warning("could not answer %s in %s: %s", user, channel, error)
 
 
 def _header(req: AsyncBoltRequest, name: str) -> str | None:

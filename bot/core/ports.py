@@ -11,6 +11,7 @@ from typing import Protocol
 from bot.core.models import (
     Alert,
     Draft,
+    InboundJob,
     Incident,
     KnownPerson,
     MentionMinute,
@@ -122,6 +123,23 @@ class Unit(Protocol):
         ...
 
     async def answered(self, question: Question) -> None: ...
+
+    async def add_inbound(self, job: InboundJob) -> None:
+        """Store inbound work to do (sets `job.id`)."""
+        ...
+
+    async def claim_inbound(self, now: datetime, lease_until: datetime,
+                            limit: int) -> list[InboundJob]:
+        """Take up to `limit` due jobs until `lease_until` (counting the attempt); a job whose
+        worker died comes due again when its lease ends."""
+        ...
+
+    async def inbound_done(self, job_id: int, at: datetime, result: str | None = None) -> None:
+        ...
+
+    async def inbound_retry(self, job_id: int, at: datetime, result: str) -> None:
+        """Try the job again at `at`; `result` says why it failed."""
+        ...
 
     async def first_sight(self, key: str, at: datetime) -> bool:
         """Remember an inbound event id; True the first time, False for a re-delivery."""

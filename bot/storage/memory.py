@@ -16,6 +16,7 @@ from datetime import datetime
 from bot.core.models import (
     Alert,
     Draft,
+    InboundJob,
     Incident,
     KnownPerson,
     MentionMinute,
@@ -44,6 +45,9 @@ class _State:
     people: dict[PersonId, KnownPerson] = field(default_factory=dict)
     counter: int = 0
     tasks: dict[tuple[int, int], Task] = field(default_factory=dict)
+    inbound: dict[int, InboundJob] = field(default_factory=dict)
+    inbound_due: dict[int, datetime | None] = field(default_factory=dict)
+    """Pending jobs only: when each comes due (None: now)."""
 
 
 class MemoryUnit:
@@ -204,6 +208,29 @@ class MemoryUnit:
 
     async def answered(self, question: Question) -> None:
         self.s.questions.pop((question.platform, question.chat, question.message), None)
+
+    async def add_inbound(self, job: InboundJob) -> None:
+        job.id = len(self.s.inbound) + 1
+        self.s.inbound[job.id] = copy.deepcopy(job)
+        self.s.inbound_due[job.id] = None
+
+    async def claim_inbound(self, now: datetime, lease_until: datetime,
+                            limit: int) -> list[InboundJob]:
+        due = sorted(i for i, at in self.s.inbound_due.items() if at is None or at <= now)
+        claimed = []
+        for job_id in due[:limit]:
+            job = self.s.inbound[job_id]
+            job.attempts += 1
+            self.s.inbound_due[job_id] = lease_until
+            claimed.append(copy.deepcopy(job))
+        return claimed
+
+    async def inbound_done(self, job_id: int, at: datetime, result: str | None = None) -> None:
+        self.s.inbound_due.pop(job_id, None)
+
+    async def inbound_retry(self, job_id: int, at: datetime, result: str) -> None:
+        if job_id in self.s.inbound_due:
+            self.s.inbound_due[job_id] = at
 
     async def first_sight(self, key: str, at: datetime) -> bool:
         if key in self.s.seen:

@@ -72,6 +72,7 @@ from bot.core.models import (
     CrisisKind,
     Decision,
     Draft,
+    InboundJob,
     DraftState,
     DraftVersion,
     EventKind,
@@ -333,6 +334,23 @@ class NoticeRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    result: Mapped[str | None] = mapped_column(String(255))
+
+
+class InboundJobRow(Base):
+    """Inbound event work, stored before the platform is answered (see `InboundJob`)."""
+
+    __tablename__ = "inbound_jobs"
+    __table_args__ = (Index("ix_inbound_jobs_due", "done_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    platform: Mapped[str] = mapped_column(CODE)
+    kind: Mapped[str] = mapped_column(CODE)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     result: Mapped[str | None] = mapped_column(String(255))
 
 
@@ -877,7 +895,8 @@ class SqlUnit:
     async def forget(self, before: datetime) -> int:
         forgotten = 0
         for stmt in (delete(SeenEventRow).where(SeenEventRow.seen_at < before),
-                     delete(QuestionRow).where(QuestionRow.asked_at < before)):
+                     delete(QuestionRow).where(QuestionRow.asked_at < before),
+                     delete(InboundJobRow).where(InboundJobRow.done_at < before)):
             forgotten += int(getattr(await self._s.execute(stmt), "rowcount", 0))
         return forgotten
 
@@ -904,6 +923,38 @@ class SqlUnit:
         await self._s.execute(delete(QuestionRow).where(
             QuestionRow.platform == question.platform, QuestionRow.chat == question.chat,
             QuestionRow.message == question.message))
+
+    async def add_inbound(self, job: InboundJob) -> None:
+        row = InboundJobRow(platform=job.platform, kind=job.kind, payload=job.payload,
+                            received_at=job.received_at, attempts=0)
+        self._s.add(row)
+        await self._s.flush()
+        job.id = row.id
+
+    async def claim_inbound(self, now: datetime, lease_until: datetime,
+                            limit: int) -> list[InboundJob]:
+        stmt = (select(InboundJobRow)
+                .where(InboundJobRow.done_at.is_(None),
+                       or_(InboundJobRow.next_attempt_at.is_(None),
+                           InboundJobRow.next_attempt_at <= now))
+                .order_by(InboundJobRow.id).limit(limit))
+        if self._dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(await self._s.scalars(stmt))
+        for row in rows:
+            row.attempts += 1
+            row.next_attempt_at = lease_until
+        await self._s.flush()
+        return [InboundJob(row.platform, row.kind, row.payload, row.received_at, row.id,
+                           row.attempts) for row in rows]
+
+    async def inbound_done(self, job_id: int, at: datetime, result: str | None = None) -> None:
+        await self._s.execute(update(InboundJobRow).where(InboundJobRow.id == job_id)
+                              .values(done_at=at, result=result[:255] if result else None))
+
+    async def inbound_retry(self, job_id: int, at: datetime, result: str) -> None:
+        await self._s.execute(update(InboundJobRow).where(InboundJobRow.id == job_id)
+                              .values(next_attempt_at=at, result=result[:255]))
 
     async def first_sight(self, key: str, at: datetime) -> bool:
         insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
