@@ -540,7 +540,7 @@ class _Inbound:
             log.exception("/crisis %s failed", command.get("text", "")[:40])
             lines = [_("Something went wrong on our side; nothing was changed. Try again in a "
                        "minute.")]
-        await respond(text=self.chat.render(lines)[:39000], response_type="ephemeral")
+        await _answer(respond, self.chat.render(lines)[:39000])
 
     async def reaction(self, event: dict[str, Any]) -> None:
         item = event.get("item") or {}
@@ -676,6 +676,26 @@ class _Inbound:
                 channel=channel, user=user, text=self.chat.render(lines), thread_ts=thread))
         except (SlackApiError, RetryLater) as error:  # a whisper is not worth a retry
             log.warning("could not answer %s in %s: %s", user, channel, error)
+
+
+ANSWER_DELAYS = (0.5, 1.0, 2.0, 4.0)
+"""Pauses between tries of a command's answer (its `response_url` lasts 30 minutes)."""
+
+
+async def _answer(respond: AsyncRespond, text: str) -> None:
+    """A command's answer, through its `response_url`, tried again while Slack fails."""
+    for delay in (*ANSWER_DELAYS, None):
+        try:
+            sent = await respond(text=text, response_type="ephemeral")
+            if sent.status_code < 500 and sent.status_code != 429:
+                return
+            problem = f"HTTP {sent.status_code}"
+        except (aiohttp.ClientError, TimeoutError) as error:
+            problem = repr(error)
+        if delay is None:
+            log.error("could not answer a /crisis command: %s", problem)
+            return
+        await asyncio.sleep(delay)
 
 
 def _header(req: AsyncBoltRequest, name: str) -> str | None:

@@ -148,7 +148,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{id}", self._respond)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5)  # hung calls end with it
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -215,7 +215,11 @@ class FakeSlack:
             case "conversations.setPurpose":
                 self.channels[a["channel"]].purpose = a["purpose"]
             case "conversations.invite":
-                self.channels[a["channel"]].members.extend(a["users"].split(","))
+                members = self.channels[a["channel"]].members
+                new = [u for u in a["users"].split(",") if u not in members]
+                if not new:
+                    return {"ok": False, "error": "already_in_channel"}
+                members.extend(new)
             case "conversations.open":
                 channel_id = f"D{a['users']}"
                 self.channels.setdefault(channel_id, Channel(channel_id, f"dm-{a['users']}"))
@@ -244,6 +248,8 @@ class FakeSlack:
                     return {"ok": False, "error": "already_archived"}
                 channel.archived = True
             case "pins.add":
+                if a["timestamp"] in self.channels[a["channel"]].pins:
+                    return {"ok": False, "error": "already_pinned"}
                 self.channels[a["channel"]].pins.append(a["timestamp"])
             case "conversations.history":
                 messages = [m for m in self.channels[a["channel"]].messages if not m.thread_ts]
