@@ -266,11 +266,12 @@ def _first_line(error: SQLAlchemyError) -> str:
 def slack_client(settings: Settings, *, interactive: bool) -> AsyncWebClient:
     """The outbox's client never retries by itself (the outbox owns retries and checks for an
     earlier post first); the interactive one (ephemeral answers, modals) retries a dropped
-    connection and one rate limit, as a person is waiting."""
+    connection and one rate limit, as a person is waiting; bolt gives it the token with each
+    request (from the identity fetched at start-up). Both wait at most `slack.timeout`."""
     handlers = ([AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(1)]
                 if interactive else [])
     url = settings.slack.api_url
-    return AsyncWebClient(token=_secret(settings.slack.bot_token),
+    return AsyncWebClient(token=None if interactive else _secret(settings.slack.bot_token),
                           base_url=url if url.endswith("/") else url + "/",
                           timeout=math.ceil(settings.slack.timeout.total_seconds()),
                           retry_handlers=handlers)
