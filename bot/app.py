@@ -226,7 +226,6 @@ async def build(settings: Settings, *, clock: Clock | None = None,
               InboundWorker(store, clock, pacing_from(settings)))
     bot.scheduler = build_scheduler(bot)
     if slack is not None:
-        await identify(slack)
         bot.slack = slack_app(service, slack, client=slack_client(settings, interactive=True),
                               signing_secret=_secret(settings.slack.signing_secret),
                               jobs=bot.inbound, pin_reaction=settings.slack.pin_reaction)
@@ -242,21 +241,22 @@ class CannotStart(Exception):
     message is one line for the operator."""
 
 
-async def identify(slack: SlackChat) -> None:
-    """Slack's `auth.test`, once, before serving (retried while Slack fails transiently)."""
+async def ready(bot: Bot) -> None:
+    """What `serve` checks before it takes requests. The database must take a write (else
+    every alert would be refused while /healthz said all was well); Slack must confirm the
+    token with `auth.test`, retried while it fails transiently, and the identity it answers
+    is kept, so no request waits on Slack to be authorized."""
+    problem = await bot.store.writable()
+    if problem is not None:
+        raise CannotStart(f"the database cannot take a write: {problem}")
+    slack = bot.delivery.chats.get(SLACK)
+    if not isinstance(slack, SlackChat):
+        return
     try:
         await slack.identify()
     except (RetryLater, SlackApiError) as error:
         reason = error.reason if isinstance(error, RetryLater) else error.response.get("error")
         raise CannotStart(f"Slack did not confirm the bot token (auth.test): {reason}") from None
-
-
-async def check_writable(store: SqlStore) -> None:
-    """Refuse to serve on a database that takes no write (read-only file, full disk): every
-    alert would be refused while /healthz said all was well."""
-    problem = await store.writable()
-    if problem is not None:
-        raise CannotStart(f"the database cannot take a write: {problem}")
 
 
 def _first_line(error: SQLAlchemyError) -> str:
@@ -426,7 +426,7 @@ async def serve(settings: Settings) -> None:
     except SQLAlchemyError as error:  # e.g. a migration on a read-only file
         raise CannotStart(f"the database cannot be prepared: {_first_line(error)}") from None
     try:
-        await check_writable(bot.store)
+        await ready(bot)
         # No access log, no `Server` header, no X-Forwarded-* rewriting: nothing here uses
         # the client's address, and each is work on every request of an alert storm.
         config = uvicorn.Config(web_app(bot), host=settings.host, port=settings.port,
