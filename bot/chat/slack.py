@@ -5,9 +5,15 @@ Outbound calls come from the outbox worker and change things, so they never retr
 (no slack_sdk retry handlers on that client): a 429, a 5xx or a lost connection becomes
 `RetryLater` and the outbox decides when to try again. Each post carries message metadata
 naming its notice, so a retry after a crash first looks for the message it may already have
-posted. Inbound handlers answer within Slack's 3 seconds (ack first, work after) and speak to
-the sender alone (ephemeral messages); each Events API delivery is handled once, remembered in
-the database by its `event_id`.
+posted, and a taken channel name is first checked for the channel an earlier attempt created.
+Every call is bounded by the client's timeout (`slack.timeout`).
+
+Inbound handlers answer within Slack's 3 seconds (ack first, work after) and speak to the
+sender alone (ephemeral messages). Requests are authorized from the bot's identity, fetched
+once at start-up (`SlackChat.identify`), never by calling Slack on a user's request. Each
+Events API delivery is handled once, remembered in the database by its `event_id`; the work a
+reaction, a thread reply or an Approve press asks for is stored with it as an inbound job,
+before Slack is answered, and carried out (and retried) by the `InboundWorker`.
 """
 
 from __future__ import annotations
@@ -303,19 +309,20 @@ class SlackChat:
         """Who the bot is (`auth.test`: its user, team), asked once at start-up and kept:
         slash commands and events are authorized from it, never waiting on Slack. Transient
         failures are retried with a doubling pause; a refused token is raised at once."""
-        for attempt in range(1, attempts + 1):
+        attempt = 1
+        while True:
             try:
                 who = await _call(self.client.auth_test())
+                break
             except RetryLater as error:
-                if attempt == attempts:
+                if attempt >= attempts:
                     raise
                 log.warning("Slack auth.test: %s; retrying", error.reason)
                 await asyncio.sleep(error.after or backoff * 2 ** (attempt - 1))
-                continue
-            self.identity = AuthorizeResult.from_auth_test_response(
-                bot_token=self.client.token, auth_test_response=who)
-            return self.identity
-        raise AssertionError("unreachable")
+                attempt += 1
+        self.identity = AuthorizeResult.from_auth_test_response(
+            bot_token=self.client.token, auth_test_response=who)
+        return self.identity
 
     async def bot_user(self) -> str:
         identity = self.identity or await self.identify(attempts=1)

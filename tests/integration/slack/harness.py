@@ -98,7 +98,11 @@ async def start(tmp_path: Path, fake: FakeSlack, **overrides: Any) -> Running:
         outbox={"poll": "0.2", "backoff": "0.1", "max_backoff": "1"},
         **overrides)
     bot = await build(settings)
-    await ready(bot)
+    try:
+        await ready(bot)  # as `serve` does: a writable database, Slack's identity
+    except BaseException:
+        await bot.close()
+        raise
     return Running(bot, await serve(web_app(bot)), fake)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import CannotStart
 from bot.core.models import EventKind
 from bot.settings import ConfigError, load
 from tests.integration.slack.fake_slack import Channel, FakeSlack
@@ -214,3 +215,12 @@ def test_the_lease_must_outlast_the_slowest_notice() -> None:
         load(outbox={"lease": "5s"})
     assert load(outbox={"lease": "12s"}, slack={"timeout": "1s"},
                 telegram={"timeout": "1s"}).outbox.lease.total_seconds() == 12
+
+
+async def test_serve_stops_in_one_line_when_slack_refuses_the_token(tmp_path: Path,
+                                                                    fake: FakeSlack) -> None:
+    fake.fail("auth.test", 200, {"ok": False, "error": "invalid_auth"})
+    with pytest.raises(CannotStart, match=r"^Slack did not confirm the bot token \(auth\.test\): "
+                                          r"invalid_auth$"):
+        await start(tmp_path, fake)
+    assert len(fake.called("auth.test")) == 1  # a refusal is not retried
