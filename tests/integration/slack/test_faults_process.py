@@ -46,11 +46,17 @@ async def healthy(port: int, process: asyncio.subprocess.Process) -> None:
 
 
 @pytest.mark.slow
-async def test_kill_9_between_creating_the_channel_and_recording_it(tmp_path: Path,
-                                                                     fake: FakeSlack) -> None:
-    db, port = f"sqlite+aiosqlite:///{tmp_path / 'k.db'}", free_port()
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres",
+                                                             marks=pytest.mark.postgres)])
+async def test_kill_9_between_creating_the_channel_and_recording_it(
+        tmp_path: Path, fake: FakeSlack, database: str, request: pytest.FixtureRequest) -> None:
+    """On PostgreSQL a second replica runs beside the killed one and finishes the opening."""
+    db = (f"sqlite+aiosqlite:///{tmp_path / 'k.db'}" if database == "sqlite"
+          else str(request.getfixturevalue("postgres_url")))
+    port = free_port()
     fake.hang("conversations.setTopic", 60.0)  # created, not yet recorded: kill it here
     first = await spawn(db, port, fake)
+    replica = await spawn(db, free_port(), fake) if database == "postgres" else None
     try:
         await healthy(port, first)
         async with httpx.AsyncClient() as http:
@@ -63,9 +69,8 @@ async def test_kill_9_between_creating_the_channel_and_recording_it(tmp_path: Pa
         first.send_signal(signal.SIGKILL)
         await first.wait()
     fake.failures.clear()
-    second = await spawn(db, port, fake)
+    second = replica or await spawn(db, port, fake)
     try:
-        await healthy(port, second)
         room = await until(lambda: [c for c in fake.channels.values() if c.pins], within=40)
     finally:
         second.send_signal(signal.SIGTERM)
