@@ -113,8 +113,8 @@ class Unit(Protocol):
         ...
 
     async def forget(self, before: datetime) -> int:
-        """Drop what is only kept for a while (event ids first seen, questions asked) from
-        before `before`; how many rows."""
+        """Drop what is only kept for a while (event ids first seen, questions asked, inbound
+        jobs finished) from before `before`; how many rows."""
         ...
 
     async def ask(self, question: Question) -> None: ...

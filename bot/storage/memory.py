@@ -46,8 +46,9 @@ class _State:
     counter: int = 0
     tasks: dict[tuple[int, int], Task] = field(default_factory=dict)
     inbound: dict[int, InboundJob] = field(default_factory=dict)
+    """Pending jobs only (a finished one is dropped at once)."""
     inbound_due: dict[int, datetime | None] = field(default_factory=dict)
-    """Pending jobs only: when each comes due (None: now)."""
+    inbound_count: int = 0
 
 
 class MemoryUnit:
@@ -210,7 +211,8 @@ class MemoryUnit:
         self.s.questions.pop((question.platform, question.chat, question.message), None)
 
     async def add_inbound(self, job: InboundJob) -> None:
-        job.id = len(self.s.inbound) + 1
+        self.s.inbound_count += 1
+        job.id = self.s.inbound_count
         self.s.inbound[job.id] = copy.deepcopy(job)
         self.s.inbound_due[job.id] = None
 
@@ -227,6 +229,7 @@ class MemoryUnit:
 
     async def inbound_done(self, job_id: int, at: datetime, result: str | None = None) -> None:
         self.s.inbound_due.pop(job_id, None)
+        self.s.inbound.pop(job_id, None)
 
     async def inbound_retry(self, job_id: int, at: datetime, result: str) -> None:
         if job_id in self.s.inbound_due:
