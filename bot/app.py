@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,13 +19,16 @@ from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.chat.inbound import InboundWorker
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox, Pacing
 from bot.chat.slack import PLATFORM as SLACK
@@ -40,7 +44,7 @@ from bot.core.intake import GroupCommit, Parser
 from bot.core.models import KIND_LABELS, CrisisKind, role_name
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.playbooks import Playbook, PlaybookError
-from bot.core.ports import Chat, Clock, Store
+from bot.core.ports import Chat, Clock, RetryLater, Store
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
@@ -228,6 +232,7 @@ class Bot:
     local: LocalChat
     clock: Clock
     outbox: Outbox
+    inbound: InboundWorker
     scheduler: Pacemaker | None = None
     slack: AsyncApp | None = None
     telegram: TelegramUpdates | None = None
@@ -241,6 +246,7 @@ class Bot:
 
     async def close(self) -> None:
         await self.outbox.stop()
+        await self.inbound.stop()
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.store.close()
@@ -289,12 +295,13 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                       after_commit=outbox.wake, schedule=schedule_from(settings),
                       playbooks=playbooks, templates=templates_from(settings),
                       language=settings.language)
-    bot = Bot(settings, store, service, delivery, local, clock, outbox)
+    bot = Bot(settings, store, service, delivery, local, clock, outbox,
+              InboundWorker(store, clock, pacing_from(settings)))
     bot.scheduler = build_scheduler(bot)
     if slack is not None:
         bot.slack = slack_app(service, slack, client=slack_client(settings, interactive=True),
                               signing_secret=_secret(settings.slack.signing_secret),
-                              pin_reaction=settings.slack.pin_reaction)
+                              jobs=bot.inbound, pin_reaction=settings.slack.pin_reaction)
     if telegram is not None:
         secret = settings.telegram.webhook_secret
         bot.telegram = TelegramUpdates(telegram, service, store,
@@ -302,15 +309,44 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     return bot
 
 
+class CannotStart(Exception):
+    """`serve` cannot run here (the database takes no write, Slack refuses the token); the
+    message is one line for the operator."""
+
+
+async def ready(bot: Bot) -> None:
+    """What `serve` checks before it takes requests. The database must take a write (else
+    every alert would be refused while /healthz said all was well); Slack must confirm the
+    token with `auth.test`, retried while it fails transiently, and the identity it answers
+    is kept, so no request waits on Slack to be authorized."""
+    problem = await bot.store.writable()
+    if problem is not None:
+        raise CannotStart(f"the database cannot take a write: {problem}")
+    slack = bot.delivery.chats.get(SLACK)
+    if not isinstance(slack, SlackChat):
+        return
+    try:
+        await slack.identify()
+    except (RetryLater, SlackApiError) as error:
+        reason = error.reason if isinstance(error, RetryLater) else error.response.get("error")
+        raise CannotStart(f"Slack did not confirm the bot token (auth.test): {reason}") from None
+
+
+def _first_line(error: SQLAlchemyError) -> str:
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
+
+
 def slack_client(settings: Settings, *, interactive: bool) -> AsyncWebClient:
     """The outbox's client never retries by itself (the outbox owns retries and checks for an
     earlier post first); the interactive one (ephemeral answers, modals) retries a dropped
-    connection and one rate limit, as a person is waiting."""
+    connection and one rate limit, as a person is waiting; bolt gives it the token with each
+    request (from the identity fetched at start-up). Both wait at most `slack.timeout`."""
     handlers = ([AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(1)]
                 if interactive else [])
     url = settings.slack.api_url
-    return AsyncWebClient(token=_secret(settings.slack.bot_token),
+    return AsyncWebClient(token=None if interactive else _secret(settings.slack.bot_token),
                           base_url=url if url.endswith("/") else url + "/",
+                          timeout=math.ceil(settings.slack.timeout.total_seconds()),
                           retry_handlers=handlers)
 
 
@@ -344,7 +380,8 @@ def telegram_chat(settings: Settings, rules: Rules, store: Store) -> TelegramCha
         return team_renderer(settings, language,
                              lambda who: mention(Who(rules.on(TELEGRAM, who.person))))
 
-    app = build_application(config.bot_token.get_secret_value(), config.api_url)
+    app = build_application(config.bot_token.get_secret_value(), config.api_url,
+                            config.timeout.total_seconds())
     limits = Limits(per_chat_per_second=config.per_chat_per_second,
                     per_group=config.per_group_per_minute, group_window=60.0)
     return TelegramChat(app, config.chat_id, render_for, store,
@@ -387,6 +424,7 @@ def web_app(bot: Bot) -> FastAPI:
         if bot.scheduler is not None:
             bot.scheduler.start()
         bot.outbox.start()  # first delivers what an earlier run left behind
+        bot.inbound.start()  # and does the event work it had accepted
         if socket is not None:
             await socket.connect_async()  # type: ignore[no-untyped-call]
         digests = asyncio.create_task(_digests_forever(bot))
@@ -405,6 +443,7 @@ def web_app(bot: Bot) -> FastAPI:
             digests.cancel()
             await asyncio.gather(digests, return_exceptions=True)
             await bot.outbox.stop()
+            await bot.inbound.stop()
             try:
                 await bot.service.send_digests()
                 async with asyncio.timeout(bot.settings.outbox.drain_on_stop.total_seconds()):
@@ -417,7 +456,7 @@ def web_app(bot: Bot) -> FastAPI:
 
     schemas, definitions = json_schemas(SHAPES)
     return create_app(parsers=alert_parsers(bot.settings), authenticate=authenticate,
-                      submit=intake.submit, ping=bot.store.ping, clock=bot.clock,
+                      submit=intake.submit, ping=bot.store.writable, clock=bot.clock,
                       lifespan=lifespan, posts=posts, schemas=schemas,
                       definitions=definitions)
 
@@ -464,8 +503,12 @@ async def serve(settings: Settings) -> None:
     """Run the bot until SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the
     lifespan drains the intake and the outbox."""
     alert_parsers(settings)  # bad mappings are refused before the database is touched
-    bot = await build(settings, echo=logging.getLogger("crisisbot.chat.local").info)
     try:
+        bot = await build(settings, echo=logging.getLogger("crisisbot.chat.local").info)
+    except SQLAlchemyError as error:  # e.g. a migration on a read-only file
+        raise CannotStart(f"the database cannot be prepared: {_first_line(error)}") from None
+    try:
+        await ready(bot)
         # No access log, no `Server` header, no X-Forwarded-* rewriting: nothing here uses
         # the client's address, and each is work on every request of an alert storm.
         config = uvicorn.Config(web_app(bot), host=settings.host, port=settings.port,

@@ -23,7 +23,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import InvalidToken, TelegramError
 
-from bot.app import Bot, alert_parsers, build, playbooks_from, serve
+from bot.app import Bot, CannotStart, alert_parsers, build, playbooks_from, serve
 from bot.chat.telegram import build_application
 from bot.core.errors import CrisisError, NotFound
 from bot.core.intake import Inbound, PayloadError
@@ -77,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except CannotStart as error:
+        _say(render(_("cannot start: {reason}", reason=str(error))))
+        return EXIT_REFUSED
 
 
 def _say(line: str) -> None:

@@ -77,5 +77,10 @@ class Pacemaker:
             if self._leader is not None and not await self._leader.acquire():
                 return
             await self._tick()
+        except asyncio.CancelledError:
+            # The loop is ending (a server that could not start, a stop mid-tick): the next
+            # start ticks again, so there is nothing to report (APScheduler would log it as a
+            # failed job, with a traceback).
+            return
         finally:
             self._idle.set()

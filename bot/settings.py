@@ -52,6 +52,9 @@ class SlackSettings(BaseModel):
     channel_pattern: str = "crisis-{number}-{slug}"
     broadcast_channel: str | None = None
     pin_reaction: str = "pushpin"
+    timeout: Duration = timedelta(seconds=10)
+    """The longest one Web API call may take (connect to last byte) before it is given up
+    and retried later; see `CALLS_PER_NOTICE` for how it bounds the outbox lease."""
 
     @field_validator("channel_pattern")
     @classmethod
@@ -76,6 +79,8 @@ class TelegramSettings(BaseModel):
     """Messages a second the bot sends to any one chat (Telegram: about 1)."""
     per_group_per_minute: int = Field(default=20, ge=1)
     """Messages a minute the bot sends to any one group (Telegram: 20)."""
+    timeout: Duration = timedelta(seconds=10)
+    """The longest one Bot API request may take (connect, write, read, pool each)."""
 
     @property
     def enabled(self) -> bool:
@@ -511,6 +516,13 @@ class Settings(BaseSettings):
                 if other != person.name:
                     problems.append(f"people: {person_id} is bound to both {other} and "
                                     f"{person.name}")
+        call = max(self.slack.timeout, self.telegram.timeout)
+        if self.outbox.lease < call * CALLS_PER_NOTICE * LEASE_MARGIN:
+            problems.append(
+                f"outbox.lease: {_seconds(self.outbox.lease)} is too short: one notice makes up "
+                f"to {CALLS_PER_NOTICE} platform calls of up to {_seconds(call)} each; make it "
+                f"at least {_seconds(call * CALLS_PER_NOTICE * LEASE_MARGIN)} (or the timeouts "
+                f"shorter), so a slow call never outlives its claim and is sent twice")
         unknown_veto = sorted(set(self.veto_roles) - set(self.roles))
         if unknown_veto:
             problems.append(f"veto_roles: unknown role(s) {', '.join(unknown_veto)}")
@@ -522,6 +534,18 @@ class Settings(BaseSettings):
         if unknown_named:
             problems.append(f"role_names: unknown role(s) {', '.join(unknown_named)}")
         return problems
+
+
+CALLS_PER_NOTICE = 6
+"""The most platform calls one outbox notice makes one after another (opening a Slack channel:
+look-up, create, info, topic, purpose, announcement); each is bounded by the platform's
+`timeout`, and the outbox client never retries inside a call."""
+LEASE_MARGIN = 2
+"""The outbox lease is at least this many times the longest a notice's calls can take."""
+
+
+def _seconds(value: timedelta) -> str:
+    return f"{value.total_seconds():g} s"
 
 
 class ConfigError(Exception):

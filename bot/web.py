@@ -49,7 +49,8 @@ hundred ms, during which the event loop (health checks, Slack's 3-second ack) mu
 Authenticate = Callable[[str, Mapping[str, str], bytes, Mapping[str, str]], str | None]
 """None to let a delivery in, else the reason it is refused (401)."""
 Submit = Callable[[Sequence[Alert], RawDelivery | None], Awaitable[list[AlertOutcome]]]
-Ping = Callable[[], Awaitable[bool]]
+Ping = Callable[[], Awaitable[str | None]]
+"""Can the database take a write? None if so, else why not."""
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -145,9 +146,10 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
 
     @app.get("/healthz", summary="Liveness and database check")
     async def healthz() -> JSONResponse:
-        if await ping():
+        problem = await ping()  # a tiny write: a full disk or read-only file is not healthy
+        if problem is None:
             return JSONResponse({"status": "ok", "database": "ok"})
-        return JSONResponse({"status": "degraded", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "degraded", "database": problem}, status_code=503)
 
     @app.get("/metrics", summary="Prometheus metrics")
     async def prometheus() -> Response:

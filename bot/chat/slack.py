@@ -5,13 +5,20 @@ Outbound calls come from the outbox worker and change things, so they never retr
 (no slack_sdk retry handlers on that client): a 429, a 5xx or a lost connection becomes
 `RetryLater` and the outbox decides when to try again. Each post carries message metadata
 naming its notice, so a retry after a crash first looks for the message it may already have
-posted. Inbound handlers answer within Slack's 3 seconds (ack first, work after) and speak to
-the sender alone (ephemeral messages); each Events API delivery is handled once, remembered in
-the database by its `event_id`.
+posted, and a taken channel name is first checked for the channel an earlier attempt created.
+Every call is bounded by the client's timeout (`slack.timeout`).
+
+Inbound handlers answer within Slack's 3 seconds (ack first, work after) and speak to the
+sender alone (ephemeral messages). Requests are authorized from the bot's identity, fetched
+once at start-up (`SlackChat.identify`), never by calling Slack on a user's request. Each
+Events API delivery is handled once, remembered in the database by its `event_id`; the work a
+reaction, a thread reply or an Approve press asks for is stored with it as an inbound job,
+before Slack is answered, and carried out (and retried) by the `InboundWorker`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -21,6 +28,7 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -31,10 +39,11 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.chat.inbound import InboundWorker
 from bot.core.access import Origin
 from bot.core.commands import parse
 from bot.core.errors import CrisisError
-from bot.core.models import Draft, DraftState, Incident, PersonId, Space
+from bot.core.models import Draft, DraftState, InboundJob, Incident, PersonId, Space
 from bot.core.ports import Once, RetryLater
 from bot.core.rules import reaction_decision
 from bot.core.service import Service
@@ -190,13 +199,17 @@ class SlackChat:
         self._render_for = render_for
         self.channel_pattern = channel_pattern
         self.broadcast_channel = broadcast_channel
-        self._bot_user: str | None = None
+        self.identity: AuthorizeResult | None = None
         self._channel_ids: dict[str, str] | None = None
         self._dm_channels: dict[str, str] = {}
 
     # -- the Chat port ----------------------------------------------------------------------
 
     async def open_space(self, incident: Incident, *, once: Once | None = None) -> Space:
+        """Create the incident's channel, or adopt the one an earlier attempt created (its
+        answer lost, a later step failed, or the process was killed before recording it): a
+        taken name is ours when the bot created it and its purpose names this incident or is
+        not set yet. The set-up steps after it (topic, purpose) are safe to repeat."""
         render = self._render_for(incident.language)
         base = channel_name(self.channel_pattern, incident)
         channel: str | None = None
@@ -207,10 +220,11 @@ class SlackChat:
             except SlackApiError as error:
                 if _error(error) != "name_taken":
                     raise
-                if once is not None and once.retry:
-                    channel = await self._ours(name, incident)
-                    if channel is not None:
-                        break
+                channel = await self._ours(name, incident)
+                if channel is not None:
+                    log.info("adopting %s for %s (created by an earlier attempt)", name,
+                             incident.public_id)
+                    break
                 continue
             channel = str(created["channel"]["id"])
             break
@@ -244,12 +258,16 @@ class SlackChat:
         shown = [render(line) for line in lines]
         thread = thread or space.thread
         if once is not None and once.retry:
-            found = await self._posted(space.channel, thread, once.notice)
+            found = await self._posted(space.channel, thread, once)
             if found is not None:
                 return found
         blocks = draft_blocks(shown, draft, render) if draft else _sections("\n".join(shown))
-        metadata = ({"event_type": METADATA_TYPE, "event_payload": {"notice": once.notice}}
-                    if once is not None else None)
+        metadata = None
+        if once is not None:
+            payload: dict[str, Any] = {"notice": once.notice}
+            if once.subject is not None:
+                payload["subject"] = once.subject
+            metadata = {"event_type": METADATA_TYPE, "event_payload": payload}
         posted = await _call(self.client.chat_postMessage(
             channel=space.channel, text="\n".join(shown)[:39000], blocks=blocks,
             thread_ts=thread, metadata=metadata, unfurl_links=False))
@@ -313,11 +331,28 @@ class SlackChat:
         """For `plain_text` fields (labels, modal titles and errors): no markup to escape."""
         return slack_unescape(self.render(lines, language))
 
+    async def identify(self, *, attempts: int = 5, backoff: float = 1.0) -> AuthorizeResult:
+        """Who the bot is (`auth.test`: its user, team), asked once at start-up and kept:
+        slash commands and events are authorized from it, never waiting on Slack. Transient
+        failures are retried with a doubling pause; a refused token is raised at once."""
+        attempt = 1
+        while True:
+            try:
+                who = await _call(self.client.auth_test())
+                break
+            except RetryLater as error:
+                if attempt >= attempts:
+                    raise
+                log.warning("Slack auth.test: %s; retrying", error.reason)
+                await asyncio.sleep(error.after or backoff * 2 ** (attempt - 1))
+                attempt += 1
+        self.identity = AuthorizeResult.from_auth_test_response(
+            bot_token=self.client.token, auth_test_response=who)
+        return self.identity
+
     async def bot_user(self) -> str:
-        if self._bot_user is None:
-            who = await _call(self.client.auth_test())
-            self._bot_user = str(who["user_id"])
-        return self._bot_user
+        identity = self.identity or await self.identify(attempts=1)
+        return str(identity.bot_user_id or identity.user_id)
 
     async def channel_id(self, name_or_id: str) -> str | None:
         """`C0123` stays as it is; `#name` or `name` is looked up once (the list is cached:
@@ -339,19 +374,23 @@ class SlackChat:
         return self._channel_ids.get(name)
 
     async def _ours(self, name: str, incident: Incident) -> str | None:
-        """After a crash mid-way, the taken name may be the channel we created for this
-        incident: ours if the bot created it and its purpose names the incident."""
+        """The channel named `name`, if an earlier attempt created it for this incident: the
+        bot is its creator and its purpose names the incident, or is empty (the attempt
+        stopped before setting it; the name carries the incident's number, so no other
+        incident of this deployment has it)."""
         channel = await self.channel_id(name)
         if channel is None:
             return None
         info = (await _call(self.client.conversations_info(channel=channel)))["channel"]
         purpose = str((info.get("purpose") or {}).get("value", ""))
-        if info.get("creator") == await self.bot_user() and incident.public_id in purpose:
+        names_it = re.search(rf"(?<![\w-]){re.escape(incident.public_id)}(?![\w-])", purpose)
+        if info.get("creator") == await self.bot_user() and (names_it or not purpose.strip()):
             return channel
         return None
 
-    async def _posted(self, channel: str, thread: str | None, notice: int) -> str | None:
-        """The message an earlier attempt posted for `notice`, found by its metadata."""
+    async def _posted(self, channel: str, thread: str | None, once: Once) -> str | None:
+        """The message an earlier attempt posted for `once`, found by its metadata: the same
+        notice, or the same subject (another notice's lost post of the summary)."""
         if thread is not None:
             page = await _call(self.client.conversations_replies(
                 channel=channel, ts=thread, include_all_metadata=True, limit=200))
@@ -362,7 +401,10 @@ class SlackChat:
         for message in messages:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == METADATA_TYPE and payload.get("notice") == notice:
+            if metadata.get("event_type") != METADATA_TYPE:
+                continue
+            if payload.get("notice") == once.notice or (
+                    once.subject is not None and payload.get("subject") == once.subject):
                 return str(message["ts"])
         return None
 
@@ -390,31 +432,70 @@ class SlackChat:
 
 
 def slack_app(service: Service, chat: SlackChat, *, client: AsyncWebClient,
-              signing_secret: str, pin_reaction: str = "pushpin") -> AsyncApp:
+              signing_secret: str, jobs: InboundWorker,
+              pin_reaction: str = "pushpin") -> AsyncApp:
     """The bolt app for `/slack/events` (or Socket Mode). `client` is for interactive
-    answers (ephemeral messages, modals); signature verification stays on."""
-    app = AsyncApp(client=client, signing_secret=signing_secret,
+    answers (ephemeral messages, modals); signature verification stays on. Requests are
+    authorized from the identity `chat.identify()` fetched at start-up (bolt's default would
+    call `auth.test` on the first request, and answer Slack's "We apologize…" if it failed)."""
+
+    async def authorize() -> AuthorizeResult:
+        return chat.identity or await chat.identify(attempts=1)
+
+    app = AsyncApp(client=client, signing_secret=signing_secret, authorize=authorize,
                    request_verification_enabled=True, process_before_response=False)
-    inbound = _Inbound(service, chat, pin_reaction)
+    inbound = _Inbound(service, chat, jobs, pin_reaction)
+    jobs.handle(REACTION_JOB, inbound.reaction)
+    jobs.handle(REPLY_JOB, inbound.message)
+    jobs.handle(APPROVE_JOB, inbound.approve)
     app.middleware(inbound.our_workspace)
     app.middleware(inbound.once_per_request)
     app.middleware(inbound.once_per_event)
     app.command("/crisis")(inbound.command)
-    app.event("reaction_added")(inbound.reaction)
-    app.event("message")(inbound.message)
+    app.event("reaction_added")(_acknowledged)  # the work is a job (`once_per_event`)
+    app.event("message")(_acknowledged)
     app.action(APPROVE_ACTION)(inbound.approve_button)
     app.action(REJECT_ACTION)(inbound.reject_button)
     app.view(REJECT_VIEW)(inbound.reject_submitted)
     return app
 
 
+REACTION_JOB, REPLY_JOB, APPROVE_JOB = "slack.reaction", "slack.reply", "slack.approve"
+THREAD_VERBS = frozenset({"revise", "reject"})
+
+
+async def _acknowledged() -> None:
+    """Events whose work, if any, was stored as a job before Slack was answered."""
+
+
+def _job_of(event: Mapping[str, Any]) -> str | None:
+    """The job an Events API event asks for, or None when there is nothing to do: a reaction
+    on a message, or a `revise:` / `reject:` reply in a thread by a person."""
+    if event.get("type") == "reaction_added":
+        return REACTION_JOB if (event.get("item") or {}).get("type") == "message" else None
+    thread = event.get("thread_ts")
+    if (event.get("type") != "message" or event.get("subtype") or event.get("bot_id")
+            or not event.get("user") or not thread or thread == event.get("ts")):
+        return None
+    return REPLY_JOB if _thread_verb(event)[0] in THREAD_VERBS else None
+
+
+def _thread_verb(event: Mapping[str, Any]) -> tuple[str, str]:
+    verb, _sep, rest = slack_unescape(str(event.get("text", ""))).partition(":")
+    return verb.strip().lower(), rest
+
+
 class _Inbound:
     """The listeners; each turns a Slack payload into a use case of the `Service`. Commits
-    wake the outbox (the service's `after_commit`), which posts what the channel should see."""
+    wake the outbox (the service's `after_commit`), which posts what the channel should see.
+    Reactions, thread replies and Approve presses are stored as jobs before Slack is answered
+    and carried out by the `InboundWorker`, retried while Slack or the database fail."""
 
-    def __init__(self, service: Service, chat: SlackChat, pin_reaction: str) -> None:
+    def __init__(self, service: Service, chat: SlackChat, jobs: InboundWorker,
+                 pin_reaction: str) -> None:
         self.service = service
         self.chat = chat
+        self.jobs = jobs
         self.pin_reaction = pin_reaction.strip(":")
 
     async def our_workspace(self, context: AsyncBoltContext, body: dict[str, Any],
@@ -456,14 +537,23 @@ class _Inbound:
     async def once_per_event(self, body: dict[str, Any], resp: BoltResponse,
                              next: Callable[[], Awaitable[None]]) -> BoltResponse:
         """Slack re-delivers an event it thinks we missed (`X-Slack-Retry-Num`); the
-        `event_id` is remembered in the database so each is handled once, by one process."""
+        `event_id` is remembered in the database so each is handled once, by one process.
+        Work the event asks for is stored as a job in the same transaction, before Slack is
+        answered."""
         event_id = body.get("event_id")
         if isinstance(event_id, str):
+            event = body.get("event") or {}
+            job = _job_of(event)
+            now = self.service.clock.now()
             async with self.service.store.unit() as unit:
-                first = await unit.first_sight(f"slack:{event_id}", self.service.clock.now())
+                first = await unit.first_sight(f"slack:{event_id}", now)
+                if first and job is not None:
+                    await unit.add_inbound(InboundJob(PLATFORM, job, dict(event), now))
             if not first:
                 log.info("Slack event %s already handled", event_id)
                 return BoltResponse(status=200, body="")
+            if job is not None:
+                self.jobs.wake()
         await next()
         return resp
 
@@ -483,12 +573,10 @@ class _Inbound:
             log.exception("/crisis %s failed", command.get("text", "")[:40])
             lines = [_("Something went wrong on our side; nothing was changed. Try again in a "
                        "minute.")]
-        await respond(text=self.chat.render(lines)[:39000], response_type="ephemeral")
+        await _answer(respond, self.chat.render(lines)[:39000])
 
-    async def reaction(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def reaction(self, event: dict[str, Any]) -> None:
         item = event.get("item") or {}
-        if item.get("type") != "message":
-            return
         channel, ts, user = str(item["channel"]), str(item["ts"]), str(event["user"])
         name = str(event.get("reaction", "")).split("::")[0]
         number = await self._incident(channel)
@@ -496,7 +584,7 @@ class _Inbound:
             return
         if name == self.pin_reaction:
             try:
-                await self._pin_to_timeline(number, channel, ts, user, context.bot_user_id)
+                await self._pin_to_timeline(number, channel, ts, user)
             except CrisisError as refused:  # a 📌 is a note: it needs a role
                 await self._whisper(channel, user, [refused.text])
             return
@@ -510,17 +598,13 @@ class _Inbound:
                 "Why do you reject it? Reply in this thread with “reject: <reason>”, or use "
                 "the Reject button.")], thread=ts)
 
-    async def message(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def message(self, event: dict[str, Any]) -> None:
         """Thread replies under a draft card: `revise: <text>` posts a new version,
-        `reject: <reason>` rejects. Anything else (and anything from bots) is left alone."""
+        `reject: <reason>` rejects (`_job_of` left everything else, and bots, alone)."""
         user, thread = event.get("user"), event.get("thread_ts")
-        if (event.get("subtype") or event.get("bot_id") or not user or not thread
-                or user == context.bot_user_id or thread == event.get("ts")):
+        if user == await self.chat.bot_user():
             return
-        verb, _sep, rest = slack_unescape(str(event.get("text", ""))).partition(":")
-        verb = verb.strip().lower()
-        if verb not in {"revise", "reject"}:
-            return
+        verb, rest = _thread_verb(event)
         channel = str(event["channel"])
         number = await self._incident(channel)
         draft = await self._draft_at(number, str(thread)) if number is not None else None
@@ -537,7 +621,10 @@ class _Inbound:
             await self._whisper(channel, str(user), [refused.text], thread=str(thread))
 
     async def approve_button(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await self.jobs.record(PLATFORM, APPROVE_JOB, body)  # stored before Slack hears "ok"
         await ack()
+
+    async def approve(self, body: dict[str, Any]) -> None:
         channel, ts, user = _clicked(body)
         number = int(body["actions"][0]["value"].split(":")[0])
         await self._decide(number, channel, user, ts, approve=True)
@@ -600,15 +687,15 @@ class _Inbound:
         except CrisisError as refused:
             await self._whisper(channel, user, [refused.text])
 
-    async def _pin_to_timeline(self, number: int, channel: str, ts: str, user: str,
-                               bot_user: str | None) -> None:
-        found = await self.chat.client.conversations_history(
-            channel=channel, latest=ts, inclusive=True, limit=1)
+    async def _pin_to_timeline(self, number: int, channel: str, ts: str, user: str) -> None:
+        found = await _call(self.chat.client.conversations_history(
+            channel=channel, latest=ts, inclusive=True, limit=1))
         messages: list[dict[str, Any]] = found.get("messages", [])
         message = next((m for m in messages if m.get("ts") == ts), None)
-        if message is None or message.get("bot_id") or message.get("user") == bot_user:
+        if (message is None or message.get("bot_id")
+                or message.get("user") == await self.chat.bot_user()):
             return  # the bot's own words are on record already
-        link = await self.chat.client.chat_getPermalink(channel=channel, message_ts=ts)
+        link = await _call(self.chat.client.chat_getPermalink(channel=channel, message_ts=ts))
         author = message.get("user")
         await self.service.note(number, f"{PLATFORM}:{user}",
                                 slack_unescape(str(message.get("text", ""))),
@@ -618,10 +705,30 @@ class _Inbound:
     async def _whisper(self, channel: str, user: str, lines: Sequence[Text], *,
                        thread: str | None = None) -> None:
         try:
-            await self.chat.client.chat_postEphemeral(
-                channel=channel, user=user, text=self.chat.render(lines), thread_ts=thread)
-        except SlackApiError as error:
-            log.warning("could not answer %s in %s: %s", user, channel, _error(error))
+            await _call(self.chat.client.chat_postEphemeral(
+                channel=channel, user=user, text=self.chat.render(lines), thread_ts=thread))
+        except (SlackApiError, RetryLater) as error:  # a whisper is not worth a retry
+            log.warning("could not answer %s in %s: %s", user, channel, error)
+
+
+ANSWER_DELAYS = (0.5, 1.0, 2.0, 4.0)
+"""Pauses between tries of a command's answer (its `response_url` lasts 30 minutes)."""
+
+
+async def _answer(respond: AsyncRespond, text: str) -> None:
+    """A command's answer, through its `response_url`, tried again while Slack fails."""
+    for delay in (*ANSWER_DELAYS, None):
+        try:
+            sent = await respond(text=text, response_type="ephemeral")
+            if sent.status_code < 500 and sent.status_code != 429:
+                return
+            problem = f"HTTP {sent.status_code}"
+        except (aiohttp.ClientError, TimeoutError) as error:
+            problem = repr(error)
+        if delay is None:
+            log.error("could not answer a /crisis command: %s", problem)
+            return
+        await asyncio.sleep(delay)
 
 
 def _header(req: AsyncBoltRequest, name: str) -> str | None:

@@ -116,13 +116,15 @@ TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 T = TypeVar("T")
 
 
-def build_application(token: str, api_url: str) -> TelegramApp:
+def build_application(token: str, api_url: str, timeout: float = 10.0) -> TelegramApp:
     """PTB's custom-webhook setup: no Updater (we fetch updates), no job queue (APScheduler
-    runs ours), Bot API and file URLs from settings."""
+    runs ours), Bot API and file URLs from settings, every request bounded by `timeout`
+    (`CRISISBOT_TELEGRAM__TIMEOUT`) so none outlives its outbox lease."""
     base = api_url.rstrip("/")
     file_url = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
     return (Application.builder().token(token).base_url(api_url).base_file_url(file_url)
-            .updater(None).job_queue(None).build())
+            .connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout)
+            .pool_timeout(timeout).updater(None).job_queue(None).build())
 
 
 def space_of(chat_id: int, thread: int) -> Space:

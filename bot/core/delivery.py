@@ -124,7 +124,10 @@ class Delivery:
                 lines = summary_lines(incident, self.rules, drafts, tasks)
                 posted = None
                 if incident.summary_message is None:
-                    posted = await chat.post(space, lines, language=lang, once=once)
+                    # An earlier refresh, superseded after its answer was lost, may have posted
+                    # it: always look first (once per incident).
+                    posted = await chat.post(space, lines, language=lang, once=Once(
+                        once.notice, retry=True, subject="summary"))
                     await self._remember(incident.number, summary=posted)
                 else:
                     await chat.update(space, incident.summary_message, lines, language=lang)

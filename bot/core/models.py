@@ -168,6 +168,21 @@ class Question:
 
 
 @dataclass
+class InboundJob:
+    """Work an inbound event asks for (a 📌, a button press, a thread reply), stored before
+    the platform is told "received" and carried out after, retried while it fails for a
+    transient reason: an acknowledged event is never lost. `payload` is the platform's own."""
+
+    platform: str
+    kind: str
+    payload: dict[str, Any]
+    received_at: datetime
+    id: int | None = None
+    attempts: int = 0
+    """Attempts so far, counted when a worker claims the job."""
+
+
+@dataclass
 class Incident:
     number: int
     title: str

@@ -12,6 +12,7 @@ from bot.core.models import (
     Alert,
     Answer,
     Draft,
+    InboundJob,
     Incident,
     KnownPerson,
     MentionMinute,
@@ -154,8 +155,8 @@ class Unit(Protocol):
         ...
 
     async def forget(self, before: datetime) -> int:
-        """Drop what is only kept for a while (event ids first seen, questions asked) from
-        before `before`; how many rows."""
+        """Drop what is only kept for a while (event ids first seen, questions asked, inbound
+        jobs finished) from before `before`; how many rows."""
         ...
 
     async def ask(self, question: Question) -> None: ...
@@ -164,6 +165,23 @@ class Unit(Protocol):
         ...
 
     async def answered(self, question: Question) -> None: ...
+
+    async def add_inbound(self, job: InboundJob) -> None:
+        """Store inbound work to do (sets `job.id`)."""
+        ...
+
+    async def claim_inbound(self, now: datetime, lease_until: datetime,
+                            limit: int) -> list[InboundJob]:
+        """Take up to `limit` due jobs until `lease_until` (counting the attempt); a job whose
+        worker died comes due again when its lease ends."""
+        ...
+
+    async def inbound_done(self, job_id: int, at: datetime, result: str | None = None) -> None:
+        ...
+
+    async def inbound_retry(self, job_id: int, at: datetime, result: str) -> None:
+        """Try the job again at `at`; `result` says why it failed."""
+        ...
 
     async def first_sight(self, key: str, at: datetime) -> bool:
         """Remember an inbound event id; True the first time, False for a re-delivery."""
@@ -206,6 +224,9 @@ class Once:
 
     notice: int
     retry: bool = False
+    subject: str | None = None
+    """What is posted, when several notices may post it (`summary`: any earlier refresh whose
+    answer was lost may have posted the incident's summary); a retry looks for it too."""
 
 
 @runtime_checkable

@@ -16,6 +16,7 @@ from datetime import datetime
 from bot.core.models import (
     Alert,
     Draft,
+    InboundJob,
     Incident,
     KnownPerson,
     MentionMinute,
@@ -50,6 +51,10 @@ class _State:
     digests: dict[int, datetime] = field(default_factory=dict)
     untold: dict[str, int | None] = field(default_factory=dict)
     """Dedup key -> incident of each alert a digest has yet to tell."""
+    inbound: dict[int, InboundJob] = field(default_factory=dict)
+    """Pending jobs only (a finished one is dropped at once)."""
+    inbound_due: dict[int, datetime | None] = field(default_factory=dict)
+    inbound_count: int = 0
 
 
 class MemoryUnit:
@@ -253,6 +258,31 @@ class MemoryUnit:
 
     async def answered(self, question: Question) -> None:
         self.s.questions.pop((question.platform, question.chat, question.message), None)
+
+    async def add_inbound(self, job: InboundJob) -> None:
+        self.s.inbound_count += 1
+        job.id = self.s.inbound_count
+        self.s.inbound[job.id] = copy.deepcopy(job)
+        self.s.inbound_due[job.id] = None
+
+    async def claim_inbound(self, now: datetime, lease_until: datetime,
+                            limit: int) -> list[InboundJob]:
+        due = sorted(i for i, at in self.s.inbound_due.items() if at is None or at <= now)
+        claimed = []
+        for job_id in due[:limit]:
+            job = self.s.inbound[job_id]
+            job.attempts += 1
+            self.s.inbound_due[job_id] = lease_until
+            claimed.append(copy.deepcopy(job))
+        return claimed
+
+    async def inbound_done(self, job_id: int, at: datetime, result: str | None = None) -> None:
+        self.s.inbound_due.pop(job_id, None)
+        self.s.inbound.pop(job_id, None)
+
+    async def inbound_retry(self, job_id: int, at: datetime, result: str) -> None:
+        if job_id in self.s.inbound_due:
+            self.s.inbound_due[job_id] = at
 
     async def first_sight(self, key: str, at: datetime) -> bool:
         if key in self.s.seen:

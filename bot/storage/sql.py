@@ -79,6 +79,7 @@ from bot.core.models import (
     DraftState,
     DraftVersion,
     EventKind,
+    InboundJob,
     Incident,
     KnownPerson,
     MentionMinute,
@@ -106,6 +107,7 @@ LOCK_WAIT_S = 5.0
 """How long a unit waits for another process's write lock (a CLI command next to `serve`, say)
 before it fails."""
 PING_TIMEOUT_S = 5.0
+HEALTH_PROBE_KEY = "crisisbot:health-probe"
 INCIDENT_COUNTER = "incident"
 
 log = logging.getLogger(__name__)
@@ -374,6 +376,23 @@ class SendRow(Base):
 
     chat: Mapped[str] = mapped_column(String(255), primary_key=True)
     sent: Mapped[list[float]] = mapped_column(JSON)
+
+
+class InboundJobRow(Base):
+    """Inbound event work, stored before the platform is answered (see `InboundJob`)."""
+
+    __tablename__ = "inbound_jobs"
+    __table_args__ = (Index("ix_inbound_jobs_due", "done_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    platform: Mapped[str] = mapped_column(CODE)
+    kind: Mapped[str] = mapped_column(CODE)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    result: Mapped[str | None] = mapped_column(String(255))
 
 
 class SeenEventRow(Base):
@@ -1100,7 +1119,8 @@ class SqlUnit:
     async def forget(self, before: datetime) -> int:
         forgotten = 0
         for stmt in (delete(SeenEventRow).where(SeenEventRow.seen_at < before),
-                     delete(QuestionRow).where(QuestionRow.asked_at < before)):
+                     delete(QuestionRow).where(QuestionRow.asked_at < before),
+                     delete(InboundJobRow).where(InboundJobRow.done_at < before)):
             forgotten += int(getattr(await self._s.execute(stmt), "rowcount", 0))
         return forgotten
 
@@ -1128,12 +1148,51 @@ class SqlUnit:
             QuestionRow.platform == question.platform, QuestionRow.chat == question.chat,
             QuestionRow.message == question.message))
 
+    async def add_inbound(self, job: InboundJob) -> None:
+        row = InboundJobRow(platform=job.platform, kind=job.kind, payload=job.payload,
+                            received_at=job.received_at, attempts=0)
+        self._s.add(row)
+        await self._s.flush()
+        job.id = row.id
+
+    async def claim_inbound(self, now: datetime, lease_until: datetime,
+                            limit: int) -> list[InboundJob]:
+        stmt = (select(InboundJobRow)
+                .where(InboundJobRow.done_at.is_(None),
+                       or_(InboundJobRow.next_attempt_at.is_(None),
+                           InboundJobRow.next_attempt_at <= now))
+                .order_by(InboundJobRow.id).limit(limit))
+        if self._dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(await self._s.scalars(stmt))
+        for row in rows:
+            row.attempts += 1
+            row.next_attempt_at = lease_until
+        await self._s.flush()
+        return [InboundJob(row.platform, row.kind, row.payload, row.received_at, row.id,
+                           row.attempts) for row in rows]
+
+    async def inbound_done(self, job_id: int, at: datetime, result: str | None = None) -> None:
+        await self._s.execute(update(InboundJobRow).where(InboundJobRow.id == job_id)
+                              .values(done_at=at, result=result[:255] if result else None))
+
+    async def inbound_retry(self, job_id: int, at: datetime, result: str) -> None:
+        await self._s.execute(update(InboundJobRow).where(InboundJobRow.id == job_id)
+                              .values(next_attempt_at=at, result=result[:255]))
+
     async def first_sight(self, key: str, at: datetime) -> bool:
         insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         stmt = insert(SeenEventRow).values(key=key[:255], seen_at=at)
         stmt = stmt.on_conflict_do_nothing(index_elements=[SeenEventRow.key])
         added = await self._s.execute(stmt.returning(SeenEventRow.key))
         return added.first() is not None
+
+    async def probe_write(self, at: datetime) -> None:
+        """Rewrite one row (the health probe's): proof that a write commits."""
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        stmt = insert(SeenEventRow).values(key=HEALTH_PROBE_KEY, seen_at=at)
+        await self._s.execute(stmt.on_conflict_do_update(index_elements=[SeenEventRow.key],
+                                                         set_={"seen_at": at}))
 
     async def remember_person(self, person: KnownPerson) -> None:
         row = await self._s.get(PersonRow, person.person)
@@ -1291,6 +1350,21 @@ class SqlStore:
             log.warning("database ping failed: %s: %s", type(error).__name__, error)
             return False
         return True
+
+    async def writable(self) -> str | None:
+        """For /healthz and `serve`'s start: can the database take a write right now? A tiny
+        upsert, committed (a full disk or a read-only file shows only when something is
+        written), bounded in time. None when it can; otherwise why not, in one line."""
+        try:
+            async with asyncio.timeout(PING_TIMEOUT_S), self.unit() as unit:
+                await unit.probe_write(datetime.now(UTC))
+        except (SQLAlchemyError, OSError) as error:
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            log.warning("database write probe failed: %s", reason)
+            return reason
+        except TimeoutError:
+            return f"no write within {PING_TIMEOUT_S:.0f} s"
+        return None
 
     async def close(self) -> None:
         if self._sqlite is not None:

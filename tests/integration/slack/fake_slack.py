@@ -1,10 +1,15 @@
 """A fake Slack Web API on loopback (aiohttp): keeps channels and messages, records every call,
-and fails on request — `name_taken`, 429 with `Retry-After`, 5xx, or a lost answer after the
-message was stored (the crash-between-send-and-mark case)."""
+and fails on command, per Web API method, the ways Slack fails: an error answer (500,
+`name_taken`, 429 with `Retry-After`), a hang of N seconds, a reset connection, or a lost
+answer after the action was carried out (an error or a closed connection after storing: the
+crash-between-send-and-mark case). `chaos` draws such faults at random from a fixed seed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +25,12 @@ class Failure:
     headers: dict[str, str] = field(default_factory=dict)
     after_storing: bool = False
     """Carry out the call, then answer with the failure (the answer is 'lost')."""
+    hang: float = 0.0
+    """Seconds to wait before going on (with status 200: a slow answer that still acts)."""
+    reset: bool = False
+    """Close the connection instead of answering (after the action when `after_storing`)."""
+    passes: bool = False
+    """Not a failure after all: the call is answered normally (after `hang`, if any)."""
 
 
 @dataclass
@@ -81,6 +92,45 @@ class FakeSlack:
             Failure(status, body or {"ok": False, "error": "fatal_error"}, headers or {},
                     after_storing) for _ in range(times))
 
+    def hang(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Answer `method` only after `seconds` (the call is still carried out)."""
+        self.failures.setdefault(method, []).extend(
+            Failure(200, {}, hang=seconds, passes=True) for _ in range(times))
+
+    def reset(self, method: str, *, times: int = 1, after_storing: bool = False) -> None:
+        """Drop the connection without an answer, before or after carrying the call out."""
+        self.failures.setdefault(method, []).extend(
+            Failure(0, {}, after_storing=after_storing, reset=True) for _ in range(times))
+
+    def rate_limit(self, method: str, retry_after: int = 1, *, times: int = 1) -> None:
+        self.fail(method, 429, {"ok": False, "error": "ratelimited"},
+                  headers={"Retry-After": str(retry_after)}, times=times)
+
+    def chaos(self, methods: Collection[str], *, seed: int, share: float = 0.3,
+              calls: int = 4, hang: float = 0.0) -> None:
+        """For each of `methods`, each of the next `calls` calls fails with probability `share`
+        in one of Slack's ways (a fixed `seed` makes a run repeatable); `hang` > 0 adds hangs."""
+        rng = random.Random(seed)
+        kinds = ["500", "429", "reset", "lost", "lost500", *(["hang"] if hang else [])]
+        for method in sorted(methods):
+            for _ in range(calls):
+                if rng.random() >= share:
+                    self.failures.setdefault(method, []).append(Failure(200, {}, passes=True))
+                    continue
+                match rng.choice(kinds):
+                    case "500":
+                        self.fail(method, 500)
+                    case "429":
+                        self.rate_limit(method, 1)
+                    case "reset":
+                        self.reset(method)
+                    case "lost":
+                        self.reset(method, after_storing=True)
+                    case "lost500":
+                        self.fail(method, 500, after_storing=True)
+                    case _:
+                        self.hang(method, hang)
+
     def called(self, method: str) -> list[dict[str, Any]]:
         return [args for name, args in self.calls if name == method]
 
@@ -103,7 +153,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{id}", self._respond)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5)  # hung calls end with it
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -132,14 +182,21 @@ class FakeSlack:
         assert request.headers.get("Authorization") == f"Bearer {self.token}", "token sent"
         self.calls.append((method, args))
         failure = self.failures.get(method, []).pop(0) if self.failures.get(method) else None
-        if failure is not None and not failure.after_storing:
-            return web.json_response(failure.body, status=failure.status,
-                                     headers=failure.headers)
+        if failure is not None and failure.hang:
+            await asyncio.sleep(failure.hang)
+        if failure is not None and not failure.passes and not failure.after_storing:
+            return self._failed(request, failure)
         body = self._handle(method, args)
-        if failure is not None:
-            return web.json_response(failure.body, status=failure.status,
-                                     headers=failure.headers)
+        if failure is not None and not failure.passes:
+            return self._failed(request, failure)
         return web.json_response(body)
+
+    @staticmethod
+    def _failed(request: web.Request, failure: Failure) -> web.Response:
+        if failure.reset and request.transport is not None:
+            request.transport.abort()
+        return web.json_response(failure.body, status=failure.status or 500,
+                                 headers=failure.headers)
 
     def _next_ts(self) -> str:
         self._ts += 1
@@ -163,7 +220,11 @@ class FakeSlack:
             case "conversations.setPurpose":
                 self.channels[a["channel"]].purpose = a["purpose"]
             case "conversations.invite":
-                self.channels[a["channel"]].members.extend(a["users"].split(","))
+                members = self.channels[a["channel"]].members
+                new = [u for u in a["users"].split(",") if u not in members]
+                if not new:
+                    return {"ok": False, "error": "already_in_channel"}
+                members.extend(new)
             case "conversations.open":
                 channel_id = f"D{a['users']}"
                 self.channels.setdefault(channel_id, Channel(channel_id, f"dm-{a['users']}"))
@@ -192,6 +253,8 @@ class FakeSlack:
                     return {"ok": False, "error": "already_archived"}
                 channel.archived = True
             case "pins.add":
+                if a["timestamp"] in self.channels[a["channel"]].pins:
+                    return {"ok": False, "error": "already_pinned"}
                 self.channels[a["channel"]].pins.append(a["timestamp"])
             case "conversations.history":
                 messages = [m for m in self.channels[a["channel"]].messages if not m.thread_ts]

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import Bot, build, web_app
+from bot.app import Bot, build, ready, web_app
 from bot.settings import load
 from tests.integration.slack.fake_slack import FakeSlack
 from tests.serving import Serving, serve
@@ -98,6 +98,11 @@ async def start(tmp_path: Path, fake: FakeSlack, **overrides: Any) -> Running:
         outbox={"poll": "0.2", "backoff": "0.1", "max_backoff": "1"},
         **overrides)
     bot = await build(settings)
+    try:
+        await ready(bot)  # as `serve` does: a writable database, Slack's identity
+    except BaseException:
+        await bot.close()
+        raise
     return Running(bot, await serve(web_app(bot)), fake)
 
 

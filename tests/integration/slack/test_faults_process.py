@@ -1,0 +1,101 @@
+"""`crisisbot serve` as a real process against the fake Slack: killed with SIGKILL between
+creating an incident's channel and recording it, the restarted process adopts that channel
+(no `-2` twin); and on a database it cannot write it refuses to start, in one line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.slack.fake_slack import FakeSlack
+from tests.integration.slack.harness import until
+from tests.serving import free_port
+
+SECRET = "alert-secret"
+
+
+async def spawn(db: str, port: int, fake: FakeSlack) -> asyncio.subprocess.Process:
+    env = {**os.environ, "CRISISBOT_DATABASE_URL": db, "CRISISBOT_PORT": str(port),
+           "CRISISBOT_ALERTS__SECRET": SECRET, "CRISISBOT_SLACK__BOT_TOKEN": "xoxb-test",
+           "CRISISBOT_SLACK__SIGNING_SECRET": "s3cr3t", "CRISISBOT_SLACK__API_URL":
+           f"{fake.url}/api/", "CRISISBOT_SLACK__TIMEOUT": "1", "CRISISBOT_TELEGRAM__TIMEOUT":
+           "1", "CRISISBOT_OUTBOX__LEASE": "12", "CRISISBOT_OUTBOX__POLL": "0.2"}
+    env.pop("CRISISBOT_CONFIG", None)
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+
+
+async def healthy(port: int, process: asyncio.subprocess.Process) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(300):
+            assert process.returncode is None, "serve exited"
+            try:
+                if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("serve did not come up")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres",
+                                                             marks=pytest.mark.postgres)])
+async def test_kill_9_between_creating_the_channel_and_recording_it(
+        tmp_path: Path, fake: FakeSlack, database: str, request: pytest.FixtureRequest) -> None:
+    """On PostgreSQL a second replica runs beside the killed one and finishes the opening."""
+    db = (f"sqlite+aiosqlite:///{tmp_path / 'k.db'}" if database == "sqlite"
+          else str(request.getfixturevalue("postgres_url")))
+    port = free_port()
+    fake.hang("conversations.setTopic", 60.0)  # created, not yet recorded: kill it here
+    first = await spawn(db, port, fake)
+    replica = await spawn(db, free_port(), fake) if database == "postgres" else None
+    try:
+        await healthy(port, first)
+        async with httpx.AsyncClient() as http:
+            answer = await http.post(f"http://127.0.0.1:{port}/alerts/generic",
+                                     json={"title": "Kill me", "severity": "high"},
+                                     headers={"Authorization": f"Bearer {SECRET}"})
+        assert answer.status_code == 200
+        await until(lambda: fake.called("conversations.setTopic"), within=20)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    fake.failures.clear()
+    second = replica or await spawn(db, port, fake)
+    try:
+        room = await until(lambda: [c for c in fake.channels.values() if c.pins], within=40)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        await second.wait()
+    [room] = room
+    assert [c.name for c in fake.channels.values()] == ["crisis-1-kill-me"]
+    assert "INC-1" in room.purpose
+    assert len([m for m in room.messages if m.text.startswith("INC-1: Kill me")]) == 1
+    assert [a["name"] for a in fake.called("conversations.create")] == ["crisis-1-kill-me"] * 2
+
+
+async def test_serve_refuses_a_database_it_cannot_write(tmp_path: Path,
+                                                        fake: FakeSlack) -> None:
+    """A read-only database (here opened read-only; the same for a read-only file or a full
+    disk): before, serve started, said healthy and refused every alert."""
+    path = tmp_path / "ro.db"
+    made = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "db", "upgrade",
+        env={**os.environ, "CRISISBOT_DATABASE_URL": f"sqlite+aiosqlite:///{path}"})
+    assert await made.wait() == 0
+    refused = await spawn(f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true", free_port(),
+                          fake)
+    _out, err = await asyncio.wait_for(refused.communicate(), 30)
+    assert refused.returncode == 1
+    assert err.decode().strip().splitlines()[-1] == (
+        "crisisbot: cannot start: the database cannot take a write: attempt to write a "
+        "readonly database")
+    assert b"Traceback" not in err
