@@ -601,7 +601,9 @@ def database_url_problem(url: str) -> Text | None:
                  "{drivers}); e.g. {examples}", driver=parsed.drivername,
                  drivers=", ".join(DATABASE_DRIVERS), examples=GOOD_DATABASE_URLS)
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-        folder = Path(parsed.database).parent
+        # SQLite's URI form (`file:/path?mode=ro` with `?uri=true`) names the file after `file:`.
+        uri = parsed.query.get("uri") == "true" and parsed.database.startswith("file:")
+        folder = Path(parsed.database.removeprefix("file:") if uri else parsed.database).parent
         if not folder.is_dir():
             return _("CRISISBOT_DATABASE_URL: no such folder for the SQLite file: {folder}; "
                      "e.g. {examples}", folder=str(folder), examples=GOOD_DATABASE_URLS)
