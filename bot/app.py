@@ -30,6 +30,10 @@ from bot.chat.slack import PLATFORM as SLACK
 from bot.chat.slack import SlackChat, slack_app, slack_escape, slack_mention
 from bot.chat.telegram import PLATFORM as TELEGRAM
 from bot.chat.telegram import Limits, TelegramChat, TelegramUpdates, build_application
+from bot.console.live import Changes
+from bot.console.routes import Console, console_router
+from bot.console.sessions import Sessions
+from bot.console.signin import SignInLinks
 from bot.content import PLAYBOOKS, TEMPLATES
 from bot.content.loader import load_playbooks
 from bot.content.statements import JinjaTemplates
@@ -42,13 +46,15 @@ from bot.core.ports import Chat, Clock
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
-from bot.core.text import Renderer, Who, plain_mention
+from bot.core.text import Renderer, Who, _, plain_mention
 from bot.i18n import renderer
 from bot.ingest import PARSERS
 from bot.ingest.auth import Authenticator
 from bot.ingest.feeds import Feed, FeedPoller
+from bot.report_html import html_report
 from bot.scheduler import Leader, Pacemaker
 from bot.settings import WEEKDAYS, ConfigError, Settings
+from bot.storage.console import ConsoleStore
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlStore
@@ -160,6 +166,8 @@ class Bot:
     local: LocalChat
     clock: Clock
     outbox: Outbox
+    console: ConsoleStore
+    console_key: str
     scheduler: Pacemaker | None = None
     slack: AsyncApp | None = None
     telegram: TelegramUpdates | None = None
@@ -215,7 +223,10 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                       after_commit=outbox.wake, schedule=schedule_from(settings),
                       playbooks=playbooks, templates=templates_from(settings),
                       language=settings.language)
-    bot = Bot(settings, store, service, delivery, local, clock, outbox)
+    console = ConsoleStore(store)
+    key = settings.web.secret.get_secret_value() if settings.web.secret else \
+        await console.session_key()
+    bot = Bot(settings, store, service, delivery, local, clock, outbox, console, key)
     bot.scheduler = build_scheduler(bot)
     if slack is not None:
         bot.slack = slack_app(service, slack, client=slack_client(settings, interactive=True),
@@ -336,8 +347,49 @@ def web_app(bot: Bot) -> FastAPI:
             if bot.telegram is not None:
                 await bot.telegram.stop()
 
-    return create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
-                      ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, posts=posts)
+    app = create_app(parsers=PARSERS, authenticate=authenticate, submit=intake.submit,
+                     ping=bot.store.ping, clock=bot.clock, lifespan=lifespan, posts=posts)
+    app.include_router(console_router(web_console(bot)))
+    return app
+
+
+def sign_in_links(bot: Bot) -> SignInLinks:
+    """One-time sign-in links to the console, under `CRISISBOT_PUBLIC_URL`."""
+    return SignInLinks(bot.console.add_link, bot.console.use_link, bot.console.link_usable,
+                       bot.clock, bot.settings.base_url)
+
+
+def web_console(bot: Bot) -> Console:
+    """The web console: sessions signed with the stored (or configured) key, Secure cookies
+    when the public URL is HTTPS, people shown as in the built-in chat."""
+    settings = bot.settings
+    rules = bot.service.rules
+
+    def render_for(language: str) -> Renderer:
+        return renderer(language, lambda who: plain_mention(Who(rules.on(LocalChat.platform,
+                                                                            who.person))))
+
+    async def report(number: int, language: str) -> str:
+        return await report_text(bot, number, language, html=True)
+
+    sessions = Sessions(bot.console_key, settings.web.session_ttl,
+                        secure=settings.base_url.startswith("https://"))
+    return Console(bot.service, sessions, sign_in_links(bot), Changes(bot.console.last_event),
+                   render_for, settings.language, report)
+
+
+async def report_text(bot: Bot, number: int, language: str | None = None, *,
+                      html: bool = False) -> str:
+    """The report in `language` (else the incident's, else the team's), as Markdown or
+    HTML."""
+    report = await bot.service.report(number)
+    language = language or report.incident.language or bot.settings.language
+    render = renderer(language)
+    lines = [render(line) for line in report.lines(bot.service.fmt_time)]
+    if not html:
+        return "\n".join(lines)
+    labels = (render(_("mentions per interval")), render(_("negative share, %")))
+    return html_report(lines, language=language, series=report.series, chart_labels=labels)
 
 
 def feed_poller(settings: Settings, submit: Submit, clock: Clock) -> FeedPoller | None:

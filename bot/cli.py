@@ -13,17 +13,19 @@ import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import uvloop
 
-from bot.app import Bot, build, playbooks_from, serve
+from bot.app import Bot, build, playbooks_from, report_text, serve, sign_in_links
+from bot.console.pages import incident_lines
 from bot.core.errors import CrisisError
+from bot.core.listing import Filters, list_incidents
 from bot.core.models import CrisisKind, parse_public_id
 from bot.core.stats import stats_lines
 from bot.core.text import LANGUAGES, _
 from bot.demo import DEMO_START, ScriptedClock
 from bot.i18n import renderer
-from bot.report_html import html_report
 from bot.settings import ConfigError, Settings, load, masked, parse_duration
 from bot.storage.migrate import upgrade
 
@@ -78,9 +80,46 @@ def _parser() -> argparse.ArgumentParser:
     drill.add_argument("--lang", choices=LANGUAGES, help="language of the transcript and report")
     drill.set_defaults(func=_drill)
 
+    _console_verbs(verbs)
+
     check = verbs.add_parser("check-config", help="validate and print settings (secrets masked)")
     check.set_defaults(func=_check_config)
     return parser
+
+
+def _console_verbs(verbs: Any) -> None:
+    login = verbs.add_parser("login", help="print a one-time sign-in link to the web console")
+    login.add_argument("person", help="who signs in: local:alice, slack:U123, telegram:93372553")
+    login.add_argument("--ttl", type=_duration, help="how long the link stays valid (default "
+                       "CRISISBOT_WEB__LOGIN_TTL, 15m)")
+    login.set_defaults(func=_login)
+
+    incidents = verbs.add_parser("incidents", help="list incidents, open ones first")
+    incidents.add_argument("--open", action="store_true", help="only open incidents")
+    incidents.add_argument("--db", help="database URL (default CRISISBOT_DATABASE_URL)")
+    incidents.set_defaults(func=_incidents)
+
+
+def _login(args: argparse.Namespace) -> int:
+    settings = load()
+
+    async def work(bot: Bot) -> int:
+        print(await sign_in_links(bot).issue(args.person, args.ttl or settings.web.login_ttl))
+        return 0
+
+    return _with_bot(settings, work)
+
+
+def _incidents(args: argparse.Namespace) -> int:
+    settings = load(**({"database_url": args.db} if args.db else {}))
+
+    async def work(bot: Bot) -> int:
+        listed = await list_incidents(bot.store, Filters(open_only=args.open, limit=10_000))
+        lines = incident_lines(listed, renderer(settings.language), bot.clock.now())
+        print("\n".join(lines))
+        return 0
+
+    return _with_bot(settings, work)
 
 
 def _with_bot(settings: Settings, work: Callable[[Bot], Awaitable[int]]) -> int:
@@ -118,7 +157,7 @@ def _scripted(args: argparse.Namespace, name: str,
             try:
                 number = await play(bot, clock, print)
                 print("\n" + renderer(settings.language)(_("== Post-incident report")) + "\n")
-                print(await _report_text(bot, number))
+                print(await report_text(bot, number))
             finally:
                 await bot.close()
             return 0
@@ -159,7 +198,7 @@ def _report(args: argparse.Namespace) -> int:
                             value=args.incident))
 
     async def work(bot: Bot) -> int:
-        text = await _report_text(bot, number, html=args.format == "html")
+        text = await report_text(bot, number, html=args.format == "html")
         if args.out is None:
             print(text)
         else:
@@ -167,18 +206,6 @@ def _report(args: argparse.Namespace) -> int:
         return 0
 
     return _with_bot(load(), work)
-
-
-async def _report_text(bot: Bot, number: int, *, html: bool = False) -> str:
-    """The report in the incident's language (else the team's), as Markdown or HTML."""
-    report = await bot.service.report(number)
-    language = report.incident.language or bot.settings.language
-    render = renderer(language)
-    lines = [render(line) for line in report.lines(bot.service.fmt_time)]
-    if not html:
-        return "\n".join(lines)
-    labels = (render(_("mentions per interval")), render(_("negative share, %")))
-    return html_report(lines, language=language, series=report.series, chart_labels=labels)
 
 
 def _duration(value: str) -> timedelta:
