@@ -56,8 +56,12 @@ HtmlReport = Callable[[int, str], Awaitable[str]]
 
 def web_context(person: PersonId) -> Context:
     """The one place the console says who acts and from where: the signed-in person, on the
-    built-in chat (a team origin)."""
-    return Context(person, CHAT_PLATFORM)
+    built-in chat (a team origin), where `@bob` is `local:bob`."""
+    return Context(person, CHAT_PLATFORM, resolve=chat_person)
+
+
+def chat_person(mention: cmd.Mention) -> PersonId:
+    return f"{CHAT_PLATFORM}:{mention.value}"
 
 
 @dataclass(frozen=True)
