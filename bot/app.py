@@ -61,6 +61,9 @@ from bot.storage.sql import SqlStore
 from bot.web import Endpoint, Submit, create_app
 
 log = logging.getLogger("crisisbot")
+GRACE_S = 5.0
+"""On SIGTERM, how long in-flight requests may finish; then open console event streams (a tab
+left open) are closed rather than holding the shutdown."""
 
 
 class SystemClock:
@@ -439,7 +442,8 @@ async def serve(settings: Settings) -> None:
         # the client's address, and each is work on every request of an alert storm.
         config = uvicorn.Config(web_app(bot), host=settings.host, port=settings.port,
                                 log_config=None, lifespan="on", access_log=False,
-                                proxy_headers=False, server_header=False)
+                                proxy_headers=False, server_header=False,
+                                timeout_graceful_shutdown=GRACE_S)
         server = uvicorn.Server(config)
         _settle_heap()
         await server.serve()

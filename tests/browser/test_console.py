@@ -88,7 +88,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[
 
 
 @pytest.fixture(scope="module")
-def browser(chromium: str):
+def browser(chromium: str, server: Server):
+    """Started after the server and closed before it, as people close their tabs."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -26,7 +26,7 @@
     refreshing = (async () => {
       const response = await fetch(location.href, { headers: { Accept: "text/html" } });
       if (response.ok) swap(await response.text(), false);
-    })().finally(() => { refreshing = null; });
+    })().catch(() => {}).finally(() => { refreshing = null; });  // the next change retries
     return refreshing;
   }
 
@@ -41,12 +41,18 @@
     const form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-inplace")) return;
     event.preventDefault();
-    const response = await fetch(form.action, {
-      method: "POST",
-      body: new URLSearchParams(new FormData(form)),
-      headers: { "X-CSRF-Token": csrf, Accept: "text/html" },
-    });
-    const html = await response.text();
+    let response, html;
+    try {
+      response = await fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        headers: { "X-CSRF-Token": csrf, Accept: "text/html" },
+      });
+      html = await response.text();
+    } catch {
+      form.submit();  // the network hiccupped: post the ordinary way
+      return;
+    }
     const insideLive = form.closest("[data-live]") !== null;
     swap(html, true);
     if (form.hasAttribute("data-reset") && response.ok) form.reset();
