@@ -61,7 +61,7 @@ from bot.storage.sql import SqlStore
 from bot.web import Endpoint, Submit, create_app
 
 log = logging.getLogger("crisisbot")
-GRACE_S = 5.0
+GRACE_S = 5
 """On SIGTERM, how long in-flight requests may finish; then open console event streams (a tab
 left open) are closed rather than holding the shutdown."""
 

@@ -27,9 +27,9 @@ from bot.console.signin import SignInLinks
 from bot.core import commands as cmd
 from bot.core.errors import CrisisError
 from bot.core.listing import Drills, Filters, list_incidents
-from bot.core.models import CrisisKind, PersonId, Severity, Status
+from bot.core.models import KIND_LABELS, STATUS_LABELS, CrisisKind, PersonId, Severity, Status
 from bot.core.service import Service
-from bot.core.text import LANGUAGES, N_, Renderer, Text, _
+from bot.core.text import LANGUAGES, Renderer, Text, _
 from bot.core.usecase import Context
 
 HERE = Path(__file__).parent
@@ -101,7 +101,7 @@ def console_router(console: Console) -> APIRouter:
             return render(Text(msgid, fields))
 
         def ngettext(singular: str, plural: str, n: int, **fields: Any) -> str:
-            return render(N_(singular, plural, n, **fields))
+            return render(Text(singular, {"n": n, **fields}, plural=plural, count=n))
 
         html = templates.get_template(name).render(
             _=gettext, N_=ngettext, lang=language, dir="rtl" if language in RTL else "ltr",
@@ -179,9 +179,9 @@ def console_router(console: Console) -> APIRouter:
         render = console.render_for(session.language or console.language)
         return page(session, "list.html", rows=pages.rows(listed, render, service.clock.now()),
                     filters=filters, mark=await console.changes.mark(),
-                    statuses=[(s.value, render(pages.STATUS_LABELS[s])) for s in Status],
+                    statuses=[(s.value, render(STATUS_LABELS[s])) for s in Status],
                     severities=[s.value for s in Severity],
-                    kinds=[(k.value, render(pages.KIND_LABELS[k])) for k in CrisisKind],
+                    kinds=[(k.value, render(KIND_LABELS[k])) for k in CrisisKind],
                     drills=[d.value for d in Drills])
 
     router.add_api_route("/", guarded(incident_list), methods=["GET"])

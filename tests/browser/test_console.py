@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -196,7 +195,8 @@ def test_a_sign_in_link_works_once(browser, server: Server) -> None:
     again = browser.new_context()
     reused = again.new_page()
     response = reused.goto(link)
-    assert response is not None and response.status == 410
+    assert response is not None
+    assert response.status == 410
     expect(reused.get_by_role("alert")).to_contain_text("cannot be used")
     context.close()
     again.close()
@@ -210,7 +210,8 @@ def test_an_expired_sign_in_link_is_refused(browser, server: Server) -> None:
     context = browser.new_context()
     page = context.new_page()
     response = page.goto(link)
-    assert response is not None and response.status == 410
+    assert response is not None
+    assert response.status == 410
     expect(page.get_by_role("alert")).to_contain_text("cannot be used")
     expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
     context.close()
@@ -235,5 +236,6 @@ def test_signing_out_ends_the_session(browser, server: Server) -> None:
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("alert")).to_have_text("You are signed out.")
     response = page.goto(f"{server.url}/")
-    assert response is not None and response.status == 401
+    assert response is not None
+    assert response.status == 401
     context.close()
