@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from bot.console.charts import Chart, bars, lines, stacked
+from bot.core.insights import TIMES, Insights
 from bot.core.listing import Listed
 from bot.core.models import (
     DRAFT_STATE_LABELS,
@@ -16,11 +18,14 @@ from bot.core.models import (
     Draft,
     DraftState,
     Incident,
+    Severity,
     TimelineEvent,
     role_label,
 )
 from bot.core.playbooks import Task
+from bot.core.report import duration
 from bot.core.rules import Rules
+from bot.core.stats import MEDIAN_LABELS
 from bot.core.text import N_, Renderer, Text, Who, _
 from bot.core.views import event_text, summary_lines
 
@@ -166,3 +171,31 @@ def incident_lines(listed: Sequence[Listed], render: Renderer, now: datetime) ->
     widths = [max(len(cells[i]) for cells in table) for i in range(len(header) - 1)]
     return ["  ".join([*(c.ljust(w) for c, w in zip(cells, widths, strict=False)), cells[-1]])
             .rstrip() for cells in table]
+
+
+def insight_charts(found: Insights, render: Renderer) -> list[Chart]:
+    """The insights page's charts, each with its table, in the reader's language."""
+    weeks = [w.start.strftime("%m-%d") for w in found.weeks]
+    times = [render(MEDIAN_LABELS[name]) for name in TIMES]
+    charts = [
+        stacked(render(_("Incidents per week, by severity")), weeks,
+                [s.value for s in Severity],
+                [[w.by_severity[s] for s in Severity] for w in found.weeks]),
+        bars(render(_("Incidents by kind")), [render(_("Kind")), render(_("Incidents"))],
+             [render(KIND_LABELS[k]) for k in found.by_kind], list(found.by_kind.values())),
+        lines(render(_("Median minutes per week")), weeks, times,
+              [[w.medians[name] for name in TIMES] for w in found.weeks]),
+    ]
+    if found.topics:
+        charts.append(bars(
+            render(_("Mentions per topic, with the negative share")),
+            [render(_("Topic")), render(_("Mentions")), render(_("Negative share"))],
+            [t.name for t in found.topics], [t.mentions for t in found.topics],
+            [f"{t.negative_share}%" for t in found.topics]))
+    return charts
+
+
+def median_rows(found: Insights, render: Renderer) -> list[tuple[str, str]]:
+    return [(render(MEDIAN_LABELS[name]),
+             render(duration(timedelta(minutes=value)) if value is not None else _("—")))
+            for name, value in found.medians.items()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from bot.console.sessions import CSRF_FIELD, CSRF_HEADER, Session, Sessions
 from bot.console.signin import SignInLinks
 from bot.core import commands as cmd
 from bot.core.errors import CrisisError
+from bot.core.insights import load_insights
 from bot.core.listing import Drills, Filters, list_incidents
 from bot.core.models import KIND_LABELS, STATUS_LABELS, CrisisKind, PersonId, Severity, Status
 from bot.core.service import Service
@@ -289,6 +291,22 @@ def console_router(console: Console) -> APIRouter:
         return HTMLResponse(html, headers=headers)
 
     router.add_api_route("/incidents/{number}/report", guarded(report), methods=["GET"])
+
+    # -- insights -------------------------------------------------------------------------------
+
+    async def insights(request: Request) -> Response:
+        session, _person = signed_in(request)
+        asked = request.query_params.get("weeks", "")
+        weeks = min(max(int(asked), 1), 52) if asked.isdigit() else 12
+        until = service.clock.now()
+        found = await load_insights(service.store, until - timedelta(weeks=weeks), until)
+        render = console.render_for(session.language or console.language)
+        return page(session, "insights.html", weeks=weeks, drills=found.drills,
+                    incidents=sum(w.incidents for w in found.weeks),
+                    medians=pages.median_rows(found, render),
+                    charts=pages.insight_charts(found, render))
+
+    router.add_api_route("/insights", guarded(insights), methods=["GET"])
 
     # -- live -----------------------------------------------------------------------------------
 

@@ -168,6 +168,13 @@ def test_an_incident_from_an_alert_to_an_approved_statement(browser, server: Ser
         others.append((context, other))
     expect(drafts).to_contain_text("State: approved")
 
+    # Insights: charts with their numbers in tables.
+    page.get_by_role("link", name="Insights").click()
+    figure = page.get_by_role("figure", name="Incidents per week, by severity")
+    expect(figure.get_by_role("img", name="Incidents per week, by severity")).to_be_visible()
+    expect(figure.get_by_role("table")).to_contain_text("1")
+    page.screenshot(path=ARTIFACTS / "insights.png", full_page=True)
+
     # bob reads the room in Persian: right to left, the same incident.
     bob = others[0][1]
     bob.get_by_role("combobox", name="Language").select_option("fa")

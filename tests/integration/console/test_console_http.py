@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from bot.app import Bot, build, sign_in_links, web_app
 from bot.core.errors import Invalid
+from bot.core.models import CrisisKind
 from bot.settings import load
 from bot.storage.sql import SignInLinkRow
 from tests.serving import serve
@@ -238,3 +239,21 @@ async def test_the_language_is_the_persons_choice(console: Console) -> None:
         outside = await alice.post("/language", data={"language": "ru", "csrf": token,
                                                       "back": "//evil.example/"})
         assert outside.headers["location"] == "/"
+
+
+async def test_insights_count_incidents_by_week_and_keep_drills_apart(
+        console: Console) -> None:
+    await console.alert("Outage", "o1", severity="critical")
+    await console.bot.service.start_drill("local:alice", CrisisKind.TROLLING)
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        await alice.post("/incidents/1/command", data={"line": "/crisis ack", "csrf": token})
+        page = await alice.get("/insights?weeks=4")
+    assert page.status_code == 200
+    assert "1 incident · Drills apart: 1 drill." in page.text
+    assert page.text.count("<svg") == 3
+    week = re.findall(r"<tr><th scope=\"row\">\d\d-\d\d</th>((?:<td>[^<]*</td>)+)</tr>",
+                      page.text)
+    assert week[3] == "<td>1</td><td>0</td><td>0</td><td>0</td><td>1</td>"  # SEV1, Σ
+    assert '<tr><th scope="row">other</th><td>1</td></tr>' in page.text  # by kind
+    assert "trolling" not in page.text  # the drill's kind
