@@ -25,7 +25,8 @@ class Changes:
         self._keepalive = keepalive
         self._lifetime = lifetime
         self._mark = -1
-        self._moved = asyncio.Condition()
+        self._moved = asyncio.Event()
+        """Set (and replaced by a fresh one) each time the mark moves."""
         self._listeners = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -38,19 +39,19 @@ class Changes:
                 mark = self._mark
             if mark != self._mark:
                 self._mark = mark
-                async with self._moved:
-                    self._moved.notify_all()
+                moved, self._moved = self._moved, asyncio.Event()
+                moved.set()
             await asyncio.sleep(self._every)
 
     async def stream(self, seen: int | None) -> AsyncIterator[str]:
         """Server-sent events: `change` with the new mark whenever it moves past `seen` (the
         page's own, or the `Last-Event-ID` a reconnecting browser sends). Ends after
-        `lifetime` seconds (the browser reconnects at once), so a stopping server never waits
-        on an idle page."""
+        `lifetime` seconds (the browser reconnects at once, missing nothing), so no stream
+        outlives its usefulness by long."""
         self._listeners += 1
         if self._task is None:
-            self._mark = await self._last_event()
             self._task = asyncio.create_task(self._watch())
+            self._mark = await self._last_event()
         try:
             yield "retry: 500\n\n"
             loop = asyncio.get_running_loop()
@@ -60,11 +61,9 @@ class Changes:
                     seen = self._mark
                     yield f"id: {seen}\nevent: change\ndata: {seen}\n\n"
                     continue
-                seen = self._mark
-                async with self._moved:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._moved.wait(),
-                                               min(self._keepalive, ends - loop.time()))
+                seen, moved = self._mark, self._moved
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(moved.wait(), min(self._keepalive, ends - loop.time()))
                 if self._mark == seen:
                     yield ": keep-alive\n\n"
         finally:
