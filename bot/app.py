@@ -378,7 +378,7 @@ def web_console(bot: Bot) -> Console:
     sessions = Sessions(bot.console_key, settings.web.session_ttl,
                         secure=settings.base_url.startswith("https://"))
     return Console(bot.service, sessions, sign_in_links(bot), Changes(bot.console.last_event),
-                   render_for, settings.language, report)
+                   bot.console.incident_page, render_for, settings.language, report)
 
 
 async def report_text(bot: Bot, number: int, language: str | None = None, *,

@@ -20,7 +20,7 @@ import uvloop
 from bot.app import Bot, build, playbooks_from, report_text, serve, sign_in_links
 from bot.console.pages import incident_lines
 from bot.core.errors import CrisisError
-from bot.core.listing import Filters, list_incidents
+from bot.core.listing import Filters
 from bot.core.models import CrisisKind, parse_public_id
 from bot.core.stats import stats_lines
 from bot.core.text import LANGUAGES, _
@@ -114,8 +114,8 @@ def _incidents(args: argparse.Namespace) -> int:
     settings = load(**({"database_url": args.db} if args.db else {}))
 
     async def work(bot: Bot) -> int:
-        listed = await list_incidents(bot.store, Filters(open_only=args.open, limit=10_000))
-        lines = incident_lines(listed, renderer(settings.language), bot.clock.now())
+        page = await bot.console.incident_page(Filters(open_only=args.open, limit=100_000))
+        lines = incident_lines(page.listed, renderer(settings.language), bot.clock.now())
         print("\n".join(lines))
         return 0
 

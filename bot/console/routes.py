@@ -28,7 +28,7 @@ from bot.console.signin import SignInLinks
 from bot.core import commands as cmd
 from bot.core.errors import CrisisError
 from bot.core.insights import load_insights
-from bot.core.listing import Drills, Filters, list_incidents
+from bot.core.listing import Drills, Filters, Listing
 from bot.core.models import KIND_LABELS, STATUS_LABELS, CrisisKind, PersonId, Severity, Status
 from bot.core.service import Service
 from bot.core.text import LANGUAGES, Renderer, Text, _
@@ -74,6 +74,7 @@ class Console:
     sessions: Sessions
     links: SignInLinks
     changes: Changes
+    listing: Listing
     render_for: RenderFor
     language: str
     html_report: HtmlReport
@@ -177,10 +178,11 @@ def console_router(console: Console) -> APIRouter:
     async def incident_list(request: Request) -> Response:
         session, _person = signed_in(request)
         filters = filters_from(request.query_params)
-        listed = await list_incidents(service.store, filters)
+        found = await console.listing(filters)
         render = console.render_for(session.language or console.language)
-        return page(session, "list.html", rows=pages.rows(listed, render, service.clock.now()),
-                    filters=filters, mark=await console.changes.mark(),
+        return page(session, "list.html",
+                    rows=pages.rows(found.listed, render, service.clock.now()),
+                    total=found.total, filters=filters, mark=await console.changes.mark(),
                     statuses=[(s.value, render(STATUS_LABELS[s])) for s in Status],
                     severities=[s.value for s in Severity],
                     kinds=[(k.value, render(KIND_LABELS[k])) for k in CrisisKind],

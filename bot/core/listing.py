@@ -1,14 +1,15 @@
 """The incident list every face shows (the web console's `/`, `crisisbot incidents`): open
 incidents first, then the most recent, narrowed by status, severity, kind, drills and words of
-the title."""
+the title. The store answers it in one query (`Listing`): the list must stay fast with tens of
+thousands of incidents, which loading every incident would not."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.core.models import CrisisKind, Incident, Severity, Status
-from bot.core.ports import Store
 
 
 class Drills(StrEnum):
@@ -25,18 +26,12 @@ class Filters:
     drills: Drills = Drills.WITH
     text: str = ""
     open_only: bool = False
-    limit: int = 200
+    limit: int = 100
 
-    def keeps(self, incident: Incident) -> bool:
-        words = self.text.casefold().split()
-        title = incident.title.casefold()
-        return ((self.status is None or incident.status is self.status)
-                and (self.severity is None or incident.severity is self.severity)
-                and (self.kind is None or incident.kind is self.kind)
-                and (self.drills is not Drills.WITHOUT or not incident.drill)
-                and (self.drills is not Drills.ONLY or incident.drill)
-                and (not self.open_only or incident.is_open)
-                and all(word in title for word in words))
+    def matches_title(self, title: str) -> bool:
+        """Every word of the search, in any case and any script, is in the title."""
+        folded = title.casefold()
+        return all(word in folded for word in self.text.casefold().split())
 
 
 @dataclass(frozen=True)
@@ -45,11 +40,17 @@ class Listed:
     alerts: int
 
 
-async def list_incidents(store: Store, filters: Filters) -> list[Listed]:
-    """Up to `filters.limit` incidents, open ones first, each group newest first, with the
-    number of alerts attached to each."""
-    async with store.unit() as unit:
-        incidents = [i for i in await unit.incidents(open_only=filters.open_only)
-                     if filters.keeps(i)]
-        incidents.sort(key=lambda i: (not i.is_open, -i.created_at.timestamp(), -i.number))
-        return [Listed(i, len(await unit.alerts(i.number))) for i in incidents[:filters.limit]]
+@dataclass(frozen=True)
+class Page:
+    listed: list[Listed]
+    total: int
+    """How many incidents the filters keep (the page shows at most `Filters.limit`)."""
+
+
+def order(incident: Incident) -> tuple[bool, float, int]:
+    """Open first, then newest first."""
+    return (not incident.is_open, -incident.created_at.timestamp(), -incident.number)
+
+
+Listing = Callable[[Filters], Awaitable[Page]]
+"""The store's answer to the list (e.g. `storage/console.py`)."""

@@ -1,5 +1,6 @@
 """What the web console keeps in the database: one-time sign-in links (only their hashes) and
-the key that signs session cookies, plus the timeline's high-water mark that live pages watch.
+the key that signs session cookies; and what it reads fast: the timeline's high-water mark
+that live pages watch, and the incident list.
 
 The rows are defined with the store's own (`SignInLinkRow`, `ConsoleKeyRow` in sql.py, one
 metadata for the migrations) and written through its units.
@@ -10,10 +11,19 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
-from bot.core.models import PersonId
-from bot.storage.sql import ConsoleKeyRow, EventRow, SignInLinkRow, SqlStore
+from bot.core.listing import Drills, Filters, Listed, Page, order
+from bot.core.models import PersonId, Status
+from bot.storage.sql import (
+    AlertRow,
+    ConsoleKeyRow,
+    EventRow,
+    IncidentRow,
+    SignInLinkRow,
+    SqlStore,
+    _incident,
+)
 
 SESSION_KEY = "session"
 
@@ -68,3 +78,38 @@ class ConsoleStore:
         async with self._store.unit() as unit:
             seq: int | None = await unit.session.scalar(select(func.max(EventRow.seq)))
             return seq or 0
+
+    async def incident_page(self, filters: Filters) -> Page:
+        """The incident list (see `core/listing.py`) in a few narrow queries: the matching
+        numbers in list order (with a text search, every match's title is read and searched
+        here, so any script's case folds as Python folds it; without one, the database
+        counts and cuts the page), the page's incidents, and their alert counts."""
+        conditions = [column == value.value for column, value in (
+            (IncidentRow.status, filters.status), (IncidentRow.severity, filters.severity),
+            (IncidentRow.kind, filters.kind)) if value is not None]
+        if filters.open_only:
+            conditions.append(IncidentRow.status != Status.RESOLVED.value)
+        if filters.drills is not Drills.WITH:
+            conditions.append(IncidentRow.drill.is_(filters.drills is Drills.ONLY))
+        closed = case((IncidentRow.status == Status.RESOLVED.value, 1), else_=0)
+        ordered = (closed, IncidentRow.created_at.desc(), IncidentRow.number.desc())
+        async with self._store.unit() as unit:
+            if filters.text.strip():
+                found = await unit.session.execute(
+                    select(IncidentRow.number, IncidentRow.title).where(*conditions)
+                    .order_by(*ordered))
+                numbers = [n for n, title in found if filters.matches_title(title)]
+                total, shown = len(numbers), numbers[:filters.limit]
+            else:
+                total = await unit.session.scalar(
+                    select(func.count()).select_from(IncidentRow).where(*conditions)) or 0
+                shown = list(await unit.session.scalars(
+                    select(IncidentRow.number).where(*conditions).order_by(*ordered)
+                    .limit(filters.limit)))
+            rows = await unit.session.scalars(
+                select(IncidentRow).where(IncidentRow.number.in_(shown)))
+            incidents = sorted((_incident(row) for row in rows), key=order)
+            counts = dict(list(await unit.session.execute(
+                select(AlertRow.incident, func.count()).where(AlertRow.incident.in_(shown))
+                .group_by(AlertRow.incident))))
+        return Page([Listed(i, counts.get(i.number, 0)) for i in incidents], total)
