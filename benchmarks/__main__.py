@@ -9,6 +9,7 @@ medians and per-round ratios are reported).
 
 Then the Slack latencies of issue 4 (`benchmarks/slack.py`): alert -> channel and summary,
 slash-command ack, against the fake Slack Web API; BENCH_SKIP_SLACK=1 leaves them out.
+Then the web console of issue 15 (`benchmarks/console.py`); BENCH_SKIP_CONSOLE=1 leaves it out.
 """
 
 from __future__ import annotations
@@ -193,11 +194,16 @@ def main() -> int:
     print(f"chat notices delivered: {[c.messages for c in counted]}")
     print(f"speed-up over per-request commit, per round: "
           f"{', '.join(f'{x:.2f}x' for x in ratios)} (median {median(ratios):.2f}x)")
+    result = 0
     if not os.environ.get("BENCH_SKIP_SLACK"):
         from benchmarks import slack  # the test harness: imported only when it runs
 
-        return slack.main()
-    return 0
+        result = slack.main() or result
+    if not os.environ.get("BENCH_SKIP_CONSOLE"):
+        from benchmarks import console
+
+        result = console.main() or result
+    return result
 
 
 def _has(conn: sqlite3.Connection, table: str) -> bool:
