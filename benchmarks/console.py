@@ -77,14 +77,15 @@ async def run(folder: Path) -> dict[str, list[float]]:
         async with httpx.AsyncClient(base_url=serving.url, timeout=30) as client:
             page = await client.get(link.path)
             csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-            assert csrf is not None
+            if csrf is None:
+                raise RuntimeError("the sign-in page has no CSRF token")
             await client.post(link.path, data={"csrf": csrf.group(1)})
             for _ in range(REQUESTS):
                 for name, route in (("list", "/"), ("healthz", "/healthz")):
                     started = time.perf_counter()
                     answer = await client.get(route)
                     timings[name].append(time.perf_counter() - started)
-                    assert answer.status_code == 200
+                    answer.raise_for_status()
             await live(client, timings)
     finally:
         await serving.stop()
@@ -96,18 +97,18 @@ async def live(client: httpx.AsyncClient, timings: dict[str, list[float]]) -> No
     room = await client.get(f"/incidents/{INCIDENTS}")
     mark = re.search(r'data-since="(\d+)"', room.text)
     token = re.search(r'name="csrf" content="([^"]+)"', room.text)
-    assert mark is not None
-    assert token is not None
+    if mark is None or token is None:
+        raise RuntimeError("the room has no change mark or CSRF token")
     csrf = token.group(1)
     async with client.stream("GET", f"/live?since={mark.group(1)}") as stream:
         lines = stream.aiter_lines()
-        assert await anext(lines) == "retry: 500"
+        await anext(lines)  # "retry: 500"
         for i in range(EVENTS):
             started = time.perf_counter()
             answer = await client.post(f"/incidents/{INCIDENTS}/command",
                                        data={"line": f"/crisis note bench {i}", "csrf": csrf})
             timings["command"].append(time.perf_counter() - started)
-            assert answer.status_code == 200
+            answer.raise_for_status()
             while not (await anext(lines)).startswith("event: change"):
                 pass
             timings["event"].append(time.perf_counter() - started)
