@@ -193,7 +193,7 @@ def console_router(console: Console) -> APIRouter:
     # -- a room ---------------------------------------------------------------------------------
 
     async def room_page(session: Session, number: int,
-                        answer: tuple[list[str], bool] | None = None) -> HTMLResponse:
+                        answer: tuple[list[Text], bool] | None = None) -> HTMLResponse:
         try:
             incident, drafts, events, _alerts = await service.load(number)
         except CrisisError:
@@ -204,7 +204,8 @@ def console_router(console: Console) -> APIRouter:
         render = console.render_for(language)
         room = pages.room(incident, drafts, events, tasks, service.rules, render,
                           service.fmt_time)
-        return page(session, "room.html", language, room=room, answer=answer,
+        shown = (pages.answer_lines(answer[0], render), answer[1]) if answer else None
+        return page(session, "room.html", language, room=room, answer=shown,
                     mark=await console.changes.mark())
 
     async def room(request: Request, number: int) -> Response:
@@ -221,9 +222,7 @@ def console_router(console: Console) -> APIRouter:
             lines, refused = await work(), False
         except CrisisError as error:
             lines, refused = [error.text], True
-        incident = (await service.load(number))[0]
-        render = console.render_for(session.language or incident.language or console.language)
-        return await room_page(session, number, (pages.answer_lines(lines, render), refused))
+        return await room_page(session, number, (lines, refused))
 
     async def command(request: Request, number: int) -> Response:
         session, person, fields = await posted(request)

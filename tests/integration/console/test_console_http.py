@@ -257,3 +257,34 @@ async def test_insights_count_incidents_by_week_and_keep_drills_apart(
     assert week[3] == "<td>1</td><td>0</td><td>0</td><td>0</td><td>1</td>"  # SEV1, Σ
     assert '<tr><th scope="row">other</th><td>1</td></tr>' in page.text  # by kind
     assert "trolling" not in page.text  # the drill's kind
+
+
+async def test_checklist_items_are_done_and_undone_from_the_room(console: Console) -> None:
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        declared = await alice.post("/incidents/1/command", data={
+            "line": "/crisis declare kind:data_breach Customer data on a forum", "csrf": token})
+        assert "Declared INC-1" in declared.text
+        room = await alice.get("/incidents/1")
+        first = re.search(r'action="/incidents/1/tasks/(\d+)".*?name="done" value="1".*?'
+                          r'aria-label="Done: ([^"]+)"', room.text, re.S)
+        assert first is not None
+        task, title = first.groups()
+        done = await alice.post(f"/incidents/1/tasks/{task}", data={"done": "1", "csrf": token})
+        assert f'aria-label="Undo: {title}"' in done.text
+        tasks = await console.bot.service.tasks(1)
+        assert next(t for t in tasks if t.number == int(task)).done_by == "local:alice"
+        undone = await alice.post(f"/incidents/1/tasks/{task}", data={"done": "0",
+                                                                      "csrf": token})
+        assert f'aria-label="Done: {title}"' in undone.text
+        assert not next(t for t in await console.bot.service.tasks(1)
+                        if t.number == int(task)).done
+
+
+async def test_a_command_in_the_room_of_a_missing_incident_is_a_404(console: Console) -> None:
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        missing = await alice.post("/incidents/42/command",
+                                   data={"line": "/crisis ack", "csrf": token})
+        assert missing.status_code == 404
+        assert "There is no incident INC-42." in missing.text
