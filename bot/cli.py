@@ -175,10 +175,12 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
 
     def stop(_signum: int, _frame: object) -> None:
-        # uvicorn shuts down gracefully on SIGTERM, then re-raises it; land on a clean exit.
+        # uvicorn shuts down gracefully on SIGTERM / SIGINT, then re-raises it; land on a
+        # clean exit.
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # Ctrl-C after `make serve`: the same clean exit
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(serve(settings))
     return 0
