@@ -24,11 +24,19 @@ def browser_missing() -> str | None:
     return None
 
 
+REQUIRED = os.environ.get("CRISISBOT_REQUIRE_BROWSER") == "1"
+
+
+def skip_without_browser() -> None:
+    """At a browser test module's top: one skip line for the whole module, unless required."""
+    reason = browser_missing()
+    if reason is not None and not REQUIRED:
+        pytest.skip(f"browser tests skipped: {reason}", allow_module_level=True)
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     reason = browser_missing()
     if reason is not None:
-        if os.environ.get("CRISISBOT_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser tests required (CRISISBOT_REQUIRE_BROWSER=1) but {reason}")
-        pytest.skip(f"browser tests skipped: {reason}")
+        pytest.fail(f"browser tests required (CRISISBOT_REQUIRE_BROWSER=1) but {reason}")
     return CHROMIUM

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, skip_without_browser
 from tests.serving import free_port
 
+skip_without_browser()
 pytestmark = pytest.mark.browser
 
 SECRET = "browser-secret"
