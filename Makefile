@@ -54,7 +54,11 @@ i18n: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+# The console on the embedded defaults (SQLite, built-in chat), with a sign-in link for you.
+PERSON ?= local:$(shell id -un 2>/dev/null || echo me)
 serve: $(STAMP)
+	@echo "Sign in to the web console as $(PERSON) (link valid 15 minutes, once):"
+	@$(BIN)/crisisbot login '$(PERSON)'
 	$(BIN)/crisisbot serve
 
 clean:

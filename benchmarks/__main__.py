@@ -13,6 +13,7 @@ Telegram webhook latency under a burst of commands (issue 11, `benchmarks/telegr
 BENCH_SKIP_TELEGRAM=1 leaves it out. Before them, the storm on PostgreSQL
 (`benchmarks/postgres.py`; BENCH_SKIP_POSTGRES=1 leaves it out, and it skips itself without
 BENCH_POSTGRES_URL / CRISISBOT_TEST_POSTGRES_URL).
+Then the web console of issue 15 (`benchmarks/console.py`); BENCH_SKIP_CONSOLE=1 leaves it out.
 """
 
 from __future__ import annotations
@@ -197,6 +198,7 @@ def main() -> int:
     print(f"chat notices delivered: {[c.messages for c in counted]}")
     print(f"speed-up over per-request commit, per round: "
           f"{', '.join(f'{x:.2f}x' for x in ratios)} (median {median(ratios):.2f}x)")
+    result = 0
     if not os.environ.get("BENCH_SKIP_POSTGRES"):
         from benchmarks import postgres  # needs a PostgreSQL server; says so when there is none
 
@@ -204,12 +206,16 @@ def main() -> int:
     if not os.environ.get("BENCH_SKIP_SLACK"):
         from benchmarks import slack  # the test harness: imported only when it runs
 
-        slack.main()
+        result = slack.main() or result
     if not os.environ.get("BENCH_SKIP_TELEGRAM"):
         from benchmarks import telegram
 
         telegram.main()
-    return 0
+    if not os.environ.get("BENCH_SKIP_CONSOLE"):
+        from benchmarks import console
+
+        result = console.main() or result
+    return result
 
 
 def _has(conn: sqlite3.Connection, table: str) -> bool:

@@ -36,6 +36,10 @@ from bot.chat.slack import SlackChat, slack_app, slack_escape, slack_mention
 from bot.chat.slack import refusal as slack_refusal
 from bot.chat.telegram import PLATFORM as TELEGRAM
 from bot.chat.telegram import Limits, TelegramChat, TelegramUpdates, build_application
+from bot.console.live import Changes
+from bot.console.routes import Console, console_router
+from bot.console.sessions import Sessions
+from bot.console.signin import SignInLinks
 from bot.content import PLAYBOOKS, TEMPLATES
 from bot.content.loader import load_playbooks
 from bot.content.statements import JinjaTemplates
@@ -48,7 +52,7 @@ from bot.core.ports import Chat, Clock, RetryLater, Store
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
-from bot.core.text import LANGUAGES, Localized, Renderer, Text, Who, plain_mention, unescaped
+from bot.core.text import LANGUAGES, Localized, Renderer, Text, Who, _, plain_mention, unescaped
 from bot.i18n import renderer
 from bot.ingest import PARSERS, SHAPES
 from bot.ingest.auth import Authenticator, HmacHeader
@@ -57,14 +61,19 @@ from bot.ingest.feeds import SOURCE as FEEDS
 from bot.ingest.feeds import Feed, FeedPoller
 from bot.ingest.mapping import MappedSource, MappingError, MappingSpec
 from bot.logsafe import guard
+from bot.report_html import html_report
 from bot.scheduler import Leader, Pacemaker
 from bot.settings import WEEKDAYS, AlertSourceSettings, ConfigError, Settings, secrets_of
+from bot.storage.console import ConsoleStore
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlRooms, SqlStore
 from bot.web import Endpoint, Submit, create_app
 
 log = logging.getLogger("crisisbot")
+GRACE_S = 5
+"""On SIGTERM, how long in-flight requests may finish; then open console event streams (a tab
+left open) are closed rather than holding the shutdown."""
 
 INTAKE_WORKERS = 4
 """Group-commit transactions in flight at once on PostgreSQL (see `GroupCommit`); measured in
@@ -233,6 +242,8 @@ class Bot:
     clock: Clock
     outbox: Outbox
     inbound: InboundWorker
+    console: ConsoleStore
+    console_key: str
     scheduler: Pacemaker | None = None
     slack: AsyncApp | None = None
     telegram: TelegramUpdates | None = None
@@ -295,8 +306,11 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                       after_commit=outbox.wake, schedule=schedule_from(settings),
                       playbooks=playbooks, templates=templates_from(settings),
                       language=settings.language)
+    console = ConsoleStore(store)
+    key = settings.web.secret.get_secret_value() if settings.web.secret else \
+        await console.session_key()
     bot = Bot(settings, store, service, delivery, local, clock, outbox,
-              InboundWorker(store, clock, pacing_from(settings)))
+              InboundWorker(store, clock, pacing_from(settings)), console, key)
     bot.scheduler = build_scheduler(bot)
     if slack is not None:
         bot.slack = slack_app(service, slack, client=slack_client(settings, interactive=True),
@@ -455,10 +469,51 @@ def web_app(bot: Bot) -> FastAPI:
                 await bot.telegram.stop()
 
     schemas, definitions = json_schemas(SHAPES)
-    return create_app(parsers=alert_parsers(bot.settings), authenticate=authenticate,
-                      submit=intake.submit, ping=bot.store.writable, clock=bot.clock,
-                      lifespan=lifespan, posts=posts, schemas=schemas,
-                      definitions=definitions)
+    app = create_app(parsers=alert_parsers(bot.settings), authenticate=authenticate,
+                     submit=intake.submit, ping=bot.store.writable, clock=bot.clock,
+                     lifespan=lifespan, posts=posts, schemas=schemas, definitions=definitions)
+    app.include_router(console_router(web_console(bot)))
+    return app
+
+
+def sign_in_links(bot: Bot) -> SignInLinks:
+    """One-time sign-in links to the console, under `CRISISBOT_PUBLIC_URL`."""
+    return SignInLinks(bot.console.add_link, bot.console.use_link, bot.console.link_usable,
+                       bot.clock, bot.settings.base_url)
+
+
+def web_console(bot: Bot) -> Console:
+    """The web console: sessions signed with the stored (or configured) key, Secure cookies
+    when the public URL is HTTPS, people shown as in the built-in chat."""
+    settings = bot.settings
+    rules = bot.service.rules
+
+    def render_for(language: str) -> Renderer:
+        return renderer(language, lambda who: plain_mention(Who(rules.on(LocalChat.platform,
+                                                                            who.person))))
+
+    async def report(number: int, language: str) -> str:
+        return await report_text(bot, number, language, html=True)
+
+    sessions = Sessions(bot.console_key, settings.web.session_ttl,
+                        secure=settings.base_url.startswith("https://"))
+    return Console(bot.service, sessions, sign_in_links(bot), Changes(bot.console.last_event),
+                   bot.console.incident_page, render_for, settings.language, report)
+
+
+async def report_text(bot: Bot, number: int, language: str | None = None, *,
+                      html: bool = False) -> str:
+    """The report in `language` (else the incident's, else the team's), as Markdown or
+    HTML."""
+    report = await bot.service.report(number)
+    language = language or report.incident.language or bot.settings.language
+    render = bot.renderer(language)
+    lines = [render(line) for line in report.lines()]
+    if not html:
+        return "\n".join(lines)
+    labels = (render(_("mentions per interval")), render(_("negative share, %")))
+    return html_report(lines, language=language, series=report.series, chart_labels=labels,
+                       words=render)
 
 
 def feed_poller(settings: Settings, submit: Submit, clock: Clock) -> FeedPoller | None:
@@ -513,7 +568,8 @@ async def serve(settings: Settings) -> None:
         # the client's address, and each is work on every request of an alert storm.
         config = uvicorn.Config(web_app(bot), host=settings.host, port=settings.port,
                                 log_config=None, lifespan="on", access_log=False,
-                                proxy_headers=False, server_header=False)
+                                proxy_headers=False, server_header=False,
+                                timeout_graceful_shutdown=GRACE_S)
         server = uvicorn.Server(config)
         _settle_heap()
         await server.serve()

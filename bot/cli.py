@@ -23,17 +23,27 @@ from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import InvalidToken, TelegramError
 
-from bot.app import Bot, CannotStart, alert_parsers, build, playbooks_from, serve
+from bot.app import (
+    Bot,
+    CannotStart,
+    alert_parsers,
+    build,
+    playbooks_from,
+    report_text,
+    serve,
+    sign_in_links,
+)
 from bot.chat.telegram import build_application
+from bot.console.pages import incident_lines
 from bot.core.errors import CrisisError, NotFound
 from bot.core.intake import Inbound, PayloadError
+from bot.core.listing import Filters
 from bot.core.models import Alert, CrisisKind, parse_public_id, public_id
 from bot.core.stats import stats_lines
 from bot.core.text import LANGUAGES, Renderer, Text, _
 from bot.demo import DEMO_START, ScriptedClock
 from bot.i18n import renderer
 from bot.logsafe import REDACTOR, guard
-from bot.report_html import html_report
 from bot.settings import (
     ConfigError,
     Settings,
@@ -182,6 +192,7 @@ def _parser(render: Renderer) -> argparse.ArgumentParser:
     verb("check-config", _("validate and print settings (secrets masked)")).set_defaults(
         func=_check_config)
     _add_alerts_verbs(verbs, render)
+    _console_verbs(verbs, render)
     return parser
 
 
@@ -268,7 +279,7 @@ def _scripted(args: argparse.Namespace, name: str,
             try:
                 number = await play(bot, clock, print)
                 print("\n" + render(_("== Post-incident report")) + "\n")
-                print(await _report_text(bot, number))
+                print(await report_text(bot, number))
             finally:
                 await bot.close()
             return 0
@@ -287,10 +298,12 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
 
     def stop(_signum: int, _frame: object) -> None:
-        # uvicorn shuts down gracefully on SIGTERM, then re-raises it; land on a clean exit.
+        # uvicorn shuts down gracefully on SIGTERM / SIGINT, then re-raises it; land on a
+        # clean exit.
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # Ctrl-C after `make serve`: the same clean exit
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         with _database(settings.database_url):
             runner.run(upgrade(settings.database_url))
@@ -342,7 +355,7 @@ def _report(args: argparse.Namespace) -> int:
         raise CrisisError(_("--out: no such folder: {folder}", folder=str(out.parent)))
 
     async def work(bot: Bot) -> str:
-        return await _report_text(bot, number, html=args.format == "html")
+        return await report_text(bot, number, html=args.format == "html")
 
     text = _with_bot(_settings(args, reading=True), work)
     if out is None:
@@ -354,19 +367,6 @@ def _report(args: argparse.Namespace) -> int:
         raise CrisisError(_("cannot write {path}: {reason}", path=str(out),
                             reason=_reason(error))) from None
     return 0
-
-
-async def _report_text(bot: Bot, number: int, *, html: bool = False) -> str:
-    """The report in the incident's language (else the team's), as Markdown or HTML."""
-    report = await bot.service.report(number)
-    language = report.incident.language or bot.settings.language
-    render = bot.renderer(language)
-    lines = [render(line) for line in report.lines()]
-    if not html:
-        return "\n".join(lines)
-    labels = (render(_("mentions per interval")), render(_("negative share, %")))
-    return html_report(lines, language=language, series=report.series, chart_labels=labels,
-                       words=render)
 
 
 def _duration(value: str) -> timedelta:
@@ -465,3 +465,42 @@ def _described(alert: Alert) -> str:
     fields += [f"update={alert.update}"] if alert.update else []
     fields += [f"truncated={alert.truncated}"] if alert.truncated else []
     return " ".join(fields)
+
+
+def _console_verbs(verbs: Any, render: Renderer) -> None:
+    login = verbs.add_parser("login", help=render(_(
+        "print a one-time sign-in link to the web console")), render=render)
+    login.add_argument("person", help=render(_(
+        "who signs in: local:alice, slack:U123, telegram:93372553")))
+    login.add_argument("--ttl", type=_duration, help=render(_(
+        "how long the link stays valid (default CRISISBOT_WEB__LOGIN_TTL, 15m)")))
+    login.set_defaults(func=_login)
+
+    incidents = verbs.add_parser("incidents", help=render(_(
+        "list incidents, open ones first")), render=render)
+    incidents.add_argument("--open", action="store_true", help=render(_(
+        "only open incidents")))
+    incidents.add_argument("--db", type=Path, help=render(_(
+        "the SQLite file to use instead of CRISISBOT_DATABASE_URL")))
+    incidents.set_defaults(func=_incidents)
+
+
+def _login(args: argparse.Namespace) -> int:
+    settings = load()
+
+    async def work(bot: Bot) -> str:
+        return await sign_in_links(bot).issue(args.person, args.ttl or settings.web.login_ttl)
+
+    print(_with_bot(settings, work))
+    return 0
+
+
+def _incidents(args: argparse.Namespace) -> int:
+    settings = _settings(args, reading=True)
+
+    async def work(bot: Bot) -> list[str]:
+        page = await bot.console.incident_page(Filters(open_only=args.open, limit=100_000))
+        return incident_lines(page.listed, bot.renderer(), bot.clock.now())
+
+    print("\n".join(_with_bot(settings, work)))
+    return 0

@@ -395,6 +395,17 @@ def _default_approval() -> dict[Severity, list[ApprovalStepSettings]]:
     }
 
 
+class WebSettings(BaseModel):
+    """The web console's sessions."""
+
+    secret: SecretStr | None = None
+    """Signs session cookies; generated once and kept in the database when unset, so a restart
+    keeps everyone signed in."""
+    session_ttl: Duration = timedelta(hours=12)
+    login_ttl: Duration = timedelta(minutes=15)
+    """How long a sign-in link printed by `crisisbot login` stays valid, unless `--ttl` says."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CRISISBOT_",
@@ -406,6 +417,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./crisisbot.db"
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str | None = None
+    """The externally reachable base URL of `serve`, for links the bot sends; None means
+    `http://HOST:PORT`."""
     language: str = "en"
     timezone: str = "UTC"
     calendar: Literal["gregorian", "persian"] = "gregorian"
@@ -429,6 +443,7 @@ class Settings(BaseSettings):
     """The team's statement templates (`<lang>/[<kind>/]<name>.j2`), searched before ours."""
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     people: list[PersonSettings] = Field(default_factory=list)
+    web: WebSettings = Field(default_factory=WebSettings)
     """Bindings of one person's Slack and Telegram ids (roles and approvals count once)."""
     access: AccessSettings = Field(default_factory=AccessSettings)
 
@@ -486,6 +501,11 @@ class Settings(BaseSettings):
         if config:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
         return (*sources, file_secret_settings)
+
+    @property
+    def base_url(self) -> str:
+        """`public_url` without its trailing slash, else where `serve` listens."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def check_consistency(self) -> list[str]:
         """Problems pydantic cannot see field by field: roles that policies name but the

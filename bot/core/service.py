@@ -15,6 +15,7 @@ from bot.core import commands as cmd
 from bot.core.alert_intake import AlertIntake
 from bot.core.drills import Drills
 from bot.core.errors import Invalid, NotFound
+from bot.core.insights import reports_since
 from bot.core.models import (
     STATUS_LABELS,
     SYSTEM,
@@ -661,14 +662,8 @@ class Service(AlertIntake, PlaybookCases, Drills):
         """Incidents opened since `since` (drills only when asked), with their metrics."""
 
         async def work(tx: Tx) -> Stats:
-            reports = []
-            for incident in await tx.unit.incidents():
-                if incident.created_at < since or (incident.drill and not include_drills):
-                    continue
-                number = incident.number
-                reports.append(Report(incident, await tx.unit.drafts(number),
-                                      await tx.unit.timeline(number), await tx.unit.alerts(number),
-                                      await tx.unit.tasks(number)))
+            reports = [r for r in await reports_since(tx.unit, since)
+                       if include_drills or not r.incident.drill]
             return collect_stats(reports, since, tx.now, include_drills=include_drills)
 
         return await self._run(work)

@@ -433,6 +433,28 @@ class PersonRow(Base):
     username_key: Mapped[str | None] = mapped_column(String(255))
 
 
+class SignInLinkRow(Base):
+    """A sign-in link: the SHA-256 of its token (the token itself is never stored), whom it
+    signs in, until when, and when it was used (once)."""
+
+    __tablename__ = "sign_in_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person: Mapped[str] = mapped_column(PERSON)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ConsoleKeyRow(Base):
+    """Keys the console generates once and keeps across restarts (the cookie-signing key)."""
+
+    __tablename__ = "console_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+
+
 class CounterRow(Base):
     """Named sequences that must not skip or repeat (incident numbers are public)."""
 
@@ -747,6 +769,11 @@ class SqlUnit:
     def __init__(self, session: AsyncSession | _Blocking, dialect: str) -> None:
         self._s = session
         self._dialect = dialect
+
+    @property
+    def session(self) -> AsyncSession | _Blocking:
+        """For the store's sibling repositories (e.g. `storage/console.py`), in this unit."""
+        return self._s
 
     async def next_incident_number(self) -> int:
         """An upsert that increments in place: the row lock serializes concurrent units on

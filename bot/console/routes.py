@@ -1,0 +1,379 @@
+"""The web console's routes: the incident list, incident rooms, sign-in and sign-out, live
+updates. A third chat adapter beside Slack and Telegram: every change goes through the same
+use cases (`Service.execute` and the approval use case) with the signed-in person as actor.
+
+Every page and form answer is HTML rendered on the server; `static/console.js` only swaps the
+live parts of a page in place. Every POST carries the session's CSRF token and a small body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import ClientDisconnect
+
+from bot.console import pages
+from bot.console.live import Changes
+from bot.console.sessions import CSRF_FIELD, CSRF_HEADER, Session, Sessions
+from bot.console.signin import SignInLinks
+from bot.core import commands as cmd
+from bot.core.access import Origin
+from bot.core.errors import CrisisError
+from bot.core.insights import load_insights
+from bot.core.listing import Drills, Filters, Listing
+from bot.core.models import KIND_LABELS, STATUS_LABELS, CrisisKind, PersonId, Severity, Status
+from bot.core.service import Service
+from bot.core.text import LANGUAGES, Renderer, Text, _
+from bot.core.usecase import Context
+
+HERE = Path(__file__).parent
+MAX_FORM = 16 * 1024
+"""Console forms carry a command line or a statement: larger bodies are refused (413)."""
+RTL = frozenset({"fa"})
+STATIC = {"console.js": "text/javascript", "console.css": "text/css"}
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # a sign-in link must not leak to another site
+    "Cache-Control": "no-store",
+}
+CHAT_PLATFORM = "local"
+"""Mentions typed in the console (`@alice`) name built-in chat people (`local:alice`)."""
+UNBOUND = (cmd.Declare, cmd.StartDrill, cmd.Help)
+"""Commands that do not address the room's incident."""
+
+RenderFor = Callable[[str], Renderer]
+HtmlReport = Callable[[int, str], Awaitable[str]]
+
+
+def web_context(person: PersonId) -> Context:
+    """The one place the console says who acts and from where: the signed-in person, on the
+    built-in chat (a team origin), where `@bob` is `local:bob`."""
+    return Context(person, CHAT_PLATFORM, resolve=chat_person, origin=Origin.TEAM)
+
+
+def chat_person(mention: cmd.Mention) -> PersonId:
+    return f"{CHAT_PLATFORM}:{mention.value}"
+
+
+@dataclass(frozen=True)
+class Console:
+    """Everything the console needs, as plain values from the composition root."""
+
+    service: Service
+    sessions: Sessions
+    links: SignInLinks
+    changes: Changes
+    listing: Listing
+    render_for: RenderFor
+    language: str
+    html_report: HtmlReport
+
+
+class Refused(Exception):
+    def __init__(self, status: int, text: Text) -> None:
+        super().__init__(text.msgid)
+        self.status = status
+        self.text = text
+
+
+def console_router(console: Console) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    templates = Environment(loader=FileSystemLoader(HERE / "templates"),
+                            autoescape=select_autoescape(default=True),
+                            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    static = {name: (HERE / "static" / name).read_bytes() for name in STATIC}
+    service = console.service
+
+    def page(session: Session, name: str, language: str | None = None, status: int = 200,
+             **values: Any) -> HTMLResponse:
+        language = session.language or language or console.language
+        render = console.render_for(language)
+
+        def gettext(msgid: str, **fields: Any) -> str:
+            return render(Text(msgid, fields))
+
+        def ngettext(singular: str, plural: str, n: int, **fields: Any) -> str:
+            return render(Text(singular, {"n": n, **fields}, plural=plural, count=n))
+
+        html = templates.get_template(name).render(
+            _=gettext, N_=ngettext, lang=language, dir="rtl" if language in RTL else "ltr",
+            session=session, languages=LANGUAGES, **values)
+        response = HTMLResponse(html, status_code=status, headers=HEADERS)
+        if session.fresh:
+            console.sessions.write(response, session)
+        return response
+
+    def notice(session: Session, text: Text, status: int) -> HTMLResponse:
+        render = console.render_for(session.language or console.language)
+        return page(session, "notice.html", status=status, message=render(text))
+
+    async def form(request: Request, session: Session) -> dict[str, str]:
+        """The urlencoded body (at most MAX_FORM bytes), once its CSRF token matches."""
+        if request.headers.get("content-type", "").split(";")[0].strip() != \
+                "application/x-www-form-urlencoded":
+            raise Refused(415, _("Send the form as application/x-www-form-urlencoded."))
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_FORM:
+            raise Refused(413, _("The form is too large."))
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM:
+                raise Refused(413, _("The form is too large."))
+        try:
+            fields = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        except (UnicodeDecodeError, ValueError):
+            raise Refused(400, _("The form could not be read.")) from None
+        if not session.accepts(fields.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)):
+            raise Refused(403, pages.CSRF_REFUSED)
+        return fields
+
+    def signed_in(request: Request) -> tuple[Session, PersonId]:
+        session = console.sessions.read(request)
+        if session.person is None:
+            raise Refused(401, pages.SIGN_IN_NEEDED)
+        return session, session.person
+
+    async def posted(request: Request) -> tuple[Session, PersonId, dict[str, str]]:
+        session, person = signed_in(request)
+        return session, person, await form(request, session)
+
+    def guarded(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+        """Refusals as a page in the reader's language, with their status."""
+
+        @wraps(handler)
+        async def run(request: Request, **kwargs: Any) -> Response:
+            try:
+                return await handler(request, **kwargs)
+            except Refused as refused:
+                return notice(console.sessions.read(request), refused.text, refused.status)
+            except ClientDisconnect:
+                return Response(status_code=400)
+
+        return run
+
+    # -- the list -----------------------------------------------------------------------------
+
+    def filters_from(query: Mapping[str, str]) -> Filters:
+        def pick(kind: Any, name: str) -> Any:
+            value = query.get(name, "")
+            return kind(value) if value in {m.value for m in kind} else None
+
+        return Filters(status=pick(Status, "status"), severity=pick(Severity, "severity"),
+                       kind=pick(CrisisKind, "kind"),
+                       drills=pick(Drills, "drills") or Drills.WITH,
+                       text=query.get("q", "")[:200])
+
+    async def incident_list(request: Request) -> Response:
+        session, _person = signed_in(request)
+        filters = filters_from(request.query_params)
+        found = await console.listing(filters)
+        render = console.render_for(session.language or console.language)
+        return page(session, "list.html",
+                    rows=pages.rows(found.listed, render, service.clock.now()),
+                    total=found.total, filters=filters, mark=await console.changes.mark(),
+                    statuses=[(s.value, render(STATUS_LABELS[s])) for s in Status],
+                    severities=[s.value for s in Severity],
+                    kinds=[(k.value, render(KIND_LABELS[k])) for k in CrisisKind],
+                    drills=[d.value for d in Drills])
+
+    router.add_api_route("/", guarded(incident_list), methods=["GET"])
+
+    # -- a room ---------------------------------------------------------------------------------
+
+    async def room_page(session: Session, number: int,
+                        answer: tuple[list[Text], bool] | None = None) -> HTMLResponse:
+        try:
+            incident, drafts, events, _alerts = await service.load(number)
+        except CrisisError:
+            raise Refused(404, Text(pages.NO_INCIDENT.msgid,
+                                    {"incident": f"INC-{number}"})) from None
+        tasks = await service.tasks(number)
+        language = session.language or incident.language or console.language
+        render = console.render_for(language)
+        room = pages.room(incident, drafts, events, tasks, service.rules, render)
+        shown = (pages.answer_lines(answer[0], render), answer[1]) if answer else None
+        return page(session, "room.html", language, room=room, answer=shown,
+                    mark=await console.changes.mark())
+
+    async def room(request: Request, number: int) -> Response:
+        session, _person = signed_in(request)
+        return await room_page(session, number)
+
+    router.add_api_route("/incidents/{number}", guarded(room), methods=["GET"])
+
+    async def act(session: Session, number: int,
+                  work: Callable[[], Awaitable[list[Text]]]) -> Response:
+        """Run a use case; its answer (or refusal) shows in the room, in the reader's language.
+        A refusal is an answer too (200): the page tells the person why."""
+        try:
+            lines, refused = await work(), False
+        except CrisisError as error:
+            lines, refused = [error.text], True
+        return await room_page(session, number, (lines, refused))
+
+    async def command(request: Request, number: int) -> Response:
+        session, person, fields = await posted(request)
+
+        async def work() -> list[Text]:
+            parsed = cmd.parse(fields.get("line", ""))
+            if parsed.incident is None and not isinstance(parsed.action, UNBOUND):
+                parsed = replace(parsed, incident=number)
+            return (await service.execute(parsed, web_context(person))).lines
+
+        return await act(session, number, work)
+
+    router.add_api_route("/incidents/{number}/command", guarded(command), methods=["POST"])
+
+    async def decide(request: Request, number: int, draft: int, verdict: str) -> Response:
+        session, person, fields = await posted(request)
+        version = fields.get("version", "")
+
+        async def work() -> list[Text]:
+            if verdict == "revise":
+                action: cmd.Action = cmd.ReviseDraft(draft, fields.get("text", ""))
+                return (await service.execute(cmd.Command(action, number),
+                                              web_context(person))).lines
+            approve = verdict == "approve"
+            await service.decide(number, person, approve=approve, draft_number=draft,
+                                 reason=fields.get("reason", ""),
+                                 version=int(version) if version.isdigit() else None)
+            if approve:
+                return [_("You approved draft #{number}.", number=draft)]
+            return [_("You rejected draft #{number}.", number=draft)]
+
+        return await act(session, number, work)
+
+    def on_draft(verdict: str) -> Callable[..., Awaitable[Response]]:
+        async def decided(request: Request, number: int, draft: int) -> Response:
+            return await decide(request, number, draft, verdict)
+
+        return decided
+
+    for verdict in ("approve", "reject", "revise"):
+        router.add_api_route(f"/incidents/{{number}}/drafts/{{draft}}/{verdict}",
+                             guarded(on_draft(verdict)), methods=["POST"])
+
+    async def task(request: Request, number: int, item: int) -> Response:
+        session, person, fields = await posted(request)
+        action = cmd.TaskDone(item, done=fields.get("done") == "1")
+
+        async def work() -> list[Text]:
+            return (await service.execute(cmd.Command(action, number),
+                                          web_context(person))).lines
+
+        return await act(session, number, work)
+
+    router.add_api_route("/incidents/{number}/tasks/{item}", guarded(task), methods=["POST"])
+
+    async def report(request: Request, number: int) -> Response:
+        session, _person = signed_in(request)
+        try:
+            incident = (await service.load(number))[0]
+        except CrisisError:
+            raise Refused(404, Text(pages.NO_INCIDENT.msgid,
+                                    {"incident": f"INC-{number}"})) from None
+        html = await console.html_report(
+            number, session.language or incident.language or console.language)
+        headers = {**HEADERS, "Content-Security-Policy":
+                   "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
+        return HTMLResponse(html, headers=headers)
+
+    router.add_api_route("/incidents/{number}/report", guarded(report), methods=["GET"])
+
+    # -- insights -------------------------------------------------------------------------------
+
+    async def insights(request: Request) -> Response:
+        session, _person = signed_in(request)
+        asked = request.query_params.get("weeks", "")
+        weeks = min(max(int(asked), 1), 52) if asked.isdigit() else 12
+        until = service.clock.now()
+        found = await load_insights(service.store, until - timedelta(weeks=weeks), until)
+        render = console.render_for(session.language or console.language)
+        return page(session, "insights.html", weeks=weeks, drills=found.drills,
+                    incidents=sum(w.incidents for w in found.weeks),
+                    medians=pages.median_rows(found, render),
+                    charts=pages.insight_charts(found, render))
+
+    router.add_api_route("/insights", guarded(insights), methods=["GET"])
+
+    # -- live -----------------------------------------------------------------------------------
+
+    async def live(request: Request) -> Response:
+        signed_in(request)
+        since = request.query_params.get("since", "")
+        last = request.headers.get("last-event-id", since)
+        stream = console.changes.stream(int(last) if last.isdigit() else None)
+        return StreamingResponse(stream, media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store",
+                                          "X-Accel-Buffering": "no"})
+
+    router.add_api_route("/live", guarded(live), methods=["GET"])
+
+    # -- signing in and out ---------------------------------------------------------------------
+
+    async def sign_in_page(request: Request, token: str) -> Response:
+        session = console.sessions.read(request)
+        if not await console.links.usable(token):
+            raise Refused(410, pages.LINK_REFUSED)
+        return page(session, "signin.html", token=token)
+
+    async def sign_in(request: Request, token: str) -> Response:
+        session = console.sessions.read(request)
+        await form(request, session)
+        person = await console.links.redeem(token)
+        if person is None:
+            raise Refused(410, pages.LINK_REFUSED)
+        response = RedirectResponse("/", status_code=303, headers=HEADERS)
+        console.sessions.write(response, session.signed_in_as(person))
+        return response
+
+    router.add_api_route("/signin/{token}", guarded(sign_in_page), methods=["GET"])
+    router.add_api_route("/signin/{token}", guarded(sign_in), methods=["POST"])
+
+    async def sign_out(request: Request) -> Response:
+        session, _person, _fields = await posted(request)
+        response = notice(Session(session.csrf, None, session.language), pages.SIGNED_OUT,
+                          200)
+        console.sessions.clear(response)
+        return response
+
+    router.add_api_route("/signout", guarded(sign_out), methods=["POST"])
+
+    async def language(request: Request) -> Response:
+        session = console.sessions.read(request)
+        fields = await form(request, session)
+        chosen = fields.get("language", "")
+        if chosen not in LANGUAGES:
+            raise Refused(422, _("Choose one of the languages offered."))
+        back = fields.get("back", "/")
+        target = back if back.startswith("/") and not back.startswith("//") else "/"
+        response = RedirectResponse(target, status_code=303, headers=HEADERS)
+        console.sessions.write(response, session.speaking(chosen))
+        return response
+
+    router.add_api_route("/language", guarded(language), methods=["POST"])
+
+    async def asset(name: str) -> Response:
+        if name not in STATIC:
+            return Response(status_code=404)
+        return Response(static[name], media_type=STATIC[name],
+                        headers={"Cache-Control": "max-age=300",
+                                 "X-Content-Type-Options": "nosniff"})
+
+    router.add_api_route("/console/static/{name}", asset, methods=["GET"])
+    return router
+
+

@@ -1,0 +1,115 @@
+"""What the web console keeps in the database: one-time sign-in links (only their hashes) and
+the key that signs session cookies; and what it reads fast: the timeline's high-water mark
+that live pages watch, and the incident list.
+
+The rows are defined with the store's own (`SignInLinkRow`, `ConsoleKeyRow` in sql.py, one
+metadata for the migrations) and written through its units.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import case, func, select, update
+
+from bot.core.listing import Drills, Filters, Listed, Page, order
+from bot.core.models import PersonId, Status
+from bot.storage.sql import (
+    AlertRow,
+    ConsoleKeyRow,
+    EventRow,
+    IncidentRow,
+    SignInLinkRow,
+    SqlStore,
+    _incident,
+)
+
+SESSION_KEY = "session"
+
+
+class ConsoleStore:
+    """The console's rows, through the SQL store's units."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+
+    async def add_link(self, token_hash: str, person: PersonId, issued_at: datetime,
+                       expires_at: datetime) -> None:
+        async with self._store.unit() as unit:
+            unit.session.add(SignInLinkRow(token_hash=token_hash, person=person,
+                                           issued_at=issued_at, expires_at=expires_at))
+            await unit.session.flush()
+
+    async def use_link(self, token_hash: str, now: datetime) -> PersonId | None:
+        """The link's person, marking it used, if it is unused and unexpired; else None. One
+        conditional UPDATE, so two concurrent uses cannot both succeed."""
+        async with self._store.unit() as unit:
+            person: str | None = await unit.session.scalar(
+                update(SignInLinkRow)
+                .where(SignInLinkRow.token_hash == token_hash, SignInLinkRow.used_at.is_(None),
+                       SignInLinkRow.expires_at > now)
+                .values(used_at=now)
+                .returning(SignInLinkRow.person))
+            return person
+
+    async def link_usable(self, token_hash: str, now: datetime) -> bool:
+        async with self._store.unit() as unit:
+            found = await unit.session.scalar(
+                select(SignInLinkRow.token_hash)
+                .where(SignInLinkRow.token_hash == token_hash, SignInLinkRow.used_at.is_(None),
+                       SignInLinkRow.expires_at > now))
+            return found is not None
+
+    async def session_key(self) -> str:
+        """The cookie-signing key, created on first use."""
+        async with self._store.unit() as unit:
+            key: str | None = await unit.session.scalar(
+                select(ConsoleKeyRow.value).where(ConsoleKeyRow.name == SESSION_KEY))
+            if key is None:
+                key = secrets.token_urlsafe(48)
+                unit.session.add(ConsoleKeyRow(name=SESSION_KEY, value=key))
+                await unit.session.flush()
+            return key
+
+    async def last_event(self) -> int:
+        """The newest timeline event's sequence number (0 before the first): every change to
+        an incident records one, so a page is stale when this moves."""
+        async with self._store.unit() as unit:
+            seq: int | None = await unit.session.scalar(select(func.max(EventRow.seq)))
+            return seq or 0
+
+    async def incident_page(self, filters: Filters) -> Page:
+        """The incident list (see `core/listing.py`) in a few narrow queries: the matching
+        numbers in list order (with a text search, every match's title is read and searched
+        here, so any script's case folds as Python folds it; without one, the database
+        counts and cuts the page), the page's incidents, and their alert counts."""
+        conditions = [column == value.value for column, value in (
+            (IncidentRow.status, filters.status), (IncidentRow.severity, filters.severity),
+            (IncidentRow.kind, filters.kind)) if value is not None]
+        if filters.open_only:
+            conditions.append(IncidentRow.status != Status.RESOLVED.value)
+        if filters.drills is not Drills.WITH:
+            conditions.append(IncidentRow.drill.is_(filters.drills is Drills.ONLY))
+        closed = case((IncidentRow.status == Status.RESOLVED.value, 1), else_=0)
+        ordered = (closed, IncidentRow.created_at.desc(), IncidentRow.number.desc())
+        async with self._store.unit() as unit:
+            if filters.text.strip():
+                found = await unit.session.execute(
+                    select(IncidentRow.number, IncidentRow.title).where(*conditions)
+                    .order_by(*ordered))
+                numbers = [n for n, title in found if filters.matches_title(title)]
+                total, shown = len(numbers), numbers[:filters.limit]
+            else:
+                total = await unit.session.scalar(
+                    select(func.count()).select_from(IncidentRow).where(*conditions)) or 0
+                shown = list(await unit.session.scalars(
+                    select(IncidentRow.number).where(*conditions).order_by(*ordered)
+                    .limit(filters.limit)))
+            rows = await unit.session.scalars(
+                select(IncidentRow).where(IncidentRow.number.in_(shown)))
+            incidents = sorted((_incident(row) for row in rows), key=order)
+            counts = dict(list(await unit.session.execute(
+                select(AlertRow.incident, func.count()).where(AlertRow.incident.in_(shown))
+                .group_by(AlertRow.incident))))
+        return Page([Listed(i, counts.get(i.number, 0)) for i in incidents], total)

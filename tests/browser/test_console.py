@@ -1,0 +1,249 @@
+"""The web console in a real Chromium, against `crisisbot serve` as a real process: sign in
+with a one-time link, watch an alert arrive without reloading, run `/crisis` commands in the
+Command box, approve a draft with two people while the author is refused, and the refusals
+(reused or expired links, a form without its CSRF token). Controls are found by role and
+accessible name, as a screen reader finds them. Screenshots go to test-artifacts/console/."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, skip_without_browser
+from tests.serving import free_port
+
+skip_without_browser()
+pytestmark = pytest.mark.browser
+
+SECRET = "browser-secret"
+LIVE = 5_000
+"""How long (ms) a live update may take to show; the console's own target is under a second."""
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+
+    def link(self, person: str, ttl: str = "15m") -> str:
+        """A sign-in link from `crisisbot login`, as an operator gets one."""
+        done = subprocess.run([sys.executable, "-m", "bot", "login", person, "--ttl", ttl],
+                              env=self.env, capture_output=True, text=True, timeout=60,
+                              check=True)
+        return done.stdout.strip()
+
+    def alert(self, title: str, key: str) -> None:
+        response = httpx.post(f"{self.url}/alerts/generic",
+                              json={"title": title, "dedup_key": key, "group": "recall"},
+                              headers={"authorization": f"Bearer {SECRET}"})
+        assert response.status_code == 200, response.text
+
+
+@dataclass
+class Errors:
+    seen: list[str] = field(default_factory=list)
+
+    def watch(self, page) -> None:
+        page.on("console", lambda m: self.seen.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.seen.append(str(e)))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[Server]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    db = tmp_path_factory.mktemp("console") / "console.db"
+    env = {**os.environ, "CRISISBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+           "CRISISBOT_PORT": str(port), "CRISISBOT_PUBLIC_URL": url,
+           "CRISISBOT_ALERTS__SECRET": SECRET, "CRISISBOT_ALERTS__DIGEST_SECONDS": "1"}
+    env.pop("CRISISBOT_CONFIG", None)
+    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise AssertionError("serve did not come up")
+        time.sleep(0.1)
+    yield Server(url, env, process)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+    errors = process.stderr.read().decode() if process.stderr else ""
+    assert "Traceback" not in errors, errors
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str, server: Server):
+    """Started after the server and closed before it, as people close their tabs."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium,
+                                              args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        launched.close()
+
+
+def sign_in(browser, server: Server, person: str):
+    """A browser context (one person's browser) signed in through a fresh link."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(server.link(person))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}/")
+    return context, page
+
+
+def command(page, line: str) -> None:
+    """Type a line into the Command box and wait for its answer."""
+    page.get_by_role("textbox", name="Command").fill(line)
+    with page.expect_response(re.compile(r"/command$")):
+        page.get_by_role("button", name="Send").click()
+
+
+def test_an_incident_from_an_alert_to_an_approved_statement(browser, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    errors = Errors()
+    alice, page = sign_in(browser, server, "local:alice")
+    errors.watch(page)
+    expect(page.get_by_role("heading", name="Incidents")).to_be_visible()
+
+    # An alert posted over HTTP shows in the open list, with no reload.
+    server.alert("Fake recall story spreading", "recall-1")
+    row = page.get_by_role("row").filter(has_text="Fake recall story spreading")
+    expect(row).to_be_visible(timeout=LIVE)
+    expect(row.get_by_role("cell").nth(0)).to_have_text("INC-1")
+    expect(row.get_by_role("cell").nth(6)).to_have_text("1")
+    page.screenshot(path=ARTIFACTS / "list.png", full_page=True)
+
+    # ... and in its room: a second alert of the group shows in the live timeline.
+    row.get_by_role("link", name="INC-1").click()
+    expect(page.get_by_role("heading", name=re.compile("INC-1"))).to_be_visible()
+    server.alert("Fake recall story spreading", "recall-2")
+    timeline = page.get_by_role("region", name="Timeline")
+    expect(timeline).to_contain_text("+1 alert", timeout=LIVE)
+
+    # `/crisis ack` in the Command box makes alice the commander, answered in place.
+    command(page, "/crisis ack")
+    expect(page.get_by_role("status")).to_have_text("Done.")
+    summary = page.get_by_role("region", name="Summary")
+    expect(summary).to_contain_text("Commander: @alice")
+    for line in ("/crisis role @bob approver", "/crisis role @carol approver",
+                 "/crisis severity SEV2", "/crisis draft We are checking the story."):
+        command(page, line)
+    drafts = page.get_by_role("region", name="Drafts")
+    expect(drafts).to_contain_text("Approvals: 0 of 2")
+
+    # The author's own Approve is refused, with the reason shown.
+    drafts.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "You wrote this draft, so you cannot approve it.")
+    page.screenshot(path=ARTIFACTS / "room.png", full_page=True)
+
+    # Two approvers, each in their own browser, approve; alice's room follows live.
+    others = []
+    for person, count in (("local:bob", "1 of 2"), ("local:carol", "2 of 2")):
+        context, other = sign_in(browser, server, person)
+        errors.watch(other)
+        other.goto(f"{server.url}/incidents/1")
+        other.get_by_role("region", name="Drafts").get_by_role("button", name="Approve").click()
+        expect(other.get_by_role("status")).to_have_text("You approved draft #1.")
+        expect(drafts).to_contain_text(f"Approvals: {count}", timeout=LIVE)
+        others.append((context, other))
+    expect(drafts).to_contain_text("State: approved")
+
+    # Insights: charts with their numbers in tables.
+    page.get_by_role("link", name="Insights").click()
+    figure = page.get_by_role("figure", name="Incidents per week, by severity")
+    expect(figure.get_by_role("img", name="Incidents per week, by severity")).to_be_visible()
+    expect(figure.get_by_role("table")).to_contain_text("1")
+    page.screenshot(path=ARTIFACTS / "insights.png", full_page=True)
+
+    # bob reads the room in Persian: right to left, the same incident.
+    bob = others[0][1]
+    bob.get_by_role("combobox", name="Language").select_option("fa")
+    bob.get_by_role("button", name="Change language").click()
+    expect(bob.locator("html")).to_have_attribute("dir", "rtl")
+    expect(bob.locator("html")).to_have_attribute("lang", "fa")
+    expect(bob.get_by_role("heading", level=1)).to_contain_text("INC-1")
+    bob.screenshot(path=ARTIFACTS / "room-fa.png", full_page=True)
+
+    assert errors.seen == []
+    for context, _other in others:
+        context.close()
+    alice.close()
+
+
+def test_a_sign_in_link_works_once(browser, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    link = server.link("local:dora")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(link)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Incidents")).to_be_visible()
+    again = browser.new_context()
+    reused = again.new_page()
+    response = reused.goto(link)
+    assert response is not None
+    assert response.status == 410
+    expect(reused.get_by_role("alert")).to_contain_text("cannot be used")
+    context.close()
+    again.close()
+
+
+def test_an_expired_sign_in_link_is_refused(browser, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    link = server.link("local:erin", ttl="1s")
+    time.sleep(1.5)
+    context = browser.new_context()
+    page = context.new_page()
+    response = page.goto(link)
+    assert response is not None
+    assert response.status == 410
+    expect(page.get_by_role("alert")).to_contain_text("cannot be used")
+    expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
+    context.close()
+
+
+def test_a_form_without_its_csrf_token_is_refused(browser, server: Server) -> None:
+    context, page = sign_in(browser, server, "local:frank")
+    refused = context.request.post(f"{server.url}/incidents/1/command",
+                                   form={"line": "/crisis note forged"})
+    assert refused.status == 403
+    token = page.locator('meta[name="csrf"]').get_attribute("content")
+    accepted = context.request.post(f"{server.url}/incidents/1/command",
+                                    form={"line": "/crisis note genuine", "csrf": token})
+    assert accepted.status == 200
+    context.close()
+
+
+def test_signing_out_ends_the_session(browser, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    context, page = sign_in(browser, server, "local:gina")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("alert")).to_have_text("You are signed out.")
+    response = page.goto(f"{server.url}/")
+    assert response is not None
+    assert response.status == 401
+    context.close()

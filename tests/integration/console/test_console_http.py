@@ -1,0 +1,290 @@
+"""The web console over HTTP on loopback (the app `serve` runs, on a fresh SQLite file):
+sign-in links, sessions and CSRF, body limits, the incident list's filters and the live
+stream. The browser tests (tests/browser) drive the same pages through Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.app import Bot, build, sign_in_links, web_app
+from bot.core.errors import Invalid
+from bot.core.models import CrisisKind
+from bot.settings import load
+from bot.storage.sql import SignInLinkRow
+from tests.serving import serve
+
+SECRET = "console-secret"
+
+
+@dataclass
+class Console:
+    bot: Bot
+    url: str
+
+    @asynccontextmanager
+    async def client(self, person: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+        """A browser-like client (cookies kept), signed in as `person` through a link."""
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            if person is not None:
+                await self.sign_in(client, person)
+            yield client
+
+    async def sign_in(self, client: httpx.AsyncClient, person: str) -> None:
+        link = await self.link(person)
+        page = await client.get(link)
+        answer = await client.post(link, data={"csrf": csrf_of(page.text)})
+        assert answer.status_code == 303
+
+    async def link(self, person: str, ttl: timedelta = timedelta(minutes=5)) -> str:
+        """The path of a new sign-in link (the link itself names CRISISBOT_PUBLIC_URL)."""
+        link = await sign_in_links(self.bot).issue(person, ttl)
+        assert link.startswith("http://127.0.0.1:8080/signin/")
+        return urlsplit(link).path
+
+    async def alert(self, title: str, key: str, **extra: object) -> None:
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            response = await client.post(
+                "/alerts/generic", json={"title": title, "dedup_key": key, **extra},
+                headers={"authorization": f"Bearer {SECRET}"})
+            assert response.status_code == 200, response.text
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" (?:value|content)="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.fixture
+async def console(sqlite_url: str) -> AsyncIterator[Console]:
+    settings = load(database_url=sqlite_url, alerts={"secret": SECRET, "digest_seconds": 1})
+    bot = await build(settings)
+    serving = await serve(web_app(bot))
+    try:
+        yield Console(bot, serving.url)
+    finally:
+        await serving.stop()
+        await bot.close()
+
+
+async def test_every_page_needs_a_session(console: Console) -> None:
+    async with console.client() as anonymous:
+        for path in ("/", "/incidents/1", "/incidents/1/report", "/live"):
+            response = await anonymous.get(path)
+            assert response.status_code == 401, path
+            assert "crisisbot login" in response.text
+        anonymous.cookies.set("crisisbot_session", "eyJjIjoieCJ9.forged")
+        assert (await anonymous.get("/")).status_code == 401
+
+
+async def test_a_link_signs_in_its_person_once_and_only_its_hash_is_stored(
+        console: Console) -> None:
+    link = await console.link("local:alice")
+    token = link.rsplit("/", 1)[-1]
+    async with console.bot.store.unit() as unit:
+        stored = list(await unit.session.scalars(select(SignInLinkRow.token_hash)))
+    assert stored == [hashlib.sha256(token.encode()).hexdigest()]
+    assert token not in stored
+    async with console.client() as browser:
+        page = await browser.get(link)
+        assert page.status_code == 200
+        signed = await browser.post(link, data={"csrf": csrf_of(page.text)})
+        assert signed.status_code == 303
+        home = await browser.get("/")
+        assert home.status_code == 200
+        assert "Signed in as local:alice" in home.text
+        again = await browser.post(link, data={"csrf": csrf_of(home.text)})
+        assert again.status_code == 410
+
+
+async def test_an_expired_link_and_a_bad_person_are_refused(console: Console) -> None:
+    link = await console.link("local:alice", timedelta(milliseconds=1))
+    await asyncio.sleep(0.01)
+    async with console.client() as browser:
+        assert (await browser.get(link)).status_code == 410
+    links = sign_in_links(console.bot)
+    with pytest.raises(Invalid):
+        await links.issue("alice", timedelta(minutes=5))
+    with pytest.raises(Invalid):
+        await links.issue("local:alice", timedelta(0))
+
+
+async def test_a_post_without_the_sessions_csrf_token_changes_nothing(
+        console: Console) -> None:
+    await console.alert("Outage", "o1")
+    async with console.client("local:alice") as alice:
+        page = await alice.get("/incidents/1")
+        token = csrf_of(page.text)
+        for fields in ({"line": "/crisis ack"}, {"line": "/crisis ack", "csrf": "guess"}):
+            refused = await alice.post("/incidents/1/command", data=fields)
+            assert refused.status_code == 403
+        async with console.client("local:mallory") as other:
+            mine = csrf_of((await other.get("/")).text)
+            assert (await alice.post("/incidents/1/command",
+                                     data={"line": "/crisis ack", "csrf": mine})).status_code == 403
+        incident = (await console.bot.service.load(1))[0]
+        assert incident.commander is None
+        done = await alice.post("/incidents/1/command", headers={"x-csrf-token": token},
+                                data={"line": "/crisis ack"})
+        assert done.status_code == 200
+        assert (await console.bot.service.load(1))[0].commander == "local:alice"
+
+
+async def test_console_bodies_are_small(console: Console) -> None:
+    await console.alert("Outage", "o1")
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        big = await alice.post("/incidents/1/command",
+                               data={"line": "/crisis note " + "x" * 20_000, "csrf": token})
+        assert big.status_code == 413
+        as_json = await alice.post("/incidents/1/command", json={"line": "/crisis ack"})
+        assert as_json.status_code == 415
+        missing = await alice.get("/incidents/99")
+        assert missing.status_code == 404
+
+
+async def test_commands_in_the_room_answer_in_place_and_refusals_say_why(
+        console: Console) -> None:
+    await console.alert("Outage", "o1")
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+
+        async def run(line: str) -> str:
+            page = await alice.post("/incidents/1/command", data={"line": line, "csrf": token})
+            assert page.status_code == 200
+            found = re.search(r'id="answer"[^>]*>(.*?)</div>', page.text, re.S)
+            assert found is not None
+            return re.sub(r"<[^>]+>|\s+", " ", found.group(1)).strip()
+
+        assert await run("/crisis ack") == "Done."
+        assert await run("/crisis role @bob approver") == "Done."
+        assert await run("draft We know.") == "Draft #1 posted for approval."
+        refused = await alice.post("/incidents/1/drafts/1/approve",
+                                   data={"version": "1", "csrf": token})
+        assert 'role="alert"' in refused.text
+        assert "You wrote this draft, so you cannot approve it." in refused.text
+        assert await run("/crisis frobnicate") == \
+            "Unknown command “frobnicate”. Try “/crisis help” for the list."
+    async with console.client("local:bob") as bob:
+        token = csrf_of((await bob.get("/")).text)
+        stale = await bob.post("/incidents/1/drafts/1/approve",
+                               data={"version": "7", "csrf": token})
+        assert 'role="alert"' in stale.text
+        approved = await bob.post("/incidents/1/drafts/1/approve",
+                                  data={"version": "1", "csrf": token})
+        assert "You approved draft #1." in approved.text
+    draft = (await console.bot.service.load(1))[1][0]
+    assert draft.state.value == "approved"
+
+
+async def test_the_list_filters_and_puts_open_incidents_first(console: Console) -> None:
+    await console.alert("Checkout down", "a", severity="critical")
+    await console.alert("Fake recall story", "b")
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        await alice.post("/incidents/2/command", data={"line": "/crisis ack", "csrf": token})
+        await alice.post("/incidents/2/command", data={"line": "/crisis resolve", "csrf": token})
+
+        async def listed(query: str = "") -> list[str]:
+            page = await alice.get("/" + query)
+            return re.findall(r'href="/incidents/\d+">(INC-\d+)<', page.text)
+
+        await console.alert("Trolls again", "c")
+        assert await listed() == ["INC-3", "INC-1", "INC-2"]
+        assert await listed("?status=resolved") == ["INC-2"]
+        assert await listed("?q=RECALL+fake") == ["INC-2"]
+        assert await listed("?drills=only") == []
+        assert await listed("?severity=SEV4&status=nonsense") == []
+
+
+async def test_the_live_stream_tells_a_change_within_a_second(console: Console) -> None:
+    async with console.client("local:alice") as alice:
+        page = await alice.get("/")
+        mark = re.search(r'data-since="(\d+)"', page.text)
+        assert mark is not None
+        async with alice.stream("GET", f"/live?since={mark.group(1)}") as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.aiter_lines()
+            assert await anext(lines) == "retry: 500"
+            started = asyncio.get_running_loop().time()
+            await console.alert("Outage", "o1")
+            async with asyncio.timeout(1):
+                while not (await anext(lines)).startswith("event: change"):
+                    pass
+            assert asyncio.get_running_loop().time() - started < 1
+
+
+async def test_the_language_is_the_persons_choice(console: Console) -> None:
+    await console.alert("Outage", "o1")
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        chosen = await alice.post("/language", data={"language": "fa", "csrf": token,
+                                                     "back": "/incidents/1"})
+        assert chosen.status_code == 303
+        assert chosen.headers["location"] == "/incidents/1"
+        room = await alice.get("/incidents/1")
+        assert '<html lang="fa" dir="rtl">' in room.text
+        assert "فرمان" in room.text  # "Command"
+        outside = await alice.post("/language", data={"language": "ru", "csrf": token,
+                                                      "back": "//evil.example/"})
+        assert outside.headers["location"] == "/"
+
+
+async def test_insights_count_incidents_by_week_and_keep_drills_apart(
+        console: Console) -> None:
+    await console.alert("Outage", "o1", severity="critical")
+    await console.bot.service.start_drill("local:alice", CrisisKind.TROLLING)
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        await alice.post("/incidents/1/command", data={"line": "/crisis ack", "csrf": token})
+        page = await alice.get("/insights?weeks=4")
+    assert page.status_code == 200
+    assert "1 incident · Drills apart: 1 drill." in page.text
+    assert page.text.count("<svg") == 3
+    week = re.findall(r"<tr><th scope=\"row\">\d\d-\d\d</th>((?:<td>[^<]*</td>)+)</tr>",
+                      page.text)
+    assert week[3] == "<td>1</td><td>0</td><td>0</td><td>0</td><td>1</td>"  # SEV1, Σ
+    assert '<tr><th scope="row">other</th><td>1</td></tr>' in page.text  # by kind
+    assert "trolling" not in page.text  # the drill's kind
+
+
+async def test_checklist_items_are_done_and_undone_from_the_room(console: Console) -> None:
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        declared = await alice.post("/incidents/1/command", data={
+            "line": "/crisis declare kind:data_breach Customer data on a forum", "csrf": token})
+        assert "Declared INC-1" in declared.text
+        room = await alice.get("/incidents/1")
+        first = re.search(r'action="/incidents/1/tasks/(\d+)".*?name="done" value="1".*?'
+                          r'aria-label="Done: ([^"]+)"', room.text, re.S)
+        assert first is not None
+        task, title = first.groups()
+        done = await alice.post(f"/incidents/1/tasks/{task}", data={"done": "1", "csrf": token})
+        assert f'aria-label="Undo: {title}"' in done.text
+        tasks = await console.bot.service.tasks(1)
+        assert next(t for t in tasks if t.number == int(task)).done_by == "local:alice"
+        undone = await alice.post(f"/incidents/1/tasks/{task}", data={"done": "0",
+                                                                      "csrf": token})
+        assert f'aria-label="Done: {title}"' in undone.text
+        assert not next(t for t in await console.bot.service.tasks(1)
+                        if t.number == int(task)).done
+
+
+async def test_a_command_in_the_room_of_a_missing_incident_is_a_404(console: Console) -> None:
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        missing = await alice.post("/incidents/42/command",
+                                   data={"line": "/crisis ack", "csrf": token})
+        assert missing.status_code == 404
+        assert "There is no incident INC-42." in missing.text

@@ -1,0 +1,44 @@
+"""The console's change stream: many pages, one watcher, every page told of every change."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.console.live import Changes
+
+
+async def test_every_listening_page_hears_a_change_and_the_watcher_stops_after_the_last() -> None:
+    mark = 5
+    reads = 0
+
+    async def last_event() -> int:
+        nonlocal reads
+        reads += 1
+        return mark
+
+    changes = Changes(last_event, every=0.01, keepalive=5, lifetime=5)
+    streams = [changes.stream(5) for _ in range(3)]
+    for stream in streams:
+        assert await anext(stream) == "retry: 500\n\n"
+    waiting = [asyncio.create_task(anext(stream)) for stream in streams]
+    await asyncio.sleep(0.05)
+    assert not any(task.done() for task in waiting)
+    mark = 6
+    async with asyncio.timeout(1):
+        told = await asyncio.gather(*waiting)
+    assert told == ["id: 6\nevent: change\ndata: 6\n\n"] * 3
+    for stream in streams:
+        await stream.aclose()
+    before = reads
+    await asyncio.sleep(0.05)
+    assert reads == before  # nobody listens: nothing polls
+
+
+async def test_a_reconnecting_page_is_told_what_it_missed_and_a_stream_ends() -> None:
+    async def last_event() -> int:
+        return 9
+
+    changes = Changes(last_event, every=0.01, keepalive=0.02, lifetime=0.1)
+    told = [part async for part in changes.stream(7)]
+    assert told[:2] == ["retry: 500\n\n", "id: 9\nevent: change\ndata: 9\n\n"]
+    assert set(told[2:]) == {": keep-alive\n\n"}
