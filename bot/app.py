@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -24,6 +25,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.destinations import SignedWebhook, SlackChannel, StatusPage, TelegramChannel
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox, Pacing
 from bot.chat.slack import PLATFORM as SLACK
@@ -39,9 +41,12 @@ from bot.core.models import KIND_LABELS, CrisisKind, role_name
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.playbooks import Playbook, PlaybookError
 from bot.core.ports import Chat, Clock
+from bot.core.publication import Destination
+from bot.core.publishing import PublishDelivery
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
+from bot.core.status_board import Board
 from bot.core.text import LANGUAGES, Localized, Renderer, Text, Who, plain_mention, unescaped
 from bot.i18n import renderer
 from bot.ingest import PARSERS
@@ -51,6 +56,7 @@ from bot.ingest.feeds import Feed, FeedPoller
 from bot.ingest.mapping import MappedSource, MappingError, MappingSpec
 from bot.scheduler import Leader, Pacemaker
 from bot.settings import WEEKDAYS, AlertSourceSettings, ConfigError, Settings
+from bot.status.routes import status_routes
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlStore
@@ -274,12 +280,13 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     if telegram is not None:
         chats[telegram.platform] = telegram
     clock = clock or SystemClock()
-    delivery = Delivery(store, chats, rules)
+    destinations = destinations_from(settings, slack, telegram)
+    delivery = Delivery(store, chats, rules, PublishDelivery(store, clock, destinations))
     outbox = Outbox(store, delivery, clock, pacing_from(settings))
     service = Service(store, clock, rules, platform=(slack or telegram or local).platform,
                       after_commit=outbox.wake, schedule=schedule_from(settings),
                       playbooks=playbooks, templates=templates_from(settings),
-                      language=settings.language)
+                      language=settings.language, publish_to=tuple(destinations))
     bot = Bot(settings, store, service, delivery, local, clock, outbox)
     bot.scheduler = build_scheduler(bot)
     if slack is not None:
@@ -291,6 +298,35 @@ async def build(settings: Settings, *, clock: Clock | None = None,
         bot.telegram = TelegramUpdates(telegram, service, store,
                                        secret=secret.get_secret_value() if secret else None)
     return bot
+
+
+def base_url(settings: Settings) -> str:
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+def destinations_from(settings: Settings, slack: SlackChat | None,
+                      telegram: TelegramChat | None) -> dict[str, Destination]:
+    """The `[publish]` destinations that are set; a channel needs its platform's token."""
+    config = settings.publish
+
+    def render(text: Text, language: str) -> str:
+        return team_renderer(settings, language)(text)
+
+    found: dict[str, Destination] = {}
+    if config.status_page:
+        found["status"] = StatusPage(base_url(settings))
+    if config.telegram_channel:
+        if telegram is None:
+            raise ConfigError("publish.telegram_channel needs CRISISBOT_TELEGRAM__BOT_TOKEN")
+        found["telegram"] = TelegramChannel(telegram.app.bot, config.telegram_channel, render)
+    if config.slack_channel:
+        if slack is None:
+            raise ConfigError("publish.slack_channel needs the Slack bot token and secret")
+        found["slack"] = SlackChannel(slack, config.slack_channel, render)
+    if config.webhook_url and config.webhook_secret is not None:
+        found["webhook"] = SignedWebhook(httpx.AsyncClient(timeout=10.0), config.webhook_url,
+                                         config.webhook_secret.get_secret_value())
+    return found
 
 
 def slack_client(settings: Settings, *, interactive: bool) -> AsyncWebClient:
@@ -401,9 +437,26 @@ def web_app(bot: Bot) -> FastAPI:
             if bot.telegram is not None:
                 await bot.telegram.stop()
 
-    return create_app(parsers=alert_parsers(bot.settings), authenticate=authenticate,
-                      submit=intake.submit, ping=bot.store.ping, clock=bot.clock,
-                      lifespan=lifespan, posts=posts)
+    app = create_app(parsers=alert_parsers(bot.settings), authenticate=authenticate,
+                     submit=intake.submit, ping=bot.store.ping, clock=bot.clock,
+                     lifespan=lifespan, posts=posts)
+    if bot.settings.publish.status_page:
+        app.include_router(status_page(bot))
+    return app
+
+
+def status_page(bot: Bot) -> APIRouter:
+    """`/status`, `/status/feed.atom`, `/status.json` (see `bot/status/routes.py`)."""
+    keep = timedelta(days=bot.settings.publish.status_days)
+
+    def render(text: Text, language: str) -> str:
+        return team_renderer(bot.settings, language)(text)
+
+    async def board() -> list[Board]:
+        return await bot.service.status_board(keep)
+
+    return status_routes(board, render, language=bot.settings.language,
+                         base_url=base_url(bot.settings))
 
 
 def feed_poller(settings: Settings, submit: Submit, clock: Clock) -> FeedPoller | None:

@@ -386,6 +386,28 @@ def _default_approval() -> dict[Severity, list[ApprovalStepSettings]]:
     }
 
 
+class PublishSettings(BaseModel):
+    """Where approved statements are published (`/crisis publish`); each destination is off
+    until set. `status_page` serves `/status`, `/status/feed.atom` and `/status.json`;
+    `telegram_channel` (`@name` or a numeric id; the bot must be its admin) uses the Telegram
+    bot token; `slack_channel` (an id or `#name`) the Slack bot token; `webhook_url` receives
+    each statement signed with `webhook_secret` (Standard Webhooks, `whsec_...`)."""
+
+    status_page: bool = False
+    status_days: int = Field(default=7, ge=0)
+    """How many days a resolved incident stays on the status page."""
+    telegram_channel: str | None = None
+    slack_channel: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _webhook_signed(self) -> PublishSettings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("webhook_url needs webhook_secret (whsec_<base64>) to sign with")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CRISISBOT_",
@@ -397,6 +419,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./crisisbot.db"
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str | None = None
+    """The externally reachable base URL of `serve`, for links the bot sends."""
     language: str = "en"
     timezone: str = "UTC"
     calendar: Literal["gregorian", "persian"] = "gregorian"
@@ -422,6 +446,7 @@ class Settings(BaseSettings):
     people: list[PersonSettings] = Field(default_factory=list)
     """Bindings of one person's Slack and Telegram ids (roles and approvals count once)."""
     access: AccessSettings = Field(default_factory=AccessSettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
 
     @field_validator("timezone")
     @classmethod

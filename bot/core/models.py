@@ -346,6 +346,8 @@ class EventKind(StrEnum):
     LANGUAGE_CHANGED = "language_changed"
     LESSON = "lesson"
     SPACE_ARCHIVED = "space_archived"
+    STATEMENT_PUBLISHED = "statement_published"
+    STATEMENT_DELIVERED = "statement_delivered"
 
 
 @dataclass(frozen=True)
@@ -370,6 +372,7 @@ class NoticeKind(StrEnum):
     CLOSE_SPACE = "close_space"
     REOPEN_SPACE = "reopen_space"
     ARCHIVE_SPACE = "archive_space"
+    PUBLISH = "publish"
 
 
 @dataclass
@@ -389,6 +392,9 @@ class Notice:
     version: int | None = None
     thread_of_draft: bool = False
     message: str | None = None
+    destination: str | None = None
+    """Where a PUBLISH notice delivers its statement (`status`, `telegram`, `slack`, ...)."""
+    publication: int | None = None
     id: int | None = None
     attempts: int = 0
     """Delivery attempts so far, counted when the outbox claims the notice."""

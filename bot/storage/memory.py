@@ -26,6 +26,7 @@ from bot.core.models import (
     TimelineEvent,
 )
 from bot.core.playbooks import Task
+from bot.core.publication import Publication
 
 
 @dataclass
@@ -44,6 +45,7 @@ class _State:
     people: dict[PersonId, KnownPerson] = field(default_factory=dict)
     counter: int = 0
     tasks: dict[tuple[int, int], Task] = field(default_factory=dict)
+    publications: dict[int, Publication] = field(default_factory=dict)
 
 
 class MemoryUnit:
@@ -224,6 +226,22 @@ class MemoryUnit:
 
     async def known_people(self, platform: str) -> list[KnownPerson]:
         return [p for p in self.s.people.values() if p.person.startswith(f"{platform}:")]
+
+    async def add_publication(self, publication: Publication) -> None:
+        publication.id = len(self.s.publications) + 1
+        self.s.publications[publication.id] = copy.deepcopy(publication)
+
+    async def update_publication(self, publication: Publication) -> None:
+        if publication.id not in self.s.publications:
+            raise LookupError(f"no publication {publication.id} to update")
+        self.s.publications[publication.id] = copy.deepcopy(publication)
+
+    async def get_publication(self, publication_id: int) -> Publication | None:
+        return copy.deepcopy(self.s.publications.get(publication_id))
+
+    async def publications(self, incident: int | None = None) -> list[Publication]:
+        return [copy.deepcopy(p) for _id, p in sorted(self.s.publications.items())
+                if incident is None or p.incident == incident]
 
 
     async def add_task(self, task: Task) -> None:
