@@ -280,7 +280,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     if telegram is not None:
         chats[telegram.platform] = telegram
     clock = clock or SystemClock()
-    destinations = destinations_from(settings, slack, telegram)
+    destinations = destinations_from(settings, rules, slack, telegram)
     delivery = Delivery(store, chats, rules, PublishDelivery(store, clock, destinations))
     outbox = Outbox(store, delivery, clock, pacing_from(settings))
     service = Service(store, clock, rules, platform=(slack or telegram or local).platform,
@@ -304,9 +304,10 @@ def base_url(settings: Settings) -> str:
     return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
-def destinations_from(settings: Settings, slack: SlackChat | None,
+def destinations_from(settings: Settings, rules: Rules, slack: SlackChat | None,
                       telegram: TelegramChat | None) -> dict[str, Destination]:
-    """The `[publish]` destinations that are set; a channel needs its platform's token."""
+    """The `[publish]` destinations that are set; a channel needs its platform's bot token
+    (a team on Telegram may announce in Slack with the token alone, and the other way)."""
     config = settings.publish
 
     def render(text: Text, language: str) -> str:
@@ -320,9 +321,10 @@ def destinations_from(settings: Settings, slack: SlackChat | None,
             raise ConfigError("publish.telegram_channel needs CRISISBOT_TELEGRAM__BOT_TOKEN")
         found["telegram"] = TelegramChannel(telegram.app.bot, config.telegram_channel, render)
     if config.slack_channel:
-        if slack is None:
-            raise ConfigError("publish.slack_channel needs the Slack bot token and secret")
-        found["slack"] = SlackChannel(slack, config.slack_channel, render)
+        if settings.slack.bot_token is None:
+            raise ConfigError("publish.slack_channel needs CRISISBOT_SLACK__BOT_TOKEN")
+        found["slack"] = SlackChannel(slack or slack_chat(settings, rules),
+                                      config.slack_channel, render)
     if config.webhook_url and config.webhook_secret is not None:
         found["webhook"] = SignedWebhook(httpx.AsyncClient(timeout=10.0), config.webhook_url,
                                          config.webhook_secret.get_secret_value())
