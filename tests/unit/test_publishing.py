@@ -43,7 +43,8 @@ class Recorder:
 
     async def mark_updated(self, earlier: Publication, message: str,
                            later: Publication) -> None:
-        assert earlier.id is not None and later.id is not None
+        assert earlier.id is not None
+        assert later.id is not None
         self.updated.append((earlier.id, message, later.id))
 
 
@@ -122,7 +123,8 @@ async def test_to_narrows_the_destinations_and_names_the_unknown() -> None:
         await world.service.publish(1, DAVE, 1, to=["slack"])
     await world.service.publish(1, DAVE, 1, to=["webhook"])
     await world.delivery.flush()
-    assert recorders["webhook"].sent and not recorders["status"].sent
+    assert recorders["webhook"].sent
+    assert not recorders["status"].sent
 
 
 async def test_nothing_configured_is_refused() -> None:

@@ -91,17 +91,20 @@ async def test_an_approved_draft_reaches_every_destination_once_with_the_same_by
 
         page = (await room.http.get("/status")).text
         assert "are checking &lt;every&gt; batch" in page
-        assert 'lang="en"' in page and "Recall rumour" in page
+        assert 'lang="en"' in page
+        assert "Recall rumour" in page
         feed = feedparser.parse((await room.http.get("/status/feed.atom")).content)
         assert not feed.bozo, feed.bozo_exception
         [entry] = feed.entries
-        assert entry.content[0].value == TEXT and entry.title == "Recall rumour"
+        assert entry.content[0].value == TEXT
+        assert entry.title == "Recall rumour"
         board = (await room.http.get("/status.json")).json()
         assert board["incidents"][0]["statements"][0]["text"] == TEXT
 
         timeline = await answer(room, "bob", "/crisis timeline")
         assert "is out on the Telegram channel: https://t.me/c/9876543210/" in timeline
-        assert len(channel_posts(room)) == 1 and len(slack.channels[ANNOUNCE].messages) == 1
+        assert len(channel_posts(room)) == 1
+        assert len(slack.channels[ANNOUNCE].messages) == 1
         assert len(receiver.received) == 1
 
 
