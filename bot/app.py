@@ -352,7 +352,8 @@ def slack_chat(settings: Settings, rules: Rules) -> SlackChat:
 
     return SlackChat(slack_client(settings, interactive=False), render_for,
                      channel_pattern=settings.slack.channel_pattern,
-                     broadcast_channel=settings.slack.broadcast_channel)
+                     broadcast_channel=settings.slack.broadcast_channel,
+                     publishing=settings.publish.configured)
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -376,7 +377,8 @@ def telegram_chat(settings: Settings, rules: Rules) -> TelegramChat:
     limits = Limits(per_chat_per_second=config.per_chat_per_second,
                     per_group=config.per_group_per_minute, group_window=60.0)
     return TelegramChat(app, config.chat_id, render_for,
-                        name_pattern=settings.slack.channel_pattern, limits=limits)
+                        name_pattern=settings.slack.channel_pattern, limits=limits,
+                        publishing=settings.publish.configured)
 
 
 def web_app(bot: Bot) -> FastAPI:

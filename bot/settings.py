@@ -401,6 +401,12 @@ class PublishSettings(BaseModel):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
 
+    @property
+    def configured(self) -> bool:
+        """Some destination is set (approved cards then carry a Publish button)."""
+        return bool(self.status_page or self.telegram_channel or self.slack_channel
+                    or self.webhook_url)
+
     @model_validator(mode="after")
     def _webhook_signed(self) -> PublishSettings:
         if self.webhook_url and self.webhook_secret is None:
