@@ -228,6 +228,11 @@ class MemoryUnit:
         return [p for p in self.s.people.values() if p.person.startswith(f"{platform}:")]
 
     async def add_publication(self, publication: Publication) -> None:
+        p = publication
+        if any((o.incident, o.draft, o.version) == (p.incident, p.draft, p.version)
+               for o in self.s.publications.values()):
+            raise ValueError(f"version {p.version} of draft {p.incident}/{p.draft} is "
+                             "published already")
         publication.id = len(self.s.publications) + 1
         self.s.publications[publication.id] = copy.deepcopy(publication)
 
