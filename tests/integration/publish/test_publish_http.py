@@ -25,6 +25,7 @@ from .receiver import SECRET, Receiver
 CHANNEL, ANNOUNCE = "-1009876543210", "C0ANNOUNCE"
 TEXT = ("We are aware of a fake recall notice & are checking <every> batch. "
         "\"Nothing is recalled\" — more at 10:00. Спасибо.")
+PERSIAN = "ما در حال بررسی هستیم؛ هیچ محصولی فراخوان نشده است."
 CORRECTION = "Update: every batch is checked; nothing is recalled."
 SECRET_WORDS = ("going viral", "supplier", "Fake recall notice is going")
 """The incident's title (from the alert) and an internal note: never on the status page."""
@@ -174,3 +175,19 @@ async def test_status_routes_are_get_only_and_take_no_body(tmp_path: Path, metho
         response = await room.http.request("GET", "/status", content=b"x" * 10)
         assert response.status_code == 413
         assert response.json() == {"error": "this route takes no request body"}
+
+
+async def test_a_persian_statement_reads_right_to_left_on_the_page(tmp_path: Path) -> None:
+    async with publishing(tmp_path) as (room, _slack, receiver):
+        await prepared(room)
+        await answer(room, "bob", "/crisis lang fa")
+        await answer(room, "bob", f"/crisis draft {PERSIAN}")
+        await answer(room, "alice", "/crisis approve 2")
+        await answer(room, "bob", "/crisis publish 2")
+        await until(lambda: receiver.received, what="the webhook")
+        page = (await room.http.get("/status")).text
+        assert 'lang="fa" dir="rtl"' in page
+        assert "منتشرشده در" in page
+        assert PERSIAN in page
+        feed = feedparser.parse((await room.http.get("/status/feed.atom")).content)
+        assert feed.entries[0].content[0].language == "fa"
