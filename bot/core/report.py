@@ -121,8 +121,9 @@ def report_lines(incident: Incident, drafts: Sequence[Draft], events: Sequence[T
         _("| time to acknowledge | {value} |", value=duration(m.to_acknowledge)),
         _("| time to first status update | {value} |", value=duration(m.to_first_update)),
         _("| time to first approved statement | {value} |", value=duration(m.to_first_approved)),
-        _("| time to first published statement | {value} |",
-          value=duration(m.to_first_published)),
+        *([_("| time to first published statement | {value} |",
+             value=duration(m.to_first_published))]
+          if m.to_first_published is not None else []),
         _("| time to resolve | {value} |", value=duration(m.to_resolve)),
         _("| alerts | {value} |", value=m.alerts),
         _("| drafts (versions) | {drafts} ({versions}) |", drafts=m.drafts, versions=m.versions),
