@@ -73,7 +73,7 @@ class TelegramChannel:
     async def publish(self, statement: Publication, earlier: Publication | None, *,
                       once: Once) -> Posted:
         sent = await telegram_call(self.bot.send_message(
-            chat_id=self.channel, text=statement.text, disable_notification=False))
+            chat_id=self.channel, text=statement.text))
         return Posted(str(sent.message_id), self.link(sent.message_id))
 
     async def mark_updated(self, earlier: Publication, message: str,

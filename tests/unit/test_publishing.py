@@ -183,3 +183,16 @@ async def test_the_report_tells_time_to_publish_links_and_approvals() -> None:
     assert f"SHA-256 {digest(TEXT)[:12]}" in report
     assert "approved by @carol (approver)" in report
     assert "https://webhook.example/INC-1-s1" in report
+
+
+async def test_a_notice_delivered_again_after_its_link_was_recorded_sends_nothing() -> None:
+    """A process that died after recording the link but before marking the notice done."""
+    world, recorders = await world_with("webhook")
+    await approved(world)
+    await world.service.publish(1, DAVE, 1)
+    async with world.store.unit() as unit:
+        [notice] = [n for n in await unit.pending_notices(100) if n.destination == "webhook"]
+    assert world.delivery.publisher is not None
+    await world.delivery.publisher.deliver(notice, Once(notice.id or 0))
+    await world.delivery.publisher.deliver(notice, Once(notice.id or 0, retry=True))
+    assert len(recorders["webhook"].sent) == 1
