@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -326,7 +325,7 @@ def destinations_from(settings: Settings, rules: Rules, slack: SlackChat | None,
         found["slack"] = SlackChannel(slack or slack_chat(settings, rules),
                                       config.slack_channel, render)
     if config.webhook_url and config.webhook_secret is not None:
-        found["webhook"] = SignedWebhook(httpx.AsyncClient(timeout=10.0), config.webhook_url,
+        found["webhook"] = SignedWebhook(config.webhook_url,
                                          config.webhook_secret.get_secret_value())
     return found
 

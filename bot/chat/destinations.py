@@ -135,10 +135,10 @@ class SignedWebhook:
 
     name = WEBHOOK
 
-    def __init__(self, client: httpx.AsyncClient, url: str, secret: str,
+    def __init__(self, url: str, secret: str, *, timeout: float = 10.0,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.client = client
         self.url = url
+        self.timeout = timeout
         self.signer = Webhook(secret)
         self.now = now
 
@@ -150,8 +150,9 @@ class SignedWebhook:
         headers = {"content-type": "application/json", "webhook-id": statement.key,
                    "webhook-timestamp": str(int(at.timestamp())),
                    "webhook-signature": signature}
-        try:
-            answer = await self.client.post(self.url, content=body, headers=headers)
+        try:  # a client per statement: they are rare, and nothing is left open at exit
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                answer = await client.post(self.url, content=body, headers=headers)
         except httpx.TransportError as error:
             raise RetryLater(f"webhook unreachable: {error!r}") from error
         if answer.status_code == 429 or answer.status_code >= 500:
