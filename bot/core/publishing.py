@@ -47,6 +47,9 @@ NOWHERE = _("Nothing to publish to: no destination is configured under [publish]
 
 
 class Publishing:
+    """`publish` and what the status page and the report read back; `publish_to` holds the
+    configured destinations (empty: publishing is off and says so)."""
+
     rules: Rules
     language: str
     publish_to: tuple[str, ...]
