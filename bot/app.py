@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -28,6 +28,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.chat.destinations import SignedWebhook, SlackChannel, StatusPage, TelegramChannel
 from bot.chat.inbound import InboundWorker
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox, Pacing
@@ -49,9 +50,12 @@ from bot.core.models import KIND_LABELS, CrisisKind, role_name
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.playbooks import Playbook, PlaybookError
 from bot.core.ports import Chat, Clock, RetryLater, Store
+from bot.core.publication import Destination
+from bot.core.publishing import PublishDelivery
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
+from bot.core.status_board import Board
 from bot.core.text import LANGUAGES, Localized, Renderer, Text, Who, _, plain_mention, unescaped
 from bot.i18n import renderer
 from bot.ingest import PARSERS, SHAPES
@@ -64,6 +68,7 @@ from bot.logsafe import guard
 from bot.report_html import html_report
 from bot.scheduler import Leader, Pacemaker
 from bot.settings import WEEKDAYS, AlertSourceSettings, ConfigError, Settings, secrets_of
+from bot.status.routes import status_routes
 from bot.storage.console import ConsoleStore
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
@@ -300,12 +305,13 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     telegram = telegram_chat(settings, rules, store) if settings.telegram.enabled else None
     if telegram is not None:
         chats[telegram.platform] = telegram
-    delivery = Delivery(store, chats, rules)
+    destinations = destinations_from(settings, rules, slack, telegram)
+    delivery = Delivery(store, chats, rules, PublishDelivery(store, clock, destinations))
     outbox = Outbox(store, delivery, clock, pacing_from(settings))
     service = Service(store, clock, rules, platform=(slack or telegram or local).platform,
                       after_commit=outbox.wake, schedule=schedule_from(settings),
                       playbooks=playbooks, templates=templates_from(settings),
-                      language=settings.language)
+                      language=settings.language, publish_to=tuple(destinations))
     console = ConsoleStore(store)
     key = settings.web.secret.get_secret_value() if settings.web.secret else \
         await console.session_key()
@@ -350,6 +356,33 @@ def _first_line(error: SQLAlchemyError) -> str:
     return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
+def destinations_from(settings: Settings, rules: Rules, slack: SlackChat | None,
+                      telegram: TelegramChat | None) -> dict[str, Destination]:
+    """The `[publish]` destinations that are set; a channel needs its platform's bot token
+    (a team on Telegram may announce in Slack with the token alone, and the other way)."""
+    config = settings.publish
+
+    def render(text: Text, language: str) -> str:
+        return team_renderer(settings, language)(text)
+
+    found: dict[str, Destination] = {}
+    if config.status_page:
+        found["status"] = StatusPage(settings.base_url)
+    if config.telegram_channel:
+        if telegram is None:
+            raise ConfigError("publish.telegram_channel needs CRISISBOT_TELEGRAM__BOT_TOKEN")
+        found["telegram"] = TelegramChannel(telegram.app.bot, config.telegram_channel, render)
+    if config.slack_channel:
+        if settings.slack.bot_token is None:
+            raise ConfigError("publish.slack_channel needs CRISISBOT_SLACK__BOT_TOKEN")
+        found["slack"] = SlackChannel(slack or slack_chat(settings, rules),
+                                      config.slack_channel, render)
+    if config.webhook_url and config.webhook_secret is not None:
+        found["webhook"] = SignedWebhook(config.webhook_url,
+                                         config.webhook_secret.get_secret_value())
+    return found
+
+
 def slack_client(settings: Settings, *, interactive: bool) -> AsyncWebClient:
     """The outbox's client never retries by itself (the outbox owns retries and checks for an
     earlier post first); the interactive one (ephemeral answers, modals) retries a dropped
@@ -373,7 +406,8 @@ def slack_chat(settings: Settings, rules: Rules) -> SlackChat:
 
     return SlackChat(slack_client(settings, interactive=False), render_for,
                      channel_pattern=settings.slack.channel_pattern,
-                     broadcast_channel=settings.slack.broadcast_channel)
+                     broadcast_channel=settings.slack.broadcast_channel,
+                     publishing=settings.publish.configured)
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -399,7 +433,8 @@ def telegram_chat(settings: Settings, rules: Rules, store: Store) -> TelegramCha
     limits = Limits(per_chat_per_second=config.per_chat_per_second,
                     per_group=config.per_group_per_minute, group_window=60.0)
     return TelegramChat(app, config.chat_id, render_for, store,
-                        name_pattern=settings.slack.channel_pattern, limits=limits)
+                        name_pattern=settings.slack.channel_pattern, limits=limits,
+                        publishing=settings.publish.configured)
 
 
 def web_app(bot: Bot) -> FastAPI:
@@ -473,6 +508,8 @@ def web_app(bot: Bot) -> FastAPI:
                      submit=intake.submit, ping=bot.store.writable, clock=bot.clock,
                      lifespan=lifespan, posts=posts, schemas=schemas, definitions=definitions)
     app.include_router(console_router(web_console(bot)))
+    if bot.settings.publish.status_page:
+        app.include_router(status_page(bot))
     return app
 
 
@@ -489,8 +526,9 @@ def web_console(bot: Bot) -> Console:
     rules = bot.service.rules
 
     def render_for(language: str) -> Renderer:
-        return renderer(language, lambda who: plain_mention(Who(rules.on(LocalChat.platform,
-                                                                            who.person))))
+        return team_renderer(settings, language,
+                             lambda who: plain_mention(Who(rules.on(LocalChat.platform,
+                                                                    who.person))))
 
     async def report(number: int, language: str) -> str:
         return await report_text(bot, number, language, html=True)
@@ -514,6 +552,20 @@ async def report_text(bot: Bot, number: int, language: str | None = None, *,
     labels = (render(_("mentions per interval")), render(_("negative share, %")))
     return html_report(lines, language=language, series=report.series, chart_labels=labels,
                        words=render)
+
+
+def status_page(bot: Bot) -> APIRouter:
+    """`/status`, `/status/feed.atom`, `/status.json` (see `bot/status/routes.py`)."""
+    keep = timedelta(days=bot.settings.publish.status_days)
+
+    def render(text: Text, language: str) -> str:
+        return team_renderer(bot.settings, language)(text)
+
+    async def board() -> list[Board]:
+        return await bot.service.status_board(keep)
+
+    return status_routes(board, render, language=bot.settings.language,
+                         base_url=bot.settings.base_url)
 
 
 def feed_poller(settings: Settings, submit: Submit, clock: Clock) -> FeedPoller | None:

@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 METADATA_TYPE = "crisisbot_notice"
 APPROVE_ACTION, REJECT_ACTION, REJECT_VIEW = "crisis_approve", "crisis_reject", "crisis_reject"
+PUBLISH_ACTION = "crisis_publish"
 SECTION_LIMIT = 3000
 """Slack's limit for the text of one section block."""
 
@@ -167,8 +168,8 @@ def _sections(text: str) -> list[dict[str, Any]]:
             for piece in _chunks(text)[:50]]
 
 
-def draft_blocks(lines: Sequence[str], draft: Draft,
-                 render: Callable[[Text], str]) -> list[dict[str, Any]]:
+def draft_blocks(lines: Sequence[str], draft: Draft, render: Callable[[Text], str], *,
+                 publish: bool = False) -> list[dict[str, Any]]:
     """A draft card: the heading in bold, the statement and its approvals as the core words
     them (`views.draft_lines`), and Approve / Reject buttons while a decision is due."""
     head, *body = lines
@@ -184,6 +185,11 @@ def draft_blocks(lines: Sequence[str], draft: Draft,
             {"type": "button", "action_id": REJECT_ACTION, "style": "danger", "value": value,
              "text": {"type": "plain_text", "text": slack_unescape(render(_("Reject")))}},
         ]})
+    if publish and draft.state is DraftState.APPROVED:
+        blocks.append({"type": "actions", "block_id": "publish", "elements": [
+            {"type": "button", "action_id": PUBLISH_ACTION, "style": "primary",
+             "value": f"{draft.incident}:{draft.number}:{draft.version}",
+             "text": {"type": "plain_text", "text": slack_unescape(render(_("Publish")))}}]})
     return blocks
 
 
@@ -194,8 +200,10 @@ class SlackChat:
 
     def __init__(self, client: AsyncWebClient, render_for: RenderFor, *,
                  channel_pattern: str = "crisis-{number}-{slug}",
-                 broadcast_channel: str | None = None) -> None:
+                 broadcast_channel: str | None = None, publishing: bool = False) -> None:
         self.client = client
+        self.publishing = publishing
+        """Approved cards carry a Publish button (a destination is configured)."""
         self._render_for = render_for
         self.channel_pattern = channel_pattern
         self.broadcast_channel = broadcast_channel
@@ -261,7 +269,8 @@ class SlackChat:
             found = await self._posted(space.channel, thread, once)
             if found is not None:
                 return found
-        blocks = draft_blocks(shown, draft, render) if draft else _sections("\n".join(shown))
+        blocks = (draft_blocks(shown, draft, render, publish=self.publishing) if draft
+                  else _sections("\n".join(shown)))
         metadata = None
         if once is not None:
             payload: dict[str, Any] = {"notice": once.notice}
@@ -277,7 +286,8 @@ class SlackChat:
                      draft: Draft | None = None, language: str | None = None) -> None:
         render = self._render_for(language)
         shown = [render(line) for line in lines]
-        blocks = draft_blocks(shown, draft, render) if draft else _sections("\n".join(shown))
+        blocks = (draft_blocks(shown, draft, render, publish=self.publishing) if draft
+                  else _sections("\n".join(shown)))
         await _call(self.client.chat_update(channel=space.channel, ts=message,
                                             text="\n".join(shown)[:39000], blocks=blocks))
 
@@ -456,6 +466,7 @@ def slack_app(service: Service, chat: SlackChat, *, client: AsyncWebClient,
     app.event("message")(_acknowledged)
     app.action(APPROVE_ACTION)(inbound.approve_button)
     app.action(REJECT_ACTION)(inbound.reject_button)
+    app.action(PUBLISH_ACTION)(inbound.publish_button)
     app.view(REJECT_VIEW)(inbound.reject_submitted)
     return app
 
@@ -628,6 +639,16 @@ class _Inbound:
         channel, ts, user = _clicked(body)
         number = int(body["actions"][0]["value"].split(":")[0])
         await self._decide(number, channel, user, ts, approve=True)
+
+    async def publish_button(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Publish the version the card shows (an older card's press is refused)."""
+        await ack()
+        channel, _ts, user = _clicked(body)
+        number, draft, version = (int(v) for v in body["actions"][0]["value"].split(":"))
+        try:
+            await self.service.publish(number, f"{PLATFORM}:{user}", draft, version=version)
+        except CrisisError as refused:
+            await self._whisper(channel, user, [refused.text])
 
     async def reject_button(self, ack: AsyncAck, body: dict[str, Any],
                             client: AsyncWebClient) -> None:

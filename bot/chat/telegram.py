@@ -261,8 +261,10 @@ class TelegramChat:
 
     def __init__(self, app: TelegramApp, chat_id: int | None, render_for: RenderFor,
                  store: Store, *, name_pattern: str = SPACE_PATTERN,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, publishing: bool = False) -> None:
         self.app = app
+        self.publishing = publishing
+        """Approved cards carry a Publish button (a destination is configured)."""
         self.pacer = Pacer(store, limits or Limits())
         """Every message-making call to a chat takes a turn here first (see `paced`)."""
         self.name_pattern = name_pattern
@@ -420,11 +422,16 @@ class TelegramChat:
 
     def keyboard(self, draft: Draft | None,
                  language: str | None) -> InlineKeyboardMarkup | None:
-        """Approve / Reject / Revise under a pending card, Revise under a rejected one; the
-        data names incident, draft and version so a press on an old card is refused."""
-        if draft is None or draft.state is DraftState.APPROVED:
+        """Approve / Reject / Revise under a pending card, Revise under a rejected one, Publish
+        under an approved one; the data names incident, draft and version so a press on an
+        old card is refused."""
+        if draft is None:
             return None
         key = f"d:{draft.incident}:{draft.number}:{draft.version}"
+        if draft.state is DraftState.APPROVED:
+            return InlineKeyboardMarkup([[InlineKeyboardButton(
+                self.render(_("Publish"), language), callback_data=f"{key}:p")]]
+            ) if self.publishing else None
         buttons = [InlineKeyboardButton(self.render(_("Approve"), language),
                                         callback_data=f"{key}:a"),
                    InlineKeyboardButton(self.render(_("Reject"), language),
@@ -670,6 +677,10 @@ class TelegramUpdates:
             self.service.admit(origin)
             _tag, *numbers, action = query.data.split(":")
             number, draft, version = (bounded(n, n) for n in numbers)
+            if action == "p":
+                await self.service.publish(number, actor, draft, version=version)
+                await query.answer()
+                return
             if action == "a":
                 found = await self.service.decide(number, actor, approve=True,
                                                   draft_number=draft, version=version)

@@ -63,6 +63,8 @@ class Need(StrEnum):
     `Rules.reject`."""
     REVISE = "revise"
     """A role, and being the draft's author, a spokesperson or the commander."""
+    PUBLISH = "publish"
+    """Being a spokesperson or the commander: who speaks for the team in public."""
 
 
 ACCESS: Mapping[type[cmd.Action], Need] = {
@@ -89,6 +91,7 @@ ACCESS: Mapping[type[cmd.Action], Need] = {
     cmd.ReviseDraft: Need.REVISE,
     cmd.Approve: Need.DECIDE,
     cmd.Reject: Need.DECIDE,
+    cmd.Publish: Need.PUBLISH,
 }
 """Every command -> what it needs (a missing row is a failing test, and a refusal at run time)."""
 
@@ -127,6 +130,11 @@ def permit(rules: Rules, action: type[cmd.Action], incident: Incident, person: P
     required = need(action)
     if required is Need.TEAM or required is Need.DECIDE:  # the approval policy decides
         return
+    if required is Need.PUBLISH:
+        if not _speaks(incident, person):
+            raise Forbidden(_("Only a spokesperson or the commander publishes statements of "
+                              "{incident}.", incident=incident.public_id))
+        return
     if required is Need.ASSIGN:
         if not incident.roles_of(person) & rules.assign_roles:
             raise Forbidden(_assign_refusal(rules, incident))
@@ -151,8 +159,12 @@ def check_card(rules: Rules, incident: Incident, draft: Draft, person: PersonId,
 
 
 def _may_revise(incident: Incident, draft: Draft, person: PersonId) -> bool:
-    return (person in {draft.author, incident.commander}
-            or person in incident.holders("spokesperson"))
+    return person == draft.author or _speaks(incident, person)
+
+
+def _speaks(incident: Incident, person: PersonId) -> bool:
+    """The commander or a spokesperson: may revise any draft and publish statements."""
+    return person == incident.commander or person in incident.holders("spokesperson")
 
 
 def _role_refusal(rules: Rules, incident: Incident) -> Text:

@@ -89,6 +89,16 @@ class Approve:
 
 
 @dataclass(frozen=True)
+class Publish:
+    """Publish the current approved version of a draft (the latest approved one unpublished
+    at that version, when no number is given), to `to` or every configured destination."""
+
+    draft: int | None = None
+    to: tuple[str, ...] = ()
+    title: str | None = None
+
+
+@dataclass(frozen=True)
 class Reject:
     reason: str
     draft: int | None = None
@@ -172,7 +182,7 @@ Action = (
     Declare | Ack | AssignRole | SetSeverity | StatusUpdate | PostDraft | ReviseDraft | Approve
     | Reject | Note | ShowTimeline | Resolve | Reopen | ShowReport | Help
     | ShowTasks | TaskDone | TaskAssign | SetLanguage | Lesson | PostTemplate | ShowTemplates
-    | StartDrill
+    | StartDrill | Publish
 )
 
 
@@ -196,6 +206,8 @@ HELP: tuple[tuple[Text, Text], ...] = (
      _("post a new version of draft n (approvals start over)")),
     (_("/crisis approve [n]"), _("approve the latest (or n-th) draft")),
     (_("/crisis reject [n] <reason>"), _("reject a draft, saying why")),
+    (_("/crisis publish [n] [to:<destination>] [public title]"),
+     _("publish the approved draft n to the status page, channels and webhook")),
     (_("/crisis note <text>"), _("add a note to the timeline")),
     (_("/crisis timeline"), _("show the timeline")),
     (_("/crisis resolve [summary]"), _("resolve the incident")),
@@ -325,6 +337,18 @@ def _approve(rest: list[str]) -> Approve:
     return Approve(number)
 
 
+def _publish(rest: list[str]) -> Publish:
+    number, rest = _draft_number(rest)
+    to: tuple[str, ...] = ()
+    if rest and rest[0].lower().startswith("to:"):
+        to = tuple(d for d in rest[0][3:].lower().split(",") if d)
+        if not to:
+            raise Invalid(_("Usage: /crisis publish [draft number] [to:<destination>] "
+                            "[public title]"))
+        rest = rest[1:]
+    return Publish(number, to, " ".join(rest) or None)
+
+
 def _reject(rest: list[str]) -> Reject:
     number, rest = _draft_number(rest)
     reason = _need(rest, _("Say why: /crisis reject [draft number] <reason>"))
@@ -424,6 +448,7 @@ _PARSERS: dict[str, Callable[[list[str]], Action]] = {
     "draft": _draft,
     "approve": _approve,
     "reject": _reject,
+    "publish": _publish,
     "note": _note,
     "timeline": _timeline,
     "resolve": _resolve,

@@ -19,6 +19,7 @@ from typing import TypeVar
 from bot.core.models import Answer, Draft, Incident, Notice, NoticeKind, Question, Space
 from bot.core.playbooks import Task
 from bot.core.ports import Answers, Chat, Once, Store, Unit
+from bot.core.publishing import PublishDelivery
 from bot.core.rules import Rules
 from bot.core.views import draft_lines, summary_lines
 
@@ -26,10 +27,12 @@ T = TypeVar("T")
 
 
 class Delivery:
-    def __init__(self, store: Store, chats: Mapping[str, Chat], rules: Rules) -> None:
+    def __init__(self, store: Store, chats: Mapping[str, Chat], rules: Rules,
+                 publisher: PublishDelivery | None = None) -> None:
         self.store = store
         self.chats = chats
         self.rules = rules
+        self.publisher = publisher
 
     async def flush(self, batch: int = 100) -> int:
         """Deliver everything pending; return how many notices were handled.
@@ -98,6 +101,10 @@ class Delivery:
         chat = self.chats[incident.platform]
         lang = incident.language
         once = Once(_given(notice.id), retry=notice.attempts > 1)
+        if notice.kind is NoticeKind.PUBLISH:  # a statement to the public, not to the chat
+            if self.publisher is None:
+                raise LookupError("a statement to publish, and no destination is configured")
+            return await self.publisher.deliver(notice, once)
         if notice.kind is NoticeKind.OPEN_SPACE:
             if incident.space is None:
                 space = await chat.open_space(incident, once=once)

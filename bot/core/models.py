@@ -376,6 +376,8 @@ class EventKind(StrEnum):
     LANGUAGE_CHANGED = "language_changed"
     LESSON = "lesson"
     SPACE_ARCHIVED = "space_archived"
+    STATEMENT_PUBLISHED = "statement_published"
+    STATEMENT_DELIVERED = "statement_delivered"
 
 
 @dataclass(frozen=True)
@@ -401,6 +403,7 @@ class NoticeKind(StrEnum):
     REOPEN_SPACE = "reopen_space"
     ARCHIVE_SPACE = "archive_space"
     ANSWER = "answer"
+    PUBLISH = "publish"
 
 
 URGENT, ROUTINE = 0, 1
@@ -442,6 +445,9 @@ class Notice:
     version: int | None = None
     thread_of_draft: bool = False
     message: str | None = None
+    destination: str | None = None
+    """Where a PUBLISH notice delivers its statement (`status`, `telegram`, `slack`, ...)."""
+    publication: int | None = None
     id: int | None = None
     attempts: int = 0
     """Delivery attempts so far, counted when the outbox claims the notice."""

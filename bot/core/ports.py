@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.core.models import (
     Alert,
@@ -26,6 +26,9 @@ from bot.core.models import (
 from bot.core.playbooks import Task
 from bot.core.sending import SendRate
 from bot.core.text import Text
+
+if TYPE_CHECKING:  # publication.py names `Once` from here
+    from bot.core.publication import Publication
 
 
 class Clock(Protocol):
@@ -205,6 +208,19 @@ class Unit(Protocol):
         ...
 
     async def known_people(self, platform: str) -> list[KnownPerson]: ...
+
+    async def add_publication(self, publication: Publication) -> None:
+        """Store a publication and set its id."""
+        ...
+
+    async def update_publication(self, publication: Publication) -> None:
+        """Store its links, message ids and `updated_at`."""
+        ...
+
+    async def get_publication(self, publication_id: int) -> Publication | None: ...
+    async def publications(self, incident: int | None = None) -> list[Publication]:
+        """The incident's publications (every incident's when None), oldest first."""
+        ...
 
 
 class Store(Protocol):

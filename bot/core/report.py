@@ -23,7 +23,7 @@ from bot.core.playbook_views import task_line
 from bot.core.playbooks import Task, open_tasks
 from bot.core.series import Series, mention_series
 from bot.core.text import BLANK, N_, Joined, Percent, Text, Who, _
-from bot.core.views import event_text
+from bot.core.views import destination_names, event_text
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Metrics:
     to_first_update: timedelta | None
     to_first_approved: timedelta | None
     to_resolve: timedelta | None
+    to_first_published: timedelta | None
     alerts: int
     drafts: int
     versions: int
@@ -54,6 +55,7 @@ def metrics(incident: Incident, events: Sequence[TimelineEvent], alerts: Sequenc
         to_first_update=since_start(first(EventKind.STATUS_UPDATE)),
         to_first_approved=since_start(first(EventKind.DRAFT_APPROVED)),
         to_resolve=since_start(incident.resolved_at),
+        to_first_published=since_start(first(EventKind.STATEMENT_PUBLISHED)),
         alerts=len(alerts),
         drafts=len(drafts),
         versions=sum(len(d.versions) for d in drafts),
@@ -119,6 +121,9 @@ def report_lines(incident: Incident, drafts: Sequence[Draft], events: Sequence[T
         _("| time to acknowledge | {value} |", value=duration(m.to_acknowledge)),
         _("| time to first status update | {value} |", value=duration(m.to_first_update)),
         _("| time to first approved statement | {value} |", value=duration(m.to_first_approved)),
+        *([_("| time to first published statement | {value} |",
+             value=duration(m.to_first_published))]
+          if m.to_first_published is not None else []),
         _("| time to resolve | {value} |", value=duration(m.to_resolve)),
         _("| alerts | {value} |", value=m.alerts),
         _("| drafts (versions) | {drafts} ({versions}) |", drafts=m.drafts, versions=m.versions),
@@ -145,6 +150,7 @@ def report_lines(incident: Incident, drafts: Sequence[Draft], events: Sequence[T
         lines.append(_("No drafts were posted."))
     for draft in drafts:
         lines += _draft_section(draft)
+    lines += _publications_section(drafts, events)
     lines += _checklist_section(tasks)
     lines += _mentions_section(mention_series(alerts))
     lines += _lessons_section(events)
@@ -183,6 +189,35 @@ def _draft_section(draft: Draft) -> list[Text]:
     if approved and draft.state.value == "approved":
         lines.append(_("  - turnaround: {value}",
                        value=duration(max(approved) - draft.current.created_at)))
+    return lines
+
+
+def _publications_section(drafts: Sequence[Draft],
+                          events: Sequence[TimelineEvent]) -> list[Text]:
+    """Every publication: what went out (version, SHA-256), where, the links it landed at,
+    and the approvals behind that version."""
+    published = [e for e in events if e.kind is EventKind.STATEMENT_PUBLISHED]
+    if not published:
+        return []
+    by_number = {d.number: d for d in drafts}
+    lines = [BLANK, _("## Publications")]
+    for event in published:
+        d = event.data
+        lines.append(_("- {time} {who} published draft #{number} (version {version}, "
+                       "SHA-256 {sha}) to {destinations}", time=event.at,
+                       who=Who(event.actor) if event.actor else "", number=d["draft"],
+                       version=d["version"], sha=str(d["sha256"])[:12],
+                       destinations=destination_names(d["destinations"])))
+        draft = by_number.get(d["draft"])
+        for decision in draft.decisions_on(d["version"]) if draft else ():
+            if decision.approve:
+                lines.append(_("  - approved by {person} ({role}) at {time}",
+                               person=Who(decision.person), role=role_name(decision.role or ""),
+                               time=decision.at))
+        lines += [_("  - {destination}: {link}", destination=destination_names([e.data[
+            "destination"]]), link=e.data["link"]) for e in events
+            if e.kind is EventKind.STATEMENT_DELIVERED
+            and e.data.get("publication") == d["publication"]]
     return lines
 
 

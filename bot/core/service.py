@@ -45,6 +45,7 @@ from bot.core.playbooks import (
     StatementTemplates,
 )
 from bot.core.ports import Clock, Store
+from bot.core.publishing import Publishing, was_published
 from bot.core.report import Report
 from bot.core.rules import (
     COMMANDER,
@@ -57,7 +58,7 @@ from bot.core.stats import Stats, collect_stats
 from bot.core.text import Joined, Who, _
 from bot.core.tx import Tx
 from bot.core.usecase import Context, Reply, canonical_people
-from bot.core.views import NOT_A_DRAFT, help_lines, timeline_lines
+from bot.core.views import NOT_A_DRAFT, destination_names, help_lines, timeline_lines
 
 FORGOTTEN_AFTER = timedelta(days=2)
 """How long a chat event id is remembered (so a re-delivered event is handled once), and an
@@ -68,15 +69,16 @@ would otherwise grow with every event."""
 R = TypeVar("R")
 
 
-class Service(AlertIntake, PlaybookCases, Drills):
-    """Incidents, roles, drafts and approvals, pace and commands; alert intake, playbooks
-    and drills come from their mixins."""
+class Service(AlertIntake, PlaybookCases, Drills, Publishing):
+    """Incidents, roles, drafts and approvals, pace and commands; alert intake, playbooks,
+    drills and publishing come from their mixins."""
 
     def __init__(self, store: Store, clock: Clock, rules: Rules | None = None, *,
                  platform: str = "local", after_commit: Callable[[], None] | None = None,
                  schedule: Schedule | None = None,
                  playbooks: Mapping[CrisisKind, Playbook] | None = None,
-                 templates: StatementTemplates | None = None, language: str = "en") -> None:
+                 templates: StatementTemplates | None = None, language: str = "en",
+                 publish_to: Sequence[str] = ()) -> None:
         self.store = store
         self.clock = clock
         self.rules = rules or Rules()
@@ -86,6 +88,7 @@ class Service(AlertIntake, PlaybookCases, Drills):
         self.playbooks = dict(playbooks or {})
         self.templates = templates
         self.language = language
+        self.publish_to = tuple(publish_to)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -367,7 +370,8 @@ class Service(AlertIntake, PlaybookCases, Drills):
             access.permit(self.rules, cmd.ReviseDraft, incident, actor, draft)
             if not text.strip():
                 raise Invalid(_("A draft needs some text."))
-            if draft.state is DraftState.APPROVED:
+            if draft.state is DraftState.APPROVED and not was_published(
+                    draft, await tx.unit.publications(number)):  # a correction is a revision
                 raise Invalid(_("Draft #{number} is already approved; post a new draft instead.",
                                 number=draft.number))
             version = DraftVersion(draft.version + 1, text.strip(), actor, tx.now)
@@ -616,6 +620,13 @@ class Service(AlertIntake, PlaybookCases, Drills):
                 draft = await self.decide(number, actor, approve=False,
                                           draft_number=draft_number, reason=reason)
                 return Reply([_("You rejected draft #{number}.", number=draft.number)], number)
+            case cmd.Publish(draft=draft_number, to=to, title=title):
+                published = await self.publish(number, actor, draft_number, to=to, title=title)
+                return Reply([_("Publishing draft #{number} (version {version}) to "
+                                "{destinations}.", number=published.draft,
+                                version=published.version,
+                                destinations=destination_names(published.destinations))],
+                             number)
             case cmd.Note(text=text):
                 await self.note(number, actor, text)
             case cmd.ShowTimeline():

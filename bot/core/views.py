@@ -28,6 +28,7 @@ from bot.core.models import (
 )
 from bot.core.playbook_views import checklist_summary, language_name
 from bot.core.playbooks import Task
+from bot.core.publication import DESTINATION_LABELS
 from bot.core.rules import Rules
 from bot.core.text import N_, Joined, Localized, Percent, Prefixed, Text, Who, _
 
@@ -239,7 +240,20 @@ def event_text(event: TimelineEvent) -> Text:
             return _("{who} recorded a lesson: {text}", who=who, text=d.get("text", ""))
         case EventKind.SPACE_ARCHIVED:
             return _late(d, _("archived the incident channel"))
+        case EventKind.STATEMENT_PUBLISHED:
+            return _("{who} published draft #{number} (version {version}) to {destinations}",
+                     who=who, number=d["draft"], version=d["version"],
+                     destinations=destination_names(d["destinations"]))
+        case EventKind.STATEMENT_DELIVERED:
+            return _("draft #{number} (version {version}) is out on {destination}: {link}",
+                     number=d["draft"], version=d["version"],
+                     destination=destination_names([d["destination"]]), link=d["link"])
     return _("{kind}", kind=event.kind.value)  # pragma: no cover - every kind is matched above
+
+
+def destination_names(names: Sequence[str]) -> Joined:
+    """Where statements went, by name in the reader's language."""
+    return Joined(tuple(DESTINATION_LABELS.get(n, n) for n in names))
 
 
 def _reminder_text(d: Mapping[str, Any]) -> Text:

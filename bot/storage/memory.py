@@ -27,6 +27,7 @@ from bot.core.models import (
     TimelineEvent,
 )
 from bot.core.playbooks import Task
+from bot.core.publication import Publication
 from bot.core.rooms import Reaction, RoomMessage, RoomSpace, direct_space_name
 from bot.core.sending import SendRate, book, settle
 
@@ -55,6 +56,7 @@ class _State:
     """Pending jobs only (a finished one is dropped at once)."""
     inbound_due: dict[int, datetime | None] = field(default_factory=dict)
     inbound_count: int = 0
+    publications: dict[int, Publication] = field(default_factory=dict)
 
 
 class MemoryUnit:
@@ -303,6 +305,27 @@ class MemoryUnit:
 
     async def known_people(self, platform: str) -> list[KnownPerson]:
         return [p for p in self.s.people.values() if p.person.startswith(f"{platform}:")]
+
+    async def add_publication(self, publication: Publication) -> None:
+        p = publication
+        if any((o.incident, o.draft, o.version) == (p.incident, p.draft, p.version)
+               for o in self.s.publications.values()):
+            raise ValueError(f"version {p.version} of draft {p.incident}/{p.draft} is "
+                             "published already")
+        publication.id = len(self.s.publications) + 1
+        self.s.publications[publication.id] = copy.deepcopy(publication)
+
+    async def update_publication(self, publication: Publication) -> None:
+        if publication.id not in self.s.publications:
+            raise LookupError(f"no publication {publication.id} to update")
+        self.s.publications[publication.id] = copy.deepcopy(publication)
+
+    async def get_publication(self, publication_id: int) -> Publication | None:
+        return copy.deepcopy(self.s.publications.get(publication_id))
+
+    async def publications(self, incident: int | None = None) -> list[Publication]:
+        return [copy.deepcopy(p) for _id, p in sorted(self.s.publications.items())
+                if incident is None or p.incident == incident]
 
 
     async def add_task(self, task: Task) -> None:

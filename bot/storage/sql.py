@@ -95,6 +95,7 @@ from bot.core.models import (
     role_name,
 )
 from bot.core.playbooks import Task
+from bot.core.publication import Publication
 from bot.core.rooms import Reaction, RoomMessage, RoomSpace, direct_space_name
 from bot.core.sending import SendRate, book, settle
 from bot.core.text import Either, Joined, Lines, Localized, Percent, Prefixed, RoleName, Text, Who
@@ -362,6 +363,8 @@ class NoticeRow(Base):
     version: Mapped[int | None] = mapped_column(Integer)
     thread_of_draft: Mapped[bool] = mapped_column(Boolean)
     message: Mapped[str | None] = mapped_column(String(255))
+    destination: Mapped[str | None] = mapped_column(CODE)
+    publication: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -453,6 +456,29 @@ class ConsoleKeyRow(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
+
+
+class PublicationRow(Base):
+    """A published statement: the exact text, its SHA-256, and where each delivery landed."""
+
+    __tablename__ = "publications"
+    __table_args__ = (UniqueConstraint("incident", "draft", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident: Mapped[int] = mapped_column(ForeignKey("incidents.number", ondelete="CASCADE"))
+    draft: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(SqlText)
+    sha256: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(CODE)
+    destinations: Mapped[list[str]] = mapped_column(JSON)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_by: Mapped[str] = mapped_column(PERSON)
+    title: Mapped[str | None] = mapped_column(SqlText)
+    replaces: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    links: Mapped[dict[str, str]] = mapped_column(JSON)
+    messages: Mapped[dict[str, str]] = mapped_column(JSON)
 
 
 class CounterRow(Base):
@@ -699,7 +725,8 @@ def _notice(row: NoticeRow) -> Notice:
         incident=row.incident, kind=NoticeKind(row.kind), created_at=row.created_at,
         text=decode_text(row.text) if row.text is not None else None, person=row.person,
         draft=row.draft, version=row.version, thread_of_draft=row.thread_of_draft,
-        message=row.message, id=row.id, attempts=row.attempts,
+        message=row.message, destination=row.destination, publication=row.publication,
+        id=row.id, attempts=row.attempts,
         answer=_answer(row.answer) if row.answer is not None else None,
     )
 
@@ -714,6 +741,15 @@ def _answer(data: Mapping[str, Any]) -> Answer:
     return Answer(data["platform"], data["chat"], tuple(map(decode_text, data["lines"])),
                   thread=data["thread"], reply_to=data["reply_to"], language=data["language"],
                   ask=data["ask"])
+
+
+def _publication(row: PublicationRow) -> Publication:
+    return Publication(
+        incident=row.incident, draft=row.draft, version=row.version, text=row.text,
+        sha256=row.sha256, language=row.language, destinations=tuple(row.destinations),
+        at=row.published_at, by=row.published_by, title=row.title, replaces=row.replaces,
+        updated_at=row.updated_at, links=dict(row.links), messages=dict(row.messages),
+        id=row.id)
 
 
 def _fill_task(row: TaskRow, task: Task) -> None:
@@ -1017,6 +1053,7 @@ class SqlUnit:
             thread_of_draft=notice.thread_of_draft, message=notice.message,
             queue=notice.queue, priority=notice.priority,
             answer=_answer_json(notice.answer) if notice.answer is not None else None,
+            destination=notice.destination, publication=notice.publication,
         )
         self._s.add(row)
         await self._s.flush()
@@ -1242,6 +1279,36 @@ class SqlUnit:
     async def known_people(self, platform: str) -> list[KnownPerson]:
         rows = await self._s.scalars(select(PersonRow).where(PersonRow.platform == platform))
         return [KnownPerson(row.person, row.name, row.username) for row in rows]
+
+    async def add_publication(self, publication: Publication) -> None:
+        p = publication
+        row = PublicationRow(
+            incident=p.incident, draft=p.draft, version=p.version, text=p.text,
+            sha256=p.sha256, language=p.language, destinations=list(p.destinations),
+            published_at=p.at, published_by=p.by, title=p.title, replaces=p.replaces,
+            updated_at=p.updated_at, links=dict(p.links), messages=dict(p.messages))
+        self._s.add(row)
+        await self._s.flush()
+        publication.id = row.id
+
+    async def update_publication(self, publication: Publication) -> None:
+        row = await self._s.get(PublicationRow, publication.id, with_for_update=True)
+        if row is None:
+            raise LookupError(f"no publication {publication.id} to update")
+        row.updated_at = publication.updated_at
+        row.links = dict(publication.links)
+        row.messages = dict(publication.messages)
+        await self._s.flush()
+
+    async def get_publication(self, publication_id: int) -> Publication | None:
+        row = await self._s.get(PublicationRow, publication_id)
+        return _publication(row) if row else None
+
+    async def publications(self, incident: int | None = None) -> list[Publication]:
+        stmt = select(PublicationRow).order_by(PublicationRow.id)
+        if incident is not None:
+            stmt = stmt.where(PublicationRow.incident == incident)
+        return [_publication(row) for row in await self._s.scalars(stmt)]
 
 
 # -- the store -------------------------------------------------------------------------------

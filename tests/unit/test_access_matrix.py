@@ -29,6 +29,7 @@ from tests.unit.playworld import World, make_world
 README = Path(__file__).resolve().parents[2] / "README.md"
 COMMANDER, HOLDER, NOBODY, SPOKESPERSON = "local:bob", "local:carol", "local:mallory", \
     "local:dave"
+APPROVER = "local:erin"
 PERSONAS = ("commander", "role holder", "no role", "outsider chat")
 
 SAMPLES: dict[str, str] = {
@@ -57,6 +58,7 @@ SAMPLES: dict[str, str] = {
     "draft revise": "draft INC-1 revise 1 We are on it.",
     "approve": "approve INC-1 1",
     "reject": "reject INC-1 1 Too vague",
+    "publish": "publish INC-1 1",
 }
 """One command line per name in the table's first column."""
 
@@ -73,6 +75,8 @@ class Scene:
     resolved: bool = False
     extra: tuple[tuple[str, str], ...] = field(default=())
     """(person, role) given on top."""
+    approved: bool = False
+    """Draft #1 approved (by Erin, an approver), and the status page configured."""
 
 
 async def build(scene: Scene) -> World:
@@ -90,6 +94,10 @@ async def build(scene: Scene) -> World:
         await service.assign(n, COMMANDER, person, role)
     await service.post_draft(n, scene.author, "We are aware of the bot swarm.")
     await service.mark_task(n, COMMANDER, 2)
+    if scene.approved:
+        await service.assign(n, COMMANDER, APPROVER, "approver")
+        await service.decide(n, APPROVER, approve=True, draft_number=1)
+        service.publish_to = ("status",)
     if scene.resolved:
         await service.resolve(n, COMMANDER)
     return world
@@ -102,7 +110,8 @@ def actor_of(persona: str) -> tuple[str, Origin]:
 
 
 def scene_for(name: str) -> Scene:
-    return Scene(acknowledged=name != "ack", resolved=name == "reopen")
+    return Scene(acknowledged=name != "ack", resolved=name == "reopen",
+                 approved=name == "publish")
 
 
 # A condition: persona -> [(the scene, whether the command must run)].
@@ -129,7 +138,14 @@ def _own_draft_or_spokesperson(persona: str) -> list[tuple[Scene, bool]]:
             (Scene(), False)]
 
 
+def _spokesperson(persona: str) -> list[tuple[Scene, bool]]:
+    assert persona == "role holder"
+    return [(Scene(holder_role="spokesperson", approved=True), True),
+            (Scene(approved=True), False)]
+
+
 CONDITIONS: dict[str, Condition] = {
+    "as spokesperson": _spokesperson,
     "with an approving role": _approving,
     "with an approving or veto role": _approving_or_veto,
     "own draft, or as spokesperson": _own_draft_or_spokesperson,

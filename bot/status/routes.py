@@ -1,0 +1,129 @@
+"""`GET /status`, `/status/feed.atom` and `/status.json`: published statements only, no
+sign-in, server-rendered (no scripts, no CDN).
+
+What is shown comes from `Service.status_board` (core decides; nothing unpublished is in it).
+The page's own words are in the team's language; each statement, its times and markers are
+in the statement's language (right-to-left for Persian). The routes take no body: a request
+carrying one is refused with 413, another method with 405, both as JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from bot.core.status_board import Board, Statement
+from bot.core.text import Text, _
+from bot.i18n import RTL
+
+Render = Callable[[Text, str], str]
+BoardSource = Callable[[], Awaitable[list[Board]]]
+
+PAGE_WORDS = {
+    "heading": _("Status"),
+    "lead": _("Statements published by the team, newest first."),
+    "none": _("No incidents right now."),
+    "feed": _("Atom feed"),
+}
+
+
+def status_routes(board: BoardSource, render: Render, *, language: str,
+                  base_url: str) -> APIRouter:
+    """The three routes, reading `board()` on every request (statements appear at once)."""
+    templates = Environment(loader=PackageLoader("bot.status", "templates"),
+                            autoescape=select_autoescape(["html", "xml", "j2"]),
+                            enable_async=False)
+    router = APIRouter()
+    base = base_url.rstrip("/")
+
+    def words(text: Text, lang: str) -> str:
+        return render(text, lang)
+
+    def view(boards: Sequence[Board]) -> list[dict[str, object]]:
+        return [_board_view(b, words) for b in boards]
+
+    @router.get("/status", summary="Public status page", include_in_schema=False)
+    async def page(request: Request) -> Response:
+        if (refused := _refuse_body(request)) is not None:
+            return refused
+        html = templates.get_template("status.html.j2").render(
+            boards=view(await board()), language=language, dir=_direction(language),
+            words={k: words(v, language) for k, v in PAGE_WORDS.items()},
+            feed=f"{base}/status/feed.atom")
+        return Response(html, media_type="text/html; charset=utf-8",
+                        headers={"cache-control": "no-cache"})
+
+    @router.get("/status/feed.atom", summary="Atom feed of published statements",
+                include_in_schema=False)
+    async def feed(request: Request) -> Response:
+        if (refused := _refuse_body(request)) is not None:
+            return refused
+        boards = await board()
+        entries = sorted((s for b in view(boards) for s in b["statements"]),  # type: ignore[attr-defined]
+                         key=lambda s: s["published_at"], reverse=True)
+        updated = entries[0]["published_at"] if entries else _EPOCH
+        xml = templates.get_template("feed.atom.j2").render(
+            entries=entries, base=base, updated=updated,
+            title=words(PAGE_WORDS["heading"], language), language=language)
+        return Response(xml, media_type="application/atom+xml; charset=utf-8")
+
+    @router.get("/status.json", summary="Published statements as JSON",
+                include_in_schema=False)
+    async def as_json(request: Request) -> Response:
+        if (refused := _refuse_body(request)) is not None:
+            return refused
+        body = {"incidents": view(await board())}
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    return router
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC).isoformat()
+
+
+def _board_view(board: Board, words: Callable[[Text, str], str]) -> dict[str, object]:
+    language = board.latest.language
+    return {
+        "incident": board.incident,
+        "title": board.title or words(_("Statement on {incident}", incident=board.incident),
+                                      language),
+        "language": language,
+        "dir": _direction(language),
+        "resolved_at": board.resolved_at.isoformat() if board.resolved_at else None,
+        "resolved": (words(_("Resolved {time}", time=board.resolved_at), language)
+                     if board.resolved_at else None),
+        "statements": [_statement_view(board, s, words) for s in board.statements],
+    }
+
+
+def _statement_view(board: Board, s: Statement,
+                    words: Callable[[Text, str], str]) -> dict[str, object]:
+    return {
+        "id": s.key, "incident": board.incident, "text": s.text, "title": s.title,
+        "language": s.language, "dir": _direction(s.language), "sha256": s.sha256,
+        "published_at": s.at.isoformat(),
+        "updated_at": s.updated_at.isoformat() if s.updated_at else None,
+        "published": words(_("Published {time}", time=s.at), s.language),
+        "updated": (words(_("Updated {time}: a newer statement replaces this one.",
+                            time=s.updated_at), s.language) if s.updated_at else None),
+        "entry_title": s.title or words(_("Statement on {incident}", incident=board.incident),
+                                        s.language),
+    }
+
+
+def _direction(language: str) -> str:
+    return "rtl" if language in RTL else "ltr"
+
+
+def _refuse_body(request: Request) -> Response | None:
+    """These routes read nothing: any body is refused before it is read."""
+    length = request.headers.get("content-length", "0")
+    if request.headers.get("transfer-encoding") or (length.isdigit() and int(length) > 0) \
+            or not length.isdigit():
+        return JSONResponse({"error": "this route takes no request body"}, status_code=413)
+    return None

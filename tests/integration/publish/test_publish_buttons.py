@@ -1,0 +1,85 @@
+"""The Publish button under an approved draft card, pressed on Slack (a signed
+`block_actions` request) and on Telegram (a callback query through the webhook): the
+spokesperson's or commander's press publishes the version the card shows; anyone else's is
+refused in words only they see."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.slack.fake_slack import Channel, FakeSlack
+from tests.integration.slack.harness import start
+from tests.integration.slack.harness import until as slack_until
+from tests.integration.slack.test_slack_story import (
+    APPROVER1,
+    APPROVER2,
+    AUTHOR,
+    cards,
+    setup_incident,
+)
+from tests.integration.telegram.harness import until
+
+from .test_publish_http import CHANNEL, TEXT, answer, channel_posts, prepared, publishing
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = FakeSlack()
+    await slack.start()
+    try:
+        yield slack
+    finally:
+        await slack.stop()
+
+
+async def test_slack_publish_button(tmp_path: Path, fake: FakeSlack) -> None:
+    fake.channels["C0NEWSROOM"] = Channel("C0NEWSROOM", "news")
+    bot = await start(tmp_path, fake, publish={"status_page": True, "slack_channel": "C0NEWSROOM"})
+    try:
+        channel = await setup_incident(bot, fake)
+        [card] = cards(fake, channel)
+        value = next(e["value"] for b in card.blocks or [] if b["type"] == "actions"
+                     for e in b["elements"])
+        for approver in (APPROVER1, APPROVER2):
+            await bot.button(approver, channel, card.ts, "crisis_approve", value)
+        buttons = await slack_until(lambda: [e for b in card.blocks or []
+                                             if b.get("block_id") == "publish"
+                                             for e in b["elements"]])
+        assert buttons[0]["action_id"] == "crisis_publish"
+        await bot.button(APPROVER1, channel, card.ts, "crisis_publish", buttons[0]["value"])
+        refusal = await slack_until(lambda: fake.ephemerals(APPROVER1))
+        assert "Only a spokesperson or the commander" in refusal[-1]
+        assert not fake.channels["C0NEWSROOM"].messages
+        await bot.button(AUTHOR, channel, card.ts, "crisis_publish", buttons[0]["value"])
+        [posted] = await slack_until(lambda: fake.channels["C0NEWSROOM"].messages)
+        assert posted.text == "We are aware of checkout problems and are fixing them."
+        board = (await bot.http.get("/status.json")).json()
+        assert board["incidents"][0]["statements"][0]["text"] == posted.text
+    finally:
+        await bot.stop()
+
+
+async def test_telegram_publish_button(tmp_path: Path) -> None:
+    async with publishing(tmp_path) as (room, _slack, _receiver):
+        await prepared(room)
+        await answer(room, "alice", "/crisis approve 1")
+
+        def publish_cards() -> list[int]:
+            return [i for i, m in room.fake.messages.items()
+                    if any(b["callback_data"].endswith(":p")
+                           for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
+                           for b in row)]
+
+        [card] = await until(publish_cards, what="the Publish button")
+        query = await room.press("erin", card, "p")
+        [refused] = await until(lambda: room.answers(query), what="the refusal")
+        assert "Only a spokesperson or the commander" in refused["text"]
+        assert refused["show_alert"] in (True, "true")
+        assert not channel_posts(room)
+        await room.press("bob", card, "p")
+        [post] = await until(lambda: channel_posts(room), what="the channel post")
+        assert post["text"] == TEXT
+        assert str(post["chat_id"]) == CHANNEL

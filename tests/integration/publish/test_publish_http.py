@@ -1,0 +1,193 @@
+"""Publishing over loopback HTTP, the way a team does it: the real app (`build` + `web_app`
+under uvicorn) on Telegram, commands typed in the incident's topic, the statement going out to
+a Telegram channel (fake Bot API), a Slack channel (fake Slack Web API), a webhook receiver
+that verifies the Standard Webhooks signature, and the app's own `/status`, Atom feed and JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+
+from bot.chat.slack import slack_unescape
+from tests.integration.slack.fake_slack import Channel, FakeSlack
+from tests.integration.telegram.harness import Room, running, until
+from tests.integration.telegram.test_story import open_incident
+
+from .receiver import SECRET, Receiver
+
+CHANNEL, ANNOUNCE = "-1009876543210", "C0ANNOUNCE"
+TEXT = ("We are aware of a fake recall notice & are checking <every> batch. "
+        "\"Nothing is recalled\" — more at 10:00. Спасибо.")
+PERSIAN = "ما در حال بررسی هستیم؛ هیچ محصولی فراخوان نشده است."
+CORRECTION = "Update: every batch is checked; nothing is recalled."
+SECRET_WORDS = ("going viral", "supplier", "Fake recall notice is going")
+"""The incident's title (from the alert) and an internal note: never on the status page."""
+
+
+@asynccontextmanager
+async def publishing(tmp_path: Path) -> AsyncIterator[tuple[Room, FakeSlack, Receiver]]:
+    slack, receiver = FakeSlack(), Receiver()
+    await slack.start()
+    await receiver.start()
+    slack.channels[ANNOUNCE] = Channel(ANNOUNCE, "announcements")
+    try:
+        async with running(
+                tmp_path, forum=True, webhook=True,
+                slack={"bot_token": "xoxb-test", "api_url": f"{slack.url}/api/"},
+                publish={"status_page": True, "telegram_channel": CHANNEL,
+                         "slack_channel": ANNOUNCE, "webhook_url": receiver.url,
+                         "webhook_secret": SECRET}) as room:
+            yield room, slack, receiver
+    finally:
+        await receiver.stop()
+        await slack.stop()
+
+
+def channel_posts(room: Room) -> list[dict[str, Any]]:
+    return [p for p in room.fake.called("sendMessage") if str(p["chat_id"]) == CHANNEL]
+
+
+async def answer(room: Room, who: str, text: str) -> str:
+    said = await room.say(who, text)
+    return str((await room.reply(said["message"]["message_id"], text))["text"])
+
+
+async def prepared(room: Room) -> None:
+    """INC-1 from an alert, SEV3; Bob commands, Alice approves, an internal note, draft #1."""
+    await open_incident(room)
+    await room.say("alice", "/crisis help")  # seen in the team chat: may be named
+    await answer(room, "bob", "/crisis ack")
+    await answer(room, "bob", "/crisis severity SEV3")  # one approval is enough
+    await answer(room, "bob", "/crisis role @alice approver")
+    await answer(room, "bob", "/crisis note Internal: the supplier has not confirmed yet")
+    await answer(room, "bob", f"/crisis draft {TEXT}")
+
+
+async def test_an_approved_draft_reaches_every_destination_once_with_the_same_bytes(
+        tmp_path: Path) -> None:
+    async with publishing(tmp_path) as (room, slack, receiver):
+        await prepared(room)
+        for who in ("bob", "alice", "erin"):
+            refused = await answer(room, who, "/crisis publish 1")
+            assert "not approved yet" in refused or "Only a spokesperson" in refused
+        assert "approved" in await answer(room, "alice", "/crisis approve 1")
+        await answer(room, "bob", "/crisis publish 1 Recall rumour")
+
+        [telegram] = await until(lambda: channel_posts(room), what="the channel post")
+        [posted] = await until(lambda: slack.channels[ANNOUNCE].messages, what="the Slack post")
+        await until(lambda: receiver.received, what="the webhook")
+        [event] = receiver.events()
+        assert receiver.refused == 0
+        assert telegram["text"].encode() == TEXT.encode()
+        assert slack_unescape(posted.text).encode() == TEXT.encode()
+        assert event["type"] == "statement.published"
+        assert event["data"]["text"].encode() == TEXT.encode()
+
+        page = (await room.http.get("/status")).text
+        assert "are checking &lt;every&gt; batch" in page
+        assert 'lang="en"' in page
+        assert "Recall rumour" in page
+        feed = feedparser.parse((await room.http.get("/status/feed.atom")).content)
+        assert not feed.bozo, feed.bozo_exception
+        [entry] = feed.entries
+        assert entry.content[0].value == TEXT
+        assert entry.title == "Recall rumour"
+        board = (await room.http.get("/status.json")).json()
+        assert board["incidents"][0]["statements"][0]["text"] == TEXT
+
+        timeline = await answer(room, "bob", "/crisis timeline")
+        assert "is out on the Telegram channel: https://t.me/c/9876543210/" in timeline
+        assert len(channel_posts(room)) == 1
+        assert len(slack.channels[ANNOUNCE].messages) == 1
+        assert len(receiver.received) == 1
+
+
+async def test_a_correction_marks_the_earlier_statement_updated_everywhere(
+        tmp_path: Path) -> None:
+    async with publishing(tmp_path) as (room, slack, receiver):
+        await prepared(room)
+        await answer(room, "alice", "/crisis approve 1")
+        await answer(room, "bob", "/crisis publish 1")
+        [first] = await until(lambda: channel_posts(room), what="the first post")
+        await until(lambda: receiver.received, what="the first event")
+        await answer(room, "bob", f"/crisis draft revise 1 {CORRECTION}")
+        assert "not approved yet" in await answer(room, "bob", "/crisis publish 1")
+        await answer(room, "alice", "/crisis approve 1")
+        await answer(room, "bob", "/crisis publish 1")
+
+        await until(lambda: len(channel_posts(room)) == 2, what="the correction")
+        await until(lambda: len(receiver.received) == 2, what="the updated event")
+        edits = await until(lambda: room.fake.called("editMessageText") and [
+            e for e in room.fake.called("editMessageText") if str(e["chat_id"]) == CHANNEL],
+            what="the earlier channel post marked")
+        first_id = next(i for i, m in room.fake.messages.items()
+                        if m["text"].endswith(TEXT) and str(m["chat"]["id"]) == CHANNEL)
+        assert edits[0]["message_id"] in (first_id, str(first_id))
+        assert room.fake.messages[first_id]["text"].startswith("Updated ")
+        assert first["text"] == TEXT
+        await until(lambda: slack.channels[ANNOUNCE].messages[0].edits == 1,
+                    what="the Slack post marked")
+        updated = receiver.events()[1]
+        assert updated["type"] == "statement.updated"
+        assert updated["data"]["replaces"] == receiver.events()[0]["data"]["id"]
+
+        board = (await room.http.get("/status.json")).json()
+        [incident] = board["incidents"]
+        assert [s["text"] for s in incident["statements"]] == [CORRECTION, TEXT]
+        assert incident["statements"][1]["updated_at"] is not None
+        said = await room.say("bob", "/crisis report")
+        await room.reply(said["message"]["message_id"], "the report")
+        report = "\n".join(m["text"] for m in room.replies_to(said["message"]["message_id"]))
+        assert "time to first published statement" in report
+        assert "## Publications" in report
+
+
+async def test_the_status_page_never_shows_an_unpublished_word(tmp_path: Path) -> None:
+    async with publishing(tmp_path) as (room, _slack, receiver):
+        await prepared(room)
+        await answer(room, "bob", "/crisis draft Second draft: the supplier sent wrong labels")
+        await answer(room, "alice", "/crisis approve 1")
+        await answer(room, "bob", "/crisis publish 1")
+        await until(lambda: receiver.received, what="the webhook")
+        bodies = [(await room.http.get(path)).text
+                  for path in ("/status", "/status/feed.atom", "/status.json")]
+        assert TEXT.split("&")[0] in json.loads(bodies[2])["incidents"][0]["statements"][0][
+            "text"]
+        for body in bodies:
+            for word in (*SECRET_WORDS, "Second draft", "wrong labels", "Internal"):
+                assert word.lower() not in body.lower(), (word, body[:300])
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+async def test_status_routes_are_get_only_and_take_no_body(tmp_path: Path, method: str) -> None:
+    async with publishing(tmp_path) as (room, _slack, _receiver):
+        for path in ("/status", "/status/feed.atom", "/status.json"):
+            response = await room.http.request(method, path, content=b"x" * 10)
+            assert response.status_code == 405, (path, response.text)
+            assert "error" in response.json() or "detail" in response.json()
+        response = await room.http.request("GET", "/status", content=b"x" * 10)
+        assert response.status_code == 413
+        assert response.json() == {"error": "this route takes no request body"}
+
+
+async def test_a_persian_statement_reads_right_to_left_on_the_page(tmp_path: Path) -> None:
+    async with publishing(tmp_path) as (room, _slack, receiver):
+        await prepared(room)
+        await answer(room, "bob", "/crisis lang fa")
+        await answer(room, "bob", f"/crisis draft {PERSIAN}")
+        await answer(room, "alice", "/crisis approve 2")
+        await answer(room, "bob", "/crisis publish 2")
+        await until(lambda: receiver.received, what="the webhook")
+        page = (await room.http.get("/status")).text
+        assert 'lang="fa" dir="rtl"' in page
+        assert "منتشرشده در" in page
+        assert PERSIAN in page
+        feed = feedparser.parse((await room.http.get("/status/feed.atom")).content)
+        assert feed.entries[0].content[0].language == "fa"

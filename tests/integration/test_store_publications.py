@@ -1,0 +1,56 @@
+"""Publications and their outbox notices behave the same on every store: ids, links and
+message ids kept after delivery, `updated_at` after a correction, one publication per
+version, and a PUBLISH notice that names its destination and publication."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core.models import CrisisKind, Incident, Notice, NoticeKind, Severity, Status
+from bot.core.ports import Store
+from bot.core.publication import Publication, digest
+
+AT = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
+
+
+def statement(version: int, text: str, replaces: int | None = None) -> Publication:
+    return Publication(incident=1, draft=1, version=version, text=text, sha256=digest(text),
+                       language="fa", destinations=("status", "telegram"),
+                       at=AT + timedelta(minutes=version), by="local:bob",
+                       title="قطعی پرداخت", replaces=replaces)
+
+
+async def test_publications_round_trip(store: Store) -> None:
+    async with store.unit() as unit:
+        await unit.add_incident(Incident(1, "Internal title", CrisisKind.OTHER, Severity.SEV3,
+                                         Status.RESPONDING, AT, "local:bob"))
+        first = statement(1, "ما در حال بررسی هستیم.")
+        await unit.add_publication(first)
+        assert first.id is not None
+        notice = Notice(1, NoticeKind.PUBLISH, AT, publication=first.id,
+                        destination="telegram", draft=1, version=1)
+        await unit.enqueue(notice)
+    async with store.unit() as unit:
+        [pending] = await unit.pending_notices(10)
+        assert (pending.destination, pending.publication) == ("telegram", first.id)
+        found = await unit.get_publication(first.id)
+        assert found == first
+        found.links["telegram"] = "https://t.me/c/1/2"
+        found.messages["telegram"] = "2"
+        found.updated_at = AT + timedelta(hours=1)
+        await unit.update_publication(found)
+        second = statement(2, "مشکل برطرف شد.", replaces=first.id)
+        await unit.add_publication(second)
+    async with store.unit() as unit:
+        [one, two] = await unit.publications(1)
+        assert one.links == {"telegram": "https://t.me/c/1/2"}
+        assert one.messages == {"telegram": "2"}
+        assert one.updated_at == AT + timedelta(hours=1)
+        assert two.replaces == one.id
+        assert two.text == "مشکل برطرف شد."
+        assert await unit.publications(2) == []
+    with pytest.raises(Exception):  # noqa: B017, PT011 - each store has its own error
+        async with store.unit() as unit:
+            await unit.add_publication(statement(2, "again"))
