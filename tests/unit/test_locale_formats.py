@@ -153,7 +153,7 @@ async def test_a_russian_team_assigns_a_role_by_its_name(tmp_path: Path,
     try:
         session = bot.session()
         await session.say("alice", "/crisis declare SEV2 Утечка данных")
-        channel = bot.local.space_of(1)
+        channel = await bot.local.space_of(1)
         await session.say("alice", "/crisis role @bob Официальный представитель", channel)
         await session.say("alice", "/crisis role @erin дежурный", channel)
         incident, *_rest = await bot.service.load(1)

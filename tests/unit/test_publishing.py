@@ -19,7 +19,7 @@ from bot.core.publication import Posted, Publication, digest
 from bot.core.publishing import PublishDelivery
 from bot.core.text import render
 from bot.i18n import renderer
-from bot.storage.memory import MemoryStore
+from bot.storage.memory import MemoryRooms, MemoryStore
 from tests.unit.playworld import World, make_world
 
 BOB, CAROL, DAVE, ERIN = "local:bob", "local:carol", "local:dave", "local:erin"
@@ -52,8 +52,8 @@ async def world_with(*names: str) -> tuple[World, dict[str, Recorder]]:
     world = make_world(MemoryStore())
     recorders = {name: Recorder(name) for name in names}
     world.service.publish_to = tuple(names)
-    world.delivery = Delivery(world.store, {"local": LocalChat(lambda lang: renderer("en"))},
-                              world.service.rules,
+    local = LocalChat(lambda lang: renderer("en"), MemoryRooms())
+    world.delivery = Delivery(world.store, {"local": local}, world.service.rules,
                               PublishDelivery(world.store, world.clock, recorders))
     service = world.service
     await service.declare(BOB, "Checkout outage (internal: vendor X's fault)")
