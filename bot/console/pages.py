@@ -88,6 +88,8 @@ class DraftCard:
     target: str | None
     state: str
     pending: bool
+    publishable: bool
+    """Approved, and a destination is configured: the card offers Publish."""
     steps: list[Step]
 
 
@@ -120,13 +122,15 @@ class Room:
 
 
 def room(incident: Incident, drafts: Sequence[Draft], events: Sequence[TimelineEvent],
-         tasks: Sequence[Task], rules: Rules, render: Renderer) -> Room:
+         tasks: Sequence[Task], rules: Rules, render: Renderer, *,
+         publishing: bool = False) -> Room:
     def person(who: str) -> str:
         return shown(render, Who(who))
 
     cards = [
         DraftCard(d.number, d.version, person(d.current.author), d.current.text, d.target,
                   render(DRAFT_STATE_LABELS[d.state]), d.state is DraftState.PENDING,
+                  publishing and d.state is DraftState.APPROVED,
                   [Step(len(p.approvers), p.step.count,
                         shown(render, any_role(p.step.roles)),
                         ", ".join(person(a) for a in p.approvers))

@@ -34,6 +34,7 @@ from bot.core.models import KIND_LABELS, STATUS_LABELS, CrisisKind, PersonId, Se
 from bot.core.service import Service
 from bot.core.text import LANGUAGES, Renderer, Text, _
 from bot.core.usecase import Context
+from bot.core.views import publishing_text
 
 HERE = Path(__file__).parent
 MAX_FORM = 16 * 1024
@@ -203,7 +204,8 @@ def console_router(console: Console) -> APIRouter:
         tasks = await service.tasks(number)
         language = session.language or incident.language or console.language
         render = console.render_for(language)
-        room = pages.room(incident, drafts, events, tasks, service.rules, render)
+        room = pages.room(incident, drafts, events, tasks, service.rules, render,
+                          publishing=bool(service.publish_to))
         shown = (pages.answer_lines(answer[0], render), answer[1]) if answer else None
         return page(session, "room.html", language, room=room, answer=shown,
                     mark=await console.changes.mark())
@@ -242,6 +244,10 @@ def console_router(console: Console) -> APIRouter:
         version = fields.get("version", "")
 
         async def work() -> list[Text]:
+            if verdict == "publish":
+                published = await service.publish(
+                    number, person, draft, version=int(version) if version.isdigit() else None)
+                return [publishing_text(published)]
             if verdict == "revise":
                 action: cmd.Action = cmd.ReviseDraft(draft, fields.get("text", ""))
                 return (await service.execute(cmd.Command(action, number),
@@ -262,7 +268,7 @@ def console_router(console: Console) -> APIRouter:
 
         return decided
 
-    for verdict in ("approve", "reject", "revise"):
+    for verdict in ("approve", "reject", "revise", "publish"):
         router.add_api_route(f"/incidents/{{number}}/drafts/{{draft}}/{verdict}",
                              guarded(on_draft(verdict)), methods=["POST"])
 

@@ -58,7 +58,7 @@ from bot.core.stats import Stats, collect_stats
 from bot.core.text import Joined, Who, _
 from bot.core.tx import Tx
 from bot.core.usecase import Context, Reply, canonical_people
-from bot.core.views import NOT_A_DRAFT, destination_names, help_lines, timeline_lines
+from bot.core.views import NOT_A_DRAFT, help_lines, publishing_text, timeline_lines
 
 FORGOTTEN_AFTER = timedelta(days=2)
 """How long a chat event id is remembered (so a re-delivered event is handled once), and an
@@ -622,11 +622,7 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
                 return Reply([_("You rejected draft #{number}.", number=draft.number)], number)
             case cmd.Publish(draft=draft_number, to=to, title=title):
                 published = await self.publish(number, actor, draft_number, to=to, title=title)
-                return Reply([_("Publishing draft #{number} (version {version}) to "
-                                "{destinations}.", number=published.draft,
-                                version=published.version,
-                                destinations=destination_names(published.destinations))],
-                             number)
+                return Reply([publishing_text(published)], number)
             case cmd.Note(text=text):
                 await self.note(number, actor, text)
             case cmd.ShowTimeline():

@@ -28,7 +28,7 @@ from bot.core.models import (
 )
 from bot.core.playbook_views import checklist_summary, language_name
 from bot.core.playbooks import Task
-from bot.core.publication import DESTINATION_LABELS
+from bot.core.publication import DESTINATION_LABELS, Publication
 from bot.core.rules import Rules
 from bot.core.text import N_, Joined, Localized, Percent, Prefixed, Text, Who, _
 
@@ -254,6 +254,13 @@ def event_text(event: TimelineEvent) -> Text:
 def destination_names(names: Sequence[str]) -> Joined:
     """Where statements went, by name in the reader's language."""
     return Joined(tuple(DESTINATION_LABELS.get(n, n) for n in names))
+
+
+def publishing_text(published: Publication) -> Text:
+    """The answer to whoever publishes (a command, a button): which version goes where."""
+    return _("Publishing draft #{number} (version {version}) to {destinations}.",
+             number=published.draft, version=published.version,
+             destinations=destination_names(published.destinations))
 
 
 def _reminder_text(d: Mapping[str, Any]) -> Text:

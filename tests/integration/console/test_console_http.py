@@ -288,3 +288,43 @@ async def test_a_command_in_the_room_of_a_missing_incident_is_a_404(console: Con
                                    data={"line": "/crisis ack", "csrf": token})
         assert missing.status_code == 404
         assert "There is no incident INC-42." in missing.text
+
+
+async def test_an_approved_draft_is_published_from_its_card(sqlite_url: str) -> None:
+    """#16: the room's Publish button, for the commander (not for an approver), publishes the
+    approved version to the status page, byte for byte."""
+    settings = load(database_url=sqlite_url, alerts={"secret": SECRET},
+                    publish={"status_page": True})
+    bot = await build(settings)
+    serving = await serve(web_app(bot))
+    console = Console(bot, serving.url)
+    text = "We know checkout fails & we are on it: <b>no</b> data was lost."
+    try:
+        await console.alert("Outage", "o1")
+        async with console.client("local:alice") as alice, console.client("local:bob") as bob:
+            alice_token = csrf_of((await alice.get("/")).text)
+            bob_token = csrf_of((await bob.get("/")).text)
+            for line in ("/crisis ack", "/crisis role @bob approver", f"/crisis draft {text}"):
+                await alice.post("/incidents/1/command", data={"line": line, "csrf": alice_token})
+            room = await alice.get("/incidents/1")
+            assert "/drafts/1/publish" not in room.text  # pending: nothing to publish yet
+            await bob.post("/incidents/1/drafts/1/approve", data={"version": "1", "csrf": bob_token})
+            assert "/drafts/1/publish" in (await alice.get("/incidents/1")).text
+            refused = await bob.post("/incidents/1/drafts/1/publish",
+                                     data={"version": "1", "csrf": bob_token})
+            assert 'role="alert"' in refused.text
+            assert "Only a spokesperson or the commander publishes" in refused.text
+            published = await alice.post("/incidents/1/drafts/1/publish",
+                                         data={"version": "1", "csrf": alice_token})
+            assert "Publishing draft #1 (version 1) to the status page." in published.text
+        async with httpx.AsyncClient(base_url=console.url) as public:
+            for _ in range(50):  # the status page is a destination delivered by the outbox
+                statements = (await public.get("/status.json")).json()
+                if statements["incidents"]:
+                    break
+                await asyncio.sleep(0.1)
+        [incident] = statements["incidents"]
+        assert [s["text"] for s in incident["statements"]] == [text]
+    finally:
+        await serving.stop()
+        await bot.close()
