@@ -308,7 +308,8 @@ async def test_an_approved_draft_is_published_from_its_card(sqlite_url: str) -> 
                 await alice.post("/incidents/1/command", data={"line": line, "csrf": alice_token})
             room = await alice.get("/incidents/1")
             assert "/drafts/1/publish" not in room.text  # pending: nothing to publish yet
-            await bob.post("/incidents/1/drafts/1/approve", data={"version": "1", "csrf": bob_token})
+            await bob.post("/incidents/1/drafts/1/approve",
+                           data={"version": "1", "csrf": bob_token})
             assert "/drafts/1/publish" in (await alice.get("/incidents/1")).text
             refused = await bob.post("/incidents/1/drafts/1/publish",
                                      data={"version": "1", "csrf": bob_token})
