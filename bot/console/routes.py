@@ -177,20 +177,40 @@ def console_router(console: Console) -> APIRouter:
                        drills=pick(Drills, "drills") or Drills.WITH,
                        text=query.get("q", "")[:200])
 
-    async def incident_list(request: Request) -> Response:
-        session, _person = signed_in(request)
-        filters = filters_from(request.query_params)
+    async def list_page(session: Session, query: Mapping[str, str],
+                        answer: tuple[list[Text], bool] | None = None) -> HTMLResponse:
+        filters = filters_from(query)
         found = await console.listing(filters)
         render = console.render_for(session.language or console.language)
+        shown = (pages.answer_lines(answer[0], render), answer[1]) if answer else None
         return page(session, "list.html",
                     rows=pages.rows(found.listed, render, service.clock.now()),
                     total=found.total, filters=filters, mark=await console.changes.mark(),
                     statuses=[(s.value, render(STATUS_LABELS[s])) for s in Status],
                     severities=[s.value for s in Severity],
                     kinds=[(k.value, render(KIND_LABELS[k])) for k in CrisisKind],
-                    drills=[d.value for d in Drills])
+                    drills=[d.value for d in Drills], answer=shown)
+
+    async def incident_list(request: Request) -> Response:
+        session, _person = signed_in(request)
+        return await list_page(session, request.query_params)
+
+    async def list_command(request: Request) -> Response:
+        """The list's Command box, where a web-only team opens incidents (`/crisis declare`,
+        `/crisis drill`): an answer naming an incident goes to its room."""
+        session, person, fields = await posted(request)
+        try:
+            reply = await service.execute(cmd.parse(fields.get("line", "")),
+                                          web_context(person))
+        except CrisisError as error:
+            return await list_page(session, {}, ([error.text], True))
+        if reply.incident is not None:
+            return RedirectResponse(f"/incidents/{reply.incident}", status_code=303,
+                                    headers=HEADERS)
+        return await list_page(session, {}, (reply.lines, False))
 
     router.add_api_route("/", guarded(incident_list), methods=["GET"])
+    router.add_api_route("/command", guarded(list_command), methods=["POST"])
 
     # -- a room ---------------------------------------------------------------------------------
 

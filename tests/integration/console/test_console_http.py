@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Bot, build, sign_in_links, web_app
-from bot.core.errors import Invalid
+from bot.core.errors import CrisisError, Invalid
 from bot.core.models import CrisisKind
 from bot.settings import load
 from bot.storage.sql import SignInLinkRow
@@ -329,3 +329,25 @@ async def test_an_approved_draft_is_published_from_its_card(sqlite_url: str) -> 
     finally:
         await serving.stop()
         await bot.close()
+
+
+async def test_a_web_only_team_declares_from_the_list(console: Console) -> None:
+    """No Slack, no Telegram, no alert: the list's Command box opens an incident (its
+    declarer is commander) and takes the person to its room; a refusal shows in place."""
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        opened = await alice.post("/command", data={
+            "line": "/crisis declare SEV2 Checkout is down", "csrf": token})
+        assert opened.status_code == 303
+        assert opened.headers["location"] == "/incidents/1"
+        incident = (await console.bot.service.load(1))[0]
+        assert (incident.title, incident.roles["commander"]) == \
+            ("Checkout is down", ["local:alice"])
+        refused = await alice.post("/command", data={"line": "/crisis ack INC-9", "csrf": token})
+        assert refused.status_code == 200
+        assert 'role="alert"' in refused.text
+        assert "There is no incident INC-9." in refused.text
+        forged = await alice.post("/command", data={"line": "/crisis declare Forged"})
+        assert forged.status_code == 403
+    with pytest.raises(CrisisError):  # the forged form opened nothing
+        await console.bot.service.load(2)
