@@ -39,7 +39,8 @@ def environment(db: Path, port: int, telegram: FakeTelegram, slack: FakeSlack,
         "CRISISBOT_PUBLISH__WEBHOOK_URL": receiver.url,
         "CRISISBOT_PUBLISH__WEBHOOK_SECRET": SECRET,
         # A notice the killed process held is taken again when its lease runs out.
-        "CRISISBOT_OUTBOX__POLL": "0.2", "CRISISBOT_OUTBOX__LEASE": "2s",
+        "CRISISBOT_OUTBOX__POLL": "0.2", "CRISISBOT_OUTBOX__LEASE": "3s",
+        "CRISISBOT_SLACK__TIMEOUT": "0.25s", "CRISISBOT_TELEGRAM__TIMEOUT": "0.25s",
         "CRISISBOT_OUTBOX__BACKOFF": "0.2",
         "CRISISBOT_OUTBOX__MAX_BACKOFF": "0.5",
     }
