@@ -183,7 +183,7 @@ async def test_a_reason_asked_before_a_restart_is_taken_after_it(tmp_path: Any) 
             [card] = await until(lambda: [i for i, m in fake.messages.items()
                                           if "Draft #1 (version 1)" in m["text"]], what="card")
             await room.press("carol", card, "r")
-            question = await room.reply(card, "reason question")
+            question = await room.question(card, "reason question")
             thread = room.thread
         async with running(tmp_path, forum=True, webhook=True, fake=fake) as room:
             room.thread = thread
