@@ -4,8 +4,8 @@ by buttons, reactions and replies.
 Two halves over one python-telegram-bot `Application` built with `updater(None)`:
 `TelegramChat` is the core's `Chat` port (what delivery calls), and `TelegramUpdates` turns
 updates into service calls. We feed updates ourselves — from our webhook route or our own
-`getUpdates` loop — so every `update_id` is claimed in the database before it is handled and a
-re-delivery does nothing.
+`getUpdates` loop — so every `update_id` is claimed in the database in the same transaction as
+everything its handling writes (one commit), and a re-delivery does nothing.
 
 An incident's space is `Space("telegram", "<chat id>/<thread>")`: the thread is the forum topic,
 or, in a group that is not a forum, the pinned incident message whose replies hold the
@@ -14,7 +14,8 @@ conversation. Bot API errors 429 become `RetryLater`, so the deliverer waits as 
 Answers to commands, refusals and the questions under draft cards are not sent while the
 update is handled: they are queued in the outbox (`Service.answer`), so the webhook returns as
 soon as the command is committed, and the outbox sends them ahead of routine notices. Only
-`answerCallbackQuery` (a button's popup) is answered at once: it is not a chat message.
+`answerCallbackQuery` (a button's popup) is answered at once, right after the commit: it is
+not a chat message.
 
 Pacing is proactive too, in one place: every call that puts or changes a message in a chat
 (send, edit, pin, topic create/close/reopen) takes a turn from `Pacer` first, which keeps to
@@ -35,6 +36,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 from telegram import (
@@ -512,6 +514,8 @@ class TelegramUpdates:
         self.poll_timeout = poll_timeout
         self._known: dict[PersonId, KnownPerson] = {}
         self._polling: asyncio.Task[None] | None = None
+        self._popups: dict[int, list[Callable[[], Awaitable[object]]]] = {}
+        """Pop-ups waiting for their update's commit, by update id (see `handle`)."""
         app.add_handler(TypeHandler(Update, self._learn), group=-1)
         app.add_handler(CommandHandler(["crisis", *(f"crisis_{v}" for v in VERBS)],
                                        self._command))
@@ -575,15 +579,28 @@ class TelegramUpdates:
         return 200, {"ok": True}
 
     async def handle(self, update: Update) -> None:
-        """Process an update once: its id is claimed (committed) first, so a retried webhook
-        or a re-fetched update finds it taken."""
-        async with self.store.unit() as unit:
+        """Process an update once, in one unit of work (`Service.together`): its id is
+        claimed in the same commit as everything handling it writes, answers included, so
+        the webhook waits for the disk once. A retried webhook or a re-fetched update finds
+        the id taken; a crash before the commit leaves neither, and Telegram sends the update
+        again. A button's pop-up goes right after the commit (see `_popup`)."""
+        popups: list[Callable[[], Awaitable[object]]] = []
+        async with self.service.together() as unit:
             fresh = await unit.first_sight(f"{PLATFORM}:{update.update_id}",
                                            self.service.clock.now())
-        if fresh:
-            await self.app.process_update(update)
-        else:
+            if fresh:
+                self._popups[update.update_id] = popups
+                try:
+                    await self.app.process_update(update)
+                finally:
+                    del self._popups[update.update_id]
+        if not fresh:
             log.info("Telegram update %s already processed", update.update_id)
+        for popup in popups:
+            try:
+                await popup()
+            except TelegramError as error:
+                log.warning("answerCallbackQuery failed: %s", error)
 
     async def _poll(self) -> None:
         """Long polling: fetch, handle in order, then confirm by moving the offset on."""
@@ -633,7 +650,10 @@ class TelegramUpdates:
         async with self.store.unit() as unit:
             for person in fresh:
                 await unit.remember_person(person)
-        for person in fresh:
+        self.service.after_commit(partial(self._know, fresh))
+
+    def _know(self, people: Sequence[KnownPerson]) -> None:
+        for person in people:
             self._known[person.person] = person
             self.chat.names[person.person] = person.name
 
@@ -684,20 +704,20 @@ class TelegramUpdates:
             if action == "a":
                 found = await self.service.decide(number, actor, approve=True,
                                                   draft_number=draft, version=version)
-                await query.answer(self.chat.render(
+                self._popup(update, self.chat.render(
                     _("You approved draft #{number}.", number=found.number)))
                 return
             incident, found = await self.service.check_card(
                 number, actor, draft, version, cmd.Reject if action == "r" else cmd.ReviseDraft)
         except CrisisError as refused:
-            await query.answer(self.chat.render(refused.text,
-                                                _reader_language(query.from_user, origin)),
-                               show_alert=True)
+            self._popup(update, self.chat.render(refused.text,
+                                                 _reader_language(query.from_user, origin)),
+                        alert=True)
             return
         except ValueError:
-            await query.answer()
+            self._popup(update)
             return
-        await query.answer()
+        self._popup(update)
         card = query.message
         if card is not None and incident.space is not None:
             await self._ask(incident.space, card.message_id,
@@ -766,6 +786,15 @@ class TelegramUpdates:
             await unit.answered(question)
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _popup(self, update: Update, text: str | None = None, *, alert: bool = False) -> None:
+        """A button's pop-up (`answerCallbackQuery`: not a chat message, not paced), sent as
+        soon as the update's unit commits, so it never tells of a decision that was not
+        saved and no HTTP call is made while the unit holds the database."""
+        query = update.callback_query
+        if query is not None:
+            self._popups[update.update_id].append(
+                partial(query.answer, text, show_alert=alert))
 
     async def _draft(self, number: int, *, draft: int | None = None,
                      message: str | None = None) -> tuple[Incident, Draft]:

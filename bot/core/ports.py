@@ -225,7 +225,9 @@ class Unit(Protocol):
 
 class Store(Protocol):
     def unit(self) -> AbstractAsyncContextManager[Unit]:
-        """Begin a transaction; it commits when the block exits cleanly, else rolls back."""
+        """Begin a transaction; it commits when the block exits cleanly, else rolls back.
+        Opened inside another unit on the same task, it joins that one as a savepoint (see
+        `Service.together`)."""
         ...
 
 

@@ -4,8 +4,10 @@ directly; what the chat must show is queued as `Notice`s and delivered after com
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
@@ -44,7 +46,7 @@ from bot.core.playbooks import (
     Playbook,
     StatementTemplates,
 )
-from bot.core.ports import Clock, Store
+from bot.core.ports import Clock, Store, Unit
 from bot.core.publishing import Publishing, was_published
 from bot.core.report import Report
 from bot.core.rules import (
@@ -67,6 +69,17 @@ Telegram keeps an update for a day: an id older than this will not come again, a
 would otherwise grow with every event."""
 
 R = TypeVar("R")
+
+
+@dataclass
+class _Later:
+    """What waits for the commit of a `Service.together` block."""
+
+    calls: list[Callable[[], None]] = field(default_factory=list)
+    closed: bool = False
+
+
+_AFTER_COMMIT: ContextVar[_Later | None] = ContextVar("crisisbot_after_commit", default=None)
 
 
 class Service(AlertIntake, PlaybookCases, Drills, Publishing):
@@ -97,8 +110,35 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
             tx = Tx(unit, self.clock.now())
             result = await work(tx)
         if tx.queued and self._after_commit is not None:
-            self._after_commit()
+            self.after_commit(self._after_commit)
         return result
+
+    @asynccontextmanager
+    async def together(self) -> AsyncIterator[Unit]:
+        """One unit of work for the whole block: the units opened inside it (by the service
+        or the caller, on this task) join it, so all commits at once. An adapter records an
+        event's id with everything handling it writes, answers included: one wait for the
+        disk, and a crash keeps both or neither. What follows a commit (`after_commit`) waits
+        for this one's."""
+        later = _Later()
+        token = _AFTER_COMMIT.set(later)
+        try:
+            async with self.store.unit() as unit:
+                yield unit
+        finally:
+            _AFTER_COMMIT.reset(token)
+            later.closed = True
+        for call in dict.fromkeys(later.calls):  # one outbox wake for the block
+            call()
+
+    def after_commit(self, call: Callable[[], None]) -> None:
+        """Run `call` once what was written so far is committed: now, or when the enclosing
+        `together` block has committed."""
+        later = _AFTER_COMMIT.get()
+        if later is None or later.closed:  # (a task started in a block may outlive it)
+            call()
+        else:
+            later.calls.append(call)
 
     async def answer(self, answer: Answer, *, incident: int | None = None,
                      draft: int | None = None, version: int | None = None,

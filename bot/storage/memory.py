@@ -30,6 +30,7 @@ from bot.core.playbooks import Task
 from bot.core.publication import Publication
 from bot.core.rooms import Reaction, RoomMessage, RoomSpace, direct_space_name
 from bot.core.sending import SendRate, book, settle
+from bot.storage.nesting import OpenUnit
 
 
 @dataclass
@@ -361,12 +362,21 @@ class MemoryStore:
     def __init__(self) -> None:
         self._state = _State()
         self._lock = asyncio.Lock()
+        self._open: OpenUnit[_State] = OpenUnit()
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[MemoryUnit]:
+        outer = self._open.current()
+        if outer is not None:  # joins it, as a savepoint (see `bot.storage.nesting`)
+            working = copy.deepcopy(outer)
+            with self._open.opened(working):
+                yield MemoryUnit(working)
+            vars(outer).update(vars(working))
+            return
         async with self._lock:
             working = copy.deepcopy(self._state)
-            yield MemoryUnit(working)
+            with self._open.opened(working):
+                yield MemoryUnit(working)
             self._state = working
 
 

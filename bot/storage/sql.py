@@ -99,6 +99,7 @@ from bot.core.publication import Publication
 from bot.core.rooms import Reaction, RoomMessage, RoomSpace, direct_space_name
 from bot.core.sending import SendRate, book, settle
 from bot.core.text import Either, Joined, Lines, Localized, Percent, Prefixed, RoleName, Text, Who
+from bot.storage.nesting import OpenUnit
 
 DEFAULT_URL = "sqlite+aiosqlite:///./crisisbot.db"
 BUSY_TIMEOUT_MS = 10
@@ -1378,6 +1379,11 @@ class _Blocking:
     async def get(self, *args: Any, **kwargs: Any) -> Any:
         return self._s.get(*args, **kwargs)
 
+    @asynccontextmanager
+    async def begin_nested(self) -> AsyncIterator[None]:
+        with self._s.begin_nested():
+            yield
+
 
 class SqlStore:
     """The durable Store: one engine per instance, one session and transaction per unit.
@@ -1388,9 +1394,9 @@ class SqlStore:
     thread hop. Only the commit, where SQLite waits for the disk (`fsync`, several
     milliseconds), goes to a worker thread while the unit still holds the lock: the loop goes
     on parsing and answering other requests meanwhile (sixteen Telegram commands at once each
-    waited for all the others' commits before; see docs/benchmarks.md). A unit must not wait
-    on another unit of the same store (it would wait on itself); none does, and the memory
-    store enforces the same with its own lock."""
+    waited for all the others' commits before; see docs/benchmarks.md). A unit opened inside
+    another on the same task joins it as a savepoint (`bot.storage.nesting`); the memory store
+    does the same."""
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
         parsed = make_url(url)
@@ -1398,6 +1404,7 @@ class SqlStore:
         if self._dialect not in {"sqlite", "postgresql"}:
             raise ValueError(f"unsupported database {self._dialect!r}: use SQLite or PostgreSQL")
         self._lock = asyncio.Lock()
+        self._open: OpenUnit[AsyncSession | _Blocking] = OpenUnit()
         self._sqlite: Engine | None = None
         self._blocking: sessionmaker[Session] | None = None
         if self._dialect == "sqlite":
@@ -1420,14 +1427,21 @@ class SqlStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession | _Blocking]:
         """A session in a transaction that commits when the block exits cleanly."""
+        outer = self._open.current()
+        if outer is not None:  # joins it, as a savepoint (see `bot.storage.nesting`)
+            async with outer.begin_nested():
+                yield outer
+            return
         if self._blocking is None:
             async with self._sessions.begin() as session:
-                yield session
+                with self._open.opened(session):
+                    yield session
             return
         async with self._lock:
             with self._blocking() as blocking:  # closing it rolls back what did not commit
                 await _write_lock(blocking)
-                yield _Blocking(blocking)
+                with self._open.opened(wrapped := _Blocking(blocking)):
+                    yield wrapped
                 await asyncio.to_thread(blocking.commit)  # the fsync, off the loop
 
     async def ping(self) -> bool:

@@ -423,6 +423,40 @@ async def test_rollback_on_exception_leaves_nothing(store: Store) -> None:
         assert await unit.next_incident_number() == 1
 
 
+async def test_a_unit_inside_a_unit_joins_it_as_a_savepoint(store: Store) -> None:
+    """What `Service.together` relies on: an inner unit commits with the outer one; a failed
+    inner unit undoes only its own writes; a failed outer unit undoes everything."""
+
+    class Boom(Exception):
+        pass
+
+    async def declare(then_fail: bool) -> None:
+        async with store.unit() as inner:
+            await inner.add_incident(make_incident(await inner.next_incident_number()))
+            if then_fail:
+                raise Boom
+
+    async def claim_declare_and_fail() -> None:
+        async with store.unit() as outer:
+            assert await outer.first_sight("telegram:2", T0)
+            await declare(then_fail=False)
+            raise Boom
+
+    async with asyncio.timeout(5):  # a unit waiting on its own would hang here
+        async with store.unit() as outer:
+            assert await outer.first_sight("telegram:1", T0)
+            await declare(then_fail=False)
+            with pytest.raises(Boom):
+                await declare(then_fail=True)
+            assert [i.number for i in await outer.incidents()] == [1]
+        with pytest.raises(Boom):
+            await claim_declare_and_fail()
+    async with store.unit() as unit:
+        assert [i.number for i in await unit.incidents()] == [1]
+        assert not await unit.first_sight("telegram:1", T0)
+        assert await unit.first_sight("telegram:2", T0)
+
+
 async def test_next_incident_number_is_sequential(store: Store) -> None:
     async with store.unit() as unit:
         assert [await unit.next_incident_number() for _ in range(3)] == [1, 2, 3]

@@ -124,6 +124,26 @@ class Room:
                                                   what=f"{what} to {message_id}")
         return found[-1]
 
+    async def question(self, message_id: int, what: str = "question",
+                       has: str = "") -> dict[str, Any]:
+        """The bot's question (ForceReply) under `message_id`, once the bot remembers asking
+        it: it stores a question when Telegram has returned the sent message, a moment after
+        the fake shows it (a person reads it first)."""
+        found: list[dict[str, Any]] = await until(
+            lambda: [m for m in self.replies_to(message_id) if has in m["text"]],
+            what=f"{what} to {message_id}")
+
+        async def remembered() -> bool:
+            async with self.bot.store.unit() as unit:
+                return await unit.question("telegram", str(CHAT_ID),
+                                           str(found[-1]["message_id"])) is not None
+
+        deadline = time.monotonic() + 10
+        while not await remembered():
+            assert time.monotonic() < deadline, f"{what} never remembered"
+            await asyncio.sleep(0.02)
+        return found[-1]
+
     def answers(self, query_id: str) -> list[dict[str, Any]]:
         return [p for p in self.fake.called("answerCallbackQuery")
                 if p["callback_query_id"] == query_id]

@@ -183,7 +183,7 @@ async def test_a_reason_asked_before_a_restart_is_taken_after_it(tmp_path: Any) 
             [card] = await until(lambda: [i for i, m in fake.messages.items()
                                           if "Draft #1 (version 1)" in m["text"]], what="card")
             await room.press("carol", card, "r")
-            question = await room.reply(card, "reason question")
+            question = await room.question(card, "reason question")
             thread = room.thread
         async with running(tmp_path, forum=True, webhook=True, fake=fake) as room:
             room.thread = thread
@@ -193,5 +193,45 @@ async def test_a_reason_asked_before_a_restart_is_taken_after_it(tmp_path: Any) 
             await until(lambda: sent(room, "rejected draft #1: Say when"),
                         what="the rejection, after the restart")
             await until(lambda: buttons(fake.messages[card]) == ["v"], what="revise only")
+    finally:
+        await fake.stop()
+
+
+class _Crash(BaseException):
+    """The process dying mid-update (not an error a handler catches)."""
+
+
+async def test_a_crash_while_handling_an_update_neither_loses_nor_repeats_it(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot dies after a command's effects are written but before its answer is queued:
+    the webhook gets no 200, so Telegram sends the update again, after the restart. It is
+    handled then, once: one incident, one topic, one answer, however often it comes."""
+    fake = FakeTelegram(TOKEN, forum=True)
+    await fake.start()
+    try:
+        async with running(tmp_path, forum=True, webhook=True, fake=fake) as room:
+            declare = room.update(message=room.message("bob", "/crisis declare SEV1 Leak"))
+
+            async def dying(*_args: Any, **_kwargs: Any) -> None:
+                raise _Crash
+
+            monkeypatch.setattr(room.bot.service, "answer", dying)
+            response = await room.http.post(
+                "/telegram/webhook", json=declare,
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+            assert response.status_code != 200
+            monkeypatch.undo()
+        async with running(tmp_path, forum=True, webhook=True, fake=fake) as room:
+            room._updates = itertools.count(9000)
+            await room.deliver(declare)  # Telegram's retry
+            await room.deliver(declare)  # and one more, as if the 200 had been lost
+            asked = declare["message"]["message_id"]
+            answer = await room.reply(asked, "the answer after the restart")
+            assert "Declared INC-1" in answer["text"]
+            later = await room.say("bob", "/crisis_help")
+            await room.reply(later["message"]["message_id"], "help")
+            await until(lambda: fake.called("pinChatMessage"), what="summary pinned")
+            assert len(fake.called("createForumTopic")) == 1
+            assert len(room.replies_to(asked)) == 1
     finally:
         await fake.stop()

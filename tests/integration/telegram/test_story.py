@@ -117,7 +117,7 @@ async def test_the_crisis_story(tmp_path: Any, forum: bool, webhook: bool) -> No
         # Legal rejects by button; the reason comes as a reply to the bot's question.
         query = await room.press("erin", card_v1[0], "r")
         await until(lambda: room.answers(query), what="callback answer")
-        question = await room.reply(card_v1[0], "reason question")
+        question = await room.question(card_v1[0], "reason question")
         assert question["reply_markup"] == {"force_reply": True, "selective": True}
         assert "tg://user?id=105" in question["text"]
         await room.say("erin", "Do not link to the rumour itself.",
@@ -127,10 +127,9 @@ async def test_the_crisis_story(tmp_path: Any, forum: bool, webhook: bool) -> No
 
         # The author revises through the Revise button.
         query = await room.press("alice", card_v1[0], "v")
-        question = await until(lambda: [m for m in room.replies_to(card_v1[0])
-                                        if "new text" in m["text"]], what="revise question")
+        question = await room.question(card_v1[0], "revise question", has="new text")
         await room.say("alice", "We never issued a recall; the notice is fake.",
-                       reply_to=question[0]["message_id"])
+                       reply_to=question["message_id"])
         card_v2 = (await until(lambda: [i for i, m in fake.messages.items()
                                         if "Draft #1 (version 2)" in m["text"]],
                                what="card v2"))[0]
