@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -95,17 +96,48 @@ async def storm(ports: Sequence[int]) -> tuple[int, float, list[float]]:
     return sum(t.ok for t, _s in shares), max(s for _t, s in shares), latencies
 
 
-def measure(name: str, servers: list[tuple[subprocess.Popen[bytes], int]]) -> Result:
+OTHER_CPU: dict[str, list[tuple[float, float]]] = {}
+"""Per run name, per round: CPU ms per accepted alert of the run's PostgreSQL backends and of
+the load generator (this process) during the storm, the rest of what it costs the machine."""
+
+
+def backend_cpu(url: str) -> float:
+    """CPU seconds so far of the server processes serving this database's connections (the
+    benchmark runs on the database server's machine, so /proc shows them)."""
+    pids = asyncio.run(_pids(url))
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+async def _pids(url: str) -> list[int]:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            return [int(pid) for (pid,) in rows]
+    finally:
+        await engine.dispose()
+
+
+def measure(name: str, servers: list[tuple[subprocess.Popen[bytes], int]], url: str) -> Result:
     try:
         before = [cpu_seconds(p.pid) for p, _port in servers]
+        backends = backend_cpu(url)
+        load_before = time.process_time()
         ok, seconds, latencies = uvloop.run(storm([port for _p, port in servers]))
+        load_cpu = time.process_time() - load_before
         cpu = sum(cpu_seconds(p.pid) for p, _port in servers) - sum(before)
+        # Connections a pool opened during the storm count whole (their start is small).
+        backends = backend_cpu(url) - backends
         rss = max(peak_rss_mb(p.pid) for p, _port in servers)
     finally:
         for process, _port in servers:
             process.send_signal(signal.SIGTERM)
         for process, _port in servers:
             process.wait(60)
+    OTHER_CPU.setdefault(name, []).append((backends * 1000 / max(ok, 1),
+                                           load_cpu * 1000 / max(ok, 1)))
     return Result(name, ok, seconds, latencies, rss, cpu)
 
 
@@ -113,7 +145,7 @@ def crisisbot(base: str, replicas: int) -> tuple[Result, tuple[int, int]]:
     with fresh_database(base) as url:
         asyncio.run(upgrade(url))
         servers = [replica(url) for _ in range(replicas)]
-        result = measure(f"crisisbot x{replicas}", servers)
+        result = measure(f"crisisbot x{replicas}", servers, url)
         rows, incidents = asyncio.run(_execute(url, "SELECT count(*) FROM alerts",
                                                "SELECT count(*) FROM incidents"))
     return result, (rows, incidents)
@@ -125,7 +157,7 @@ def naive(base: str) -> Result:
         dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         server = start([sys.executable, "-m", "benchmarks.baseline_postgres", str(port), dsn],
                        dict(os.environ), port, "/docs")
-        return measure("naive per-request commit", [(server, port)])
+        return measure("naive per-request commit", [(server, port)], url)
 
 
 def main() -> int:
@@ -138,8 +170,8 @@ def main() -> int:
           f"groups, {ROUNDS} round(s), each running one replica, the naive endpoint and two "
           "replicas in turn")
     print("\n| round | run | accepted | alerts/s | p50 ms | p99 ms | server CPU ms/alert | "
-          "peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|")
+          "PostgreSQL CPU ms/alert | load CPU ms/alert | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     runs: dict[str, list[Result]] = {}
     stored: list[tuple[str, int, int]] = []
     for round_ in range(1, ROUNDS + 1):
@@ -149,22 +181,26 @@ def main() -> int:
         stored += [(one.name, *left_one), (two.name, *left_two)]
         for r in (one, baseline, two):
             runs.setdefault(r.name, []).append(r)
+            database, generator = OTHER_CPU[r.name][-1]
             print(f"| {round_} | {r.name} | {r.ok} | {r.rate:.0f} | {r.pct(0.5):.1f} | "
-                  f"{r.pct(0.99):.1f} | {r.cpu_ms_per_alert:.3f} | {r.peak_rss_mb:.0f} |",
-                  flush=True)
+                  f"{r.pct(0.99):.1f} | {r.cpu_ms_per_alert:.3f} | {database:.3f} | "
+                  f"{generator:.3f} | {r.peak_rss_mb:.0f} |", flush=True)
     print("\nmedians over the rounds:\n")
-    print("| run | alerts/s | p50 ms | p99 ms | server CPU ms/alert | peak RSS MB |")
-    print("|---|---|---|---|---|---|")
+    print("| run | alerts/s | p50 ms | p99 ms | server CPU ms/alert | PostgreSQL CPU ms/alert | "
+          "load CPU ms/alert | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, results in runs.items():
+        other = OTHER_CPU[name]
         print(f"| {name} | {median(r.rate for r in results):.0f} | "
               f"{median(r.pct(0.5) for r in results):.1f} | "
               f"{median(r.pct(0.99) for r in results):.1f} | "
               f"{median(r.cpu_ms_per_alert for r in results):.3f} | "
+              f"{median(d for d, _g in other):.3f} | {median(g for _d, g in other):.3f} | "
               f"{max(r.peak_rss_mb for r in results):.0f} |")
-    one, naive_, two = (runs[n] for n in ("crisisbot x1", "naive per-request commit",
-                                           "crisisbot x2"))
-    over_naive = [a.rate / b.rate for a, b in zip(one, naive_, strict=True)]
-    two_over_one = [b.rate / a.rate for a, b in zip(one, two, strict=True)]
+    ones, naives, twos = (runs[n] for n in ("crisisbot x1", "naive per-request commit",
+                                             "crisisbot x2"))
+    over_naive = [a.rate / b.rate for a, b in zip(ones, naives, strict=True)]
+    two_over_one = [b.rate / a.rate for a, b in zip(ones, twos, strict=True)]
     print(f"\nalert rows / incidents after each crisisbot run: {stored} "
           f"(expected: every accepted alert, {GROUPS} incidents)")
     print(f"one replica over the naive endpoint, per round: "

@@ -67,6 +67,10 @@ RACE_RETRIES = 5
 of the other process's alerts as stored, so one is nearly always enough)."""
 
 
+DIGEST_HINTS_KEPT = 10_000
+"""Incidents whose digest window a process remembers (see `AlertIntake._digest_hint`)."""
+
+
 class AlertIntake:
     rules: Rules
     clock: Clock
@@ -111,7 +115,8 @@ class AlertIntake:
     async def _handle_batch(self, alerts: Sequence[Alert], raw: Sequence[RawAlerts],
                             tx: Tx) -> list[AlertOutcome]:
         batch = AlertBatch()
-        seen = await tx.unit.alerts_seen({a.dedup_key for a in alerts})
+        seen, batch.groups = await tx.unit.look_up_batch({a.dedup_key for a in alerts},
+                                                         {a.group_key for a in alerts})
         fresh: list[Alert] = []
         for alert in alerts:
             if alert.dedup_key not in seen:
@@ -125,7 +130,9 @@ class AlertIntake:
             for alert in its:
                 alert.delivery = number
         await tx.unit.add_mentions(mention_minutes(fresh))
-        batch.groups = await tx.unit.open_incidents_by_group({a.group_key for a in fresh})
+        missing = {a.group_key for a in fresh} - batch.groups.keys()
+        if missing:  # a new group: the store holds it while this unit decides
+            batch.groups |= await tx.unit.open_incidents_by_group(missing)
         placed = {id(a): await self._place_alert(tx, a, batch) for a in fresh}
         if await tx.unit.add_alerts(fresh, untold=batch.untold) < len(fresh):
             raise LostRace
@@ -147,15 +154,19 @@ class AlertIntake:
     async def _tell_due_digests(self, tx: Tx, incidents: Collection[int]) -> int:
         """One digest per incident per window, whichever process gets there: the window is
         the store's, and `claim_digest` lets only one unit move it on."""
-        if not incidents:
+        hint = self._digest_hint
+        unsure = [n for n in incidents
+                  if n not in hint or tx.now - hint[n] >= self._digest_interval]
+        if not unsure:
             return 0
-        windows = await tx.unit.digest_windows(incidents)
+        windows = await tx.unit.digest_windows(unsure)
         told = 0
-        for number in sorted(incidents):
+        for number in sorted(unsure):
             since = windows.get(number)
             if since is None:  # an incident from before digests were stored
                 await tx.unit.start_digest(number, tx.now)
                 continue
+            hint[number] = since
             if tx.now - since < self._digest_interval:
                 continue
             if not await tx.unit.claim_digest(number, since, tx.now):
@@ -165,6 +176,18 @@ class AlertIntake:
                 await self._say_digest(tx, number, since, identities)
                 told += 1
         return told
+
+    @property
+    def _digest_hint(self) -> dict[int, datetime]:
+        """When each incident's digest window began, as this process last saw it. A window
+        only moves forward, so a hint that says "not due yet" is right without asking the
+        store (a storm's usual batch); only a window the hint says may be due is read, and
+        the hint is only ever what a read returned, never this unit's own claim (which could
+        roll back), so it is never later than the truth."""
+        hint: dict[int, datetime] = self.__dict__.setdefault("_digest_hints", {})
+        if len(hint) > DIGEST_HINTS_KEPT:
+            hint.clear()  # forgetting costs a read, never a wrong answer
+        return hint
 
     @property
     def _digest_interval(self) -> timedelta:

@@ -65,6 +65,12 @@ class Unit(Protocol):
         """Which of these dedup keys are stored already."""
         ...
 
+    async def look_up_batch(self, dedup_keys: Collection[str],
+                            group_keys: Collection[str]) -> tuple[set[str], dict[str, int]]:
+        """`alerts_seen` and the open incident of each group that has one, in one look (on a
+        server, one round trip). Unlike `open_incidents_by_group` it holds no group."""
+        ...
+
     async def add_alerts(self, alerts: Sequence[Alert], *,
                          untold: Collection[str] = ()) -> int:
         """Store alerts; how many were stored. An alert whose dedup key is stored already

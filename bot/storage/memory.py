@@ -125,6 +125,10 @@ class MemoryUnit:
     async def alerts_seen(self, dedup_keys: Collection[str]) -> set[str]:
         return {a.dedup_key for a in self.s.alerts} & set(dedup_keys)
 
+    async def look_up_batch(self, dedup_keys: Collection[str],
+                            group_keys: Collection[str]) -> tuple[set[str], dict[str, int]]:
+        return await self.alerts_seen(dedup_keys), await self.open_incidents_by_group(group_keys)
+
     async def add_alerts(self, alerts: Sequence[Alert], *,
                          untold: Collection[str] = ()) -> int:
         seen = await self.alerts_seen([a.dedup_key for a in alerts])

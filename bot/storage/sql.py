@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
 import orjson
@@ -51,7 +52,7 @@ from sqlalchemy import (
     insert as sa_insert,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -68,6 +69,7 @@ from sqlalchemy.orm import (
     relationship,
     sessionmaker,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.core.models import (
     Alert,
@@ -110,6 +112,14 @@ LOCK_WAIT_S = 5.0
 before it fails."""
 PING_TIMEOUT_S = 5.0
 HEALTH_PROBE_KEY = "crisisbot:health-probe"
+
+IDLE_PING_S = 1.0
+"""A pooled PostgreSQL connection idle this long is pinged before use (see `_ping_when_idle`)."""
+IDLE_SINCE = "crisisbot_idle_since"
+# PostgreSQL connections plan each statement for its arguments (`force_custom_plan`): the
+# intake's statements are prepared once per connection (see `PG_LOOK_UP_BATCH`), and a plan
+# cached while a table was small (a fresh database's first storm) would scan it whole as it
+# grows: 673 full scans of `alerts`, 3.3 million rows read, in one 10,000-alert storm.
 INCIDENT_COUNTER = "incident"
 
 log = logging.getLogger(__name__)
@@ -795,6 +805,67 @@ ADD_ALERTS = {
 }
 ADD_DELIVERIES = sa_insert(_DELIVERIES).returning(_DELIVERIES.c.id, sort_by_parameter_order=True)
 
+# On PostgreSQL the batch statements take arrays, so their text is the same whatever the batch
+# size: asyncpg prepares each once per connection (a multi-row VALUES or an expanding IN list
+# is new SQL for every size, and each new text costs a round trip to prepare it).
+PG_LOOK_UP_BATCH = text(
+    "SELECT true, dedup_key, NULL::integer FROM alerts "
+    "WHERE dedup_key = ANY(CAST(:keys AS text[])) "
+    "UNION ALL "
+    "SELECT false, group_key, min(number) FROM incidents "
+    "WHERE group_key = ANY(CAST(:groups AS text[])) AND status <> :resolved GROUP BY group_key"
+)
+PG_ADD_DELIVERIES = text(
+    "INSERT INTO deliveries (source, received_at, webhook_id, body, headers, _sentinel) "
+    "SELECT s, r, w, b, CAST(h AS json), n FROM unnest("
+    "CAST(:source AS text[]), CAST(:received_at AS timestamptz[]), CAST(:webhook_id AS text[]),"
+    " CAST(:body AS bytea[]), CAST(:headers AS text[]), CAST(:n AS integer[])"
+    ") AS d(s, r, w, b, h, n) ORDER BY n RETURNING id, _sentinel"
+)
+_ALERT_ARRAYS = {
+    "source": "text", "dedup_key": "text", "group_key": "text", "title": "text",
+    "received_at": "timestamptz", "status": "text", "description": "text", "severity": "text",
+    "kind": "text", "labels": "json", "url": "text", "occurred_at": "timestamptz",
+    "metrics": "json", "incident": "integer", "fingerprint": "text", "delivery": "bigint",
+    "told": "boolean",
+}
+"""The columns of `PG_ADD_ALERTS`, in its order, and how each is sent."""
+PG_ADD_ALERTS = text(
+    "INSERT INTO alerts (source, dedup_key, group_key, title, received_at, status, description,"
+    " severity, kind, labels, url, occurred_at, metrics, incident, fingerprint, delivery, told)"
+    " SELECT source, dedup_key, group_key, title, received_at, status, description, severity,"
+    " kind, CAST(labels AS json), url, occurred_at, CAST(metrics AS json), incident,"
+    " fingerprint, delivery, told FROM unnest(CAST(:source AS text[]),"
+    " CAST(:dedup_key AS text[]), CAST(:group_key AS text[]), CAST(:title AS text[]),"
+    " CAST(:received_at AS timestamptz[]), CAST(:status AS text[]),"
+    " CAST(:description AS text[]), CAST(:severity AS text[]), CAST(:kind AS text[]),"
+    " CAST(:labels AS text[]), CAST(:url AS text[]), CAST(:occurred_at AS timestamptz[]),"
+    " CAST(:metrics AS text[]), CAST(:incident AS integer[]), CAST(:fingerprint AS text[]),"
+    " CAST(:delivery AS bigint[]), CAST(:told AS boolean[]))"
+    " AS a(source, dedup_key, group_key, title, received_at, status, description, severity,"
+    " kind, labels, url, occurred_at, metrics, incident, fingerprint, delivery, told)"
+    " ORDER BY dedup_key ON CONFLICT (dedup_key) DO NOTHING RETURNING id"
+)
+"""Rows in dedup key order, so two units inserting the same keys wait on each other in one
+order."""
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """What `UTCDateTime` does to a bound value, for the array statements that bypass it."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}; crisisbot stores aware UTC times")
+    return value
+
+
+def _columns(rows: Sequence[Mapping[str, Any]], types: Mapping[str, str]) -> dict[str, list[Any]]:
+    """Rows as one array per column (JSON columns as JSON text), for the `unnest` statements."""
+    encode = {"timestamptz": _utc, "json": _json_dumps}
+    columns: dict[str, list[Any]] = {}
+    for name, kind in types.items():
+        values = [row[name] for row in rows]
+        columns[name] = list(map(encode[kind], values)) if kind in encode else values
+    return columns
+
 
 # -- the unit of work ------------------------------------------------------------------------
 
@@ -933,6 +1004,22 @@ class SqlUnit:
         found = await self._s.scalars(ALERTS_SEEN, {"keys": list(dedup_keys)})
         return set(found)
 
+    async def look_up_batch(self, dedup_keys: Collection[str],
+                            group_keys: Collection[str]) -> tuple[set[str], dict[str, int]]:
+        if self._dialect != "postgresql":  # no round trips to save
+            return await self.alerts_seen(dedup_keys), await self._open_by_group(group_keys)
+        rows = await self._s.execute(PG_LOOK_UP_BATCH, {
+            "keys": list(dedup_keys), "groups": list(group_keys),
+            "resolved": Status.RESOLVED.value})
+        seen: set[str] = set()
+        groups: dict[str, int] = {}
+        for is_alert, key, number in rows:
+            if is_alert:
+                seen.add(key)
+            else:
+                groups[key] = number
+        return seen, groups
+
     async def add_alerts(self, alerts: Sequence[Alert], *,
                          untold: Collection[str] = ()) -> int:
         """One multi-row INSERT for the whole batch: a storm costs one statement, not one ORM
@@ -942,7 +1029,7 @@ class SqlUnit:
         if not alerts:
             return 0
         ordered = sorted(alerts, key=lambda a: a.dedup_key)
-        result = await self._s.execute(ADD_ALERTS[self._dialect], [
+        rows = [
             {
                 "source": a.source, "dedup_key": a.dedup_key, "group_key": a.group_key,
                 "title": a.title, "received_at": a.received_at, "status": a.status.value,
@@ -954,7 +1041,11 @@ class SqlUnit:
                 "told": a.dedup_key not in untold,
             }
             for a in ordered
-        ])
+        ]
+        postgres = self._dialect == "postgresql"
+        result = await self._s.execute(
+            PG_ADD_ALERTS if postgres else ADD_ALERTS[self._dialect],
+            _columns(rows, _ALERT_ARRAYS) if postgres else rows)
         return len(result.all())
 
     async def digest_windows(self, incidents: Collection[int]) -> dict[int, datetime]:
@@ -989,6 +1080,15 @@ class SqlUnit:
         """One multi-row INSERT ... RETURNING for the batch, ids in the given order."""
         if not deliveries:
             return []
+        if self._dialect == "postgresql":
+            numbered = await self._s.execute(PG_ADD_DELIVERIES, {
+                "source": [d.source for d in deliveries],
+                "received_at": [_utc(d.received_at) for d in deliveries],
+                "webhook_id": [d.webhook_id for d in deliveries],
+                "body": [d.body for d in deliveries],
+                "headers": [_json_dumps(dict(d.headers)) for d in deliveries],
+                "n": list(range(len(deliveries)))})
+            return [number for number, _n in sorted(numbered, key=lambda row: row[1])]
         ids = await self._s.execute(ADD_DELIVERIES, [
             {"source": d.source, "received_at": d.received_at, "webhook_id": d.webhook_id,
              "body": d.body, "headers": dict(d.headers)}
@@ -1411,8 +1511,10 @@ class SqlStore:
             self._sqlite = _sqlite_engine(parsed)
             self._blocking = sessionmaker(self._sqlite, expire_on_commit=False)
             return
-        # A server can drop idle connections; a local file cannot.
-        self._engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True, **JSON_CODEC)
+        self._engine: AsyncEngine = create_async_engine(
+            url, connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
+            **JSON_CODEC)
+        _ping_when_idle(self._engine)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
 
     @property
@@ -1479,6 +1581,31 @@ class SqlStore:
             self._sqlite.dispose()
             return
         await self._engine.dispose()
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """A server can drop idle connections (a local file cannot), so a connection that sat in
+    the pool for `IDLE_PING_S` is pinged on checkout and replaced if dead. One used a moment
+    ago is not: a ping is three round trips (SQLAlchemy's `pool_pre_ping` on asyncpg), as
+    many as the rest of an alert batch's reads, and in a storm connections never sit idle."""
+
+    def checkin(_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[IDLE_SINCE] = monotonic()
+
+    def checkout(connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get(IDLE_SINCE)
+        if idle_since is None or monotonic() - idle_since < IDLE_PING_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(connection)
+        except Exception as error:  # whatever the driver raises for a dead connection
+            raise DisconnectionError(str(error)) from error
+        if not alive:
+            raise DisconnectionError("ping failed")
+
+    pool = engine.sync_engine.pool
+    event.listen(pool, "checkin", checkin)
+    event.listen(pool, "checkout", checkout)
 
 
 def _json_dumps(value: Any) -> str:

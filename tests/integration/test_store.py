@@ -26,6 +26,7 @@ from bot.core.models import (
     MentionMinute,
     Notice,
     NoticeKind,
+    RawDelivery,
     Severity,
     Space,
     Status,
@@ -155,6 +156,40 @@ async def test_open_incident_by_group_ignores_resolved(store: Store) -> None:
         assert await unit.open_incidents_by_group(["db", "web", "none"]) == {"db": 2}
         assert [i.number for i in await unit.incidents()] == [1, 2, 3, 4]
         assert [i.number for i in await unit.incidents(open_only=True)] == [2, 4]
+
+
+async def test_look_up_batch_reads_seen_keys_and_open_groups_at_once(store: Store) -> None:
+    await add_incidents(
+        store,
+        make_incident(1, group_key="db", status=Status.RESOLVED, resolved_at=at(9)),
+        make_incident(2, group_key="db"),
+        make_incident(3, group_key="db"),
+        make_incident(4, group_key="web", status=Status.RESOLVED, resolved_at=at(9)),
+    )
+    async with store.unit() as unit:
+        await unit.add_alerts([make_alert("am:1", incident=2), make_alert("am:2")])
+    async with store.unit() as unit:
+        assert await unit.look_up_batch(["am:1", "am:2", "am:3"], ["db", "web", "none"]) == (
+            {"am:1", "am:2"}, {"db": 2})
+        assert await unit.look_up_batch([], []) == (set(), {})
+        # Group keys and dedup keys live apart: a group named like a stored key is no key.
+        assert await unit.look_up_batch(["db"], ["am:1"]) == (set(), {})
+
+
+async def test_deliveries_come_back_with_their_ids_in_order(store: Store) -> None:
+    bodies = [f'{{"n": {n}}}'.encode() for n in range(7)]
+    async with store.unit() as unit:
+        ids = await unit.add_deliveries([
+            RawDelivery("alertmanager", at(n), body, {"user-agent": f"am/{n}"},
+                        webhook_id=f"w{n}" if n % 2 else None)
+            for n, body in enumerate(bodies)])
+        assert await unit.add_deliveries([]) == []
+    async with store.unit() as unit:
+        stored = await unit.deliveries()
+    assert [d.id for d in stored] == ids == sorted(ids)
+    assert [(d.body, d.received_at, dict(d.headers), d.webhook_id) for d in stored] == [
+        (body, at(n), {"user-agent": f"am/{n}"}, f"w{n}" if n % 2 else None)
+        for n, body in enumerate(bodies)]
 
 
 # -- drafts ----------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime
 
 import pytest
 
@@ -20,6 +21,8 @@ from bot.core.models import (
     Status,
 )
 from bot.core.rules import severity_from_hint
+from bot.core.service import Service
+from bot.storage.memory import MemoryUnit
 from tests.unit.support import ALICE, BOB, CAROL, DAVE, MALLORY, START, FakeClock, World
 
 
@@ -444,6 +447,45 @@ async def test_alerts_group_into_the_open_incident(world: World) -> None:
     # The timeline tells the opening alert; the rest of a storm is told in digests.
     attached = [e for e in await world.timeline(1) if e.kind is EventKind.ALERT_ATTACHED]
     assert [e.data["title"] for e in attached] == [alert("a1").title]
+
+
+async def test_digest_windows_are_read_only_when_a_digest_may_be_due(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[list[int]] = []
+    real = MemoryUnit.digest_windows
+
+    async def counted(unit: MemoryUnit, incidents: Collection[int]) -> dict[int, datetime]:
+        reads.append(sorted(incidents))
+        return await real(unit, incidents)
+
+    monkeypatch.setattr(MemoryUnit, "digest_windows", counted)
+    await world.service.handle_alert(alert("a0"))
+    await world.service.handle_alert(alert("a1"))  # the first look at the window
+    for n in range(5):  # a storm's batches: the window is known not to be due
+        world.clock.advance(seconds=10)
+        await world.service.handle_alert(alert(f"b{n}"))
+    assert reads == [[1]]
+    world.clock.advance(seconds=15)
+    await world.service.handle_alert(alert("c"))  # may be due: read, and told
+    assert reads == [[1], [1]]
+    digests = [e for e in await world.timeline(1) if e.kind is EventKind.ALERTS_DIGEST]
+    assert [e.data["count"] for e in digests] == [7]
+
+
+async def test_a_digest_told_by_another_process_moves_this_ones_window(world: World) -> None:
+    other = Service(world.store, world.clock, world.rules)  # a second replica, one store
+    await world.service.handle_alert(alert("a0"))
+    await world.service.handle_alert(alert("a1"))  # this process now holds the window's start
+    world.clock.advance(seconds=61)
+    await other.handle_alert(alert("a2"))  # the other one tells the digest
+    world.clock.advance(seconds=2)
+    await world.service.handle_alert(alert("a3"))  # looks due from here; it is not
+    digests = [e for e in await world.timeline(1) if e.kind is EventKind.ALERTS_DIGEST]
+    assert [e.data["count"] for e in digests] == [2]
+    world.clock.advance(seconds=60)
+    await world.service.handle_alert(alert("a4"))
+    digests = [e for e in await world.timeline(1) if e.kind is EventKind.ALERTS_DIGEST]
+    assert [e.data["count"] for e in digests] == [2, 2]
 
 
 async def test_a_storm_is_told_in_digests_in_channel_and_timeline(world: World) -> None:
