@@ -35,7 +35,7 @@ def dead(holder: str) -> bool:
         return True  # the host has rebooted since
     if PROC.is_dir():
         now = _started(pid)
-        return now is None or bool(started) and now != started
+        return now is None or (bool(started) and now != started)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -4,18 +4,22 @@ left alone, whatever the time since it claimed."""
 
 from __future__ import annotations
 
-import subprocess
+import asyncio
+import sys
 from datetime import timedelta
 
 from bot.chat import claimant
 from bot.core.ports import Store
 from tests.unit.test_outbox import setup
 
+SLEEPER = (sys.executable, "-c", "import time; time.sleep(60)")
+"""Another process on this host: a live replica, until it is killed."""
+
 
 async def test_a_dead_holders_claims_go_at_once_a_live_holders_stay(store: Store) -> None:
     service, chat, _, clock = setup(store)
     await service.declare("local:bob", "Outage")
-    other = subprocess.Popen(["sleep", "60"])  # another process on this host: a replica
+    other = await asyncio.create_subprocess_exec(*SLEEPER)
     try:
         replica = claimant.identity(other.pid)
         async with store.unit() as unit:
@@ -29,7 +33,7 @@ async def test_a_dead_holders_claims_go_at_once_a_live_holders_stay(store: Store
         clock.advance(seconds=30)
     finally:
         other.kill()
-        other.wait()
+        await other.wait()
     _, _, restarted, _ = setup(store, chat, clock)
     assert await restarted.drain() == len(claimed)  # 30 s into a 2-minute lease
     assert chat.onces[0] is not None
@@ -39,13 +43,13 @@ async def test_a_dead_holders_claims_go_at_once_a_live_holders_stay(store: Store
         assert await unit.notice_holders(clock.now()) == []
 
 
-def test_identity_tells_a_dead_process_from_a_live_one() -> None:
+async def test_identity_tells_a_dead_process_from_a_live_one() -> None:
     assert not claimant.dead(claimant.identity())
-    other = subprocess.Popen(["sleep", "60"])
+    other = await asyncio.create_subprocess_exec(*SLEEPER)
     holder = claimant.identity(other.pid)
     assert not claimant.dead(holder)
     other.kill()
-    other.wait()
+    await other.wait()
     assert claimant.dead(holder)  # pid gone
     host, boot, pid, started = claimant.identity().rsplit("/", 3)
     assert claimant.dead(f"{host}/{boot}/{pid}/{int(started) + 1}")  # the pid, reused

@@ -81,6 +81,7 @@ async def test_kill_9_after_an_escalation_restart_delivers_at_once(
     channel, dm = escalations(fake)
     print(f"restart to delivery: {took:.1f} s")
     assert took < 15, f"took {took:.1f} s: the dead process's claims waited out the lease"
-    assert len(channel) == 1 and len(dm) == 1
+    assert len(channel) == 1
+    assert len(dm) == 1
     assert len(set(outbox_ids(channel + dm))) == 2
     assert dm[0].text.startswith("INC-1 (SEV")
