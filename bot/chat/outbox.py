@@ -103,8 +103,9 @@ class Outbox:
                 self._soonest = None
             try:
                 await self._renew(loop.time())
-                await self._reclaim(loop.time())
                 await self._round()
+                if await self._reclaim(loop.time()):
+                    continue  # claim what was just freed
             except Exception:
                 log.exception("outbox round failed (database unreachable?); retrying")
             timeout = self.pacing.poll
@@ -154,10 +155,11 @@ class Outbox:
             queues.setdefault(notice.queue, []).append(notice)
         return list(queues.values())
 
-    async def _reclaim(self, now: float) -> None:
-        """Free the claims of dead processes on this host (at most once a poll interval)."""
+    async def _reclaim(self, now: float) -> int:
+        """Free the claims of dead processes on this host (at most once a poll interval);
+        return how many notices were freed."""
         if now < self._reclaim_at:
-            return
+            return 0
         self._reclaim_at = now + self.pacing.poll
         async with self.store.unit() as unit:
             holders = await unit.notice_holders(self.clock.now())
@@ -166,6 +168,7 @@ class Outbox:
         if freed:
             log.warning("took back %d notices claimed by %s, no longer running", freed,
                         ", ".join(gone))
+        return freed
 
     async def _renew(self, now: float) -> None:
         """Extend the leases of what is still being delivered, a third of a lease ahead."""
