@@ -7,7 +7,10 @@ answers in one chat — and records the outcome in the notice's row: done with t
 or a retry time. Answers to someone who is waiting are claimed first, and a queue waiting for
 its chat's turn holds up no other: each claimed queue is delivered in its own task, and the
 worker goes on claiming what is queued meanwhile. Leases of notices still being delivered are
-renewed, so a long wait for a slow chat never lets another process send them too.
+renewed, so a long wait for a slow chat never lets another process send them too. Claims
+carry the claiming process's identity (`claimant.py`): a process takes back at once, when it
+starts and then every poll, what a dead process on its host had claimed (a restart after
+kill -9 resends in seconds, not after the lease), and leaves a live replica's claims alone.
 
 Platforms say "not now" by raising `RetryLater` (Slack's 429 with `Retry-After`, a 5xx, a lost
 connection); other errors are retried with the same backoff up to `max_attempts`, then given up
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.chat import claimant
 from bot.core.delivery import Delivery, superseded
 from bot.core.models import Notice
 from bot.core.ports import Clock, RetryLater, Store
@@ -50,7 +54,9 @@ class Pacing:
 class Outbox:
     def __init__(self, store: Store, delivery: Delivery, clock: Clock,
                  pacing: Pacing | None = None, *,
-                 jitter: Callable[[], float] = random.random) -> None:
+                 jitter: Callable[[], float] = random.random,
+                 holder: str | None = None,
+                 dead: Callable[[str], bool] = claimant.dead) -> None:
         self.store = store
         self.delivery = delivery
         self.clock = clock
@@ -63,6 +69,9 @@ class Outbox:
         self._held: set[int] = set()
         """Ids of claimed notices not yet delivered or given back: their leases are renewed."""
         self._renew_at = 0.0
+        self.holder = holder or claimant.identity()
+        self._dead = dead
+        self._reclaim_at = 0.0
 
     def wake(self) -> None:
         """Deliver now (called after every commit that queued notices)."""
@@ -95,6 +104,8 @@ class Outbox:
             try:
                 await self._renew(loop.time())
                 await self._round()
+                if await self._reclaim(loop.time()):
+                    continue  # claim what was just freed
             except Exception:
                 log.exception("outbox round failed (database unreachable?); retrying")
             timeout = self.pacing.poll
@@ -110,6 +121,7 @@ class Outbox:
         """Claim and deliver until nothing is due; return how many notices were delivered.
         Queues are delivered side by side, each one's notices strictly in order."""
         delivered = 0
+        await self._reclaim(asyncio.get_running_loop().time())
         while True:
             queues = await self._claim()
             if not queues:
@@ -136,11 +148,27 @@ class Outbox:
         now = self.clock.now()
         async with self.store.unit() as unit:
             claimed = await unit.claim_notices(
-                now, now + timedelta(seconds=self.pacing.lease), self.pacing.batch)
+                now, now + timedelta(seconds=self.pacing.lease), self.pacing.batch,
+                self.holder)
         queues: dict[str, list[Notice]] = {}
         for notice in claimed:
             queues.setdefault(notice.queue, []).append(notice)
         return list(queues.values())
+
+    async def _reclaim(self, now: float) -> int:
+        """Free the claims of dead processes on this host (at most once a poll interval);
+        return how many notices were freed."""
+        if now < self._reclaim_at:
+            return 0
+        self._reclaim_at = now + self.pacing.poll
+        async with self.store.unit() as unit:
+            holders = await unit.notice_holders(self.clock.now())
+            gone = [h for h in holders if h != self.holder and self._dead(h)]
+            freed = await unit.free_claims(gone)
+        if freed:
+            log.warning("took back %d notices claimed by %s, no longer running", freed,
+                        ", ".join(gone))
+        return freed
 
     async def _renew(self, now: float) -> None:
         """Extend the leases of what is still being delivered, a third of a lease ahead."""

@@ -131,14 +131,24 @@ class Unit(Protocol):
         ...
 
     async def claim_notices(self, now: datetime, lease_until: datetime,
-                            limit: int) -> list[Notice]:
+                            limit: int, holder: str | None = None) -> list[Notice]:
         """Take up to `limit` due notices for delivery, oldest first, counting the attempt.
 
         Due: undelivered, not leased and not waiting for a retry (`next_attempt_at <= now`).
         A notice is taken only when every older undelivered notice of its incident is taken
         too, so an incident's order holds across processes. Taken notices are leased until
-        `lease_until`; a process that dies holding them leaves them to whoever claims after.
+        `lease_until` and recorded as `holder`'s (the claiming process's identity); a process
+        that dies holding them leaves them to whoever claims after the lease, or earlier to a
+        process that finds the holder dead (`notice_holders`, `free_claims`).
         """
+        ...
+
+    async def notice_holders(self, now: datetime) -> list[str]:
+        """The holders of notices claimed and still leased at `now`."""
+        ...
+
+    async def free_claims(self, holders: Sequence[str]) -> int:
+        """Make what these (dead) holders had claimed due at once; return how many notices."""
         ...
 
     async def notice_retry(self, notice_id: int, at: datetime, result: str) -> None:

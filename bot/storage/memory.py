@@ -44,6 +44,7 @@ class _State:
     notices: dict[int, Notice] = field(default_factory=dict)
     done: dict[int, str | None] = field(default_factory=dict)
     next_attempt: dict[int, datetime] = field(default_factory=dict)
+    claimed_by: dict[int, str] = field(default_factory=dict)
     sends: dict[str, list[float]] = field(default_factory=dict)
     seen: dict[str, datetime] = field(default_factory=dict)
     questions: dict[tuple[str, str, str], Question] = field(default_factory=dict)
@@ -207,7 +208,7 @@ class MemoryUnit:
         self.s.next_attempt.pop(notice_id, None)
 
     async def claim_notices(self, now: datetime, lease_until: datetime,
-                            limit: int) -> list[Notice]:
+                            limit: int, holder: str | None = None) -> list[Notice]:
         pending = [n for i, n in sorted(self.s.notices.items()) if i not in self.s.done]
         held: dict[str, int] = {}  # queue -> its first notice leased or waiting for a retry
         for notice in pending:
@@ -225,16 +226,33 @@ class MemoryUnit:
         for notice in kept:
             notice.attempts += 1
             self.s.next_attempt[_id(notice)] = lease_until
+            if holder is not None:
+                self.s.claimed_by[_id(notice)] = holder
         return copy.deepcopy(kept)
+
+    async def notice_holders(self, now: datetime) -> list[str]:
+        return sorted({holder for notice_id, holder in self.s.claimed_by.items()
+                       if notice_id not in self.s.done
+                       and self.s.next_attempt.get(notice_id, now) > now})
+
+    async def free_claims(self, holders: Sequence[str]) -> int:
+        freed = [i for i, holder in self.s.claimed_by.items()
+                 if holder in holders and i not in self.s.done]
+        for notice_id in freed:
+            self.s.next_attempt.pop(notice_id, None)
+            del self.s.claimed_by[notice_id]
+        return len(freed)
 
     async def notice_retry(self, notice_id: int, at: datetime, result: str) -> None:
         self.s.next_attempt[notice_id] = at
+        self.s.claimed_by.pop(notice_id, None)
 
     async def release_notices(self, notice_ids: Sequence[int]) -> None:
         for notice_id in notice_ids:
             if notice_id not in self.s.done:
                 self.s.next_attempt.pop(notice_id, None)
                 self.s.notices[notice_id].attempts -= 1
+                self.s.claimed_by.pop(notice_id, None)
 
     async def extend_notices(self, notice_ids: Sequence[int], lease_until: datetime) -> None:
         for notice_id in notice_ids:

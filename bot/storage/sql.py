@@ -380,6 +380,8 @@ class NoticeRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     result: Mapped[str | None] = mapped_column(String(255))
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    """The identity of the process holding the lease (see `bot/chat/claimant.py`)."""
 
 
 class SendRow(Base):
@@ -1196,7 +1198,7 @@ class SqlUnit:
         return [_task(row) for row in rows]
 
     async def claim_notices(self, now: datetime, lease_until: datetime,
-                            limit: int) -> list[Notice]:
+                            limit: int, holder: str | None = None) -> list[Notice]:
         """Urgent ones (answers) first, passing over queues held by an older notice (leased
         or waiting for its retry), so a long queue being delivered elsewhere hides no other.
         `FOR UPDATE SKIP LOCKED` on PostgreSQL: a concurrent claimer passes over rows being
@@ -1231,13 +1233,32 @@ class SqlUnit:
         for row in kept:
             row.attempts += 1
             row.next_attempt_at = lease_until
+            row.claimed_by = holder
         await self._s.flush()
         return [_notice(row) for row in kept]
+
+    async def notice_holders(self, now: datetime) -> list[str]:
+        holders = await self._s.scalars(
+            select(NoticeRow.claimed_by).distinct()
+            .where(NoticeRow.delivered_at.is_(None), NoticeRow.next_attempt_at > now,
+                   NoticeRow.claimed_by.is_not(None))
+        )
+        return [holder for holder in holders if holder is not None]
+
+    async def free_claims(self, holders: Sequence[str]) -> int:
+        if not holders:
+            return 0
+        freed = await self._s.execute(
+            update(NoticeRow)
+            .where(NoticeRow.claimed_by.in_(list(holders)), NoticeRow.delivered_at.is_(None))
+            .values(next_attempt_at=None, claimed_by=None)
+        )
+        return int(getattr(freed, "rowcount", 0) or 0)
 
     async def notice_retry(self, notice_id: int, at: datetime, result: str) -> None:
         await self._s.execute(
             update(NoticeRow).where(NoticeRow.id == notice_id)
-            .values(next_attempt_at=at, result=result[:255])
+            .values(next_attempt_at=at, result=result[:255], claimed_by=None)
         )
 
     async def release_notices(self, notice_ids: Sequence[int]) -> None:
@@ -1245,7 +1266,8 @@ class SqlUnit:
             await self._s.execute(
                 update(NoticeRow)
                 .where(NoticeRow.id.in_(list(notice_ids)), NoticeRow.delivered_at.is_(None))
-                .values(next_attempt_at=None, attempts=NoticeRow.attempts - 1)
+                .values(next_attempt_at=None, attempts=NoticeRow.attempts - 1,
+                        claimed_by=None)
             )
 
     async def extend_notices(self, notice_ids: Sequence[int], lease_until: datetime) -> None:

@@ -104,8 +104,8 @@ async def test_a_slack_and_telegram_story_logs_no_secret(
     try:
         # Slack: an alert opens a channel; the commander acks, names an author, who drafts.
         assert (await alert(on_slack, title="Checkout is down")).status_code == 200
-        channel = (await until(lambda: [c for c in slack.channels.values()
-                                        if c.name.startswith("crisis-1-")]))[0]
+        channel = (await until(lambda: [c for c in slack.channels.values()  # opened, recorded
+                                        if c.name.startswith("crisis-1-") and c.pins]))[0]
         for text in ["ack", "role <@U0AUT> spokesperson"]:
             assert (await on_slack.command("U0CMD", text, channel.id)).status_code == 200
         assert (await on_slack.command("U0AUT", "draft We are on it.", channel.id)

@@ -20,12 +20,14 @@ from tests.serving import free_port
 SECRET = "alert-secret"
 
 
-async def spawn(db: str, port: int, fake: FakeSlack) -> asyncio.subprocess.Process:
+async def spawn(db: str, port: int, fake: FakeSlack,
+                **extra: str) -> asyncio.subprocess.Process:
     env = {**os.environ, "CRISISBOT_DATABASE_URL": db, "CRISISBOT_PORT": str(port),
            "CRISISBOT_ALERTS__SECRET": SECRET, "CRISISBOT_SLACK__BOT_TOKEN": "xoxb-test",
            "CRISISBOT_SLACK__SIGNING_SECRET": "s3cr3t", "CRISISBOT_SLACK__API_URL":
            f"{fake.url}/api/", "CRISISBOT_SLACK__TIMEOUT": "1", "CRISISBOT_TELEGRAM__TIMEOUT":
-           "1", "CRISISBOT_OUTBOX__LEASE": "12", "CRISISBOT_OUTBOX__POLL": "0.2"}
+           "1", "CRISISBOT_OUTBOX__LEASE": "12", "CRISISBOT_OUTBOX__POLL": "0.2",
+           **extra}
     env.pop("CRISISBOT_CONFIG", None)
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.DEVNULL,

@@ -1,0 +1,66 @@
+"""Who holds an outbox claim: this process's identity, and whether a recorded one still lives.
+
+An identity is `host/boot id/pid/start`: the host name, the kernel's boot id, the process id
+and the process's start time in clock ticks since boot (`/proc/<pid>/stat`). A process on the
+same host can therefore tell a dead holder (its pid gone, or reused by a process that started
+at another time, or a boot ago) from a live replica. A holder on another host cannot be checked
+from here: its claims are left to run out their lease.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def identity(pid: int | None = None) -> str:
+    """This process's identity (or a process's on this host, given its pid)."""
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}/{_boot_id()}/{pid}/{_started(pid) or ''}"
+
+
+def dead(holder: str) -> bool:
+    """True only when `holder` ran on this host and is certainly gone; unknown means alive."""
+    try:
+        host, boot, pid_text, started = holder.rsplit("/", 3)
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname() or pid <= 0:
+        return False
+    if boot and _boot_id() and boot != _boot_id():
+        return True  # the host has rebooted since
+    if PROC.is_dir():
+        now = _started(pid)
+        return now is None or (bool(started) and now != started)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _boot_id() -> str:
+    try:
+        return (PROC / "sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _started(pid: int) -> str | None:
+    """The process's start time in ticks since boot, or None when no such process runs (a
+    zombie, killed but not yet reaped, counts as gone)."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: fields follow the last ')'.
+    fields = stat[stat.rindex(")") + 2:].split()
+    if fields and fields[0] in ("Z", "X"):
+        return None
+    return fields[19] if len(fields) > 19 else ""
