@@ -54,9 +54,16 @@ async def test_the_link_goes_privately_and_signs_the_person_in_once(tmp_path: Pa
         assert signed.status_code == 303
         home = await room.http.get("/")
         assert home.status_code == 200
-        assert "Signed in as" in home.text
+        assert "Signed in as telegram:101" in home.text
         assert (await room.http.post(link, data={"csrf": csrf_of(home.text)})
                 ).status_code == 410
+
+        room.fake.started.add(STRANGER["id"])  # an outsider asking gets the refusal only
+        update = outside(room, STRANGER, private(STRANGER), "/crisis web")
+        await room.deliver(update)
+        refused = await room.reply(update["message"]["message_id"], "/crisis web")
+        assert REFUSAL_RU in refused["text"]
+        assert not [t for t in sent_to(room, STRANGER) if "/signin/" in t]
 
 
 async def test_someone_who_never_started_the_bot_is_told_what_to_do(tmp_path: Path) -> None:
@@ -77,13 +84,3 @@ async def test_in_a_private_chat_the_link_is_the_whole_answer(tmp_path: Path) ->
         [direct] = await until(lambda: sent_to(room, ALICE), what="the direct message")
         assert LINK.search(direct)
 
-
-async def test_an_outsider_gets_the_refusal_and_no_link(tmp_path: Path) -> None:
-    async with running(tmp_path, forum=False, webhook=True) as room:
-        room.fake.started.add(STRANGER["id"])
-        update = outside(room, STRANGER, private(STRANGER), "/crisis web")
-        await room.deliver(update)
-        answer = await room.reply(update["message"]["message_id"], "/crisis web")
-        assert REFUSAL_RU in answer["text"]
-        assert not [m for m in room.fake.called("sendMessage") if "/signin/" in m["text"]]
-        assert "/signin/" not in "".join(sent_to(room, STRANGER))
