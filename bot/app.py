@@ -308,11 +308,13 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     destinations = destinations_from(settings, rules, slack, telegram)
     delivery = Delivery(store, chats, rules, PublishDelivery(store, clock, destinations))
     outbox = Outbox(store, delivery, clock, pacing_from(settings))
+    console = ConsoleStore(store)
     service = Service(store, clock, rules, platform=(slack or telegram or local).platform,
                       after_commit=outbox.wake, schedule=schedule_from(settings),
                       playbooks=playbooks, templates=templates_from(settings),
-                      language=settings.language, publish_to=tuple(destinations))
-    console = ConsoleStore(store)
+                      language=settings.language, publish_to=tuple(destinations),
+                      sign_in=links_on(console, clock, settings),
+                      sign_in_ttl=settings.web.login_ttl)
     key = settings.web.secret.get_secret_value() if settings.web.secret else \
         await console.session_key()
     bot = Bot(settings, store, service, delivery, local, clock, outbox,
@@ -515,8 +517,12 @@ def web_app(bot: Bot) -> FastAPI:
 
 def sign_in_links(bot: Bot) -> SignInLinks:
     """One-time sign-in links to the console, under `CRISISBOT_PUBLIC_URL`."""
-    return SignInLinks(bot.console.add_link, bot.console.use_link, bot.console.link_usable,
-                       bot.clock, bot.settings.base_url)
+    return links_on(bot.console, bot.clock, bot.settings)
+
+
+def links_on(console: ConsoleStore, clock: Clock, settings: Settings) -> SignInLinks:
+    return SignInLinks(console.add_link, console.use_link, console.link_usable, clock,
+                       settings.base_url)
 
 
 def web_console(bot: Bot) -> Console:

@@ -473,7 +473,7 @@ def _console_verbs(verbs: Any, render: Renderer) -> None:
     login.add_argument("person", help=render(_(
         "who signs in: local:alice, slack:U123, telegram:93372553")))
     login.add_argument("--ttl", type=_duration, help=render(_(
-        "how long the link stays valid (default CRISISBOT_WEB__LOGIN_TTL, 15m)")))
+        "how long the link stays valid (default CRISISBOT_WEB__LOGIN_TTL, 10m)")))
     login.set_defaults(func=_login)
 
     incidents = verbs.add_parser("incidents", help=render(_(

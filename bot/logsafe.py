@@ -17,6 +17,9 @@ from typing import Any
 MASK = "**********"
 BOT_API_TOKEN = re.compile(r"(?<=/bot)\d+:[\w-]+")
 """The token in `https://api.telegram.org/bot<token>/<method>`, configured or not."""
+SIGN_IN_TOKEN = re.compile(r"(?<=/signin/)[\w-]+")
+"""The token of a console sign-in link (`<public url>/signin/<token>`: a request line, an
+answer in the local chat)."""
 SHORTEST_SECRET = 4
 """Shorter values are not redacted: masking every `a` would make the log unreadable, and such
 a value is no secret."""
@@ -28,7 +31,8 @@ class Redactor(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self._secrets: frozenset[str] = frozenset()
-        self._pattern: re.Pattern[str] = BOT_API_TOKEN
+        self._pattern: re.Pattern[str] = re.compile(
+            f"{BOT_API_TOKEN.pattern}|{SIGN_IN_TOKEN.pattern}")
 
     def add(self, secrets: Iterable[str | None]) -> None:
         """Redact these too (secrets of every bot built in this process are kept)."""
@@ -38,7 +42,7 @@ class Redactor(logging.Filter):
         self._secrets = found
         # Longest first, so a secret containing another is masked whole.
         known = "|".join(re.escape(s) for s in sorted(found, key=len, reverse=True))
-        self._pattern = re.compile(f"{BOT_API_TOKEN.pattern}|{known}")
+        self._pattern = re.compile(f"{BOT_API_TOKEN.pattern}|{SIGN_IN_TOKEN.pattern}|{known}")
 
     def redact(self, text: str) -> str:
         return self._pattern.sub(MASK, text)

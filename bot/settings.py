@@ -402,8 +402,9 @@ class WebSettings(BaseModel):
     """Signs session cookies; generated once and kept in the database when unset, so a restart
     keeps everyone signed in."""
     session_ttl: Duration = timedelta(hours=12)
-    login_ttl: Duration = timedelta(minutes=15)
-    """How long a sign-in link printed by `crisisbot login` stays valid, unless `--ttl` says."""
+    login_ttl: Duration = timedelta(minutes=10)
+    """How long a sign-in link stays valid: one sent for `/crisis web`, or printed by
+    `crisisbot login` unless `--ttl` says."""
 
 
 class PublishSettings(BaseModel):

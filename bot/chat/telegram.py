@@ -356,12 +356,18 @@ class TelegramChat:
             log.info("no Telegram id for %s; direct message skipped", person)
             return
         try:
-            async with self.paced(user):
-                await _call(self.bot.send_message(user, self.html(lines, language),
-                                                  parse_mode=ParseMode.HTML))
+            await self.send_private(user, lines, language)
         except (Forbidden, BadRequest) as error:
             log.warning("could not write to %s directly (%s); have them start the bot",
                         person, error.message)
+
+    async def send_private(self, user: int, lines: Sequence[Text], language: str | None = None,
+                           *, urgent: bool = False) -> None:
+        """One message to `user`'s private chat with the bot, now (raises if they never
+        started it)."""
+        async with self.paced(user, urgent=urgent):
+            await _call(self.bot.send_message(user, self.html(lines, language),
+                                              parse_mode=ParseMode.HTML))
 
     async def answer(self, answer: Answer) -> str:
         """In place: a reply to the message that asked, in its topic (or the incident's reply
@@ -669,10 +675,25 @@ class TelegramUpdates:
             resolved = await self._resolve_usernames(command)
             ctx = Context(person_of(message.from_user), PLATFORM, self._space(message),
                           lambda m: resolved.get(m) or f"{PLATFORM}:{m.value}", origin=origin)
-            lines = (await self.service.execute(command, ctx)).lines
+            reply = await self.service.execute(command, ctx)
+            lines = (await self._privately(message.chat.id, message.from_user, reply.lines)
+                     if reply.private else reply.lines)
         except CrisisError as refused:
             lines = [refused.text]
-        await self._reply(message, lines, _reader_language(message.from_user, origin))
+        if lines:
+            await self._reply(message, lines, _reader_language(message.from_user, origin))
+
+    async def _privately(self, chat: int, user: User, lines: Sequence[Text]) -> list[Text]:
+        """Send what only the sender may see (a sign-in link) to their private chat at once,
+        not through the outbox, which stores what it sends: a credential is never stored.
+        Return what the chat the command came from is told (nothing, if that was the private
+        chat)."""
+        try:
+            await self.chat.send_private(user.id, lines, urgent=True)
+        except (TelegramError, RetryLater) as error:
+            log.warning("could not write to %s privately (%s)", person_of(user), error)
+            return [NO_PRIVATE_CHAT]
+        return [] if chat == user.id else [SENT_PRIVATELY]
 
     async def _resolve_usernames(self, command: cmd.Command) -> dict[cmd.Mention, PersonId]:
         """`@name` -> the id the bot saw with that username; refuse a name never seen (a
@@ -856,6 +877,11 @@ class TelegramUpdates:
         if thread is None and message.reply_to_message is not None:
             thread = message.reply_to_message.message_id
         return space_of(message.chat.id, thread) if thread is not None else None
+
+
+NO_PRIVATE_CHAT = _("I cannot write to you privately yet: open a private chat with me, press "
+                    "Start, then send “/crisis web” again.")
+SENT_PRIVATELY = _("I sent your sign-in link to you in a private message.")
 
 
 def _reader_language(user: User, origin: access.Origin) -> str | None:

@@ -76,6 +76,7 @@ ACCESS: Mapping[type[cmd.Action], Need] = {
     cmd.ShowReport: Need.TEAM,
     cmd.ShowTasks: Need.TEAM,
     cmd.ShowTemplates: Need.TEAM,
+    cmd.WebSignIn: Need.TEAM,
     cmd.AssignRole: Need.ASSIGN,
     cmd.SetSeverity: Need.ROLE,
     cmd.StatusUpdate: Need.ROLE,

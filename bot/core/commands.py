@@ -178,11 +178,16 @@ class StartDrill:
     kind: CrisisKind
 
 
+@dataclass(frozen=True)
+class WebSignIn:
+    """A one-time link that signs the sender in to the web console (sent to them privately)."""
+
+
 Action = (
     Declare | Ack | AssignRole | SetSeverity | StatusUpdate | PostDraft | ReviseDraft | Approve
     | Reject | Note | ShowTimeline | Resolve | Reopen | ShowReport | Help
     | ShowTasks | TaskDone | TaskAssign | SetLanguage | Lesson | PostTemplate | ShowTemplates
-    | StartDrill | Publish
+    | StartDrill | Publish | WebSignIn
 )
 
 
@@ -221,6 +226,8 @@ HELP: tuple[tuple[Text, Text], ...] = (
     (_("/crisis lang en|ru|fa|default"), _("the language of this incident's messages and report")),
     (_("/crisis lesson <text>"), _("write down a lesson learned for the report")),
     (_("/crisis drill <kind>"), _("start a training drill with simulated mentions")),
+    (_("/crisis web"), _("a one-time link that signs you in to the web console, sent to you "
+                         "privately")),
     (_("/crisis help"), _("this list")),
 )
 
@@ -436,6 +443,12 @@ def _drill(rest: list[str]) -> StartDrill:
     return StartDrill(kind)
 
 
+def _web(rest: list[str]) -> WebSignIn:
+    if rest:
+        raise Invalid(_("Usage: /crisis web"))
+    return WebSignIn()
+
+
 _PARSERS: dict[str, Callable[[list[str]], Action]] = {
     "declare": _declare,
     "ack": _ack,
@@ -462,4 +475,5 @@ _PARSERS: dict[str, Callable[[list[str]], Action]] = {
     "lesson": _lesson,
     "templates": _templates,
     "drill": _drill,
+    "web": _web,
 }

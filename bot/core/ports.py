@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.core.models import (
@@ -34,6 +34,14 @@ if TYPE_CHECKING:  # publication.py names `Once` from here
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
+        ...
+
+
+class SignIn(Protocol):
+    """One-time sign-in links to the web console (`/crisis web`)."""
+
+    async def issue(self, person: str, ttl: timedelta) -> str:
+        """A link that signs `person` in once, within `ttl`; never logged, never stored."""
         ...
 
 

@@ -46,7 +46,7 @@ from bot.core.playbooks import (
     Playbook,
     StatementTemplates,
 )
-from bot.core.ports import Clock, Store, Unit
+from bot.core.ports import Clock, SignIn, Store, Unit
 from bot.core.publishing import Publishing, was_published
 from bot.core.report import Report
 from bot.core.rules import (
@@ -57,7 +57,7 @@ from bot.core.rules import (
     check_transition,
 )
 from bot.core.stats import Stats, collect_stats
-from bot.core.text import Joined, Who, _
+from bot.core.text import N_, Joined, Text, Who, _
 from bot.core.tx import Tx
 from bot.core.usecase import Context, Reply, canonical_people
 from bot.core.views import NOT_A_DRAFT, help_lines, publishing_text, timeline_lines
@@ -91,7 +91,8 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
                  schedule: Schedule | None = None,
                  playbooks: Mapping[CrisisKind, Playbook] | None = None,
                  templates: StatementTemplates | None = None, language: str = "en",
-                 publish_to: Sequence[str] = ()) -> None:
+                 publish_to: Sequence[str] = (), sign_in: SignIn | None = None,
+                 sign_in_ttl: timedelta = timedelta(minutes=10)) -> None:
         self.store = store
         self.clock = clock
         self.rules = rules or Rules()
@@ -102,6 +103,8 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
         self.templates = templates
         self.language = language
         self.publish_to = tuple(publish_to)
+        self.sign_in = sign_in
+        self.sign_in_ttl = sign_in_ttl
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -633,6 +636,8 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
                             incident=incident.public_id)], incident.number)
         if isinstance(action, cmd.ShowTemplates):
             return await self._show_templates(ctx, command.incident)
+        if isinstance(action, cmd.WebSignIn):
+            return Reply([await self.web_link(actor)], private=True)
         number = (await self.incident_for(ctx, command.incident)).number
         done = Reply([_("Done.")], number)
         match action:
@@ -694,6 +699,19 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
                                 "“{name}”; adapt it with “/crisis draft revise {number} <text>”.",
                                 number=draft.number, name=name)], number)
         return done
+
+    @canonical_people
+    async def web_link(self, actor: PersonId) -> Text:
+        """A one-time link signing `actor` (under their one bound id, so their roles apply) in
+        to the web console, in the words that tell them how long it lasts."""
+        if self.sign_in is None:
+            raise Invalid(_("This crisisbot has no web console."))
+        link = await self.sign_in.issue(actor, self.sign_in_ttl)
+        minutes = max(1, int(self.sign_in_ttl.total_seconds() // 60))
+        return N_("Your sign-in link to the web console, for you alone, once, within {n} "
+                  "minute: {link}",
+                  "Your sign-in link to the web console, for you alone, once, within {n} "
+                  "minutes: {link}", minutes, link=link)
 
     # -- reports across the incident and across incidents ------------------------------------
 

@@ -40,6 +40,10 @@ class Reply:
     incident: int | None = None
     language: str | None = None
     """The incident's own language, when it has one: the reply is rendered in it."""
+    private: bool = False
+    """For the sender's eyes only (a sign-in link): where an answer would be seen by a whole
+    chat, the adapter sends it to the sender directly, and never through the outbox (which
+    stores what it sends)."""
 
 
 class HasRules(Protocol):

@@ -3,11 +3,12 @@ local chat and delivery, on any store, with a clock the test moves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.app import templates_from
 from bot.chat.local import LocalChat, LocalSession
+from bot.console.signin import SignInLinks
 from bot.content import PLAYBOOKS
 from bot.content.loader import load_playbooks
 from bot.core.delivery import Delivery
@@ -22,6 +23,26 @@ from bot.storage.memory import MemoryRooms
 from tests.unit.support import FakeClock
 
 START = datetime(2026, 3, 14, 8, 30, tzinfo=UTC)
+
+
+@dataclass
+class MemoryLinks:
+    """Sign-in links kept in a dict (hash -> person, expiry), as the console store keeps them."""
+
+    links: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+    async def add(self, digest: str, person: str, _now: datetime, until: datetime) -> None:
+        self.links[digest] = (person, until)
+
+    async def use(self, digest: str, now: datetime) -> str | None:
+        person, until = self.links.pop(digest, ("", now))
+        return person if until > now else None
+
+    async def usable(self, digest: str, now: datetime) -> bool:
+        return digest in self.links and self.links[digest][1] > now
+
+    def on(self, clock: FakeClock) -> SignInLinks:
+        return SignInLinks(self.add, self.use, self.usable, clock, "https://crisis.example")
 
 
 @dataclass
@@ -54,7 +75,8 @@ def make_world(store: Store, language: str = "en") -> World:
     delivery = Delivery(store, {"local": chat}, rules)
     service = Service(store, clock, rules, schedule=Schedule(pulse_every=None),
                       playbooks=load_playbooks([PLAYBOOKS]),
-                      templates=templates_from(Settings(language=language)), language=language)
+                      templates=templates_from(Settings(language=language)), language=language,
+                      sign_in=MemoryLinks().on(clock))
     return World(store, clock, service, chat, delivery, LocalSession(service, chat, delivery))
 
 

@@ -35,6 +35,7 @@ PERSONAS = ("commander", "role holder", "no role", "outsider chat")
 SAMPLES: dict[str, str] = {
     "declare": "declare Second front",
     "drill": "drill trolling",
+    "web": "web",
     "ack": "ack INC-1",
     "help": "help",
     "timeline": "timeline INC-1",
