@@ -202,6 +202,8 @@ class Incident:
     group_key: str | None = None
     language: str | None = None
     drill: bool = False
+    publish_to: tuple[str, ...] | None = None
+    """The destinations the routing rule that opened it allows (None: every configured one)."""
 
     @property
     def public_id(self) -> str:

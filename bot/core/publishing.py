@@ -71,7 +71,7 @@ class Publishing:
             published = await tx.unit.publications(number)
             draft = await _publishable(tx, incident, draft_number, published)
             refuse_unpublishable(draft, version, published)
-            where = self._destinations(to)
+            where = self._destinations(to, incident)
             earlier = next((p for p in reversed(published) if p.draft == draft.number), None)
             publication = Publication(
                 incident=number, draft=draft.number, version=draft.version,
@@ -100,14 +100,17 @@ class Publishing:
 
         return await self._run(work)
 
-    def _destinations(self, to: Sequence[str]) -> tuple[str, ...]:
-        if not self.publish_to:
+    def _destinations(self, to: Sequence[str], incident: Incident) -> tuple[str, ...]:
+        """`to`, within what is configured and what the incident's routing rule allows."""
+        allowed = tuple(name for name in self.publish_to
+                        if incident.publish_to is None or name in incident.publish_to)
+        if not allowed:
             raise Invalid(NOWHERE)
-        unknown = [name for name in to if name not in self.publish_to]
+        unknown = [name for name in to if name not in allowed]
         if unknown:
             raise Invalid(_("“{name}” is not a destination here; statements go to {names}.",
-                            name=unknown[0], names=Joined(self.publish_to)))
-        wanted = set(to or self.publish_to)
+                            name=unknown[0], names=Joined(allowed)))
+        wanted = set(to or allowed)
         return tuple(name for name in DESTINATIONS if name in wanted)
 
     async def status_board(self, keep: timedelta = timedelta(days=7)) -> list[Board]:

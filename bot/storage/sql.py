@@ -177,6 +177,7 @@ class IncidentRow(Base):
     group_key: Mapped[str | None] = mapped_column(SqlText, index=True)
     language: Mapped[str | None] = mapped_column(String(16))
     drill: Mapped[bool] = mapped_column(Boolean)
+    publish_to: Mapped[list[str] | None] = mapped_column(JSON)
 
     roles: Mapped[list[RoleRow]] = relationship(
         order_by="RoleRow.position", cascade="all, delete-orphan", lazy="selectin"
@@ -660,6 +661,7 @@ def _fill_incident(row: IncidentRow, incident: Incident) -> None:
     row.group_key = incident.group_key
     row.language = incident.language
     row.drill = incident.drill
+    row.publish_to = None if incident.publish_to is None else list(incident.publish_to)
 
 
 def _role_rows(incident: Incident) -> list[RoleRow]:
@@ -683,6 +685,7 @@ def _incident(row: IncidentRow) -> Incident:
         summary_message=row.summary_message, summary_pinned=bool(row.summary_pinned),
         group_key=row.group_key, language=row.language,
         drill=row.drill,
+        publish_to=None if row.publish_to is None else tuple(row.publish_to),
     )
 
 

@@ -54,3 +54,23 @@ async def test_publications_round_trip(store: Store) -> None:
     with pytest.raises(Exception):  # noqa: B017, PT011 - each store has its own error
         async with store.unit() as unit:
             await unit.add_publication(statement(2, "again"))
+
+
+async def test_where_a_routing_rule_lets_an_incident_publish_is_kept(store: Store) -> None:
+    async with store.unit() as unit:
+        await unit.add_incident(Incident(1, "Routed", CrisisKind.OTHER, Severity.SEV3,
+                                         Status.RESPONDING, AT, "local:bob",
+                                         publish_to=("webhook", "telegram")))
+        await unit.add_incident(Incident(2, "Not routed", CrisisKind.OTHER, Severity.SEV3,
+                                         Status.RESPONDING, AT, "local:bob"))
+    async with store.unit() as unit:
+        routed, other = await unit.get_incident(1), await unit.get_incident(2)
+        assert routed is not None
+        assert other is not None
+        assert (routed.publish_to, other.publish_to) == (("webhook", "telegram"), None)
+        routed.publish_to = ()
+        await unit.update_incident(routed)
+    async with store.unit() as unit:
+        found = await unit.get_incident(1)
+        assert found is not None
+        assert found.publish_to == ()
