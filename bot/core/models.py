@@ -235,6 +235,8 @@ class DraftVersion:
     author: PersonId
     created_at: datetime
     message: str | None = None
+    published_at: datetime | None = None
+    """When this version was published: its card then says so and offers Publish no more."""
 
 
 @dataclass(frozen=True)

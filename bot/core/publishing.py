@@ -80,6 +80,8 @@ class Publishing:
                 by=actor, title=(title or "").strip()[:200] or None,
                 replaces=earlier.id if earlier else None)
             await tx.unit.add_publication(publication)
+            draft.current.published_at = tx.now
+            await tx.unit.update_draft(draft)
             if earlier is not None:
                 earlier.updated_at = tx.now
                 await tx.unit.update_publication(earlier)

@@ -230,6 +230,7 @@ class VersionRow(Base):
     author: Mapped[str] = mapped_column(PERSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     message: Mapped[str | None] = mapped_column(String(255))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class DecisionRow(Base):
@@ -691,7 +692,8 @@ def _incident(row: IncidentRow) -> Incident:
 
 def _version_row(version: DraftVersion) -> VersionRow:
     return VersionRow(number=version.number, text=version.text, author=version.author,
-                      created_at=version.created_at, message=version.message)
+                      created_at=version.created_at, message=version.message,
+                      published_at=version.published_at)
 
 
 def _decision_row(decision: Decision) -> DecisionRow:
@@ -703,7 +705,8 @@ def _decision_row(decision: Decision) -> DecisionRow:
 def _draft(row: DraftRow) -> Draft:
     return Draft(
         incident=row.incident, number=row.number, author=row.author, created_at=row.created_at,
-        versions=[DraftVersion(v.number, v.text, v.author, v.created_at, v.message)
+        versions=[DraftVersion(v.number, v.text, v.author, v.created_at, v.message,
+                               v.published_at)
                   for v in row.versions],
         target=row.target, state=DraftState(row.state),
         decisions=[Decision(d.version, d.person, d.approve, d.at, d.step, d.role, d.reason)
@@ -905,6 +908,7 @@ class SqlUnit:
         for version in draft.versions:
             if version.number in stored:
                 stored[version.number].message = version.message
+                stored[version.number].published_at = version.published_at
             else:
                 row.versions.append(_version_row(version))
         await self._s.flush()  # versions before the decisions that reference them
