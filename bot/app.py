@@ -129,7 +129,8 @@ def rules_from(settings: Settings) -> Rules:
         routes=tuple(
             Route(source=r.match.source, labels=r.match.labels, kind=r.match.kind,
                   severity=r.severity, set_kind=r.kind, platform=r.platform,
-                  invite=tuple(r.invite), playbook=r.playbook)
+                  invite=tuple(r.invite), playbook=r.playbook,
+                  publish_to=None if r.publish_to is None else tuple(r.publish_to))
             for r in settings.alerts.routes
         ),
         digest_seconds=settings.alerts.digest_seconds,

@@ -110,6 +110,8 @@ class RouteSettings(BaseModel):
     platform: str | None = None
     invite: list[str] = Field(default_factory=list)
     playbook: str | None = None
+    publish_to: list[Literal["status", "telegram", "slack", "webhook"]] | None = None
+    """Where the statements of incidents this rule opens may go (a subset of [publish])."""
 
 
 class SpikeSettings(BaseModel):

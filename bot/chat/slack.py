@@ -185,7 +185,7 @@ def draft_blocks(lines: Sequence[str], draft: Draft, render: Callable[[Text], st
             {"type": "button", "action_id": REJECT_ACTION, "style": "danger", "value": value,
              "text": {"type": "plain_text", "text": slack_unescape(render(_("Reject")))}},
         ]})
-    if publish and draft.state is DraftState.APPROVED:
+    if publish and draft.state is DraftState.APPROVED and draft.current.published_at is None:
         blocks.append({"type": "actions", "block_id": "publish", "elements": [
             {"type": "button", "action_id": PUBLISH_ACTION, "style": "primary",
              "value": f"{draft.incident}:{draft.number}:{draft.version}",

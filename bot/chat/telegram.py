@@ -439,7 +439,7 @@ class TelegramChat:
         if draft.state is DraftState.APPROVED:
             return InlineKeyboardMarkup([[InlineKeyboardButton(
                 self.render(_("Publish"), language), callback_data=f"{key}:p")]]
-            ) if self.publishing else None
+            ) if self.publishing and draft.current.published_at is None else None
         buttons = [InlineKeyboardButton(self.render(_("Approve"), language),
                                         callback_data=f"{key}:a"),
                    InlineKeyboardButton(self.render(_("Reject"), language),

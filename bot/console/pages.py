@@ -89,8 +89,10 @@ class DraftCard:
     state: str
     pending: bool
     publishable: bool
-    """Approved, and a destination is configured: the card offers Publish."""
+    """Approved, not yet published, and a destination is configured: the card offers Publish."""
     steps: list[Step]
+    published: str | None = None
+    """When this version was published, in words."""
 
 
 @dataclass(frozen=True)
@@ -130,11 +132,14 @@ def room(incident: Incident, drafts: Sequence[Draft], events: Sequence[TimelineE
     cards = [
         DraftCard(d.number, d.version, person(d.current.author), d.current.text, d.target,
                   render(DRAFT_STATE_LABELS[d.state]), d.state is DraftState.PENDING,
-                  publishing and d.state is DraftState.APPROVED,
+                  publishing and d.state is DraftState.APPROVED
+                  and d.current.published_at is None,
                   [Step(len(p.approvers), p.step.count,
                         shown(render, any_role(p.step.roles)),
                         ", ".join(person(a) for a in p.approvers))
-                   for p in rules.progress(incident, d)])
+                   for p in rules.progress(incident, d)],
+                  shown(render, _("Published {time}", time=d.current.published_at))
+                  if d.current.published_at else None)
         for d in drafts
     ]
     items = [Item(t.number, shown(render, t.title), shown(render, role_name(t.role)),

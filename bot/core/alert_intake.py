@@ -203,7 +203,7 @@ class AlertIntake:
                 tx, SYSTEM, alert.title, group_key=alert.group_key, platform=route.platform,
                 severity=route.severity or alert_severity([alert], self.rules.default_severity),
                 kind=route.set_kind or alert.kind, invite=route.invite, drill=False,
-                playbook=route.playbook)).number
+                playbook=route.playbook, publish_to=route.publish_to)).number
             batch.groups[alert.group_key] = incident
             await tx.unit.start_digest(incident, tx.now)
             opened = True

@@ -40,7 +40,8 @@ class Drills:
                            severity: Severity | None, kind: CrisisKind | None,
                            platform: str | None, group_key: str | None,
                            invite: Sequence[PersonId], drill: bool,
-                           playbook: str | None = None) -> Incident: ...
+                           playbook: str | None = None,
+                           publish_to: tuple[str, ...] | None = None) -> Incident: ...
 
     @canonical_people
     async def start_drill(self, actor: PersonId, kind: CrisisKind, *,

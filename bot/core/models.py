@@ -202,6 +202,8 @@ class Incident:
     group_key: str | None = None
     language: str | None = None
     drill: bool = False
+    publish_to: tuple[str, ...] | None = None
+    """The destinations the routing rule that opened it allows (None: every configured one)."""
 
     @property
     def public_id(self) -> str:
@@ -233,6 +235,8 @@ class DraftVersion:
     author: PersonId
     created_at: datetime
     message: str | None = None
+    published_at: datetime | None = None
+    """When this version was published: its card then says so and offers Publish no more."""
 
 
 @dataclass(frozen=True)

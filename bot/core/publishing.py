@@ -71,7 +71,7 @@ class Publishing:
             published = await tx.unit.publications(number)
             draft = await _publishable(tx, incident, draft_number, published)
             refuse_unpublishable(draft, version, published)
-            where = self._destinations(to)
+            where = self._destinations(to, incident)
             earlier = next((p for p in reversed(published) if p.draft == draft.number), None)
             publication = Publication(
                 incident=number, draft=draft.number, version=draft.version,
@@ -80,6 +80,8 @@ class Publishing:
                 by=actor, title=(title or "").strip()[:200] or None,
                 replaces=earlier.id if earlier else None)
             await tx.unit.add_publication(publication)
+            draft.current.published_at = tx.now
+            await tx.unit.update_draft(draft)
             if earlier is not None:
                 earlier.updated_at = tx.now
                 await tx.unit.update_publication(earlier)
@@ -100,14 +102,17 @@ class Publishing:
 
         return await self._run(work)
 
-    def _destinations(self, to: Sequence[str]) -> tuple[str, ...]:
-        if not self.publish_to:
+    def _destinations(self, to: Sequence[str], incident: Incident) -> tuple[str, ...]:
+        """`to`, within what is configured and what the incident's routing rule allows."""
+        allowed = tuple(name for name in self.publish_to
+                        if incident.publish_to is None or name in incident.publish_to)
+        if not allowed:
             raise Invalid(NOWHERE)
-        unknown = [name for name in to if name not in self.publish_to]
+        unknown = [name for name in to if name not in allowed]
         if unknown:
             raise Invalid(_("“{name}” is not a destination here; statements go to {names}.",
-                            name=unknown[0], names=Joined(self.publish_to)))
-        wanted = set(to or self.publish_to)
+                            name=unknown[0], names=Joined(allowed)))
+        wanted = set(to or allowed)
         return tuple(name for name in DESTINATIONS if name in wanted)
 
     async def status_board(self, keep: timedelta = timedelta(days=7)) -> list[Board]:

@@ -108,6 +108,8 @@ class Route:
     platform: str | None = None
     invite: tuple[PersonId, ...] = ()
     playbook: str | None = None
+    publish_to: tuple[str, ...] | None = None
+    """Where the incident's statements may be published (None: every configured destination)."""
 
     def matches(self, alert: Alert) -> bool:
         return (

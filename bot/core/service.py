@@ -175,7 +175,8 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
                        severity: Severity | None, kind: CrisisKind | None,
                        platform: str | None, group_key: str | None,
                        invite: Sequence[PersonId], drill: bool,
-                       playbook: str | None = None) -> Incident:
+                       playbook: str | None = None,
+                       publish_to: tuple[str, ...] | None = None) -> Incident:
         title = title.strip()
         if not title:
             raise Invalid(_("Give the incident a title."))
@@ -190,6 +191,7 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
             platform=platform or self.platform,
             group_key=group_key,
             drill=drill,
+            publish_to=publish_to,
         )
         if actor != SYSTEM:
             incident.roles[COMMANDER] = [actor]

@@ -138,6 +138,8 @@ def draft_lines(incident: Incident, draft: Draft, rules: Rules) -> list[Text]:
             )
         )
     lines.append(_("State: {state}", state=DRAFT_STATE_LABELS[draft.state]))
+    if current.published_at is not None:
+        lines.append(_("Published {time}", time=current.published_at))
     if draft.state.value == "pending":
         lines.append(
             _("Approve with ✅ or “/crisis approve {number}”, reject with ❌ or "

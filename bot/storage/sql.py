@@ -188,6 +188,7 @@ class IncidentRow(Base):
     group_key: Mapped[str | None] = mapped_column(SqlText, index=True)
     language: Mapped[str | None] = mapped_column(String(16))
     drill: Mapped[bool] = mapped_column(Boolean)
+    publish_to: Mapped[list[str] | None] = mapped_column(JSON)
 
     roles: Mapped[list[RoleRow]] = relationship(
         order_by="RoleRow.position", cascade="all, delete-orphan", lazy="selectin"
@@ -240,6 +241,7 @@ class VersionRow(Base):
     author: Mapped[str] = mapped_column(PERSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     message: Mapped[str | None] = mapped_column(String(255))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class DecisionRow(Base):
@@ -673,6 +675,7 @@ def _fill_incident(row: IncidentRow, incident: Incident) -> None:
     row.group_key = incident.group_key
     row.language = incident.language
     row.drill = incident.drill
+    row.publish_to = None if incident.publish_to is None else list(incident.publish_to)
 
 
 def _role_rows(incident: Incident) -> list[RoleRow]:
@@ -696,12 +699,14 @@ def _incident(row: IncidentRow) -> Incident:
         summary_message=row.summary_message, summary_pinned=bool(row.summary_pinned),
         group_key=row.group_key, language=row.language,
         drill=row.drill,
+        publish_to=None if row.publish_to is None else tuple(row.publish_to),
     )
 
 
 def _version_row(version: DraftVersion) -> VersionRow:
     return VersionRow(number=version.number, text=version.text, author=version.author,
-                      created_at=version.created_at, message=version.message)
+                      created_at=version.created_at, message=version.message,
+                      published_at=version.published_at)
 
 
 def _decision_row(decision: Decision) -> DecisionRow:
@@ -713,7 +718,8 @@ def _decision_row(decision: Decision) -> DecisionRow:
 def _draft(row: DraftRow) -> Draft:
     return Draft(
         incident=row.incident, number=row.number, author=row.author, created_at=row.created_at,
-        versions=[DraftVersion(v.number, v.text, v.author, v.created_at, v.message)
+        versions=[DraftVersion(v.number, v.text, v.author, v.created_at, v.message,
+                               v.published_at)
                   for v in row.versions],
         target=row.target, state=DraftState(row.state),
         decisions=[Decision(d.version, d.person, d.approve, d.at, d.step, d.role, d.reason)
@@ -976,6 +982,7 @@ class SqlUnit:
         for version in draft.versions:
             if version.number in stored:
                 stored[version.number].message = version.message
+                stored[version.number].published_at = version.published_at
             else:
                 row.versions.append(_version_row(version))
         await self._s.flush()  # versions before the decisions that reference them

@@ -4,10 +4,20 @@ with one line; CI sets CRISISBOT_REQUIRE_BROWSER=1, which turns that skip into a
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
+
+from tests.serving import free_port
 
 CHROMIUM = os.environ.get("CRISISBOT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
@@ -40,3 +50,85 @@ def chromium() -> str:
     if reason is not None:
         pytest.fail(f"browser tests required (CRISISBOT_REQUIRE_BROWSER=1) but {reason}")
     return CHROMIUM
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+
+    def link(self, person: str, ttl: str = "15m") -> str:
+        """A sign-in link from `crisisbot login`, as an operator gets one."""
+        done = subprocess.run([sys.executable, "-m", "bot", "login", person, "--ttl", ttl],
+                              env=self.env, capture_output=True, text=True, timeout=60,
+                              check=True)
+        return done.stdout.strip()
+
+
+def serve(tmp_path_factory: pytest.TempPathFactory, name: str,
+          settings: dict[str, str]) -> Iterator[Server]:
+    """`crisisbot serve` as a real process on a fresh SQLite file, for one test module; stopped
+    with SIGTERM, which must end it cleanly and without a traceback."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    db = tmp_path_factory.mktemp(name) / f"{name}.db"
+    env = {**os.environ, "CRISISBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+           "CRISISBOT_PORT": str(port), "CRISISBOT_PUBLIC_URL": url, **settings}
+    env.pop("CRISISBOT_CONFIG", None)
+    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise AssertionError("serve did not come up")
+        time.sleep(0.1)
+    yield Server(url, env, process)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+    errors = process.stderr.read().decode() if process.stderr else ""
+    assert "Traceback" not in errors, errors
+
+
+@dataclass
+class Errors:
+    seen: list[str] = field(default_factory=list)
+
+    def watch(self, page) -> None:
+        page.on("console", lambda m: self.seen.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.seen.append(str(e)))
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str, server: Server):
+    """Started after the module's `server` and closed before it, as people close their tabs."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium,
+                                              args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        launched.close()
+
+
+def sign_in(browser, server: Server, person: str):
+    """A browser context (one person's browser) signed in through a fresh link."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(server.link(person))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}/")
+    return context, page
+
+
+def command(page, line: str) -> None:
+    """Type a line into the Command box and wait for its answer."""
+    page.get_by_role("textbox", name="Command").fill(line)
+    with page.expect_response(re.compile(r"/command$")):
+        page.get_by_role("button", name="Send").click()

@@ -6,20 +6,22 @@ accessible name, as a screen reader finds them. Screenshots go to test-artifacts
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, skip_without_browser
-from tests.serving import free_port
+from tests.browser.conftest import (
+    ARTIFACTS,
+    Errors,
+    Server,
+    command,
+    serve,
+    sign_in,
+    skip_without_browser,
+)
 
 skip_without_browser()
 pytestmark = pytest.mark.browser
@@ -29,91 +31,18 @@ LIVE = 5_000
 """How long (ms) a live update may take to show; the console's own target is under a second."""
 
 
-@dataclass
-class Server:
-    url: str
-    env: dict[str, str]
-    process: subprocess.Popen[bytes]
-
-    def link(self, person: str, ttl: str = "15m") -> str:
-        """A sign-in link from `crisisbot login`, as an operator gets one."""
-        done = subprocess.run([sys.executable, "-m", "bot", "login", person, "--ttl", ttl],
-                              env=self.env, capture_output=True, text=True, timeout=60,
-                              check=True)
-        return done.stdout.strip()
-
-    def alert(self, title: str, key: str) -> None:
-        response = httpx.post(f"{self.url}/alerts/generic",
-                              json={"title": title, "dedup_key": key, "group": "recall"},
-                              headers={"authorization": f"Bearer {SECRET}"})
-        assert response.status_code == 200, response.text
-
-
-@dataclass
-class Errors:
-    seen: list[str] = field(default_factory=list)
-
-    def watch(self, page) -> None:
-        page.on("console", lambda m: self.seen.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.seen.append(str(e)))
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[Server]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    db = tmp_path_factory.mktemp("console") / "console.db"
-    env = {**os.environ, "CRISISBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-           "CRISISBOT_PORT": str(port), "CRISISBOT_PUBLIC_URL": url,
-           "CRISISBOT_ALERTS__SECRET": SECRET, "CRISISBOT_ALERTS__DIGEST_SECONDS": "1"}
-    env.pop("CRISISBOT_CONFIG", None)
-    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise AssertionError("serve did not come up")
-        time.sleep(0.1)
-    yield Server(url, env, process)
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(20) == 0
-    errors = process.stderr.read().decode() if process.stderr else ""
-    assert "Traceback" not in errors, errors
+    yield from serve(tmp_path_factory, "console",
+                     {"CRISISBOT_ALERTS__SECRET": SECRET,
+                      "CRISISBOT_ALERTS__DIGEST_SECONDS": "1"})
 
 
-@pytest.fixture(scope="module")
-def browser(chromium: str, server: Server):
-    """Started after the server and closed before it, as people close their tabs."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium,
-                                              args=["--no-sandbox", "--disable-gpu"])
-        yield launched
-        launched.close()
-
-
-def sign_in(browser, server: Server, person: str):
-    """A browser context (one person's browser) signed in through a fresh link."""
-    context = browser.new_context(locale="en-US")
-    page = context.new_page()
-    page.goto(server.link(person))
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{server.url}/")
-    return context, page
-
-
-def command(page, line: str) -> None:
-    """Type a line into the Command box and wait for its answer."""
-    page.get_by_role("textbox", name="Command").fill(line)
-    with page.expect_response(re.compile(r"/command$")):
-        page.get_by_role("button", name="Send").click()
+def alert(server: Server, title: str, key: str) -> None:
+    response = httpx.post(f"{server.url}/alerts/generic",
+                          json={"title": title, "dedup_key": key, "group": "recall"},
+                          headers={"authorization": f"Bearer {SECRET}"})
+    assert response.status_code == 200, response.text
 
 
 def test_an_incident_from_an_alert_to_an_approved_statement(browser, server: Server) -> None:
@@ -126,7 +55,7 @@ def test_an_incident_from_an_alert_to_an_approved_statement(browser, server: Ser
     expect(page.get_by_role("heading", name="Incidents")).to_be_visible()
 
     # An alert posted over HTTP shows in the open list, with no reload.
-    server.alert("Fake recall story spreading", "recall-1")
+    alert(server, "Fake recall story spreading", "recall-1")
     row = page.get_by_role("row").filter(has_text="Fake recall story spreading")
     expect(row).to_be_visible(timeout=LIVE)
     expect(row.get_by_role("cell").nth(0)).to_have_text("INC-1")
@@ -136,7 +65,7 @@ def test_an_incident_from_an_alert_to_an_approved_statement(browser, server: Ser
     # ... and in its room: a second alert of the group shows in the live timeline.
     row.get_by_role("link", name="INC-1").click()
     expect(page.get_by_role("heading", name=re.compile("INC-1"))).to_be_visible()
-    server.alert("Fake recall story spreading", "recall-2")
+    alert(server, "Fake recall story spreading", "recall-2")
     timeline = page.get_by_role("region", name="Timeline")
     expect(timeline).to_contain_text("+1 alert", timeout=LIVE)
 

@@ -8,7 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.models import CrisisKind, Incident, Notice, NoticeKind, Severity, Status
+from bot.core.models import (
+    CrisisKind,
+    Draft,
+    DraftVersion,
+    Incident,
+    Notice,
+    NoticeKind,
+    Severity,
+    Status,
+)
 from bot.core.ports import Store
 from bot.core.publication import Publication, digest
 
@@ -54,3 +63,41 @@ async def test_publications_round_trip(store: Store) -> None:
     with pytest.raises(Exception):  # noqa: B017, PT011 - each store has its own error
         async with store.unit() as unit:
             await unit.add_publication(statement(2, "again"))
+
+
+async def test_where_a_routing_rule_lets_an_incident_publish_is_kept(store: Store) -> None:
+    async with store.unit() as unit:
+        await unit.add_incident(Incident(1, "Routed", CrisisKind.OTHER, Severity.SEV3,
+                                         Status.RESPONDING, AT, "local:bob",
+                                         publish_to=("webhook", "telegram")))
+        await unit.add_incident(Incident(2, "Not routed", CrisisKind.OTHER, Severity.SEV3,
+                                         Status.RESPONDING, AT, "local:bob"))
+    async with store.unit() as unit:
+        routed, other = await unit.get_incident(1), await unit.get_incident(2)
+        assert routed is not None
+        assert other is not None
+        assert (routed.publish_to, other.publish_to) == (("webhook", "telegram"), None)
+        routed.publish_to = ()
+        await unit.update_incident(routed)
+    async with store.unit() as unit:
+        found = await unit.get_incident(1)
+        assert found is not None
+        assert found.publish_to == ()
+
+
+async def test_when_a_version_was_published_is_kept(store: Store) -> None:
+    async with store.unit() as unit:
+        await unit.add_incident(Incident(1, "Internal title", CrisisKind.OTHER, Severity.SEV3,
+                                         Status.RESPONDING, AT, "local:bob"))
+        await unit.add_draft(Draft(1, 1, "local:bob", AT,
+                                   [DraftVersion(1, "ما در حال بررسی هستیم.", "local:bob", AT)]))
+    async with store.unit() as unit:
+        draft = await unit.get_draft(1, 1)
+        assert draft is not None
+        assert draft.current.published_at is None
+        draft.current.published_at = AT + timedelta(minutes=5)
+        await unit.update_draft(draft)
+    async with store.unit() as unit:
+        found = await unit.get_draft(1, 1)
+        assert found is not None
+        assert found.current.published_at == AT + timedelta(minutes=5)

@@ -6,19 +6,22 @@ tested over HTTP in tests/integration/test_publish_http.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
+from pydantic import ValidationError
 
 from bot.chat.local import LocalChat
 from bot.core.delivery import Delivery
 from bot.core.errors import Forbidden, Invalid
-from bot.core.models import EventKind
+from bot.core.models import Alert, EventKind
 from bot.core.ports import Once
 from bot.core.publication import Posted, Publication, digest
 from bot.core.publishing import PublishDelivery
+from bot.core.rules import Route
 from bot.core.text import render
 from bot.i18n import renderer
+from bot.settings import RouteSettings
 from bot.storage.memory import MemoryRooms, MemoryStore
 from tests.unit.playworld import World, make_world
 
@@ -196,3 +199,31 @@ async def test_a_notice_delivered_again_after_its_link_was_recorded_sends_nothin
     await world.delivery.publisher.deliver(notice, Once(notice.id or 0))
     await world.delivery.publisher.deliver(notice, Once(notice.id or 0, retry=True))
     assert len(recorders["webhook"].sent) == 1
+
+
+async def test_a_routing_rule_narrows_where_its_incidents_publish() -> None:
+    world, recorders = await world_with("status", "webhook")
+    service = world.service
+    service.rules = replace(service.rules, routes=(
+        Route(labels={"team": "pay"}, publish_to=("webhook", "telegram")),))
+    await service.handle_alert(Alert("alertmanager", "k1", "pay", "Checkout errors",
+                                     world.clock.now(), labels={"team": "pay"}))
+    await service.acknowledge(2, BOB)
+    await service.assign(2, BOB, CAROL, "approver")
+    await service.post_draft(2, BOB, TEXT)
+    await service.decide(2, CAROL, approve=True, draft_number=1)
+    with pytest.raises(Invalid, match="“status” is not a destination here; statements go to "
+                                      "webhook"):
+        await service.publish(2, BOB, 1, to=["status"])
+    publication = await service.publish(2, BOB, 1)
+    assert publication.destinations == ("webhook",)
+    await world.delivery.flush()
+    assert [text for _id, text, _earlier in recorders["webhook"].sent] == [TEXT]
+    assert recorders["status"].sent == []
+
+
+def test_a_routing_rule_names_only_known_destinations() -> None:
+    route = RouteSettings.model_validate({"publish_to": ["webhook"]})
+    assert route.publish_to == ["webhook"]
+    with pytest.raises(ValidationError, match="publish_to"):
+        RouteSettings.model_validate({"publish_to": ["twitter"]})

@@ -318,6 +318,9 @@ async def test_an_approved_draft_is_published_from_its_card(sqlite_url: str) -> 
             published = await alice.post("/incidents/1/drafts/1/publish",
                                          data={"version": "1", "csrf": alice_token})
             assert "Publishing draft #1 (version 1) to the status page." in published.text
+            room = (await alice.get("/incidents/1")).text
+            assert "/drafts/1/publish" not in room  # published: the card says so instead
+            assert "Published " in room
         async with httpx.AsyncClient(base_url=console.url) as public:
             for _ in range(50):  # the status page is a destination delivered by the outbox
                 statements = (await public.get("/status.json")).json()

@@ -58,6 +58,9 @@ async def test_slack_publish_button(tmp_path: Path, fake: FakeSlack) -> None:
         assert posted.text == "We are aware of checkout problems and are fixing them."
         board = (await bot.http.get("/status.json")).json()
         assert board["incidents"][0]["statements"][0]["text"] == posted.text
+        # The card, refreshed through the outbox, says so and offers Publish no more.
+        await slack_until(lambda: "Published " in str(card.blocks)
+                          and not any(b.get("block_id") == "publish" for b in card.blocks or []))
     finally:
         await bot.stop()
 
@@ -83,3 +86,6 @@ async def test_telegram_publish_button(tmp_path: Path) -> None:
         [post] = await until(lambda: channel_posts(room), what="the channel post")
         assert post["text"] == TEXT
         assert str(post["chat_id"]) == CHANNEL
+        # The card, refreshed through the outbox, says so and offers Publish no more.
+        await until(lambda: "Published " in room.fake.messages[card]["text"]
+                    and not publish_cards(), what="the card marked published")
