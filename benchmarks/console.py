@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, insert
 from bot.app import build, sign_in_links, web_app
 from bot.core.models import CrisisKind, Severity, Status
 from bot.settings import load
-from bot.storage.sql import IncidentRow, RoleRow
+from bot.storage.sql.tables import IncidentRow, RoleRow
 from tests.serving import serve
 
 INCIDENTS = int(os.environ.get("BENCH_CONSOLE_INCIDENTS", "10000"))

@@ -49,13 +49,14 @@ from bot.core.intake import GroupCommit, Parser
 from bot.core.models import KIND_LABELS, CrisisKind, role_name
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.playbooks import Playbook, PlaybookError
-from bot.core.ports import Chat, Clock, RetryLater, Store
+from bot.core.ports import Chat, Clock, RetryLater
 from bot.core.publication import Destination
 from bot.core.publishing import PublishDelivery
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
 from bot.core.spikes import SpikeRule, SpikeWatch
 from bot.core.status_board import Board
+from bot.core.store import Store
 from bot.core.text import LANGUAGES, Localized, Renderer, Text, Who, _, plain_mention, unescaped
 from bot.i18n import renderer
 from bot.ingest import PARSERS, SHAPES
@@ -72,7 +73,8 @@ from bot.status.routes import status_routes
 from bot.storage.console import ConsoleStore
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
-from bot.storage.sql import SqlRooms, SqlStore
+from bot.storage.sql.rooms import SqlRooms
+from bot.storage.sql.store import SqlStore
 from bot.web import Endpoint, Submit, create_app
 
 log = logging.getLogger("crisisbot")

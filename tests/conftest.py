@@ -16,10 +16,11 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.core.ports import Store
+from bot.core.store import Store
 from bot.storage.memory import MemoryStore
 from bot.storage.migrate import upgrade
-from bot.storage.sql import Base, SqlStore
+from bot.storage.sql.store import SqlStore
+from bot.storage.sql.tables import Base
 
 POSTGRES_ENV = "CRISISBOT_TEST_POSTGRES_URL"
 T = TypeVar("T")

@@ -20,7 +20,8 @@ from typing import Any
 
 from bot.chat.outbox import Pacing
 from bot.core.models import InboundJob
-from bot.core.ports import Clock, RetryLater, Store
+from bot.core.ports import Clock, RetryLater
+from bot.core.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ from datetime import timedelta
 from bot.chat import claimant
 from bot.core.delivery import Delivery, superseded
 from bot.core.models import Notice
-from bot.core.ports import Clock, RetryLater, Store
+from bot.core.ports import Clock, RetryLater
+from bot.core.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -80,10 +80,11 @@ from bot.core.models import (
     Space,
     bounded,
 )
-from bot.core.ports import Once, RetryLater, Store
+from bot.core.ports import Once, RetryLater
 from bot.core.rules import reaction_decision
 from bot.core.sending import SendRate
 from bot.core.service import Service
+from bot.core.store import Store
 from bot.core.text import LANGUAGES, Text, Who, _
 from bot.core.usecase import Context
 from bot.core.views import NOT_A_DRAFT, SPACE_PATTERN, space_name

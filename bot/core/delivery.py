@@ -18,9 +18,10 @@ from typing import TypeVar
 
 from bot.core.models import Answer, Draft, Incident, Notice, NoticeKind, Question, Space
 from bot.core.playbooks import Task
-from bot.core.ports import Answers, Chat, Once, Store, Unit
+from bot.core.ports import Answers, Chat, Once
 from bot.core.publishing import PublishDelivery
 from bot.core.rules import Rules
+from bot.core.store import Store, Unit
 from bot.core.views import draft_lines, summary_lines
 
 T = TypeVar("T")

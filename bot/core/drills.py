@@ -18,9 +18,9 @@ from bot.core.models import (
     Severity,
 )
 from bot.core.playbooks import Playbook
-from bot.core.ports import Store
 from bot.core.rules import Rules
 from bot.core.spikes import mention_minutes
+from bot.core.store import Store
 from bot.core.text import _
 from bot.core.tx import Tx
 from bot.core.usecase import canonical_people

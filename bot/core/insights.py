@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from bot.core.models import CrisisKind, Severity
-from bot.core.ports import Store, Unit
 from bot.core.report import Report
+from bot.core.store import Store, Unit
 
 WEEK = timedelta(days=7)
 TIMES = ("to_acknowledge", "to_first_approved", "to_resolve")

@@ -26,7 +26,7 @@ from bot.core.models import (
     PersonId,
     TimelineEvent,
 )
-from bot.core.ports import Clock, Once, Store
+from bot.core.ports import Clock, Once
 from bot.core.publication import (
     DESTINATIONS,
     Destination,
@@ -35,6 +35,7 @@ from bot.core.publication import (
 )
 from bot.core.rules import Rules, check_open
 from bot.core.status_board import Board, status_board
+from bot.core.store import Store
 from bot.core.text import Joined, Who, _
 from bot.core.tx import Tx
 from bot.core.usecase import canonical_people

@@ -46,7 +46,7 @@ from bot.core.playbooks import (
     Playbook,
     StatementTemplates,
 )
-from bot.core.ports import Clock, SignIn, Store, Unit
+from bot.core.ports import Clock, SignIn
 from bot.core.publishing import Publishing, was_published
 from bot.core.report import Report
 from bot.core.rules import (
@@ -57,6 +57,7 @@ from bot.core.rules import (
     check_transition,
 )
 from bot.core.stats import Stats, collect_stats
+from bot.core.store import Store, Unit
 from bot.core.text import N_, Joined, Text, Who, _
 from bot.core.tx import Tx
 from bot.core.usecase import Context, Reply, canonical_people

@@ -18,7 +18,7 @@ from bot.core.models import (
     TimelineEvent,
     public_id,
 )
-from bot.core.ports import Unit
+from bot.core.store import Unit
 from bot.core.text import Text, _
 
 

@@ -15,15 +15,9 @@ from sqlalchemy import case, func, select, update
 
 from bot.core.listing import Drills, Filters, Listed, Page, order
 from bot.core.models import PersonId, Status
-from bot.storage.sql import (
-    AlertRow,
-    ConsoleKeyRow,
-    EventRow,
-    IncidentRow,
-    SignInLinkRow,
-    SqlStore,
-    _incident,
-)
+from bot.storage.sql.mappers import to_incident
+from bot.storage.sql.store import SqlStore
+from bot.storage.sql.tables import AlertRow, ConsoleKeyRow, EventRow, IncidentRow, SignInLinkRow
 
 SESSION_KEY = "session"
 
@@ -108,7 +102,7 @@ class ConsoleStore:
                     .limit(filters.limit)))
             rows = await unit.session.scalars(
                 select(IncidentRow).where(IncidentRow.number.in_(shown)))
-            incidents = sorted((_incident(row) for row in rows), key=order)
+            incidents = sorted((to_incident(row) for row in rows), key=order)
             counts = dict(list(await unit.session.execute(
                 select(AlertRow.incident, func.count()).where(AlertRow.incident.in_(shown))
                 .group_by(AlertRow.incident))))

@@ -11,7 +11,7 @@ import pytest
 from bot.core.listing import Drills, Filters
 from bot.core.models import Alert, CrisisKind, Incident, Severity, Status
 from bot.storage.console import ConsoleStore
-from bot.storage.sql import SqlStore
+from bot.storage.sql.store import SqlStore
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.core.models import InboundJob
-from bot.core.ports import Store
+from bot.core.store import Store
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 

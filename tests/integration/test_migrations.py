@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.storage.migrate import alembic_config, upgrade
-from bot.storage.sql import Base
+from bot.storage.sql.tables import Base
 
 
 async def _diff_and_tables(url: str) -> tuple[list[object], set[str]]:

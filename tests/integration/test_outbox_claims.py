@@ -9,7 +9,7 @@ import sys
 from datetime import timedelta
 
 from bot.chat import claimant
-from bot.core.ports import Store
+from bot.core.store import Store
 from tests.unit.test_outbox import setup
 
 SLEEPER = (sys.executable, "-c", "import time; time.sleep(60)")

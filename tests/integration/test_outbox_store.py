@@ -16,8 +16,8 @@ from bot.core.models import (
     Severity,
     Status,
 )
-from bot.core.ports import Store
 from bot.core.sending import SendRate
+from bot.core.store import Store
 from bot.core.text import _
 
 NOW = datetime(2024, 5, 3, 12, 0, tzinfo=UTC)

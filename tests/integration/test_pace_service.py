@@ -11,14 +11,14 @@ from bot.chat.local import LocalChat
 from bot.core.delivery import Delivery
 from bot.core.models import SYSTEM, Alert, EventKind, Severity, TimelineEvent
 from bot.core.pace import EscalationStep, Schedule
-from bot.core.ports import Store
 from bot.core.report import report_lines
 from bot.core.rules import Rules
 from bot.core.service import Service
+from bot.core.store import Store
 from bot.core.text import render
 from bot.core.views import timeline_lines
 from bot.storage.memory import MemoryRooms
-from bot.storage.sql import SqlStore
+from bot.storage.sql.store import SqlStore
 from tests.unit.support import FakeClock
 
 START = datetime(2024, 5, 3, 12, 0, tzinfo=UTC)  # a Friday

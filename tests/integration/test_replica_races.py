@@ -13,7 +13,7 @@ import pytest
 from bot.core.alert_intake import AlertOutcome
 from bot.core.models import Alert
 from bot.core.service import Service
-from bot.storage.sql import SqlStore
+from bot.storage.sql.store import SqlStore
 from tests.unit.support import FakeClock
 
 START = datetime(2026, 12, 1, 9, tzinfo=UTC)

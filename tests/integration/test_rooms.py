@@ -15,7 +15,8 @@ from bot.core.models import EventKind
 from bot.core.rooms import BOT, Reaction, RoomMessage, Rooms
 from bot.settings import load
 from bot.storage.memory import MemoryRooms
-from bot.storage.sql import SqlRooms, SqlStore
+from bot.storage.sql.rooms import SqlRooms
+from bot.storage.sql.store import SqlStore
 from tests.integration.test_scheduler import alert
 
 AT = datetime(2026, 12, 1, 9, tzinfo=UTC)

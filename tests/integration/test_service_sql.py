@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from bot.chat.local import LocalChat
 from bot.core.delivery import Delivery
 from bot.core.models import DraftState, EventKind, Severity, Status
-from bot.core.ports import Store
 from bot.core.rules import Rules
 from bot.core.service import Service
+from bot.core.store import Store
 from bot.core.text import render
 from bot.storage.memory import MemoryRooms
-from bot.storage.sql import SqlRooms, SqlStore
+from bot.storage.sql.rooms import SqlRooms
+from bot.storage.sql.store import SqlStore
 
 
 class StepClock:

@@ -34,10 +34,11 @@ from bot.core.models import (
     any_role,
     role_name,
 )
-from bot.core.ports import Store
+from bot.core.store import Store
 from bot.core.text import Either, Joined, Percent, Prefixed, Text, Who, render
 from bot.storage.memory import MemoryStore
-from bot.storage.sql import SqlStore, decode_text, encode_text
+from bot.storage.sql.codec import decode_text, encode_text
+from bot.storage.sql.store import SqlStore
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -1,5 +1,5 @@
 """Pooled PostgreSQL connections: one the server dropped while it sat idle is replaced before
-a unit uses it (the check that replaced `pool_pre_ping`, see `_ping_when_idle`), and one in
+a unit uses it (the check that replaced `pool_pre_ping`, see `ping_when_idle`), and one in
 steady use is not pinged at all."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from bot.storage import sql
-from bot.storage.sql import SqlStore
+from bot.storage.sql import engine
+from bot.storage.sql.store import SqlStore
 
 pytestmark = pytest.mark.postgres
 
@@ -23,7 +23,7 @@ async def _backend(store: SqlStore) -> int:
 
 async def test_a_connection_dropped_while_idle_is_replaced(
         postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sql, "IDLE_PING_S", 0.05)
+    monkeypatch.setattr(engine, "IDLE_PING_S", 0.05)
     store, killer = SqlStore(postgres_url), SqlStore(postgres_url)
     try:
         dropped = await _backend(store)
@@ -47,7 +47,7 @@ async def test_a_connection_in_use_is_not_pinged(
         for _ in range(5):
             await _backend(store)
         assert pings == []
-        monkeypatch.setattr(sql, "IDLE_PING_S", 0.05)
+        monkeypatch.setattr(engine, "IDLE_PING_S", 0.05)
         await asyncio.sleep(0.1)
         await _backend(store)
         assert len(pings) == 1

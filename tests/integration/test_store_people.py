@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.models import KnownPerson
-from bot.core.ports import Store
+from bot.core.store import Store
 
 
 async def test_people_are_found_by_username_case_insensitively(store: Store) -> None:

@@ -18,8 +18,8 @@ from bot.core.models import (
     Severity,
     Status,
 )
-from bot.core.ports import Store
 from bot.core.publication import Publication, digest
+from bot.core.store import Store
 
 AT = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
 

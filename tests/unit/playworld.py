@@ -14,9 +14,9 @@ from bot.content.loader import load_playbooks
 from bot.core.delivery import Delivery
 from bot.core.models import Alert, CrisisKind, Severity
 from bot.core.pace import Schedule
-from bot.core.ports import Store
 from bot.core.rules import Rules
 from bot.core.service import Service
+from bot.core.store import Store
 from bot.i18n import renderer
 from bot.settings import Settings
 from bot.storage.memory import MemoryRooms

@@ -362,7 +362,7 @@ def _english_fragments() -> set[str]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("bot.storage.sql") is None,
-                    reason="the demo needs bot/storage/sql.py")
+                    reason="the demo needs bot/storage/sql/")
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_demo_speaks_the_language(language: str, capsys: pytest.CaptureFixture[str],
                                   monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -13,9 +13,10 @@ from bot.chat.local import LocalChat
 from bot.chat.outbox import Outbox, Pacing
 from bot.core.delivery import Delivery
 from bot.core.models import Draft, Space
-from bot.core.ports import Once, RetryLater, Store
+from bot.core.ports import Once, RetryLater
 from bot.core.rules import Rules
 from bot.core.service import Service
+from bot.core.store import Store
 from bot.core.text import Text, render
 from bot.storage.memory import MemoryRooms, MemoryStore
 from tests.unit.support import FakeClock

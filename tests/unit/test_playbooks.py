@@ -13,8 +13,8 @@ from bot.core.commands import TaskAssign, TaskDone, parse
 from bot.core.errors import Invalid
 from bot.core.models import CrisisKind, EventKind, Severity
 from bot.core.playbooks import TEMPLATE_NAMES, PlaybookError, parse_playbook
-from bot.core.ports import Store
 from bot.core.rules import DEFAULT_ROLES
+from bot.core.store import Store
 from bot.core.text import LANGUAGES
 from bot.storage.memory import MemoryStore
 from tests.unit.playworld import make_world

@@ -10,9 +10,9 @@ import pytest
 
 from bot.cli import main
 from bot.core.models import CrisisKind, Severity
-from bot.core.ports import Store
 from bot.core.series import mention_series
 from bot.core.stats import stats_lines
+from bot.core.store import Store
 from bot.core.text import render
 from bot.i18n import renderer
 from bot.report_html import html_report

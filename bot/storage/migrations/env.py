@@ -13,7 +13,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.storage.sql import Base
+from bot.storage.sql.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -21,7 +21,7 @@ from bot.app import Bot, build, sign_in_links, web_app
 from bot.core.errors import CrisisError, Invalid
 from bot.core.models import CrisisKind
 from bot.settings import load
-from bot.storage.sql import SignInLinkRow
+from bot.storage.sql.tables import SignInLinkRow
 from tests.serving import serve
 
 SECRET = "console-secret"

@@ -21,7 +21,7 @@ from bot.core.models import SYSTEM, Severity
 from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.i18n import renderer
-from bot.storage.sql import SqlStore
+from bot.storage.sql.store import SqlStore
 
 from .fake_api import CHAT_ID, FakeTelegram
 from .harness import TOKEN
