@@ -21,7 +21,7 @@ from bot.core.playbooks import Task
 from bot.core.ports import Answers, Chat, Once
 from bot.core.publishing import PublishDelivery
 from bot.core.rules import Rules
-from bot.core.store import Store, Unit
+from bot.core.store import Outbox, Store
 from bot.core.views import draft_lines, summary_lines
 
 T = TypeVar("T")
@@ -196,7 +196,7 @@ def _given(value: T | None) -> T:
     return value
 
 
-async def _ready(unit: Unit, batch: int, blocked: set[str]) -> list[Notice]:
+async def _ready(unit: Outbox, batch: int, blocked: set[str]) -> list[Notice]:
     """Up to `batch` pending notices of unblocked queues, looking past the blocked ones
     (a stuck incident's queue must not hide every other incident's notices)."""
     limit = batch

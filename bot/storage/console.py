@@ -2,8 +2,8 @@
 the key that signs session cookies; and what it reads fast: the timeline's high-water mark
 that live pages watch, and the incident list.
 
-The rows are defined with the store's own (`SignInLinkRow`, `ConsoleKeyRow` in sql.py, one
-metadata for the migrations) and written through its units.
+The rows are defined with the store's own (`SignInLinkRow`, `ConsoleKeyRow` in
+`sql/tables.py`, one metadata for the migrations) and written through its units.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
-"""The SQL store: SQLAlchemy 2 async rows for the core's nouns, on SQLite or PostgreSQL.
+"""The SQL store: SQLAlchemy 2 rows for the core's nouns, on SQLite or PostgreSQL.
 
-Rows are mapped to and from the core dataclasses by hand, so the core never sees SQLAlchemy and
-the schema can evolve (through the Alembic migrations next to this module) without touching it.
+Rows (`tables`) are mapped to and from the core dataclasses by hand (`mappers`, `codec`), so
+the core never sees SQLAlchemy and the schema can evolve (through the Alembic migrations next
+to this package) without touching it. Each port of `bot.core.store` has its implementation
+module here (`incidents`, `drafts`, `alerts`, `outbox`, ...); `store.SqlUnit` offers them all
+in one transaction, on the connections `engine` makes.
 """

@@ -11,7 +11,6 @@ import orjson
 from bot.core.models import role_name
 from bot.core.text import Either, Joined, Lines, Localized, Percent, Prefixed, RoleName, Text, Who
 
-# -- Text <-> JSON ---------------------------------------------------------------------------
 # A notice's text is rendered at delivery, maybe in another process after a restart, so its
 # parameters must come back exactly: people stay `Who` (a mention), lists stay `Joined`.
 

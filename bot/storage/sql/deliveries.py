@@ -14,7 +14,7 @@ from bot.storage.sql.tables import Base, DeliveryRow
 
 _DELIVERIES = Base.metadata.tables["deliveries"]
 ADD_DELIVERIES = sa_insert(_DELIVERIES).returning(_DELIVERIES.c.id, sort_by_parameter_order=True)
-# One text whatever the batch size, so asyncpg prepares it once (see `PG_ADD_ALERTS`).
+# One text whatever the batch size, so asyncpg prepares it once (see `alerts.PG_ADD_ALERTS`).
 PG_ADD_DELIVERIES = text(
     "INSERT INTO deliveries (source, received_at, webhook_id, body, headers, _sentinel) "
     "SELECT s, r, w, b, CAST(h AS json), n FROM unnest("

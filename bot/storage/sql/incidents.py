@@ -14,8 +14,7 @@ from bot.storage.sql.tables import Base, CounterRow, IncidentRow
 
 INCIDENT_COUNTER = "incident"
 
-# The alert intake's statements, built once and on the tables rather than the mapped classes:
-# in a storm the ORM's statement handling cost more than the statements themselves.
+# Built once, on the table (see the intake's statements in `alerts.py`).
 _INCIDENTS = Base.metadata.tables["incidents"]
 OPEN_BY_GROUP = (
     select(_INCIDENTS.c.group_key, func.min(_INCIDENTS.c.number))
