@@ -762,6 +762,7 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
         async with self.store.unit() as unit:
             return await people.known(Tx(unit, self.clock.now()), platform)
 
+    @canonical_people
     async def answer_question(self, platform: str, chat: str, message: str, actor: PersonId,
                               text: str) -> bool:
         """`actor`'s reply `text` to the question `message` asked them: the reason that
@@ -770,7 +771,7 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
         `actor` nothing. A refusal is raised and the question still waits."""
         async with self.store.unit() as unit:
             tx = Tx(unit, self.clock.now())
-            question = await questions.waiting(tx, platform, chat, message, actor)
+            question = await questions.waiting(tx, self.rules, platform, chat, message, actor)
             if question is None:
                 return False
             if question.kind == "reject":
