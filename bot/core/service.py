@@ -768,7 +768,9 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
         """`actor`'s reply `text` to the question `message` asked them: the reason that
         rejects the draft, or its new text. The decision and the question's being answered
         commit together (the decision's unit joins this one); False when `message` asked
-        `actor` nothing. A refusal is raised and the question still waits."""
+        `actor` nothing. A refusal is raised and the question still waits. Call it inside
+        `together` (Telegram handles each update in one), so the outbox wakes after that
+        commit."""
         async with self.store.unit() as unit:
             tx = Tx(unit, self.clock.now())
             question = await questions.waiting(tx, self.rules, platform, chat, message, actor)

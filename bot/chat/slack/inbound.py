@@ -114,7 +114,7 @@ def _thread_verb(event: Mapping[str, Any]) -> tuple[str, str]:
 
 
 class _Inbound:
-    """The listeners; each turns a Slack payload into a use case of the `Service`. Commits
+    """The listeners; each turns a Slack payload into a call of the `SlackService`. Commits
     wake the outbox (the service's `after_commit`), which posts what the channel should see.
     Reactions, thread replies and Approve presses are stored as jobs before Slack is answered
     and carried out by the `InboundWorker`, retried while Slack or the database fail."""
