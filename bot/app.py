@@ -32,11 +32,16 @@ from bot.chat.destinations import SignedWebhook, SlackChannel, StatusPage, Teleg
 from bot.chat.inbound import InboundWorker
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox, Pacing
-from bot.chat.slack import PLATFORM as SLACK
-from bot.chat.slack import SlackChat, slack_app, slack_escape, slack_mention
-from bot.chat.slack import refusal as slack_refusal
-from bot.chat.telegram import PLATFORM as TELEGRAM
-from bot.chat.telegram import Limits, TelegramChat, TelegramUpdates, build_application
+from bot.chat.slack.api import PLATFORM as SLACK
+from bot.chat.slack.api import refusal as slack_refusal
+from bot.chat.slack.api import slack_escape, slack_mention
+from bot.chat.slack.inbound import slack_app
+from bot.chat.slack.outbound import SlackChat
+from bot.chat.telegram.api import PLATFORM as TELEGRAM
+from bot.chat.telegram.api import build_application
+from bot.chat.telegram.inbound import TelegramUpdates
+from bot.chat.telegram.outbound import TelegramChat
+from bot.chat.telegram.pacing import Limits
 from bot.console.live import Changes
 from bot.console.routes import Console, console_router
 from bot.console.sessions import Sessions
@@ -329,7 +334,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                               jobs=bot.inbound, pin_reaction=settings.slack.pin_reaction)
     if telegram is not None:
         secret = settings.telegram.webhook_secret
-        bot.telegram = TelegramUpdates(telegram, service, store,
+        bot.telegram = TelegramUpdates(telegram, service,
                                        secret=secret.get_secret_value() if secret else None)
     return bot
 
@@ -545,7 +550,8 @@ def web_console(bot: Bot) -> Console:
     sessions = Sessions(bot.console_key, settings.web.session_ttl,
                         secure=settings.base_url.startswith("https://"))
     return Console(bot.service, sessions, sign_in_links(bot), Changes(bot.console.last_event),
-                   bot.console.incident_page, render_for, settings.language, report)
+                   bot.console.incident_page, render_for, settings.language, report, rules,
+                   bool(bot.service.publish_to))
 
 
 async def report_text(bot: Bot, number: int, language: str | None = None, *,

@@ -33,7 +33,7 @@ from bot.app import (
     serve,
     sign_in_links,
 )
-from bot.chat.telegram import build_application
+from bot.chat.telegram.api import build_application
 from bot.console.pages import incident_lines
 from bot.core.errors import CrisisError, NotFound
 from bot.core.intake import Inbound, PayloadError

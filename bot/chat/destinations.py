@@ -17,9 +17,8 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 from telegram import Bot
 
-from bot.chat.slack import METADATA_TYPE, SlackChat, slack_escape
-from bot.chat.slack import _call as slack_call
-from bot.chat.telegram import _call as telegram_call
+from bot.chat.slack.outbound import SlackChat
+from bot.chat.telegram.api import call as telegram_call
 from bot.core.ports import Once, RetryLater
 from bot.core.publication import (
     SLACK,
@@ -103,22 +102,13 @@ class SlackChannel:
     async def publish(self, statement: Publication, earlier: Publication | None, *,
                       once: Once) -> Posted:
         channel = await self._channel()
-        ts = await self.chat._posted(channel, None, once) if once.retry else None
-        if ts is None:
-            posted = await slack_call(self.chat.client.chat_postMessage(
-                channel=channel, text=slack_escape(statement.text), mrkdwn=False,
-                unfurl_links=False, metadata={"event_type": METADATA_TYPE,
-                                              "event_payload": {"notice": once.notice}}))
-            ts = str(posted["ts"])
-        link = await slack_call(self.chat.client.chat_getPermalink(channel=channel,
-                                                                        message_ts=ts))
-        return Posted(ts, str(link["permalink"]))
+        ts = await self.chat.post_plain(channel, statement.text, once=once)
+        return Posted(ts, await self.chat.permalink(channel, ts))
 
     async def mark_updated(self, earlier: Publication, message: str,
                            later: Publication) -> None:
-        text = slack_escape(marked_updated(self.render, earlier, later))
-        await slack_call(self.chat.client.chat_update(
-            channel=await self._channel(), ts=message, text=text))
+        await self.chat.edit_plain(await self._channel(), message,
+                                   marked_updated(self.render, earlier, later))
 
     async def _channel(self) -> str:
         found = await self.chat.channel_id(self.channel)

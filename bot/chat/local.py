@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from bot.core.access import Origin
-from bot.core.commands import Mention, parse
+from bot.core.commands import Command, Mention, parse
 from bot.core.delivery import Delivery
 from bot.core.errors import CrisisError
 from bot.core.models import Draft, Incident, PersonId, Space
 from bot.core.ports import Once
 from bot.core.rooms import BOT, Reaction, RoomMessage, Rooms, RoomSpace
 from bot.core.rules import reaction_decision
-from bot.core.service import Service
 from bot.core.text import Joined, Text, Who, _
-from bot.core.usecase import Context
+from bot.core.usecase import Context, Reply
 from bot.core.views import space_name
 
 RenderFor = Callable[[str | None], Callable[[Text], str]]
@@ -167,12 +167,23 @@ def _indent(text: str) -> str:
     return text.replace("\n", "\n    ")
 
 
+class LocalService(Protocol):
+    """What a local session calls on the service, and nothing else."""
+
+    def now(self) -> datetime: ...
+    async def execute(self, command: Command, ctx: Context) -> Reply: ...
+    async def incident_for(self, ctx: Context, number: int | None) -> Incident: ...
+    async def decide(self, number: int, actor: PersonId, *, approve: bool,
+                     draft_number: int | None = None, reason: str = "",
+                     message: str | None = None, version: int | None = None) -> Draft: ...
+
+
 class LocalSession:
     """A person typing into the local chat: commands and reactions go through the shared parser
     and the service, exactly as Slack's and Telegram's handlers do, then queued notices are
     delivered. The local chat is the team's own (`Origin.TEAM`)."""
 
-    def __init__(self, service: Service, chat: LocalChat, delivery: Delivery) -> None:
+    def __init__(self, service: LocalService, chat: LocalChat, delivery: Delivery) -> None:
         self.service = service
         self.chat = chat
         self.delivery = delivery
@@ -200,7 +211,7 @@ class LocalSession:
                           reaction=f":{reaction}:", message=message))
         if await self.chat.rooms.message(channel, message) is not None:
             await self.chat.rooms.react(Reaction(message, f"local:{name}", reaction,
-                                                 self.service.clock.now()))
+                                                 self.service.now()))
         decision = reaction_decision(reaction)
         incident = await self.service.incident_for(
             Context(f"local:{name}", self.chat.platform, Space(self.chat.platform, channel),

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
@@ -28,12 +28,25 @@ from bot.console.signin import SignInLinks
 from bot.core import commands as cmd
 from bot.core.access import Origin
 from bot.core.errors import CrisisError
-from bot.core.insights import load_insights
+from bot.core.insights import Insights
 from bot.core.listing import Drills, Filters, Listing
-from bot.core.models import KIND_LABELS, STATUS_LABELS, CrisisKind, PersonId, Severity, Status
-from bot.core.service import Service
+from bot.core.models import (
+    KIND_LABELS,
+    STATUS_LABELS,
+    Alert,
+    CrisisKind,
+    Draft,
+    Incident,
+    PersonId,
+    Severity,
+    Status,
+    TimelineEvent,
+)
+from bot.core.playbooks import Task
+from bot.core.publication import Publication
+from bot.core.rules import Rules
 from bot.core.text import LANGUAGES, Renderer, Text, _
-from bot.core.usecase import Context
+from bot.core.usecase import Context, Reply
 from bot.core.views import publishing_text
 
 HERE = Path(__file__).parent
@@ -68,11 +81,27 @@ def chat_person(mention: cmd.Mention) -> PersonId:
     return f"{CHAT_PLATFORM}:{mention.value}"
 
 
+class ConsoleService(Protocol):
+    """What the console calls on the service, and nothing else."""
+
+    def now(self) -> datetime: ...
+    async def execute(self, command: cmd.Command, ctx: Context) -> Reply: ...
+    async def load(self, number: int) -> tuple[Incident, list[Draft], list[TimelineEvent],
+                                                list[Alert]]: ...
+    async def tasks(self, number: int) -> list[Task]: ...
+    async def decide(self, number: int, actor: PersonId, *, approve: bool,
+                     draft_number: int | None = None, reason: str = "",
+                     message: str | None = None, version: int | None = None) -> Draft: ...
+    async def publish(self, number: int, actor: PersonId, draft_number: int | None = None, *,
+                      version: int | None = None) -> Publication: ...
+    async def weekly_insights(self, weeks: int) -> Insights: ...
+
+
 @dataclass(frozen=True)
 class Console:
     """Everything the console needs, as plain values from the composition root."""
 
-    service: Service
+    service: ConsoleService
     sessions: Sessions
     links: SignInLinks
     changes: Changes
@@ -80,6 +109,10 @@ class Console:
     render_for: RenderFor
     language: str
     html_report: HtmlReport
+    rules: Rules
+    """The team's rules, for what a room shows (approval progress, the summary)."""
+    publishing: bool
+    """Approved drafts offer Publish (a destination is configured)."""
 
 
 class Refused(Exception):
@@ -184,7 +217,7 @@ def console_router(console: Console) -> APIRouter:
         render = console.render_for(session.language or console.language)
         shown = (pages.answer_lines(answer[0], render), answer[1]) if answer else None
         return page(session, "list.html",
-                    rows=pages.rows(found.listed, render, service.clock.now()),
+                    rows=pages.rows(found.listed, render, service.now()),
                     total=found.total, filters=filters, mark=await console.changes.mark(),
                     statuses=[(s.value, render(STATUS_LABELS[s])) for s in Status],
                     severities=[s.value for s in Severity],
@@ -224,8 +257,8 @@ def console_router(console: Console) -> APIRouter:
         tasks = await service.tasks(number)
         language = session.language or incident.language or console.language
         render = console.render_for(language)
-        room = pages.room(incident, drafts, events, tasks, service.rules, render,
-                          publishing=bool(service.publish_to))
+        room = pages.room(incident, drafts, events, tasks, console.rules, render,
+                          publishing=console.publishing)
         shown = (pages.answer_lines(answer[0], render), answer[1]) if answer else None
         return page(session, "room.html", language, room=room, answer=shown,
                     mark=await console.changes.mark())
@@ -325,8 +358,7 @@ def console_router(console: Console) -> APIRouter:
         session, _person = signed_in(request)
         asked = request.query_params.get("weeks", "")
         weeks = min(max(int(asked), 1), 52) if asked.isdigit() else 12
-        until = service.clock.now()
-        found = await load_insights(service.store, until - timedelta(weeks=weeks), until)
+        found = await service.weekly_insights(weeks)
         render = console.render_for(session.language or console.language)
         return page(session, "insights.html", weeks=weeks, drills=found.drills,
                     incidents=sum(w.incidents for w in found.weeks),

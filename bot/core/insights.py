@@ -13,7 +13,7 @@ from statistics import median
 
 from bot.core.models import CrisisKind, Severity
 from bot.core.report import Report
-from bot.core.store import Store, Unit
+from bot.core.store import Unit
 
 WEEK = timedelta(days=7)
 TIMES = ("to_acknowledge", "to_first_approved", "to_resolve")
@@ -58,11 +58,6 @@ async def reports_since(unit: Unit, since: datetime) -> list[Report]:
     return [Report(i, await unit.drafts(i.number), await unit.timeline(i.number),
                    await unit.alerts(i.number), await unit.tasks(i.number))
             for i in await unit.incidents() if i.created_at >= since]
-
-
-async def load_insights(store: Store, since: datetime, until: datetime) -> Insights:
-    async with store.unit() as unit:
-        return insights(await reports_since(unit, since), since, until)
 
 
 def _minutes(values: Sequence[timedelta | None]) -> float | None:

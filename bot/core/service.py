@@ -10,14 +10,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.core import access
 from bot.core import commands as cmd
 from bot.core.alert_intake import AlertIntake
 from bot.core.drills import Drills
 from bot.core.errors import Invalid, NotFound
-from bot.core.insights import reports_since
+from bot.core.insights import Insights, reports_since
 from bot.core.models import (
     STATUS_LABELS,
     SYSTEM,
@@ -30,6 +30,7 @@ from bot.core.models import (
     DraftVersion,
     EventKind,
     Incident,
+    KnownPerson,
     NoticeKind,
     PersonId,
     Severity,
@@ -61,6 +62,7 @@ from bot.core.store import Store, Unit
 from bot.core.text import N_, Joined, Text, Who, _
 from bot.core.tx import Tx
 from bot.core.usecase import Context, Reply, canonical_people
+from bot.core.usecases import chat_events, console, people, questions
 from bot.core.views import NOT_A_DRAFT, help_lines, publishing_text, timeline_lines
 
 FORGOTTEN_AFTER = timedelta(days=2)
@@ -735,3 +737,55 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
             return collect_stats(reports, since, tx.now, include_drills=include_drills)
 
         return await self._run(work)
+
+    # -- what adapters need besides commands (platform events, people, questions, console)
+
+    def now(self) -> datetime:
+        """The service's clock, for what an adapter shows ("3 minutes ago") or stamps."""
+        return self.clock.now()
+
+    async def first_sight(self, key: str,
+                          job: tuple[str, str, dict[str, Any]] | None = None) -> bool:
+        """Claim a platform event's id (see `usecases.chat_events`); inside `together`, in
+        the same commit as everything handling the event writes."""
+        async with self.store.unit() as unit:
+            return await chat_events.first_sight(Tx(unit, self.clock.now()), key, job)
+
+    async def remember_people(self, seen: Sequence[KnownPerson]) -> None:
+        async with self.store.unit() as unit:
+            await people.remember(Tx(unit, self.clock.now()), seen)
+
+    async def person_by_username(self, platform: str, username: str) -> PersonId | None:
+        async with self.store.unit() as unit:
+            return await people.by_username(Tx(unit, self.clock.now()), platform, username)
+
+    async def known_people(self, platform: str) -> list[KnownPerson]:
+        async with self.store.unit() as unit:
+            return await people.known(Tx(unit, self.clock.now()), platform)
+
+    @canonical_people
+    async def answer_question(self, platform: str, chat: str, message: str, actor: PersonId,
+                              text: str) -> bool:
+        """`actor`'s reply `text` to the question `message` asked them: the reason that
+        rejects the draft, or its new text. The decision and the question's being answered
+        commit together (the decision's unit joins this one); False when `message` asked
+        `actor` nothing. A refusal is raised and the question still waits. Call it inside
+        `together` (Telegram handles each update in one), so the outbox wakes after that
+        commit."""
+        async with self.store.unit() as unit:
+            tx = Tx(unit, self.clock.now())
+            question = await questions.waiting(tx, self.rules, platform, chat, message, actor)
+            if question is None:
+                return False
+            if question.kind == "reject":
+                await self.decide(question.incident, actor, approve=False,
+                                  draft_number=question.draft, version=question.version,
+                                  reason=text)
+            else:
+                await self.revise(question.incident, question.draft, actor, text)
+            await questions.answered(tx, question)
+        return True
+
+    async def weekly_insights(self, weeks: int) -> Insights:
+        async with self.store.unit() as unit:
+            return await console.weekly_insights(Tx(unit, self.clock.now()), weeks)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bot.app import build
-from bot.chat.slack import slack_unescape
+from bot.chat.slack.api import slack_unescape
 from bot.settings import Settings
 from tests.integration.publish.receiver import SECRET, Receiver
 from tests.integration.slack.fake_slack import Channel, FakeSlack

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.chat.slack import channel_name
+from bot.chat.slack.blocks import channel_name
 from bot.core.models import CrisisKind, Incident, Severity, Status
 from bot.core.views import space_name
 

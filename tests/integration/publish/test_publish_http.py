@@ -15,7 +15,7 @@ from typing import Any
 import feedparser
 import pytest
 
-from bot.chat.slack import slack_unescape
+from bot.chat.slack.api import slack_unescape
 from tests.integration.slack.fake_slack import Channel, FakeSlack
 from tests.integration.telegram.harness import Room, running, until
 from tests.integration.telegram.test_story import open_incident

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.chat.slack import slack_escape, slack_mention, slack_unescape
+from bot.chat.slack.api import slack_escape, slack_mention, slack_unescape
 from bot.core.text import Joined, Lines, Localized, Prefixed, Raw, Who, _
 from bot.i18n import renderer
 from tests.integration.slack.fake_slack import FakeSlack

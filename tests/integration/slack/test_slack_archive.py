@@ -6,7 +6,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.slack import SlackChat
+from bot.chat.slack.outbound import SlackChat
 from bot.core.models import Space
 from bot.core.text import render
 from tests.integration.slack.fake_slack import Channel, FakeSlack

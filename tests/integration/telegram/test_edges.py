@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.chat.telegram import _command_words, _with_text_mentions, person_of
+from bot.chat.telegram.api import person_of
+from bot.chat.telegram.words import command_words, with_text_mentions
 from bot.core.models import PersonId
 from bot.core.text import Text, Who, _
 from bot.i18n import renderer
@@ -109,7 +110,7 @@ def test_persian_isolates_keep_the_link_whole() -> None:
     ("/crisis", ""),
 ])
 def test_command_words(text: str, words: str) -> None:
-    assert _command_words(text) == words
+    assert command_words(text) == words
 
 
 def test_text_mentions_become_ids_counting_utf16() -> None:
@@ -122,7 +123,7 @@ def test_text_mentions_become_ids_counting_utf16() -> None:
         "text": text, "entities": [{"type": "text_mention", "offset": offset, "length": 3,
                                     "user": {"id": 103, "is_bot": False,
                                              "first_name": "Zoë"}}]}, None)
-    assert _with_text_mentions(message) == "/crisis role 👩‍💼 103 approver"
+    assert with_text_mentions(message) == "/crisis role 👩‍💼 103 approver"
 
 
 def test_people_are_telegram_ids() -> None:

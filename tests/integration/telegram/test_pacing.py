@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from bot.app import telegram_chat
-from bot.chat.telegram import Limits, TelegramChat, build_application, space_of
+from bot.chat.telegram.api import build_application, space_of
+from bot.chat.telegram.outbound import TelegramChat
+from bot.chat.telegram.pacing import Limits
 from bot.core.models import Answer
 from bot.core.ports import RetryLater
 from bot.core.rules import Rules

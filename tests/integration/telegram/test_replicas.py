@@ -15,7 +15,9 @@ import pytest
 
 from bot.app import SystemClock
 from bot.chat.outbox import Outbox, Pacing
-from bot.chat.telegram import Limits, TelegramChat, build_application
+from bot.chat.telegram.api import build_application
+from bot.chat.telegram.outbound import TelegramChat
+from bot.chat.telegram.pacing import Limits
 from bot.core.delivery import Delivery
 from bot.core.models import SYSTEM, Severity
 from bot.core.rules import Rules
