@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from bot.chat.slack_syntax import emoji
 from bot.core.access import Origin
 from bot.core.commands import Mention, parse
 from bot.core.delivery import Delivery
@@ -201,7 +202,7 @@ class LocalSession:
         if await self.chat.rooms.message(channel, message) is not None:
             await self.chat.rooms.react(Reaction(message, f"local:{name}", reaction,
                                                  self.service.clock.now()))
-        decision = reaction_decision(reaction)
+        decision = reaction_decision(emoji(reaction))
         incident = await self.service.incident_for(
             Context(f"local:{name}", self.chat.platform, Space(self.chat.platform, channel),
                     origin=Origin.TEAM), None)

@@ -40,6 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.chat.inbound import InboundWorker
+from bot.chat.slack_syntax import emoji, read_mention
 from bot.core.access import Origin
 from bot.core.commands import parse
 from bot.core.errors import CrisisError
@@ -576,7 +577,7 @@ class _Inbound:
                       origin=context.get("origin", Origin.OUTSIDER))
         try:
             reply = await self.service.execute(
-                parse(slack_unescape(str(command.get("text", "")))), ctx)
+                parse(slack_unescape(str(command.get("text", ""))), read_mention), ctx)
             lines = reply.lines
         except CrisisError as refused:
             lines = [refused.text]
@@ -599,7 +600,7 @@ class _Inbound:
             except CrisisError as refused:  # a 📌 is a note: it needs a role
                 await self._whisper(channel, user, [refused.text])
             return
-        decision = reaction_decision(name)
+        decision = reaction_decision(emoji(name))
         if decision is None or await self._draft_at(number, ts) is None:
             return
         if decision:

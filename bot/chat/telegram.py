@@ -68,6 +68,7 @@ from telegram.ext import (
 
 from bot.core import access
 from bot.core import commands as cmd
+from bot.core.command_registry import REGISTRY
 from bot.core.errors import CrisisError, NotFound
 from bot.core.models import (
     Answer,
@@ -97,10 +98,7 @@ ALLOWED_UPDATES = ("message", "callback_query", "message_reaction")
 def _verbs() -> dict[str, Text]:
     """`/crisis_<verb>` aliases: each sub-command of the help once (`draft` has two lines),
     with its first description."""
-    verbs: dict[str, Text] = {}
-    for usage, meaning in cmd.HELP:
-        verbs.setdefault(usage.msgid.split()[1], meaning)
-    return verbs
+    return dict(REGISTRY.verbs())
 
 
 VERBS = _verbs()
