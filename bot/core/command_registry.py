@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from bot.core import access
@@ -53,40 +53,32 @@ class Entry(Generic[A]):
         return self.names[0].split()[0]
 
 
-@dataclass(frozen=True)
 class Registry:
     """The entries, checked on construction: one per command of `commands.Action`, each verb
     with one command of its own name, one help line at least, and words nobody else uses."""
 
-    entries: Sequence[Entry[Any]]
-    _by_action: dict[type[cmd.Action], Entry[Any]] = field(init=False, repr=False)
-    _by_word: dict[tuple[str, str | None], Entry[Any]] = field(init=False, repr=False)
-    _verbs: dict[str, str] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        by_action = {e.action: e for e in self.entries}
-        missing = set(typing.get_args(cmd.Action)) - set(by_action)
-        if missing or len(by_action) != len(self.entries):
+    def __init__(self, entries: Sequence[Entry[Any]]) -> None:
+        self.entries = tuple(entries)
+        self._by_action: dict[type[cmd.Action], Entry[Any]] = {e.action: e for e in entries}
+        missing = set(typing.get_args(cmd.Action)) - set(self._by_action)
+        if missing or len(self._by_action) != len(self.entries):
             raise ValueError(f"one entry per command: missing {sorted(a.__name__ for a in missing)}"
-                             f", {len(self.entries) - len(by_action)} repeated")
-        by_word: dict[tuple[str, str | None], Entry[Any]] = {}
-        verbs: dict[str, str] = {}
+                             f", {len(self.entries) - len(self._by_action)} repeated")
+        self._by_words: dict[tuple[str, str | None], Entry[Any]] = {}
+        self._verbs: dict[str, str] = {}
         for entry in self.entries:
             for name in entry.names:
                 verb, *sub = name.split(maxsplit=1)
-                if by_word.setdefault((verb, sub[0] if sub else None), entry) is not entry:
+                if self._by_words.setdefault((verb, sub[0] if sub else None), entry) is not entry:
                     raise ValueError(f"“{name}” names two commands")
             for word in (entry.verb, *entry.aliases):
-                if verbs.setdefault(word, entry.verb) != entry.verb:
+                if self._verbs.setdefault(word, entry.verb) != entry.verb:
                     raise ValueError(f"“{word}” is two verbs")
-        for verb in dict.fromkeys(verbs.values()):
-            if (verb, None) not in by_word:
+        for verb in dict.fromkeys(self._verbs.values()):
+            if (verb, None) not in self._by_words:
                 raise ValueError(f"no command is named “{verb}” alone")
             if not any(e.help for e in self.entries if e.verb == verb):
                 raise ValueError(f"“{verb}” has no help line")
-        object.__setattr__(self, "_by_action", by_action)
-        object.__setattr__(self, "_by_word", by_word)
-        object.__setattr__(self, "_verbs", verbs)
 
     def __getitem__(self, action: type[cmd.Action]) -> Entry[Any]:
         return self._by_action[action]
@@ -96,7 +88,7 @@ class Registry:
         verb = self._verbs.get(word)
         if verb is None:
             return None
-        return self._by_word.get((verb, next_word)) or self._by_word[verb, None]
+        return self._by_words.get((verb, next_word)) or self._by_words[verb, None]
 
     def names(self) -> list[str]:
         return [name for entry in self.entries for name in entry.names]
