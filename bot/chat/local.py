@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+from bot.chat.slack_syntax import emoji
 from bot.core.access import Origin
 from bot.core.commands import Command, Mention, parse
 from bot.core.delivery import Delivery
@@ -212,7 +213,7 @@ class LocalSession:
         if await self.chat.rooms.message(channel, message) is not None:
             await self.chat.rooms.react(Reaction(message, f"local:{name}", reaction,
                                                  self.service.now()))
-        decision = reaction_decision(reaction)
+        decision = reaction_decision(emoji(reaction))
         incident = await self.service.incident_for(
             Context(f"local:{name}", self.chat.platform, Space(self.chat.platform, channel),
                     origin=Origin.TEAM), None)

@@ -12,13 +12,12 @@ Two questions, asked in this order:
    approval policy names (`Rules.approve`/`Rules.reject`), or, to revise a draft, being its
    author, a spokesperson or the commander.
 
-`ACCESS` has a row for every command of `bot.core.commands`; the README's "Who may do what"
-table is checked against it (tests/unit/test_access_matrix.py).
+Each command's `Need` is in its entry of `bot.core.command_registry`; the README's "Who may do
+what" table is checked against them (tests/unit/test_access_matrix.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
 
 from bot.core import commands as cmd
@@ -67,35 +66,6 @@ class Need(StrEnum):
     """Being a spokesperson or the commander: who speaks for the team in public."""
 
 
-ACCESS: Mapping[type[cmd.Action], Need] = {
-    cmd.Help: Need.TEAM,
-    cmd.Declare: Need.TEAM,
-    cmd.StartDrill: Need.TEAM,
-    cmd.Ack: Need.TEAM,
-    cmd.ShowTimeline: Need.TEAM,
-    cmd.ShowReport: Need.TEAM,
-    cmd.ShowTasks: Need.TEAM,
-    cmd.ShowTemplates: Need.TEAM,
-    cmd.WebSignIn: Need.TEAM,
-    cmd.AssignRole: Need.ASSIGN,
-    cmd.SetSeverity: Need.ROLE,
-    cmd.StatusUpdate: Need.ROLE,
-    cmd.PostDraft: Need.ROLE,
-    cmd.PostTemplate: Need.ROLE,
-    cmd.Note: Need.ROLE,
-    cmd.Resolve: Need.ROLE,
-    cmd.Reopen: Need.ROLE,
-    cmd.TaskDone: Need.ROLE,
-    cmd.TaskAssign: Need.ROLE,
-    cmd.SetLanguage: Need.ROLE,
-    cmd.Lesson: Need.ROLE,
-    cmd.ReviseDraft: Need.REVISE,
-    cmd.Approve: Need.DECIDE,
-    cmd.Reject: Need.DECIDE,
-    cmd.Publish: Need.PUBLISH,
-}
-"""Every command -> what it needs (a missing row is a failing test, and a refusal at run time)."""
-
 OUTSIDER = _("crisisbot takes commands only in its team's chat, and in private chats from "
              "people it knows from there. Ask your team to add you to the team chat and "
              "write there.")
@@ -118,10 +88,10 @@ def admit(where: Origin) -> None:
 
 
 def need(action: type[cmd.Action]) -> Need:
-    found = ACCESS.get(action)
-    if found is None:  # a command added without deciding its row: refuse, never allow
-        raise Forbidden(_("This command has no rule yet, so nobody may run it."))
-    return found
+    """What `action` needs, from its registry entry (which has one for every command)."""
+    from bot.core.command_registry import REGISTRY  # the registry is built on this module
+
+    return REGISTRY[action].need
 
 
 def permit(rules: Rules, action: type[cmd.Action], incident: Incident, person: PersonId,

@@ -1,7 +1,10 @@
-"""`/crisis ...` text -> typed commands, shared by every platform.
+"""`/crisis ...` text -> typed commands, shared by every platform: the commands and the parser of
+each one's words; `bot.core.command_registry` names them, documents them and runs them.
 
-The parser knows the words, not the platform: mentions come back as `Mention`s that the adapter
-turns into people (`<@U123>` on Slack, `@name` or a numeric id on Telegram).
+The parser knows the words, not the platform: the adapter hands it its way of reading a
+mention (`<@U123>` on Slack: `bot.chat.slack_syntax`), and mentions come back as `Mention`s
+that the adapter turns into people; `@name` and a numeric id (Telegram, the local chat) are
+read everywhere.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from bot.core.models import CrisisKind, Severity, Status, bounded, parse_public_
 from bot.core.rules import kind_from_hint
 from bot.core.text import LANGUAGES, Joined, Text, _
 
-_SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]*))?>$")
 _AT_NAME = re.compile(r"^@([\w.\-]{1,64})$")
 _NUMERIC = re.compile(r"^\d{1,20}$")
 
@@ -31,9 +33,12 @@ class Mention:
         return f"{platform}:{'@' if self.is_username else ''}{self.value}"
 
 
+MentionSyntax = Callable[[str], Mention | None]
+"""A platform's way of reading one word as a mention (None: not a mention)."""
+
+
 def parse_mention(token: str) -> Mention | None:
-    if match := _SLACK_MENTION.match(token):
-        return Mention(match.group(1))
+    """The neutral reading: `@name` is a username, a number a platform user id."""
     if match := _AT_NAME.match(token):
         return Mention(match.group(1), is_username=True)
     if _NUMERIC.match(token):
@@ -199,41 +204,11 @@ class Command:
     incident: int | None = None
 
 
-HELP: tuple[tuple[Text, Text], ...] = (
-    (_("/crisis declare [SEV1-4] [kind:<kind>] <title>"), _("open an incident and its channel")),
-    (_("/crisis ack"), _("acknowledge; you become commander if there is none")),
-    (_("/crisis role <@person> <role>"), _("give someone a role (“role remove …” takes it back)")),
-    (_("/crisis severity SEV1|SEV2|SEV3|SEV4"), _("change the severity")),
-    (_("/crisis status [responding|monitoring] <text>"), _("post a status update")),
-    (_("/crisis draft [to:<target>] <text>"),
-     _("propose a public statement or reply for approval")),
-    (_("/crisis draft revise <n> <text>"),
-     _("post a new version of draft n (approvals start over)")),
-    (_("/crisis approve [n]"), _("approve the latest (or n-th) draft")),
-    (_("/crisis reject [n] <reason>"), _("reject a draft, saying why")),
-    (_("/crisis publish [n] [to:<destination>] [public title]"),
-     _("publish the approved draft n to the status page, channels and webhook")),
-    (_("/crisis note <text>"), _("add a note to the timeline")),
-    (_("/crisis timeline"), _("show the timeline")),
-    (_("/crisis resolve [summary]"), _("resolve the incident")),
-    (_("/crisis reopen"), _("reopen a resolved incident")),
-    (_("/crisis report"), _("post-incident report")),
-    (_("/crisis task [done|undo|assign] <n> [<@person>]"),
-     _("the playbook checklist; mark or assign items")),
-    (_("/crisis templates"), _("list the statement templates")),
-    (_("/crisis draft template <name> [to:<target>]"),
-     _("start a draft from a statement template")),
-    (_("/crisis lang en|ru|fa|default"), _("the language of this incident's messages and report")),
-    (_("/crisis lesson <text>"), _("write down a lesson learned for the report")),
-    (_("/crisis drill <kind>"), _("start a training drill with simulated mentions")),
-    (_("/crisis web"), _("a one-time link that signs you in to the web console, sent to you "
-                         "privately")),
-    (_("/crisis help"), _("this list")),
-)
+def parse(text: str, mention: MentionSyntax = parse_mention) -> Command:
+    """Parse the text after `/crisis` (or the whole `/crisis ...` line), reading mentions with
+    the platform's `mention`; raise `Invalid` if bad."""
+    from bot.core.command_registry import REGISTRY  # the registry is built on this module
 
-
-def parse(text: str) -> Command:
-    """Parse the text after `/crisis` (or the whole `/crisis ...` line); raise `Invalid` if bad."""
     words = text.strip().split()
     if words and words[0].lower().lstrip("/").split("@")[0] in {"crisis"}:
         words = words[1:]
@@ -243,18 +218,18 @@ def parse(text: str) -> Command:
     incident = None
     if rest and (number := parse_public_id(rest[0])) is not None:
         incident, rest = number, rest[1:]
-    parser = _PARSERS.get(verb)
-    if parser is None:
+    entry = REGISTRY.entry_for(verb, rest[0].lower() if rest else None)
+    if entry is None:
         raise Invalid(
             _(
                 "Unknown command “{verb}”. Try “/crisis help” for the list.",
                 verb=verb,
             )
         )
-    return Command(parser(rest), incident)
+    return Command(entry.parse(rest, mention), incident)
 
 
-def _declare(rest: list[str]) -> Declare:
+def parse_declare(rest: list[str], mention: MentionSyntax) -> Declare:
     severity: Severity | None = None
     kind: CrisisKind | None = None
     while rest:
@@ -278,18 +253,18 @@ def _declare(rest: list[str]) -> Declare:
                    kind)
 
 
-def _ack(rest: list[str]) -> Ack:
+def parse_ack(rest: list[str], mention: MentionSyntax) -> Ack:
     return Ack()
 
 
-def _role(rest: list[str]) -> AssignRole:
+def parse_role(rest: list[str], mention: MentionSyntax) -> AssignRole:
     remove = bool(rest) and rest[0].lower() in {"remove", "rm", "unassign"}
     if remove:
         rest = rest[1:]
     usage = _("Usage: /crisis role <@person> <role> (or /crisis role remove <@person> <role>)")
     if len(rest) < 2:
         raise Invalid(usage)
-    first, last = parse_mention(rest[0]), parse_mention(rest[-1])
+    first, last = mention(rest[0]), mention(rest[-1])
     if first is not None:  # a role's name may be several words ("официальный представитель")
         return AssignRole(first, " ".join(rest[1:]).lower(), remove)
     if last is not None:
@@ -297,13 +272,13 @@ def _role(rest: list[str]) -> AssignRole:
     raise Invalid(usage)
 
 
-def _severity(rest: list[str]) -> SetSeverity:
+def parse_severity(rest: list[str], mention: MentionSyntax) -> SetSeverity:
     if len(rest) != 1 or rest[0].upper() not in Severity.__members__:
         raise Invalid(_("Usage: /crisis severity SEV1|SEV2|SEV3|SEV4"))
     return SetSeverity(Severity(rest[0].upper()))
 
 
-def _status(rest: list[str]) -> StatusUpdate:
+def parse_status(rest: list[str], mention: MentionSyntax) -> StatusUpdate:
     status = None
     if rest and rest[0].lower() in {Status.RESPONDING, Status.MONITORING}:
         status, rest = Status(rest[0].lower()), rest[1:]
@@ -312,18 +287,19 @@ def _status(rest: list[str]) -> StatusUpdate:
     return StatusUpdate(" ".join(rest), status)
 
 
-def _draft(rest: list[str]) -> PostDraft | ReviseDraft | PostTemplate:
-    if rest and rest[0].lower() == "template":
-        return _template(rest[1:])
-    if rest and rest[0].lower() == "revise":
-        number = _number(rest[1]) if len(rest) >= 3 else None
-        if number is None:
-            raise Invalid(_("Usage: /crisis draft revise <n> <new text>"))
-        return ReviseDraft(number, " ".join(rest[2:]))
+def parse_draft(rest: list[str], mention: MentionSyntax) -> PostDraft:
     target = None
     if rest and rest[0].lower().startswith("to:") and len(rest[0]) > 3:
         target, rest = rest[0][3:], rest[1:]
     return PostDraft(_need(rest, _("Write the statement: /crisis draft <text>")), target)
+
+
+def parse_revise(rest: list[str], mention: MentionSyntax) -> ReviseDraft:
+    """`revise <n> <text>` (after `draft`)."""
+    number = _number(rest[1]) if len(rest) >= 3 else None
+    if number is None:
+        raise Invalid(_("Usage: /crisis draft revise <n> <new text>"))
+    return ReviseDraft(number, " ".join(rest[2:]))
 
 
 def _draft_number(rest: list[str]) -> tuple[int | None, list[str]]:
@@ -337,14 +313,14 @@ def _number(word: str) -> int | None:
     return bounded(digits, word) if digits.isdecimal() else None
 
 
-def _approve(rest: list[str]) -> Approve:
+def parse_approve(rest: list[str], mention: MentionSyntax) -> Approve:
     number, rest = _draft_number(rest)
     if rest:
         raise Invalid(_("Usage: /crisis approve [draft number]"))
     return Approve(number)
 
 
-def _publish(rest: list[str]) -> Publish:
+def parse_publish(rest: list[str], mention: MentionSyntax) -> Publish:
     number, rest = _draft_number(rest)
     to: tuple[str, ...] = ()
     if rest and rest[0].lower().startswith("to:"):
@@ -356,17 +332,17 @@ def _publish(rest: list[str]) -> Publish:
     return Publish(number, to, " ".join(rest) or None)
 
 
-def _reject(rest: list[str]) -> Reject:
+def parse_reject(rest: list[str], mention: MentionSyntax) -> Reject:
     number, rest = _draft_number(rest)
     reason = _need(rest, _("Say why: /crisis reject [draft number] <reason>"))
     return Reject(reason, number)
 
 
-def _note(rest: list[str]) -> Note:
+def parse_note(rest: list[str], mention: MentionSyntax) -> Note:
     return Note(_need(rest, _("Write the note: /crisis note <text>")))
 
 
-def _resolve(rest: list[str]) -> Resolve:
+def parse_resolve(rest: list[str], mention: MentionSyntax) -> Resolve:
     return Resolve(" ".join(rest))
 
 
@@ -376,23 +352,25 @@ def _need(rest: list[str], usage: Text) -> str:
     return " ".join(rest)
 
 
-def _timeline(rest: list[str]) -> ShowTimeline:
+def parse_timeline(rest: list[str], mention: MentionSyntax) -> ShowTimeline:
     return ShowTimeline()
 
 
-def _reopen(rest: list[str]) -> Reopen:
+def parse_reopen(rest: list[str], mention: MentionSyntax) -> Reopen:
     return Reopen()
 
 
-def _report(rest: list[str]) -> ShowReport:
+def parse_report(rest: list[str], mention: MentionSyntax) -> ShowReport:
     return ShowReport()
 
 
-def _help(rest: list[str]) -> Help:
+def parse_help(rest: list[str], mention: MentionSyntax) -> Help:
     return Help(rest[0].lower() if rest else None)
 
 
-def _template(rest: list[str]) -> PostTemplate:
+def parse_template(rest: list[str], mention: MentionSyntax) -> PostTemplate:
+    """`template <name> [to:<target>]` (after `draft`)."""
+    rest = rest[1:]
     target = None
     if rest and rest[0].lower().startswith("to:") and len(rest[0]) > 3:
         target, rest = rest[0][3:], rest[1:]
@@ -404,22 +382,40 @@ def _template(rest: list[str]) -> PostTemplate:
     return PostTemplate(rest[0].lower(), target)
 
 
-def _task(rest: list[str]) -> ShowTasks | TaskDone | TaskAssign:
-    if not rest:
-        return ShowTasks()
-    verb, rest = rest[0].lower(), rest[1:]
-    number = _number(rest[0]) if rest else None
-    if verb in {"done", "undo"} and number is not None and len(rest) == 1:
-        return TaskDone(number, done=verb == "done")
-    if verb == "assign" and number is not None and len(rest) == 2:
-        mention = parse_mention(rest[1])
-        if mention is not None:
-            return TaskAssign(number, mention)
-    raise Invalid(_("Usage: /crisis task, /crisis task done <n>, /crisis task undo <n>, "
-                    "/crisis task assign <n> <@person>"))
+def _task_usage() -> Invalid:
+    return Invalid(_("Usage: /crisis task, /crisis task done <n>, /crisis task undo <n>, "
+                     "/crisis task assign <n> <@person>"))
 
 
-def _lang(rest: list[str]) -> SetLanguage:
+def parse_tasks(rest: list[str], mention: MentionSyntax) -> ShowTasks:
+    if rest:
+        raise _task_usage()
+    return ShowTasks()
+
+
+def _task_number(rest: list[str]) -> int | None:
+    """The `<n>` after `task done|undo|assign`."""
+    return _number(rest[1]) if len(rest) >= 2 else None
+
+
+def parse_task_done(rest: list[str], mention: MentionSyntax) -> TaskDone:
+    """`done <n>` or `undo <n>` (after `task`)."""
+    number = _task_number(rest)
+    if number is None or len(rest) != 2:
+        raise _task_usage()
+    return TaskDone(number, done=rest[0].lower() == "done")
+
+
+def parse_task_assign(rest: list[str], mention: MentionSyntax) -> TaskAssign:
+    """`assign <n> <@person>` (after `task`)."""
+    number = _task_number(rest)
+    person = mention(rest[2]) if number is not None and len(rest) == 3 else None
+    if number is None or person is None:
+        raise _task_usage()
+    return TaskAssign(number, person)
+
+
+def parse_lang(rest: list[str], mention: MentionSyntax) -> SetLanguage:
     if len(rest) != 1 or rest[0].lower() not in {*LANGUAGES, "default"}:
         raise Invalid(_("Usage: /crisis lang {languages}|default",
                         languages="|".join(LANGUAGES)))
@@ -427,15 +423,15 @@ def _lang(rest: list[str]) -> SetLanguage:
     return SetLanguage(None if value == "default" else value)
 
 
-def _lesson(rest: list[str]) -> Lesson:
+def parse_lesson(rest: list[str], mention: MentionSyntax) -> Lesson:
     return Lesson(_need(rest, _("Write the lesson: /crisis lesson <text>")))
 
 
-def _templates(rest: list[str]) -> ShowTemplates:
+def parse_templates(rest: list[str], mention: MentionSyntax) -> ShowTemplates:
     return ShowTemplates()
 
 
-def _drill(rest: list[str]) -> StartDrill:
+def parse_drill(rest: list[str], mention: MentionSyntax) -> StartDrill:
     kind = kind_from_hint(rest[0]) if len(rest) == 1 else None
     if kind is None:
         raise Invalid(_("Usage: /crisis drill <kind>. Kinds: {kinds}.",
@@ -443,37 +439,7 @@ def _drill(rest: list[str]) -> StartDrill:
     return StartDrill(kind)
 
 
-def _web(rest: list[str]) -> WebSignIn:
+def parse_web(rest: list[str], mention: MentionSyntax) -> WebSignIn:
     if rest:
         raise Invalid(_("Usage: /crisis web"))
     return WebSignIn()
-
-
-_PARSERS: dict[str, Callable[[list[str]], Action]] = {
-    "declare": _declare,
-    "ack": _ack,
-    "acknowledge": _ack,
-    "role": _role,
-    "severity": _severity,
-    "sev": _severity,
-    "status": _status,
-    "update": _status,
-    "draft": _draft,
-    "approve": _approve,
-    "reject": _reject,
-    "publish": _publish,
-    "note": _note,
-    "timeline": _timeline,
-    "resolve": _resolve,
-    "reopen": _reopen,
-    "report": _report,
-    "help": _help,
-    "task": _task,
-    "tasks": _task,
-    "lang": _lang,
-    "language": _lang,
-    "lesson": _lesson,
-    "templates": _templates,
-    "drill": _drill,
-    "web": _web,
-}

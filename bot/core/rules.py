@@ -332,15 +332,15 @@ def alert_severity(alerts: Sequence[Alert], default: Severity) -> Severity:
     return min(hints, key=lambda s: s.value) if hints else default
 
 
-APPROVE_REACTIONS = frozenset({"white_check_mark", "heavy_check_mark", "+1", "✅", "👍", "✔"})
-REJECT_REACTIONS = frozenset({"x", "-1", "no_entry", "❌", "👎", "⛔"})
+APPROVE_REACTIONS = frozenset({"✅", "👍", "✔"})
+REJECT_REACTIONS = frozenset({"❌", "👎", "⛔"})
 
 
-def reaction_decision(reaction: str) -> bool | None:
-    """✅/👍 approve, ❌/👎 reject, anything else is not a decision."""
-    name = reaction.strip(":").split("::")[0]
-    if name in APPROVE_REACTIONS:
+def reaction_decision(emoji: str) -> bool | None:
+    """✅/👍 approve, ❌/👎 reject, any other emoji is not a decision. Platforms that name
+    emoji (Slack's `white_check_mark`) hand over the emoji itself."""
+    if emoji in APPROVE_REACTIONS:
         return True
-    if name in REJECT_REACTIONS:
+    if emoji in REJECT_REACTIONS:
         return False
     return None

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from bot.core import access
+from bot.core import access, command_registry
 from bot.core import commands as cmd
 from bot.core.alert_intake import AlertIntake
 from bot.core.drills import Drills
@@ -40,9 +40,6 @@ from bot.core.models import (
 )
 from bot.core.pace import Action, Schedule, due_actions, watched
 from bot.core.playbook_cases import PlaybookCases
-from bot.core.playbook_views import (
-    task_list_lines,
-)
 from bot.core.playbooks import (
     Playbook,
     StatementTemplates,
@@ -63,7 +60,7 @@ from bot.core.text import N_, Joined, Text, Who, _
 from bot.core.tx import Tx
 from bot.core.usecase import Context, Reply, canonical_people
 from bot.core.usecases import chat_events, console, people, questions
-from bot.core.views import NOT_A_DRAFT, help_lines, publishing_text, timeline_lines
+from bot.core.views import NOT_A_DRAFT
 
 FORGOTTEN_AFTER = timedelta(days=2)
 """How long a chat event id is remembered (so a re-delivered event is handled once), and an
@@ -615,95 +612,8 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
     # -- commands ---------------------------------------------------------------------------
 
     async def execute(self, command: cmd.Command, ctx: Context) -> Reply:
-        """Run a parsed `/crisis` command for `ctx.actor`; raise `CrisisError` to refuse. The
-        reply speaks the incident's language when it has its own."""
-        reply = await self._execute(command, ctx)
-        if reply.incident is None or reply.language is not None:
-            return reply
-        incident = await self.incident_for(ctx, reply.incident)
-        return replace(reply, language=incident.language)
-
-    async def _execute(self, command: cmd.Command, ctx: Context) -> Reply:
-        action, actor = command.action, ctx.actor
-        access.admit(ctx.origin)
-        access.need(type(action))  # the use cases below check it against the incident
-        if isinstance(action, cmd.Help):
-            return Reply(help_lines())
-        if isinstance(action, cmd.Declare):
-            incident = await self.declare(actor, action.title, severity=action.severity,
-                                          kind=action.kind, platform=ctx.platform)
-            return Reply([_("Declared {incident}: {title}.", incident=incident.public_id,
-                            title=incident.title)], incident.number)
-        if isinstance(action, cmd.StartDrill):
-            incident = await self.start_drill(actor, action.kind, platform=ctx.platform)
-            return Reply([_("Drill {incident} started: simulated mentions will arrive in its "
-                            "channel. Resolve it when the exercise is over.",
-                            incident=incident.public_id)], incident.number)
-        if isinstance(action, cmd.ShowTemplates):
-            return await self._show_templates(ctx, command.incident)
-        if isinstance(action, cmd.WebSignIn):
-            return Reply([await self.web_link(actor)], private=True)
-        number = (await self.incident_for(ctx, command.incident)).number
-        done = Reply([_("Done.")], number)
-        match action:
-            case cmd.Ack():
-                await self.acknowledge(number, actor)
-            case cmd.AssignRole(person=mention, role=role, remove=remove):
-                await self.assign(number, actor, ctx.person(mention), role,
-                                  remove=remove)
-            case cmd.SetSeverity(severity=severity):
-                await self.set_severity(number, actor, severity)
-            case cmd.StatusUpdate(text=text, status=status):
-                await self.status_update(number, actor, text, status)
-            case cmd.PostDraft(text=text, target=target):
-                draft = await self.post_draft(number, actor, text, target)
-                return Reply([_("Draft #{number} posted for approval.", number=draft.number)],
-                             number)
-            case cmd.ReviseDraft(draft=draft_number, text=text):
-                draft = await self.revise(number, draft_number, actor, text)
-                return Reply([_("Draft #{number} is now at version {version}.",
-                                number=draft.number, version=draft.version)], number)
-            case cmd.Approve(draft=draft_number):
-                draft = await self.decide(number, actor, approve=True, draft_number=draft_number)
-                return Reply([_("You approved draft #{number}.", number=draft.number)], number)
-            case cmd.Reject(reason=reason, draft=draft_number):
-                draft = await self.decide(number, actor, approve=False,
-                                          draft_number=draft_number, reason=reason)
-                return Reply([_("You rejected draft #{number}.", number=draft.number)], number)
-            case cmd.Publish(draft=draft_number, to=to, title=title):
-                published = await self.publish(number, actor, draft_number, to=to, title=title)
-                return Reply([publishing_text(published)], number)
-            case cmd.Note(text=text):
-                await self.note(number, actor, text)
-            case cmd.ShowTimeline():
-                events = (await self.load(number))[2]
-                return Reply(timeline_lines(events), number)
-            case cmd.Resolve(summary=summary):
-                await self.resolve(number, actor, summary)
-            case cmd.Reopen():
-                await self.reopen(number, actor)
-            case cmd.ShowReport():
-                report = await self.report(number)
-                return Reply(report.lines(), number)
-            case cmd.ShowTasks():
-                incident = await self.incident_for(ctx, number)
-                return Reply(task_list_lines(incident, await self.tasks(number)), number)
-            case cmd.TaskDone(task=task_number, done=is_done):
-                await self.mark_task(number, actor, task_number, done=is_done)
-            case cmd.TaskAssign(task=task_number, person=mention):
-                await self.assign_task(number, actor, task_number, ctx.person(mention))
-            case cmd.SetLanguage(language=language):
-                incident = await self.set_language(number, actor, language)
-                return Reply([_("Done.")], number, incident.language or self.language)
-            case cmd.Lesson(text=text):
-                await self.lesson(number, actor, text)
-                return Reply([_("Lesson recorded; it will appear in the report.")], number)
-            case cmd.PostTemplate(name=name, target=target):
-                draft = await self.draft_from_template(number, actor, name, target)
-                return Reply([_("Draft #{number} posted for approval from the template "
-                                "“{name}”; adapt it with “/crisis draft revise {number} <text>”.",
-                                number=draft.number, name=name)], number)
-        return done
+        """Run a parsed `/crisis` command (see `bot.core.command_registry`)."""
+        return await command_registry.execute(self, command, ctx)
 
     @canonical_people
     async def web_link(self, actor: PersonId) -> Text:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot.core.commands import HELP
 from bot.core.models import (
     DRAFT_STATE_LABELS,
     KIND_LABELS,
@@ -152,9 +151,11 @@ def timeline_lines(events: Sequence[TimelineEvent]) -> list[Text]:
     return [_("{time} {event}", time=e.at, event=event_text(e)) for e in events]
 
 
-def help_lines() -> list[Text]:
+def help_lines(usage_and_meaning: Iterable[tuple[Text, Text]]) -> list[Text]:
+    """`/crisis help`: a heading, then each command's usage and meaning."""
     return [_("crisisbot commands:")] + [
-        _("{usage} — {meaning}", usage=usage, meaning=meaning) for usage, meaning in HELP
+        _("{usage} — {meaning}", usage=usage, meaning=meaning)
+        for usage, meaning in usage_and_meaning
     ]
 
 

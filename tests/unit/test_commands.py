@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.chat.slack_syntax import read_mention
 from bot.core import commands as c
 from bot.core.commands import Mention, parse, parse_mention
 from bot.core.errors import Invalid
@@ -97,8 +98,7 @@ def test_selector_only_in_first_argument_position() -> None:
 @pytest.mark.parametrize(
     ("token", "mention"),
     [
-        ("<@U024BE7LH>", Mention("U024BE7LH")),
-        ("<@U024BE7LH|bob>", Mention("U024BE7LH")),
+        ("<@U024BE7LH>", None),
         ("@alice", Mention("alice", is_username=True)),
         ("@a.b-c_d", Mention("a.b-c_d", is_username=True)),
         ("93372553", Mention("93372553")),
@@ -110,6 +110,21 @@ def test_selector_only_in_first_argument_position() -> None:
 )
 def test_parse_mention(token: str, mention: Mention | None) -> None:
     assert parse_mention(token) == mention
+
+
+@pytest.mark.parametrize(
+    ("token", "mention"),
+    [
+        ("<@U024BE7LH>", Mention("U024BE7LH")),
+        ("<@U024BE7LH|bob>", Mention("U024BE7LH")),
+        ("<@u123>", None),
+        ("@alice", Mention("alice", is_username=True)),
+        ("93372553", Mention("93372553")),
+    ],
+)
+def test_slack_reads_its_own_mentions_and_the_neutral_ones(token: str,
+                                                           mention: Mention | None) -> None:
+    assert read_mention(token) == mention
 
 
 def test_mention_person_ids() -> None:
@@ -136,7 +151,13 @@ def test_mention_person_ids() -> None:
     ],
 )
 def test_role(text: str, action: c.AssignRole) -> None:
-    assert parse(text) == c.Command(action)
+    assert parse(text, read_mention) == c.Command(action)
+
+
+def test_the_core_alone_does_not_read_slack_mentions() -> None:
+    with pytest.raises(Invalid, match="Usage: /crisis role"):
+        parse("role <@U123> commander")
+    assert parse("task assign 1 <@U9>", read_mention) == c.Command(c.TaskAssign(1, Mention("U9")))
 
 
 @pytest.mark.parametrize(

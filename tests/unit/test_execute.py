@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.chat.slack_syntax import read_mention
 from bot.core.access import Origin
 from bot.core.commands import Mention, parse
 from bot.core.errors import Forbidden, Invalid, NotFound
@@ -100,7 +101,7 @@ async def test_context_resolves_mentions_through_the_platform(world: World) -> N
         return "local:from-directory"
 
     ctx = Context(ALICE, "local", space, resolve=resolve, origin=Origin.TEAM)
-    await world.service.execute(parse("role <@U777|dave> monitor"), ctx)
+    await world.service.execute(parse("role <@U777|dave> monitor", read_mention), ctx)
     assert seen == [Mention("U777")]
     assert (await world.incident(1)).holders("monitor") == ["local:from-directory"]
     # without a resolver the platform prefix is used

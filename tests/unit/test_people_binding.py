@@ -7,6 +7,7 @@ import inspect
 
 import pytest
 
+from bot.chat.slack_syntax import read_mention
 from bot.core import commands as cmd
 from bot.core.access import Origin
 from bot.core.errors import Forbidden, Invalid
@@ -28,7 +29,8 @@ def bound() -> World:
 async def sev1_with_draft(world: World) -> int:
     number = (await world.service.declare(ALICE, "Leak", severity=Severity.SEV1)).number
     slack = Context(ALICE, "slack", origin=Origin.TEAM)
-    await world.service.execute(cmd.parse(f"role INC-{number} <@U123> approver"), slack)
+    await world.service.execute(cmd.parse(f"role INC-{number} <@U123> approver",
+                                          read_mention), slack)
     await world.service.assign(number, ALICE, BOB, "approver")
     await world.service.post_draft(number, ALICE, "We are looking into it.")
     return number

@@ -24,6 +24,7 @@ from bot.chat.inbound import InboundWorker
 from bot.chat.slack.api import PLATFORM, call, slack_unescape
 from bot.chat.slack.blocks import APPROVE_ACTION, PUBLISH_ACTION, REJECT_ACTION, REJECT_VIEW
 from bot.chat.slack.outbound import SlackChat
+from bot.chat.slack_syntax import emoji, read_mention
 from bot.core.access import Origin
 from bot.core.commands import Command, parse
 from bot.core.errors import CrisisError
@@ -187,7 +188,7 @@ class _Inbound:
                       origin=context.get("origin", Origin.OUTSIDER))
         try:
             reply = await self.service.execute(
-                parse(slack_unescape(str(command.get("text", "")))), ctx)
+                parse(slack_unescape(str(command.get("text", ""))), read_mention), ctx)
             lines = reply.lines
         except CrisisError as refused:
             lines = [refused.text]
@@ -210,7 +211,7 @@ class _Inbound:
             except CrisisError as refused:  # a 📌 is a note: it needs a role
                 await self._whisper(channel, user, [refused.text])
             return
-        decision = reaction_decision(name)
+        decision = reaction_decision(emoji(name))
         if decision is None or await self._draft_at(number, ts) is None:
             return
         if decision:

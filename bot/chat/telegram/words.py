@@ -6,17 +6,14 @@ from __future__ import annotations
 from telegram import Message, MessageEntity, User
 
 from bot.core import access
-from bot.core import commands as cmd
+from bot.core.command_registry import REGISTRY
 from bot.core.text import LANGUAGES, Text
 
 
 def _verbs() -> dict[str, Text]:
     """`/crisis_<verb>` aliases: each sub-command of the help once (`draft` has two lines),
     with its first description."""
-    verbs: dict[str, Text] = {}
-    for usage, meaning in cmd.HELP:
-        verbs.setdefault(usage.msgid.split()[1], meaning)
-    return verbs
+    return dict(REGISTRY.verbs())
 
 
 VERBS = _verbs()
