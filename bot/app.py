@@ -45,7 +45,6 @@ from bot.content import PLAYBOOKS, TEMPLATES
 from bot.content.loader import load_playbooks
 from bot.content.statements import JinjaTemplates
 from bot.core.delivery import Delivery
-from bot.core.intake import GroupCommit, Parser
 from bot.core.models import KIND_LABELS, CrisisKind, role_name
 from bot.core.pace import EscalationStep, Schedule, Timers
 from bot.core.playbooks import Playbook, PlaybookError
@@ -54,6 +53,7 @@ from bot.core.publication import Destination
 from bot.core.publishing import PublishDelivery
 from bot.core.rules import ApprovalStep, Route, Rules
 from bot.core.service import Service
+from bot.core.sources import FEEDS
 from bot.core.spikes import SpikeRule, SpikeWatch
 from bot.core.status_board import Board
 from bot.core.text import LANGUAGES, Localized, Renderer, Text, Who, _, plain_mention, unescaped
@@ -61,9 +61,9 @@ from bot.i18n import renderer
 from bot.ingest import PARSERS, SHAPES
 from bot.ingest.auth import Authenticator, HmacHeader
 from bot.ingest.common import json_schemas
-from bot.ingest.feeds import SOURCE as FEEDS
 from bot.ingest.feeds import Feed, FeedPoller
 from bot.ingest.mapping import MappedSource, MappingError, MappingSpec
+from bot.intake import GroupCommit, Parser, Submit
 from bot.logsafe import guard
 from bot.report_html import html_report
 from bot.scheduler import Leader, Pacemaker
@@ -73,7 +73,7 @@ from bot.storage.console import ConsoleStore
 from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql import SqlRooms, SqlStore
-from bot.web import Endpoint, Submit, create_app
+from bot.web import Endpoint, create_app
 
 log = logging.getLogger("crisisbot")
 GRACE_S = 5

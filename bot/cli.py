@@ -36,13 +36,14 @@ from bot.app import (
 from bot.chat.telegram import build_application
 from bot.console.pages import incident_lines
 from bot.core.errors import CrisisError, NotFound
-from bot.core.intake import Inbound, PayloadError
+from bot.core.intake import PayloadError
 from bot.core.listing import Filters
 from bot.core.models import Alert, CrisisKind, parse_public_id, public_id
 from bot.core.stats import stats_lines
 from bot.core.text import LANGUAGES, Renderer, Text, _
 from bot.demo import DEMO_START, ScriptedClock
 from bot.i18n import renderer
+from bot.intake import Inbound
 from bot.logsafe import REDACTOR, guard
 from bot.settings import (
     ConfigError,
