@@ -67,7 +67,9 @@ from bot.intake import GroupCommit, Parser, Submit
 from bot.logsafe import guard
 from bot.report_html import html_report
 from bot.scheduler import Leader, Pacemaker
-from bot.settings import WEEKDAYS, AlertSourceSettings, ConfigError, Settings, secrets_of
+from bot.settings import ConfigError, Settings, secrets_of
+from bot.settings.alerts import AlertSourceSettings
+from bot.settings.schedule import WEEKDAYS
 from bot.status.routes import status_routes
 from bot.storage.console import ConsoleStore
 from bot.storage.leader import AdvisoryLock

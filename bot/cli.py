@@ -48,14 +48,14 @@ from bot.logsafe import REDACTOR, guard
 from bot.settings import (
     ConfigError,
     Settings,
-    database_place,
     half_configured,
     language_hint,
     load,
     masked,
-    parse_duration,
     secrets_of,
 )
+from bot.settings.database import database_place
+from bot.settings.durations import parse_duration
 from bot.storage.migrate import upgrade
 
 EXIT_REFUSED, EXIT_CONFIG, EXIT_INTERRUPTED = 1, 2, 130

@@ -17,7 +17,7 @@ from bot.core.intake import PayloadError
 from bot.core.models import AlertStatus
 from bot.ingest.mapping import MappedSource, MappingError, MappingSpec, compile_expressions
 from bot.intake import Inbound
-from bot.settings import MappingSettings
+from bot.settings.alerts import MappingSettings
 
 
 def parse(expressions: dict[str, str], body: object, **options) -> list:
