@@ -23,16 +23,11 @@ from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import InvalidToken, TelegramError
 
-from bot.app import (
-    Bot,
-    CannotStart,
-    alert_parsers,
-    build,
-    playbooks_from,
-    report_text,
-    serve,
-    sign_in_links,
-)
+from bot.app.console import report_text, sign_in_links
+from bot.app.intake import alert_parsers
+from bot.app.server import CannotStart, serve
+from bot.app.team import playbooks_from
+from bot.app.wiring import Bot, build
 from bot.chat.telegram import build_application
 from bot.console.pages import incident_lines
 from bot.core.errors import CrisisError, NotFound

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.app import Bot
+from bot.app.wiring import Bot
 from bot.core.models import Alert, CrisisKind, Severity, public_id
 from bot.core.sources import MENTIONS
 from bot.core.text import _

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import telegram_chat
+from bot.app.chats import telegram_chat
 from bot.chat.telegram import Limits, TelegramChat, build_application, space_of
 from bot.core.models import Answer
 from bot.core.ports import RetryLater

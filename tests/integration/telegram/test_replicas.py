@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import SystemClock
+from bot.app.wiring import SystemClock
 from bot.chat.outbox import Outbox, Pacing
 from bot.chat.telegram import Limits, TelegramChat, build_application
 from bot.core.delivery import Delivery
