@@ -110,7 +110,7 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
                max_body: int = MAX_BODY, posts: Mapping[str, Endpoint] | None = None,
                schemas: Mapping[str, Any] | None = None,
                definitions: Mapping[str, Any] | None = None) -> FastAPI:
-    """`posts` mounts chat platforms' endpoints (e.g. `/slack/events`), built by app.py.
+    """`posts` mounts chat platforms' endpoints (e.g. `/slack/events`), built by `bot/app`.
     `schemas` holds a source's request body as JSON schema (its references into
     `definitions`): the OpenAPI document shows it as the body of `/alerts/<source>`.
 

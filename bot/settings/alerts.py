@@ -98,8 +98,8 @@ class MappingSettings(AlertSourceSettings):
     items: str | None = None
 
     def expressions(self) -> dict[str, str]:
-        """The JMESPath expression of each field this mapping sets (compiled by app.py, which
-        refuses bad ones with their place)."""
+        """The JMESPath expression of each field this mapping sets (compiled by
+        `bot/app/intake.py`, which refuses bad ones with their place)."""
         return self.model_dump(exclude_none=True, exclude={
             "name", "secret", "url_credentials", "signature", "resolved_when"})
 
