@@ -28,7 +28,9 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import create_engine, insert
 
-from bot.app import build, sign_in_links, web_app
+from bot.app.console import sign_in_links
+from bot.app.web import web_app
+from bot.app.wiring import build
 from bot.core.models import CrisisKind, Severity, Status
 from bot.settings import load
 from bot.storage.sql.tables import IncidentRow, RoleRow

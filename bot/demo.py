@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.app import Bot
+from bot.app.wiring import Bot
 from bot.core.models import Alert, CrisisKind, Severity, public_id
+from bot.core.sources import MENTIONS
 from bot.core.text import _
 
 POST = "https://social.example/@truthseeker/1789"
@@ -28,7 +29,7 @@ class ScriptedClock:
 
 def mention(n: int, at: datetime, title: str, text: str, reach: int) -> Alert:
     return Alert(
-        source="mentions",
+        source=MENTIONS,
         dedup_key=f"mentions:demo-{n}",
         group_key="mentions:brightmilk-recall",
         title=title,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.app import Bot
+from bot.app.wiring import Bot
 from bot.core.models import KIND_LABELS, CrisisKind
 from bot.core.text import _
 from bot.demo import ScriptedClock

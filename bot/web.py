@@ -28,9 +28,10 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.core.alert_intake import AlertOutcome
-from bot.core.intake import MAX_ALERTS, Inbound, Parser, PayloadError, TooMany
-from bot.core.models import Alert, RawDelivery, public_id
+from bot.core.intake import MAX_ALERTS, PayloadError, TooMany
+from bot.core.models import Alert, public_id
 from bot.core.ports import Clock
+from bot.intake import Inbound, Parser, Submit
 
 log = logging.getLogger("crisisbot.web")
 
@@ -48,7 +49,6 @@ hundred ms, during which the event loop (health checks, Slack's 3-second ack) mu
 
 Authenticate = Callable[[str, Mapping[str, str], bytes, Mapping[str, str]], str | None]
 """None to let a delivery in, else the reason it is refused (401)."""
-Submit = Callable[[Sequence[Alert], RawDelivery | None], Awaitable[list[AlertOutcome]]]
 Ping = Callable[[], Awaitable[str | None]]
 """Can the database take a write? None if so, else why not."""
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -110,7 +110,7 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
                max_body: int = MAX_BODY, posts: Mapping[str, Endpoint] | None = None,
                schemas: Mapping[str, Any] | None = None,
                definitions: Mapping[str, Any] | None = None) -> FastAPI:
-    """`posts` mounts chat platforms' endpoints (e.g. `/slack/events`), built by app.py.
+    """`posts` mounts chat platforms' endpoints (e.g. `/slack/events`), built by `bot/app`.
     `schemas` holds a source's request body as JSON schema (its references into
     `definitions`): the OpenAPI document shows it as the body of `/alerts/<source>`.
 

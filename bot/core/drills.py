@@ -19,6 +19,7 @@ from bot.core.models import (
 )
 from bot.core.playbooks import Playbook
 from bot.core.rules import Rules
+from bot.core.sources import MENTIONS
 from bot.core.spikes import mention_minutes
 from bot.core.store import Store
 from bot.core.text import _
@@ -90,7 +91,7 @@ class Drills:
         seen = await tx.unit.alerts_seen(due)
         fresh = [(key, mention) for key, mention in due.items() if key not in seen]
         alerts = [Alert(
-            source="mentions", dedup_key=key, group_key=f"drill:{incident.public_id}",
+            source=MENTIONS, dedup_key=key, group_key=f"drill:{incident.public_id}",
             title=mention.text.pick(language)[:200], received_at=tx.now,
             description=mention.text.pick(language), severity=incident.severity,
             kind=incident.kind, labels={"drill": "true", "network": mention.network},
@@ -99,7 +100,7 @@ class Drills:
         await tx.unit.add_alerts(alerts)
         await tx.unit.add_mentions(mention_minutes(alerts))
         for alert, (_key, mention) in zip(alerts, fresh, strict=True):
-            await tx.record(number, EventKind.ALERT_ATTACHED, SYSTEM, source="mentions",
+            await tx.record(number, EventKind.ALERT_ATTACHED, SYSTEM, source=MENTIONS,
                             title=alert.title, status=AlertStatus.FIRING.value, url=None)
             await tx.say(number, _("[DRILL] Simulated mention on {network} (reach {reach}): "
                                    "“{text}”", network=mention.network, reach=mention.reach,

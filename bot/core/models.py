@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.core.errors import Invalid
+from bot.core.sources import MENTIONS
 from bot.core.text import Either, RoleName, Text, _
 
 PersonId = str
@@ -319,7 +320,7 @@ class Alert:
     def is_mention(self) -> bool:
         """A social-media mention (counted into its topic's series) rather than a monitor's
         alert."""
-        return self.source == "mentions"
+        return self.source == MENTIONS
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.models import Alert, AlertStatus
+from bot.core.sources import MENTIONS
 
 STEPS_MINUTES = (1, 5, 15, 60, 240, 1440)
 MAX_POINTS = 60
@@ -54,7 +55,7 @@ class Series:
         return round(100 * negative / self.total) if self.total else 0
 
 
-def mention_series(alerts: Sequence[Alert], source: str = "mentions") -> Series | None:
+def mention_series(alerts: Sequence[Alert], source: str = MENTIONS) -> Series | None:
     """Per-interval series of the firing mention alerts; None when there are none."""
     mentions = [a for a in alerts if a.source == source and a.status is AlertStatus.FIRING]
     if not mentions:

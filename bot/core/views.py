@@ -29,6 +29,7 @@ from bot.core.playbook_views import checklist_summary, language_name
 from bot.core.playbooks import Task
 from bot.core.publication import DESTINATION_LABELS, Publication
 from bot.core.rules import Rules
+from bot.core.sources import GENERIC, MENTIONS
 from bot.core.text import N_, Joined, Localized, Percent, Prefixed, Text, Who, _
 
 SPACE_PATTERN = "crisis-{number}-{slug}"
@@ -38,8 +39,8 @@ NOT_A_DRAFT = _("That message is not a draft card: react to the card itself, or 
 
 
 SOURCE_LABELS: Mapping[str, Text] = {
-    "mentions": _("social listening"),
-    "generic": _("a webhook"),
+    MENTIONS: _("social listening"),
+    GENERIC: _("a webhook"),
 }
 """Alert sources told in words; the others are products' own names (Grafana, PagerDuty) or a
 team's mapping, shown as they are."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.core.intake import Parser
+from bot.core.sources import ALERTMANAGER, CLOUDEVENTS, GENERIC, GRAFANA, MENTIONS, PAGERDUTY
 from bot.ingest.alertmanager import AmWebhook, parse_alertmanager
 from bot.ingest.cloudevents import CloudEvent, parse_cloudevents
 from bot.ingest.common import Batch
@@ -13,23 +13,24 @@ from bot.ingest.generic import GenericAlert, parse_generic
 from bot.ingest.grafana import GrafanaWebhook, parse_grafana
 from bot.ingest.mentions import Mention, parse_mentions
 from bot.ingest.pagerduty import PdEvent, parse_pagerduty
+from bot.intake import Parser
 
 PARSERS: Mapping[str, Parser] = {
-    "generic": parse_generic,
-    "alertmanager": parse_alertmanager,
-    "grafana": parse_grafana,
-    "cloudevents": parse_cloudevents,
-    "mentions": parse_mentions,
-    "pagerduty": parse_pagerduty,
+    GENERIC: parse_generic,
+    ALERTMANAGER: parse_alertmanager,
+    GRAFANA: parse_grafana,
+    CLOUDEVENTS: parse_cloudevents,
+    MENTIONS: parse_mentions,
+    PAGERDUTY: parse_pagerduty,
 }
 
 SHAPES: Mapping[str, Any] = {
-    "generic": GenericAlert | Batch[GenericAlert],
-    "alertmanager": AmWebhook,
-    "grafana": GrafanaWebhook,
-    "cloudevents": CloudEvent | Batch[CloudEvent],
-    "mentions": Mention | Batch[Mention],
-    "pagerduty": PdEvent,
+    GENERIC: GenericAlert | Batch[GenericAlert],
+    ALERTMANAGER: AmWebhook,
+    GRAFANA: GrafanaWebhook,
+    CLOUDEVENTS: CloudEvent | Batch[CloudEvent],
+    MENTIONS: Mention | Batch[Mention],
+    PAGERDUTY: PdEvent,
 }
 """Each source's request body (the native form), for the OpenAPI document: what clients read
 and what the fuzz test sends, so it reaches the parsers."""

@@ -11,10 +11,11 @@ from typing import Annotated
 
 from pydantic import Field
 
-from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
 from bot.core.rules import kind_from_hint, severity_from_hint
+from bot.core.sources import ALERTMANAGER
 from bot.ingest.common import Batch, Lenient, When, digest, parse, title_of, utc
+from bot.intake import Inbound
 
 
 class AmAlert(Lenient):
@@ -73,5 +74,5 @@ def with_truncated(alerts: list[Alert], truncated: int) -> list[Alert]:
 
 def parse_alertmanager(inbound: Inbound) -> list[Alert]:
     hook: AmWebhook = parse(AmWebhook, inbound)
-    return with_truncated([am_alert("alertmanager", hook.groupKey, item, inbound)
+    return with_truncated([am_alert(ALERTMANAGER, hook.groupKey, item, inbound)
                            for item in hook.alerts], hook.truncatedAlerts)

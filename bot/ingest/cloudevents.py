@@ -11,10 +11,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from bot.core.intake import Inbound, PayloadError, Problem
+from bot.core.intake import PayloadError, Problem
 from bot.core.models import Alert
+from bot.core.sources import CLOUDEVENTS
 from bot.ingest.common import Batch, Lenient, When, load_json, title_of, utc, validate
 from bot.ingest.generic import GenericAlert, to_alert
+from bot.intake import Inbound
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
@@ -59,18 +61,18 @@ def _alert(event: CloudEvent, inbound: Inbound, where: str) -> Alert:
     key = f"{event.source}:{event.id}"
     if isinstance(event.data, dict) and "title" in event.data:
         item: GenericAlert = validate(GenericAlert, event.data, prefix=f"{where}.data")
-        alert = to_alert(item, "cloudevents", key, inbound)
+        alert = to_alert(item, CLOUDEVENTS, key, inbound)
         group = item.group or item.fingerprint or item.title
-        alert.group_key = f"cloudevents:{event.source}:{group}"
+        alert.group_key = f"{CLOUDEVENTS}:{event.source}:{group}"
         alert.occurred_at = alert.occurred_at or utc(event.time)
         return alert
     if event.data is not None and not isinstance(event.data, dict | str):
         raise PayloadError([Problem(f"{where}.data", "expected an object or a string")])
     subject = event.subject or event.type
     return Alert(
-        source="cloudevents",
-        dedup_key=f"cloudevents:{key}",
-        group_key=f"cloudevents:{event.source}:{subject}",
+        source=CLOUDEVENTS,
+        dedup_key=f"{CLOUDEVENTS}:{key}",
+        group_key=f"{CLOUDEVENTS}:{event.source}:{subject}",
         title=title_of(event.subject, event.type),
         received_at=inbound.received_at,
         description=event.data if isinstance(event.data, str) else "",

@@ -14,7 +14,8 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from bot.core.intake import MAX_ALERTS, Inbound, PayloadError, Problem, TooMany
+from bot.core.intake import MAX_ALERTS, PayloadError, Problem, TooMany
+from bot.intake import Inbound
 
 MAX_TITLE = 200
 

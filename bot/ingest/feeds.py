@@ -16,7 +16,7 @@ import asyncio
 import calendar
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -26,22 +26,18 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser  # type: ignore[import-untyped]
 import httpx
 
-from bot.core.alert_intake import AlertOutcome
-from bot.core.intake import Inbound
-from bot.core.models import Alert, RawDelivery
+from bot.core.models import Alert
 from bot.core.ports import Clock
+from bot.core.sources import FEEDS, MENTIONS
 from bot.ingest.common import digest, title_of
+from bot.intake import Inbound, Submit
 
 log = logging.getLogger("crisisbot.feeds")
 
-SOURCE = "feeds"
-"""The raw deliveries' source; the entries themselves are `mentions`."""
 MAX_FEED = 5 * 1024 * 1024
 """A feed document over 5 MiB is not read."""
 MAX_KEY = 300
 GOOGLE_HOSTS = re.compile(r"(^|\.)google\.[a-z.]+$")
-
-Submit = Callable[[Sequence[Alert], RawDelivery | None], Awaitable[list[AlertOutcome]]]
 
 
 @dataclass(frozen=True)
@@ -124,18 +120,18 @@ def _mention(entry: Mapping[str, Any], feed: Feed, received_at: datetime) -> Ale
         if not title:
             return None
         ident = "title:" + digest(title)
-    key = f"mentions:feed:{feed.name}:{ident}"
+    key = f"{MENTIONS}:feed:{feed.name}:{ident}"
     if len(key) > MAX_KEY:
-        key = f"mentions:feed:{digest(feed.name, ident)}"
+        key = f"{MENTIONS}:feed:{digest(feed.name, ident)}"
     summary = plain(entry.get("summary") or _content(entry))
     host = urlsplit(url).hostname if url else None
     labels = {k: v for k, v in {"network": host or "web", "feed": feed.name,
                                 "brand": feed.brand, "author": plain(entry.get("author"))
                                 }.items() if v}
     return Alert(
-        source="mentions",
+        source=MENTIONS,
         dedup_key=key,
-        group_key=f"mentions:{feed.topic}",
+        group_key=f"{MENTIONS}:{feed.topic}",
         title=title_of(title, summary, url, ident),
         received_at=received_at,
         description=summary,
@@ -256,7 +252,7 @@ class FeedPoller:
             log.warning("feed %s is larger than %d bytes; skipped", feed.name, MAX_FEED)
             return 0
         response_headers = {k.lower(): v for k, v in response.headers.items()}
-        inbound = Inbound(SOURCE, body, self.clock.now(), response_headers,
+        inbound = Inbound(FEEDS, body, self.clock.now(), response_headers,
                           {"feed": feed.name})
         alerts = parse_feed(inbound, feed)
         outcomes = await self.submit(alerts, inbound.raw()) if alerts else []

@@ -9,10 +9,11 @@ from typing import Annotated
 
 from pydantic import Field
 
-from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
 from bot.core.rules import kind_from_hint, severity_from_hint
+from bot.core.sources import GENERIC
 from bot.ingest.common import Batch, Lenient, When, fallback_key, load_json, title_of, utc, validate
+from bot.intake import Inbound
 
 
 class GenericAlert(Lenient):
@@ -58,5 +59,5 @@ def parse_generic(inbound: Inbound) -> list[Alert]:
     for index, item in enumerate(alerts):
         key = (f"{item.fingerprint}:{item.occurred_at}:{item.status.value}" if item.fingerprint
                else fallback_key(inbound, index))
-        result.append(to_alert(item, "generic", key, inbound))
+        result.append(to_alert(item, GENERIC, key, inbound))
     return result

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
+from bot.core.sources import GRAFANA
 from bot.ingest.alertmanager import AmAlert, am_alert, with_truncated
 from bot.ingest.common import Batch, Lenient, numbers, parse
+from bot.intake import Inbound
 
 
 class GrafanaAlert(AmAlert):
@@ -41,8 +42,8 @@ def parse_grafana(inbound: Inbound) -> list[Alert]:
     result = []
     for item in hook.alerts:
         group = hook.groupKey or item.labels.get("__alert_rule_uid__") or \
-            item.labels.get("alertname") or hook.title or "grafana"
+            item.labels.get("alertname") or hook.title or GRAFANA
         metrics = numbers(item.values or {})
-        result.append(am_alert("grafana", group, item, inbound, metrics,
+        result.append(am_alert(GRAFANA, group, item, inbound, metrics,
                                item.panelURL or item.dashboardURL))
     return with_truncated(result, hook.truncatedAlerts)

@@ -18,10 +18,11 @@ from jmespath.exceptions import JMESPathError
 from jmespath.functions import Functions
 from jmespath.parser import ParsedResult
 
-from bot.core.intake import Inbound, PayloadError, Problem
+from bot.core.intake import PayloadError, Problem
 from bot.core.models import Alert, AlertStatus
 from bot.core.rules import kind_from_hint, severity_from_hint
 from bot.ingest.common import fallback_key, load_json, title_of
+from bot.intake import Inbound
 
 EXPRESSIONS = ("title", "group", "dedup", "fingerprint", "severity", "status", "labels", "url",
                "description", "kind", "items")

@@ -13,10 +13,12 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, AliasPath, Field, field_validator, model_validator
 
-from bot.core.intake import Inbound, PayloadError, Problem
+from bot.core.intake import PayloadError, Problem
 from bot.core.models import Alert
 from bot.core.rules import kind_from_hint, severity_from_hint
+from bot.core.sources import MENTIONS
 from bot.ingest.common import Batch, Lenient, When, load_json, title_of, utc, validate
+from bot.intake import Inbound
 
 SENTIMENT_LABELS: Mapping[str, float] = {"negative": -1.0, "neutral": 0.0, "positive": 1.0,
                                          "mixed": 0.0}
@@ -151,7 +153,7 @@ def _names_topic(document: dict[str, Any]) -> bool:
 
 
 def _alert(item: Mention, inbound: Inbound) -> Alert:
-    group = item.brand or item.topic or "mentions"
+    group = item.brand or item.topic or MENTIONS
     metrics: dict[str, float] = {"mentions": 1.0}
     for name, value in (("sentiment", item.sentiment), ("reach", item.reach),
                         ("followers", item.followers)):
@@ -161,9 +163,9 @@ def _alert(item: Mention, inbound: Inbound) -> Alert:
                                 "language": item.language, "brand": item.brand,
                                 "topic": item.topic}.items() if v}
     return Alert(
-        source="mentions",
-        dedup_key=f"mentions:{item.network}:{item.id}",
-        group_key=f"mentions:{group}",
+        source=MENTIONS,
+        dedup_key=f"{MENTIONS}:{item.network}:{item.id}",
+        group_key=f"{MENTIONS}:{group}",
         title=title_of(item.text, item.url, item.id),
         received_at=inbound.received_at,
         description=item.text,
@@ -173,7 +175,7 @@ def _alert(item: Mention, inbound: Inbound) -> Alert:
         url=item.url,
         occurred_at=utc(item.published_at),
         metrics=metrics,
-        fingerprint=f"mentions:{item.network}:{item.id}",
+        fingerprint=f"{MENTIONS}:{item.network}:{item.id}",
     )
 
 

@@ -16,10 +16,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 
-from bot.core.intake import Inbound
 from bot.core.models import Alert, AlertStatus
 from bot.core.rules import kind_from_hint, severity_from_hint
+from bot.core.sources import PAGERDUTY
 from bot.ingest.common import Lenient, When, fallback_key, load_json, title_of, utc, validate
+from bot.intake import Inbound
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=255)]
 
@@ -127,9 +128,9 @@ def _v3(event: V3Event, inbound: Inbound) -> list[Alert]:
         "agent": event.agent.summary if event.agent else None,
     }.items() if v}
     return [Alert(
-        source="pagerduty",
-        dedup_key=f"pagerduty:v3:{event.id}",
-        group_key=f"pagerduty:incident:{incident.id}",
+        source=PAGERDUTY,
+        dedup_key=f"{PAGERDUTY}:v3:{event.id}",
+        group_key=f"{PAGERDUTY}:incident:{incident.id}",
         title=title_of(incident.title, incident.summary, incident.id),
         received_at=inbound.received_at,
         status=AlertStatus.RESOLVED if resolved else AlertStatus.FIRING,
@@ -138,7 +139,7 @@ def _v3(event: V3Event, inbound: Inbound) -> list[Alert]:
         labels=labels,
         url=incident.html_url,
         occurred_at=utc(event.occurred_at),
-        fingerprint=f"pagerduty:incident:{incident.id}",
+        fingerprint=f"{PAGERDUTY}:incident:{incident.id}",
         update=update,
     )]
 
@@ -169,9 +170,9 @@ def _v2(event: PdEvent, inbound: Inbound) -> list[Alert]:
         "class": payload.class_ if payload else None,
     }.items() if v}
     return [Alert(
-        source="pagerduty",
-        dedup_key=f"pagerduty:{identity}:{status.value}:{stamp or fallback_key(inbound, 0)}",
-        group_key=f"pagerduty:{group}",
+        source=PAGERDUTY,
+        dedup_key=f"{PAGERDUTY}:{identity}:{status.value}:{stamp or fallback_key(inbound, 0)}",
+        group_key=f"{PAGERDUTY}:{group}",
         title=title_of(payload.summary if payload else None, event.dedup_key),
         received_at=inbound.received_at,
         status=status,
@@ -180,5 +181,5 @@ def _v2(event: PdEvent, inbound: Inbound) -> list[Alert]:
         labels=labels,
         url=event.links[0].href if event.links else None,
         occurred_at=utc(stamp),
-        fingerprint=f"pagerduty:{identity}",
+        fingerprint=f"{PAGERDUTY}:{identity}",
     )]

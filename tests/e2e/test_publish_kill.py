@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.app import build
+from bot.app.wiring import build
 from bot.chat.slack.api import slack_unescape
 from bot.settings import Settings
 from tests.integration.publish.receiver import SECRET, Receiver

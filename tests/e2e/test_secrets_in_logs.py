@@ -16,7 +16,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.app import Bot, build, web_app
+from bot.app.web import web_app
+from bot.app.wiring import Bot, build
 from bot.settings import Settings
 from bot.storage.migrate import upgrade
 from tests.conftest import POSTGRES_ENV

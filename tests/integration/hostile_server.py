@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import build, web_app
+from bot.app.web import web_app
+from bot.app.wiring import build
 from bot.settings import load
 from tests import serving
 from tests.integration.slack.fake_slack import FakeSlack

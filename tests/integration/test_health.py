@@ -6,7 +6,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.app import build, web_app
+from bot.app.web import web_app
+from bot.app.wiring import build
 from bot.settings import load
 from bot.storage.migrate import upgrade
 from tests.serving import serve

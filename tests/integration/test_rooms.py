@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.app import build
+from bot.app.wiring import build
 from bot.core.models import EventKind
 from bot.core.rooms import BOT, Reaction, RoomMessage, Rooms
 from bot.settings import load

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.app import Bot, build
+from bot.app.wiring import Bot, build
 from bot.core.models import Alert, EventKind, Severity
 from bot.scheduler import Pacemaker
 from bot.settings import load

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.app import templates_from
+from bot.app.team import templates_from
 from bot.chat.local import LocalChat, LocalSession
 from bot.console.signin import SignInLinks
 from bot.content import PLAYBOOKS

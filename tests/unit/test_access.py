@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from bot.app import rules_from
+from bot.app.team import rules_from
 from bot.core import access
 from bot.core.access import Chat, Origin
 from bot.core.errors import Forbidden

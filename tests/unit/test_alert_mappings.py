@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.intake import Inbound, PayloadError
+from bot.core.intake import PayloadError
 from bot.core.models import AlertStatus
 from bot.ingest.mapping import MappedSource, MappingError, MappingSpec, compile_expressions
-from bot.settings import MappingSettings
+from bot.intake import Inbound
+from bot.settings.alerts import MappingSettings
 
 
 def parse(expressions: dict[str, str], body: object, **options) -> list:

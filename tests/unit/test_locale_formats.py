@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import build, role_aliases_from, rules_from, team_renderer
+from bot.app.team import role_aliases_from, rules_from, team_renderer
+from bot.app.wiring import build
 from bot.core.commands import parse
 from bot.core.errors import Invalid
 from bot.core.models import any_role, role_name

@@ -103,7 +103,7 @@ def test_every_entry_point_taking_a_person_canonicalises() -> None:
 
 
 def test_people_from_settings() -> None:
-    from bot.app import people_from
+    from bot.app.team import people_from
     from bot.settings import Settings
 
     settings = Settings(people=[{"name": "Maryam", "ids": [SLACK, TELEGRAM]}])
@@ -124,7 +124,7 @@ def test_a_bound_person_is_reached_under_their_id_on_each_platform() -> None:
 
 
 def test_each_platform_mentions_a_bound_person_under_their_id_there() -> None:
-    from bot.app import slack_chat, telegram_chat
+    from bot.app.chats import slack_chat, telegram_chat
     from bot.core.text import Who, _
     from bot.settings import Settings
     from bot.storage.memory import MemoryStore

@@ -21,7 +21,7 @@ from bot.core.publishing import PublishDelivery
 from bot.core.rules import Route
 from bot.core.text import render
 from bot.i18n import renderer
-from bot.settings import RouteSettings
+from bot.settings.alerts import RouteSettings
 from bot.storage.memory import MemoryRooms, MemoryStore
 from tests.unit.playworld import World, make_world
 

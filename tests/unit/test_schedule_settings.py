@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import schedule_from
+from bot.app.team import schedule_from
 from bot.core.models import Severity
-from bot.settings import ConfigError, load, parse_duration
+from bot.settings import ConfigError, load
+from bot.settings.durations import parse_duration
 
 
 @pytest.mark.parametrize(("given", "seconds"), [

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import templates_from
+from bot.app.team import templates_from
 from bot.content.statements import JinjaTemplates
 from bot.core.models import CrisisKind
 from bot.core.playbooks import TEMPLATE_NAMES, TemplateError

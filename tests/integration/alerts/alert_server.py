@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.app import Bot, build, web_app
+from bot.app.web import web_app
+from bot.app.wiring import Bot, build
 from bot.settings import load
 from tests import serving
 

@@ -12,9 +12,9 @@ import pytest
 from alert_server import Running
 from feed_server import FEEDS, feed_server
 
-from bot.core.intake import GroupCommit, Inbound
 from bot.core.service import Service
 from bot.ingest.feeds import Feed, FeedPoller, parse_feed, plain, unwrap
+from bot.intake import GroupCommit, Inbound
 from bot.storage.memory import MemoryStore
 from tests.serving import free_port
 from tests.unit.support import FakeClock

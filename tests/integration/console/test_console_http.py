@@ -17,7 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.app import Bot, build, sign_in_links, web_app
+from bot.app.console import sign_in_links
+from bot.app.web import web_app
+from bot.app.wiring import Bot, build
 from bot.core.errors import CrisisError, Invalid
 from bot.core.models import CrisisKind
 from bot.settings import load

@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import Bot, build, ready, web_app
+from bot.app.server import ready
+from bot.app.web import web_app
+from bot.app.wiring import Bot, build
 from bot.settings import load
 from tests.integration.slack.fake_slack import FakeSlack
 from tests.serving import Serving, serve

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import CannotStart
+from bot.app.server import CannotStart
 from bot.core.models import EventKind
 from bot.settings import ConfigError, load
 from tests.integration.slack.fake_slack import Channel, FakeSlack

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from bot.app import Bot, build, web_app
+from bot.app.web import web_app
+from bot.app.wiring import Bot, build
 from bot.settings import Settings
 from bot.storage.migrate import upgrade
 from tests.serving import serve

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import telegram_chat
+from bot.app.chats import telegram_chat
 from bot.chat.telegram.api import build_application, space_of
 from bot.chat.telegram.outbound import TelegramChat
 from bot.chat.telegram.pacing import Limits

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import SystemClock
+from bot.app.wiring import SystemClock
 from bot.chat.outbox import Outbox, Pacing
 from bot.chat.telegram.api import build_application
 from bot.chat.telegram.outbound import TelegramChat
