@@ -26,10 +26,10 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser  # type: ignore[import-untyped]
 import httpx
 
-from bot.core.alert_intake import AlertOutcome
 from bot.core.intake import Inbound
 from bot.core.models import Alert, RawDelivery
 from bot.core.ports import Clock
+from bot.core.usecases.alerts import AlertOutcome
 from bot.ingest.common import digest, title_of
 
 log = logging.getLogger("crisisbot.feeds")
