@@ -97,7 +97,7 @@ class Service:
     # -- plumbing ---------------------------------------------------------------------------
 
     def _env(self) -> Env:
-        """The configuration as it is now (tests and the console change it in place)."""
+        """The configuration as it is at this call (its attributes may be set after it is built)."""
         return Env(rules=self.rules, platform=self.platform, schedule=self.schedule,
                    playbooks=self.playbooks, templates=self.templates, language=self.language,
                    publish_to=self.publish_to)
