@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.core.alert_intake import AlertOutcome, RawAlerts
 from bot.core.models import Alert, RawDelivery
+from bot.core.usecases.alerts import AlertOutcome, RawAlerts
 
 KEPT_HEADERS = frozenset({
     # What was sent and by what.

@@ -27,10 +27,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.core.alert_intake import AlertOutcome
 from bot.core.intake import MAX_ALERTS, PayloadError, TooMany
 from bot.core.models import Alert, public_id
 from bot.core.ports import Clock
+from bot.core.usecases.alerts import AlertOutcome
 from bot.intake import Inbound, Parser, Submit
 
 log = logging.getLogger("crisisbot.web")

@@ -279,6 +279,14 @@ def check_current(draft: Draft, version: int) -> None:
                         "{version}.", number=draft.number, version=draft.version))
 
 
+def check_revisable(draft: Draft, *, published: bool) -> None:
+    """An approved draft is final until it is published: then a revision is its correction
+    (who may revise is `bot.core.access`'s `Need.REVISE`)."""
+    if draft.state is DraftState.APPROVED and not published:
+        raise Invalid(_("Draft #{number} is already approved; post a new draft instead.",
+                        number=draft.number))
+
+
 def check_open(incident: Incident) -> None:
     if not incident.is_open:
         raise Invalid(

@@ -1,6 +1,7 @@
-"""The use cases: every change to an incident, its timeline event and its chat notices commit
-together in one unit of work. Platforms call `execute` with parsed commands or the methods
-directly; what the chat must show is queued as `Notice`s and delivered after commit."""
+"""The one entry point adapters call: every use case (`bot.core.usecases`) runs in one unit of
+work, so a change to an incident, its timeline event and its chat notices commit together.
+Platforms call `execute` with parsed commands or the methods directly; what the chat must show
+is queued as `Notice`s and delivered after commit."""
 
 from __future__ import annotations
 
@@ -9,26 +10,16 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any, TypeVar
 
 from bot.core import access, command_registry
 from bot.core import commands as cmd
-from bot.core.alert_intake import AlertIntake
-from bot.core.drills import Drills
-from bot.core.errors import Invalid, NotFound
-from bot.core.insights import Insights, reports_since
+from bot.core.insights import Insights
 from bot.core.models import (
-    STATUS_LABELS,
-    SYSTEM,
     Alert,
     Answer,
     CrisisKind,
-    Decision,
     Draft,
-    DraftState,
-    DraftVersion,
-    EventKind,
     Incident,
     KnownPerson,
     NoticeKind,
@@ -36,37 +27,37 @@ from bot.core.models import (
     Severity,
     Status,
     TimelineEvent,
-    role_name,
 )
-from bot.core.pace import Action, Schedule, due_actions, watched
-from bot.core.playbook_cases import PlaybookCases
-from bot.core.playbooks import (
-    Playbook,
-    StatementTemplates,
-)
+from bot.core.pace import Schedule
+from bot.core.playbooks import Playbook, StatementTemplates, Task
 from bot.core.ports import Clock, SignIn
-from bot.core.publishing import Publishing, was_published
+from bot.core.publication import Publication
 from bot.core.report import Report
-from bot.core.rules import (
-    COMMANDER,
-    Rules,
-    check_current,
-    check_open,
-    check_transition,
-)
-from bot.core.stats import Stats, collect_stats
+from bot.core.rules import Rules
+from bot.core.stats import Stats
+from bot.core.status_board import Board
 from bot.core.store import Store, Unit
-from bot.core.text import N_, Joined, Text, Who, _
+from bot.core.text import Text
 from bot.core.tx import Tx
 from bot.core.usecase import Context, Reply, canonical_people
-from bot.core.usecases import chat_events, console, people, questions
-from bot.core.views import NOT_A_DRAFT
-
-FORGOTTEN_AFTER = timedelta(days=2)
-"""How long a chat event id is remembered (so a re-delivered event is handled once), and an
-unanswered question waits for its reply. Slack retries an event for about an hour and
-Telegram keeps an update for a day: an id older than this will not come again, and the tables
-would otherwise grow with every event."""
+from bot.core.usecases import alerts as intake
+from bot.core.usecases import (
+    chat_events,
+    console,
+    drafts,
+    drills,
+    incidents,
+    pace,
+    people,
+    playbooks,
+    publishing,
+    questions,
+    reports,
+    roles,
+    signin,
+)
+from bot.core.usecases.alerts import AlertOutcome, DigestHints, RawAlerts
+from bot.core.usecases.env import Env
 
 R = TypeVar("R")
 
@@ -82,9 +73,10 @@ class _Later:
 _AFTER_COMMIT: ContextVar[_Later | None] = ContextVar("crisisbot_after_commit", default=None)
 
 
-class Service(AlertIntake, PlaybookCases, Drills, Publishing):
-    """Incidents, roles, drafts and approvals, pace and commands; alert intake, playbooks,
-    drills and publishing come from their mixins."""
+class Service:
+    """Incidents, roles, drafts and approvals, alerts, playbooks, drills, publishing, pace and
+    commands: each method runs its use case in one unit of work, with every person under
+    their one bound id."""
 
     def __init__(self, store: Store, clock: Clock, rules: Rules | None = None, *,
                  platform: str = "local", after_commit: Callable[[], None] | None = None,
@@ -105,8 +97,15 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
         self.publish_to = tuple(publish_to)
         self.sign_in = sign_in
         self.sign_in_ttl = sign_in_ttl
+        self._digest_hints = DigestHints()
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _env(self) -> Env:
+        """The configuration as it is at this call (its attributes may be set after it is built)."""
+        return Env(rules=self.rules, platform=self.platform, schedule=self.schedule,
+                   playbooks=self.playbooks, templates=self.templates, language=self.language,
+                   publish_to=self.publish_to)
 
     async def _run(self, work: Callable[[Tx], Awaitable[R]]) -> R:
         async with self.store.unit() as unit:
@@ -164,351 +163,85 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
                       kind: CrisisKind | None = None, platform: str | None = None,
                       group_key: str | None = None, invite: Sequence[PersonId] = (),
                       drill: bool = False) -> Incident:
-        async def work(tx: Tx) -> Incident:
-            return await self._declare(tx, actor, title, severity=severity, kind=kind,
-                                       platform=platform, group_key=group_key, invite=invite,
-                                       drill=drill)
-
-        return await self._run(work)
-
-    async def _declare(self, tx: Tx, actor: PersonId, title: str, *,
-                       severity: Severity | None, kind: CrisisKind | None,
-                       platform: str | None, group_key: str | None,
-                       invite: Sequence[PersonId], drill: bool,
-                       playbook: str | None = None,
-                       publish_to: tuple[str, ...] | None = None) -> Incident:
-        title = title.strip()
-        if not title:
-            raise Invalid(_("Give the incident a title."))
-        incident = Incident(
-            number=await tx.unit.next_incident_number(),
-            title=title[:200],
-            kind=kind or CrisisKind.OTHER,
-            severity=severity or self.rules.default_severity,
-            status=Status.TRIGGERED,
-            created_at=tx.now,
-            created_by=actor,
-            platform=platform or self.platform,
-            group_key=group_key,
-            drill=drill,
-            publish_to=publish_to,
-        )
-        if actor != SYSTEM:
-            incident.roles[COMMANDER] = [actor]
-        await tx.unit.add_incident(incident)
-        playbook_data = {"playbook": playbook} if playbook else {}
-        await tx.record(incident.number, EventKind.DECLARED, actor, title=incident.title,
-                        severity=incident.severity.value, kind=incident.kind.value,
-                        **playbook_data)
-        await tx.notify(incident.number, NoticeKind.OPEN_SPACE)
-        for person in dict.fromkeys([*incident.responders, *invite]):
-            await tx.notify(incident.number, NoticeKind.INVITE, person=person)
-        await tx.notify(incident.number, NoticeKind.SUMMARY)
-        await self._open_checklist(tx, incident)
-        return incident
+        env = self._env()
+        return await self._run(lambda tx: incidents.declare(
+            tx, env, actor, title, severity=severity, kind=kind, platform=platform,
+            group_key=group_key, invite=invite, drill=drill))
 
     @canonical_people
     async def acknowledge(self, number: int, actor: PersonId) -> Incident:
-        async def work(tx: Tx) -> Incident:
-            incident = await tx.incident(number)
-            check_open(incident)
-            if incident.status is not Status.TRIGGERED:
-                raise Invalid(_("{incident} is already acknowledged.",
-                                incident=incident.public_id))
-            incident.status = Status.ACKNOWLEDGED
-            incident.acknowledged_at = tx.now
-            await tx.record(number, EventKind.ACKNOWLEDGED, actor)
-            if incident.commander is None:
-                incident.roles[COMMANDER] = [actor]
-                await tx.record(number, EventKind.ROLE_ASSIGNED, actor, person=actor,
-                                role=COMMANDER)
-            await tx.unit.update_incident(incident)
-            await tx.say(number, _("{person} acknowledged {incident}; commander: {commander}.",
-                                   person=Who(actor), incident=incident.public_id,
-                                   commander=Who(incident.commander or actor)))
-            await tx.notify(number, NoticeKind.SUMMARY)
-            return incident
-
-        return await self._run(work)
+        return await self._run(lambda tx: incidents.acknowledge(tx, number, actor))
 
     @canonical_people
     async def set_severity(self, number: int, actor: PersonId, severity: Severity) -> Incident:
-        async def work(tx: Tx) -> Incident:
-            incident = await tx.incident(number)
-            check_open(incident)
-            access.permit(self.rules, cmd.SetSeverity, incident, actor)
-            if incident.severity is severity:
-                raise Invalid(_("{incident} is already {severity}.",
-                                incident=incident.public_id, severity=severity.value))
-            old, incident.severity = incident.severity, severity
-            await tx.unit.update_incident(incident)
-            await tx.record(number, EventKind.SEVERITY_CHANGED, actor, **{
-                "from": old.value, "to": severity.value})
-            await tx.say(number, _("{person} changed severity {old} → {new}.", person=Who(actor),
-                                   old=old.value, new=severity.value))
-            await tx.notify(number, NoticeKind.SUMMARY)
-            return incident
-
-        return await self._run(work)
+        return await self._run(lambda tx: incidents.set_severity(tx, self.rules, number, actor,
+                                                                 severity))
 
     @canonical_people
     async def status_update(self, number: int, actor: PersonId, text: str,
                             status: Status | None = None) -> Incident:
         """Post a status update, optionally moving to `responding` / `monitoring`."""
-
-        async def work(tx: Tx) -> Incident:
-            incident = await tx.incident(number)
-            check_open(incident)
-            access.permit(self.rules, cmd.StatusUpdate, incident, actor)
-            if status is not None and status is not incident.status:
-                await self._move(tx, incident, actor, status)
-            if text:
-                await tx.record(number, EventKind.STATUS_UPDATE, actor, text=text,
-                                status=incident.status.value)
-                await tx.say(number, _("Update from {person} ({status}): {text}",
-                                       person=Who(actor), status=STATUS_LABELS[incident.status],
-                                       text=text))
-            await tx.unit.update_incident(incident)
-            await tx.notify(number, NoticeKind.SUMMARY)
-            return incident
-
-        return await self._run(work)
-
-    async def _move(self, tx: Tx, incident: Incident, actor: PersonId, status: Status) -> None:
-        check_transition(incident.status, status)
-        old, incident.status = incident.status, status
-        if incident.acknowledged_at is None and status is not Status.TRIGGERED:
-            incident.acknowledged_at = tx.now
-        # resolved_at is set exactly while resolved, whichever use case made the move
-        incident.resolved_at = tx.now if status is Status.RESOLVED else None
-        await tx.record(incident.number, EventKind.STATUS_CHANGED, actor,
-                        **{"from": old.value, "to": status.value})
+        return await self._run(lambda tx: incidents.status_update(tx, self.rules, number, actor,
+                                                                  text, status))
 
     @canonical_people
     async def assign(self, number: int, actor: PersonId, person: PersonId, role: str,
                      *, remove: bool = False) -> Incident:
-        async def work(tx: Tx) -> Incident:
-            incident = await tx.incident(number)
-            check_open(incident)
-            access.permit(self.rules, cmd.AssignRole, incident, actor)
-            name = self.rules.check_role(role)
-            holders = incident.roles.setdefault(name, [])
-            if remove:
-                if person not in holders:
-                    raise Invalid(_("{person} is not {role} in {incident}.", person=Who(person),
-                                    role=role_name(name), incident=incident.public_id))
-                if name == COMMANDER:
-                    raise Invalid(_("{incident} keeps a commander: hand over command with "
-                                    "“/crisis role <@person> commander”.",
-                                    incident=incident.public_id))
-                holders.remove(person)
-                if not holders:
-                    del incident.roles[name]
-                await tx.record(number, EventKind.ROLE_REMOVED, actor, person=person, role=name)
-                await tx.say(number, _("{person} is no longer {role}.", person=Who(person),
-                                       role=role_name(name)))
-            else:
-                if person in holders:
-                    raise Invalid(_("{person} is already {role} in {incident}.",
-                                    person=Who(person), role=role_name(name),
-                                    incident=incident.public_id))
-                if name == COMMANDER:
-                    holders.clear()
-                holders.append(person)
-                await tx.record(number, EventKind.ROLE_ASSIGNED, actor, person=person, role=name)
-                await tx.say(number, _("{person} is now {role}.", person=Who(person),
-                                       role=role_name(name)))
-                await tx.notify(number, NoticeKind.INVITE, person=person)
-            await tx.unit.update_incident(incident)
-            await tx.notify(number, NoticeKind.SUMMARY)
-            return incident
-
-        return await self._run(work)
+        return await self._run(lambda tx: roles.assign(tx, self.rules, number, actor, person,
+                                                       role, remove=remove))
 
     @canonical_people
     async def note(self, number: int, actor: PersonId, text: str, *,
                    pinned: bool = False, author: PersonId | None = None,
                    link: str | None = None) -> None:
-        """Record a note (or a message the team pinned: its author and a link to it, when the
-        platform has them) in the timeline."""
-
-        async def work(tx: Tx) -> None:
-            incident = await tx.incident(number)
-            access.permit(self.rules, cmd.Note, incident, actor)
-            if not text.strip():
-                raise Invalid(_("A note needs some text."))
-            kind = EventKind.MESSAGE_PINNED if pinned else EventKind.NOTE
-            extra = {k: v for k, v in (("author", author), ("link", link)) if v}
-            await tx.record(number, kind, actor, text=text, **extra)
-
-        await self._run(work)
+        await self._run(lambda tx: incidents.note(tx, self.rules, number, actor, text,
+                                                  pinned=pinned, author=author, link=link))
 
     @canonical_people
     async def resolve(self, number: int, actor: PersonId, summary: str = "") -> Incident:
-        async def work(tx: Tx) -> Incident:
-            incident = await tx.incident(number)
-            check_open(incident)
-            access.permit(self.rules, cmd.Resolve, incident, actor)
-            await self._move(tx, incident, actor, Status.RESOLVED)
-            incident.resolved_at = tx.now
-            await tx.unit.update_incident(incident)
-            await tx.record(number, EventKind.RESOLVED, actor, summary=summary)
-            await tx.say(number, _("{person} resolved {incident}.{summary}", person=Who(actor),
-                                   incident=incident.public_id,
-                                   summary=f" {summary}" if summary else ""))
-            await tx.notify(number, NoticeKind.SUMMARY)
-            await tx.notify(number, NoticeKind.CLOSE_SPACE)
-            return incident
-
-        return await self._run(work)
+        return await self._run(lambda tx: incidents.resolve(tx, self.rules, number, actor,
+                                                            summary))
 
     @canonical_people
     async def reopen(self, number: int, actor: PersonId) -> Incident:
-        async def work(tx: Tx) -> Incident:
-            incident = await tx.incident(number)
-            if incident.is_open:
-                raise Invalid(_("{incident} is not resolved.", incident=incident.public_id))
-            access.permit(self.rules, cmd.Reopen, incident, actor)
-            await self._move(tx, incident, actor, Status.RESPONDING)
-            incident.resolved_at = None
-            await tx.unit.update_incident(incident)
-            await tx.record(number, EventKind.REOPENED, actor)
-            await tx.notify(number, NoticeKind.REOPEN_SPACE)
-            await tx.say(number, _("{person} reopened {incident}.", person=Who(actor),
-                                   incident=incident.public_id))
-            await tx.notify(number, NoticeKind.SUMMARY)
-            return incident
+        return await self._run(lambda tx: incidents.reopen(tx, self.rules, number, actor))
 
-        return await self._run(work)
+    @canonical_people
+    async def set_language(self, number: int, actor: PersonId,
+                           language: str | None) -> Incident:
+        return await self._run(lambda tx: incidents.set_language(tx, self.rules, number, actor,
+                                                                 language))
 
     # -- drafts -----------------------------------------------------------------------------
 
     @canonical_people
     async def post_draft(self, number: int, actor: PersonId, text: str,
                          target: str | None = None) -> Draft:
-        async def work(tx: Tx) -> Draft:
-            incident = await tx.incident(number)
-            check_open(incident)
-            access.permit(self.rules, cmd.PostDraft, incident, actor)
-            if not text.strip():
-                raise Invalid(_("A draft needs some text."))
-            existing = await tx.unit.drafts(number)
-            draft = Draft(number, len(existing) + 1, actor, tx.now,
-                          [DraftVersion(1, text.strip(), actor, tx.now)], target=target)
-            await tx.unit.add_draft(draft)
-            await tx.record(number, EventKind.DRAFT_POSTED, actor, draft=draft.number,
-                            version=1, text=draft.current.text, target=target)
-            await tx.notify(number, NoticeKind.DRAFT, draft=draft.number, version=1)
-            await tx.notify(number, NoticeKind.SUMMARY)
-            return draft
-
-        return await self._run(work)
+        return await self._run(lambda tx: drafts.post_draft(tx, self.rules, number, actor, text,
+                                                            target))
 
     @canonical_people
     async def revise(self, number: int, draft_number: int, actor: PersonId, text: str) -> Draft:
-        """A new version; the old version's approvals no longer count."""
-
-        async def work(tx: Tx) -> Draft:
-            incident = await tx.incident(number)
-            check_open(incident)
-            draft = await tx.draft(incident, draft_number)
-            access.permit(self.rules, cmd.ReviseDraft, incident, actor, draft)
-            if not text.strip():
-                raise Invalid(_("A draft needs some text."))
-            if draft.state is DraftState.APPROVED and not was_published(
-                    draft, await tx.unit.publications(number)):  # a correction is a revision
-                raise Invalid(_("Draft #{number} is already approved; post a new draft instead.",
-                                number=draft.number))
-            version = DraftVersion(draft.version + 1, text.strip(), actor, tx.now)
-            draft.versions.append(version)
-            draft.state = DraftState.PENDING
-            await tx.unit.update_draft(draft)
-            await tx.record(number, EventKind.DRAFT_REVISED, actor, draft=draft.number,
-                            version=version.number, text=version.text)
-            await tx.notify(number, NoticeKind.DRAFT, draft=draft.number, version=version.number)
-            await tx.notify(number, NoticeKind.SUMMARY)
-            return draft
-
-        return await self._run(work)
+        return await self._run(lambda tx: drafts.revise(tx, self.rules, number, draft_number,
+                                                        actor, text))
 
     @canonical_people
     async def decide(self, number: int, actor: PersonId, *, approve: bool,
                      draft_number: int | None = None, reason: str = "",
                      message: str | None = None, version: int | None = None) -> Draft:
-        """Approve or reject a draft (by number, by the message it was posted as, or the latest
-        pending one) under the incident's approval policy. A button names the `version` it was
-        shown for, so a press on an outdated card is refused."""
-
-        async def work(tx: Tx) -> Draft:
-            incident = await tx.incident(number)
-            check_open(incident)
-            draft = await self._find_draft(tx, incident, draft_number, message)
-            if version is not None:
-                check_current(draft, version)
-            access.permit(self.rules, cmd.Approve if approve else cmd.Reject, incident, actor)
-            if approve:
-                step, role = self.rules.approve(incident, draft, actor)
-            else:
-                if not reason.strip():
-                    raise Invalid(_("Say why the draft is rejected."))
-                step, role = None, self.rules.reject(incident, draft, actor)
-            decision = Decision(draft.version, actor, approve, tx.now, step, role,
-                                reason.strip() or None)
-            draft.decisions.append(decision)
-            draft.state = self.rules.state_after(incident, draft, decision)
-            await tx.unit.update_draft(draft)
-            data = {"draft": draft.number, "version": draft.version, "role": role}
-            if approve:
-                await tx.record(number, EventKind.DRAFT_APPROVAL, actor, **data)
-            else:
-                await tx.record(number, EventKind.DRAFT_REJECTED, actor, reason=decision.reason,
-                                **data)
-                await tx.say(number, _("{person} rejected draft #{number}: {reason}",
-                                       person=Who(actor), number=draft.number,
-                                       reason=decision.reason), draft=draft.number,
-                             version=draft.version, thread_of_draft=True)
-            if draft.state is DraftState.APPROVED:
-                approvers = [d.person for d in draft.decisions_on(draft.version) if d.approve]
-                await tx.record(number, EventKind.DRAFT_APPROVED, None, approvers=approvers,
-                                **data)
-                await tx.say(number, _("Draft #{number} is approved and ready to publish. "
-                                       "Approved by {people}.", number=draft.number,
-                                       people=Joined(tuple(Who(p) for p in approvers))),
-                             draft=draft.number, version=draft.version, thread_of_draft=True)
-            await tx.notify(number, NoticeKind.DRAFT, draft=draft.number, version=draft.version)
-            if draft.state is not DraftState.PENDING:
-                await tx.notify(number, NoticeKind.SUMMARY)
-            return draft
-
-        return await self._run(work)
-
-    @staticmethod
-    async def _find_draft(tx: Tx, incident: Incident, number: int | None,
-                          message: str | None) -> Draft:
-        if message is None:
-            return await tx.draft(incident, number)
-        for draft in await tx.unit.drafts(incident.number):
-            version = draft.version_by_message(message)
-            if version is None:
-                continue
-            check_current(draft, version.number)
-            return draft
-        raise NotFound(NOT_A_DRAFT)
+        return await self._run(lambda tx: drafts.decide(
+            tx, self.rules, number, actor, approve=approve, draft_number=draft_number,
+            reason=reason, message=message, version=version))
 
     async def incident_of_message(self, platform: str, message: str) -> Incident | None:
-        """The open incident on `platform` that posted `message` as a draft card: a reaction
-        names only the message."""
+        return await self._run(lambda tx: drafts.incident_of_message(tx, platform, message))
 
-        async def work(tx: Tx) -> Incident | None:
-            for incident in await tx.unit.incidents(open_only=True):
-                if incident.platform != platform:
-                    continue
-                drafts = await tx.unit.drafts(incident.number)
-                if any(d.version_by_message(message) for d in drafts):
-                    return incident
-            return None
-
-        return await self._run(work)
+    @canonical_people
+    async def check_card(self, number: int, actor: PersonId, draft_number: int, version: int,
+                         action: type[cmd.Approve | cmd.Reject | cmd.ReviseDraft],
+                         ) -> tuple[Incident, Draft]:
+        return await self._run(lambda tx: drafts.check_card(tx, self.rules, number, actor,
+                                                            draft_number, version, action))
 
     # -- access -----------------------------------------------------------------------------
 
@@ -523,49 +256,95 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
         through `execute`)."""
         access.admit(origin)
 
+    # -- alerts -----------------------------------------------------------------------------
+
+    async def handle_alert(self, alert: Alert) -> AlertOutcome:
+        return (await self.handle_alerts([alert]))[0]
+
+    async def handle_alerts(self, alerts: Sequence[Alert], *,
+                            raw: Sequence[RawAlerts] = ()) -> list[AlertOutcome]:
+        return await intake.handle_alerts(self._run, self._env(), self._digest_hints,
+                                           alerts, raw)
+
+    async def send_digests(self) -> int:
+        env = self._env()
+        return await self._run(lambda tx: intake.send_digests(tx, env, self._digest_hints))
+
+    # -- playbooks --------------------------------------------------------------------------
+
+    async def tasks(self, number: int) -> list[Task]:
+        return await self._run(lambda tx: playbooks.tasks(tx, number))
+
     @canonical_people
-    async def check_card(self, number: int, actor: PersonId, draft_number: int, version: int,
-                         action: type[cmd.Approve | cmd.Reject | cmd.ReviseDraft],
-                         ) -> tuple[Incident, Draft]:
-        """What pressing a card's button would refuse, refused now (see `access.check_card`);
-        return the incident and the draft."""
+    async def mark_task(self, number: int, actor: PersonId, task_number: int, *,
+                        done: bool = True) -> Task:
+        return await self._run(lambda tx: playbooks.mark_task(tx, self.rules, number, actor,
+                                                              task_number, done=done))
 
-        async def work(tx: Tx) -> tuple[Incident, Draft]:
-            incident = await tx.incident(number)
-            draft = await tx.draft(incident, draft_number)
-            access.check_card(self.rules, incident, draft, actor, version, action)
-            return incident, draft
+    @canonical_people
+    async def assign_task(self, number: int, actor: PersonId, task_number: int,
+                          person: PersonId) -> Task:
+        return await self._run(lambda tx: playbooks.assign_task(tx, self.rules, number, actor,
+                                                                task_number, person))
 
-        return await self._run(work)
+    @canonical_people
+    async def lesson(self, number: int, actor: PersonId, text: str) -> None:
+        await self._run(lambda tx: playbooks.lesson(tx, self.rules, number, actor, text))
+
+    @canonical_people
+    async def draft_from_template(self, number: int, actor: PersonId, name: str,
+                                  target: str | None = None) -> Draft:
+        env = self._env()
+        return await self._run(lambda tx: playbooks.draft_from_template(tx, env, number, actor,
+                                                                        name, target))
+
+    async def _show_templates(self, ctx: Context, number: int | None) -> Reply:
+        env = self._env()
+        return await self._run(lambda tx: playbooks.show_templates(tx, env, ctx, number))
+
+    # -- drills -----------------------------------------------------------------------------
+
+    @canonical_people
+    async def start_drill(self, actor: PersonId, kind: CrisisKind, *,
+                          platform: str | None = None) -> Incident:
+        env = self._env()
+        return await self._run(lambda tx: drills.start_drill(tx, env, actor, kind,
+                                                             platform=platform))
+
+    async def feed_drills(self) -> int:
+        return await drills.feed_drills(self._run, self._env())
+
+    # -- publishing -------------------------------------------------------------------------
+
+    @canonical_people
+    async def publish(self, number: int, actor: PersonId, draft_number: int | None = None, *,
+                      to: Sequence[str] = (), title: str | None = None,
+                      version: int | None = None) -> Publication:
+        env = self._env()
+        return await self._run(lambda tx: publishing.publish(
+            tx, env, number, actor, draft_number, to=to, title=title, version=version))
+
+    async def status_board(self, keep: timedelta = timedelta(days=7)) -> list[Board]:
+        return await self._run(lambda tx: publishing.status_board(tx, keep))
+
+    async def publications(self, incident: int | None = None) -> list[Publication]:
+        return await self._run(lambda tx: publishing.publications(tx, incident))
 
     # -- reading ----------------------------------------------------------------------------
 
     async def incident_for(self, ctx: Context, number: int | None) -> Incident:
-        """The incident a command addresses: named (`INC-7`) or the one owning the space."""
-
-        async def work(tx: Tx) -> Incident:
-            if number is not None:
-                return await tx.incident(number)
-            if ctx.space is not None:
-                found = await tx.unit.incident_by_space(ctx.space.platform, ctx.space.channel)
-                if found is not None:
-                    return found
-            raise Invalid(_("Which incident? Run the command in its channel or name it, "
-                            "e.g. “/crisis ack INC-1”."))
-
-        return await self._run(work)
+        return await self._run(lambda tx: reports.incident_for(tx, ctx, number))
 
     async def load(self, number: int) -> tuple[Incident, list[Draft], list[TimelineEvent],
                                                 list[Alert]]:
-        """Everything known about one incident (for reports and summaries)."""
+        return await self._run(lambda tx: reports.load(tx, number))
 
-        async def work(tx: Tx) -> tuple[Incident, list[Draft], list[TimelineEvent],
-                                          list[Alert]]:
-            incident = await tx.incident(number)
-            return (incident, await tx.unit.drafts(number), await tx.unit.timeline(number),
-                    await tx.unit.alerts(number))
+    async def report(self, number: int) -> Report:
+        return await self._run(lambda tx: reports.report(tx, number))
 
-        return await self._run(work)
+    async def stats(self, since: datetime, *, include_drills: bool = False) -> Stats:
+        return await self._run(lambda tx: reports.stats(tx, since,
+                                                        include_drills=include_drills))
 
     # -- keeping pace -----------------------------------------------------------------------
 
@@ -573,41 +352,7 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
         """Perform every escalation and reminder that is due (see `core/pace.py`); return how
         many. Safe to call at any rate and after any downtime: what was done is in the timeline.
         """
-        now = self.clock.now()
-        async with self.store.unit() as unit:
-            numbers = [i.number for i in await unit.incidents()
-                       if watched(i, self.schedule, now)]
-        performed = 0
-        for number in numbers:
-            performed += await self._run(partial(self._keep_pace, number=number))
-        performed += await self.feed_drills()
-        async with self.store.unit() as unit:
-            await unit.forget(now - FORGOTTEN_AFTER)
-        return performed
-
-    async def _keep_pace(self, tx: Tx, number: int) -> int:
-        """Re-read the incident inside the transaction, so an ack that just landed wins."""
-        incident = await tx.incident(number)
-        series = (await tx.unit.mentions(incident.group_key, tx.now - 2 * self.schedule.pulse_every)
-                  if incident.group_key and self.schedule.pulse_every else [])
-        actions = due_actions(incident, await tx.unit.drafts(number),
-                              await tx.unit.timeline(number), self.schedule, self.rules, tx.now,
-                              series)
-        for action in actions:
-            await self._perform(tx, action)
-        return len(actions)
-
-    @staticmethod
-    async def _perform(tx: Tx, action: Action) -> None:
-        """The timeline event that marks the action done, and its notices, in one transaction."""
-        await tx.record(action.incident, action.event, SYSTEM, **action.data)
-        await tx.say(action.incident, action.message, draft=action.draft,
-                     version=action.version, thread_of_draft=action.draft is not None)
-        if action.dm is not None:
-            for person in action.direct:
-                await tx.notify(action.incident, NoticeKind.DIRECT, person=person, text=action.dm)
-        if action.notice is not None:
-            await tx.notify(action.incident, action.notice)
+        return await pace.tick(self._run, self._env(), self.clock.now())
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -618,35 +363,8 @@ class Service(AlertIntake, PlaybookCases, Drills, Publishing):
     @canonical_people
     async def web_link(self, actor: PersonId) -> Text:
         """A one-time link signing `actor` (under their one bound id, so their roles apply) in
-        to the web console, in the words that tell them how long it lasts."""
-        if self.sign_in is None:
-            raise Invalid(_("This crisisbot has no web console."))
-        link = await self.sign_in.issue(actor, self.sign_in_ttl)
-        minutes = max(1, int(self.sign_in_ttl.total_seconds() // 60))
-        return N_("Your sign-in link to the web console, for you alone, once, within {n} "
-                  "minute: {link}",
-                  "Your sign-in link to the web console, for you alone, once, within {n} "
-                  "minutes: {link}", minutes, link=link)
-
-    # -- reports across the incident and across incidents ------------------------------------
-
-    async def report(self, number: int) -> Report:
-        async def work(tx: Tx) -> Report:
-            incident = await tx.incident(number)
-            return Report(incident, await tx.unit.drafts(number), await tx.unit.timeline(number),
-                          await tx.unit.alerts(number), await tx.unit.tasks(number))
-
-        return await self._run(work)
-
-    async def stats(self, since: datetime, *, include_drills: bool = False) -> Stats:
-        """Incidents opened since `since` (drills only when asked), with their metrics."""
-
-        async def work(tx: Tx) -> Stats:
-            reports = [r for r in await reports_since(tx.unit, since)
-                       if include_drills or not r.incident.drill]
-            return collect_stats(reports, since, tx.now, include_drills=include_drills)
-
-        return await self._run(work)
+        to the web console."""
+        return await signin.web_link(self.sign_in, self.sign_in_ttl, actor)
 
     # -- what adapters need besides commands (platform events, people, questions, console)
 

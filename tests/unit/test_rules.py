@@ -12,7 +12,9 @@ from bot.core.errors import Forbidden, Invalid
 from bot.core.models import (
     Alert,
     CrisisKind,
+    Draft,
     DraftState,
+    DraftVersion,
     EventKind,
     Severity,
     Status,
@@ -22,6 +24,7 @@ from bot.core.rules import (
     ApprovalStep,
     Rules,
     alert_severity,
+    check_revisable,
     check_transition,
     kind_from_hint,
     severity_from_hint,
@@ -116,6 +119,17 @@ def test_alert_severity_takes_the_most_severe_hint() -> None:
                           Severity.SEV4) is Severity.SEV1
     assert alert_severity([alert(None)], Severity.SEV4) is Severity.SEV4
     assert alert_severity([], Severity.SEV2) is Severity.SEV2
+
+
+@pytest.mark.parametrize("state", list(DraftState))
+def test_only_an_approved_draft_not_yet_published_is_final(state: DraftState) -> None:
+    draft = Draft(1, 1, ALICE, START, [DraftVersion(1, "text", ALICE, START)], state=state)
+    check_revisable(draft, published=True)  # a correction of what went out
+    if state is DraftState.APPROVED:
+        with pytest.raises(Invalid, match="already approved"):
+            check_revisable(draft, published=False)
+    else:
+        check_revisable(draft, published=False)
 
 
 # -- approval policy, through the service (the rules as the team meets them) -----------------
