@@ -73,8 +73,9 @@ class InboundWorker:
                 log.exception("inbound round failed (database unreachable?); retrying")
                 soonest = None
             timeout = self.pacing.poll if soonest is None else min(self.pacing.poll, soonest)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            with contextlib.suppress(TimeoutError):  # not `wait_for`: see `Outbox.run`
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def drain(self) -> float | None:
         """Do every due job; return the shortest retry delay scheduled (None: none)."""

@@ -114,8 +114,11 @@ class Outbox:
                 timeout = max(0.0, min(timeout, self._soonest - loop.time()))
             if self._held:
                 timeout = max(0.0, min(timeout, self._renew_at - loop.time()))
+            # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` swallows a
+            # cancellation that arrives as the wake-up does, and `stop()` then waits forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
                 await asyncio.sleep(self.pacing.gather)
 
     async def drain(self) -> int:

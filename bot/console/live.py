@@ -62,8 +62,10 @@ class Changes:
                     yield f"id: {seen}\nevent: change\ndata: {seen}\n\n"
                     continue
                 seen, moved = self._mark, self._moved
+                # `asyncio.timeout`: Python 3.11's `wait_for` can swallow a cancellation.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(moved.wait(), min(self._keepalive, ends - loop.time()))
+                    async with asyncio.timeout(min(self._keepalive, ends - loop.time())):
+                        await moved.wait()
                 if self._mark == seen:
                     yield ": keep-alive\n\n"
         finally:

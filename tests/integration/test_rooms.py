@@ -86,16 +86,20 @@ async def test_an_incident_opened_before_a_restart_gets_its_escalation_after_it(
     assert second.scheduler is not None
     second.scheduler.start()
     try:
-        for _ in range(50):
+        # The channel message and the DM are two notices: wait for both (and an empty
+        # outbox), however slowly a loaded machine delivers them.
+        for _ in range(200):
             texts = await second.local.texts(channel)
-            if texts[-1].startswith("INC-1 is still not acknowledged"):
+            directs = await second.local.directs()
+            async with second.store.unit() as unit:
+                pending = await unit.pending_notices(10)
+            if directs and not pending and texts[-1].startswith("INC-1 is still"):
                 break
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.05)
         assert texts[-1].startswith("INC-1 is still not acknowledged")
-        assert [person for person, _text in await second.local.directs()] == ["local:oncall"]
+        assert [person for person, _text in directs] == ["local:oncall"]
+        assert pending == []  # every notice delivered
         events = (await second.service.load(1))[2]
         assert [e.kind for e in events].count(EventKind.ESCALATION) == 1
-        async with second.store.unit() as unit:
-            assert await unit.pending_notices(10) == []  # every notice delivered
     finally:
         await second.close()
