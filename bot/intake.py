@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.core.models import Alert, RawDelivery
-from bot.core.usecases.alerts import AlertOutcome, RawAlerts
+from bot.core.models import Alert, AlertOutcome, RawAlerts, RawDelivery
 
 KEPT_HEADERS = frozenset({
     # What was sent and by what.

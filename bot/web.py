@@ -28,9 +28,8 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.core.intake import MAX_ALERTS, PayloadError, TooMany
-from bot.core.models import Alert, public_id
+from bot.core.models import Alert, AlertOutcome, public_id
 from bot.core.ports import Clock
-from bot.core.usecases.alerts import AlertOutcome
 from bot.intake import Inbound, Parser, Submit
 
 log = logging.getLogger("crisisbot.web")

@@ -27,6 +27,7 @@ from bot.core.rules import Rules
 from bot.core.store import Store
 from bot.core.text import Renderer, Text, Who
 from bot.settings import ConfigError, Settings
+from bot.storage.send_slots import StoredSendSlots
 
 
 def pacing_from(settings: Settings) -> Pacing:
@@ -113,6 +114,6 @@ def telegram_chat(settings: Settings, rules: Rules, store: Store) -> TelegramCha
                             config.timeout.total_seconds())
     limits = Limits(per_chat_per_second=config.per_chat_per_second,
                     per_group=config.per_group_per_minute, group_window=60.0)
-    return TelegramChat(app, config.chat_id, render_for, store,
+    return TelegramChat(app, config.chat_id, render_for, StoredSendSlots(store),
                         name_pattern=settings.slack.channel_pattern, limits=limits,
                         publishing=settings.publish.configured)

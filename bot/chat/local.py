@@ -14,6 +14,7 @@ from typing import Protocol
 from bot.chat.slack_syntax import emoji
 from bot.core.access import Origin
 from bot.core.commands import Command, Mention, parse
+from bot.core.context import Context, Reply
 from bot.core.delivery import Delivery
 from bot.core.errors import CrisisError
 from bot.core.models import Draft, Incident, PersonId, Space
@@ -21,7 +22,6 @@ from bot.core.ports import Once
 from bot.core.rooms import BOT, Reaction, RoomMessage, Rooms, RoomSpace
 from bot.core.rules import reaction_decision
 from bot.core.text import Joined, Text, Who, _
-from bot.core.usecase import Context, Reply
 from bot.core.views import space_name
 
 RenderFor = Callable[[str | None], Callable[[Text], str]]

@@ -27,6 +27,7 @@ from bot.console.sessions import CSRF_FIELD, CSRF_HEADER, Session, Sessions
 from bot.console.signin import SignInLinks
 from bot.core import commands as cmd
 from bot.core.access import Origin
+from bot.core.context import Context, Reply
 from bot.core.errors import CrisisError
 from bot.core.insights import Insights
 from bot.core.listing import Drills, Filters, Listing
@@ -46,7 +47,6 @@ from bot.core.playbooks import Task
 from bot.core.publication import Publication
 from bot.core.rules import Rules
 from bot.core.text import LANGUAGES, Renderer, Text, _
-from bot.core.usecase import Context, Reply
 from bot.core.views import publishing_text
 
 HERE = Path(__file__).parent

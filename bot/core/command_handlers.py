@@ -9,9 +9,9 @@ from functools import wraps
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.core import commands as cmd
+from bot.core.context import Context, Reply
 from bot.core.playbook_views import task_list_lines
 from bot.core.text import _
-from bot.core.usecase import Context, Reply
 from bot.core.views import publishing_text, timeline_lines
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ from bot.core import command_handlers as handle
 from bot.core import commands as cmd
 from bot.core.access import Need
 from bot.core.command_handlers import Handler
+from bot.core.context import Context, Reply
 from bot.core.text import Text, _
-from bot.core.usecase import Context, Reply
 from bot.core.views import help_lines
 
 if TYPE_CHECKING:

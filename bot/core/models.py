@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -334,6 +334,20 @@ class RawDelivery:
     headers: Mapping[str, str] = field(default_factory=dict)
     webhook_id: str | None = None
     id: int | None = None
+
+
+RawAlerts = tuple[RawDelivery, Sequence[Alert]]
+"""A raw delivery and the alerts parsed from it: what an intake adapter hands the core."""
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    """What became of one alert: the incident it joined (None: a resolve of nothing open),
+    whether it opened that incident, whether it was a re-delivery."""
+
+    incident: int | None
+    opened: bool
+    duplicate: bool
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from bot.core.models import Answer, Draft, Incident, PersonId, Space
+from bot.core.sending import SendRate
 from bot.core.text import Text
 
 
@@ -49,6 +50,19 @@ class Answers(Protocol):
     async def answer(self, answer: Answer) -> str:
         """Send it, ahead of routine messages to the same chat; the id of the message sent
         (the last one, when a long answer took several)."""
+        ...
+
+
+class SendSlots(Protocol):
+    """Turns to speak in a chat, booked where every process sharing the database sees them
+    (the store's `Pacing` role), so a platform's per-chat limits hold across replicas."""
+
+    async def reserve(self, chat: str, now: float, rate: SendRate) -> float:
+        """Book the chat's next slot within `rate`; return when it starts (epoch seconds)."""
+        ...
+
+    async def sent(self, chat: str, slot: float, at: float) -> None:
+        """The call booked at `slot` returned at `at`: the next gap counts from then."""
         ...
 
 

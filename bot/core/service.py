@@ -14,9 +14,11 @@ from typing import Any, TypeVar
 
 from bot.core import access, command_registry
 from bot.core import commands as cmd
+from bot.core.context import Context, Reply, canonical_people
 from bot.core.insights import Insights
 from bot.core.models import (
     Alert,
+    AlertOutcome,
     Answer,
     CrisisKind,
     Draft,
@@ -24,6 +26,7 @@ from bot.core.models import (
     KnownPerson,
     NoticeKind,
     PersonId,
+    RawAlerts,
     Severity,
     Status,
     TimelineEvent,
@@ -39,7 +42,6 @@ from bot.core.status_board import Board
 from bot.core.store import Store, Unit
 from bot.core.text import Text
 from bot.core.tx import Tx
-from bot.core.usecase import Context, Reply, canonical_people
 from bot.core.usecases import alerts as intake
 from bot.core.usecases import (
     chat_events,
@@ -56,7 +58,7 @@ from bot.core.usecases import (
     roles,
     signin,
 )
-from bot.core.usecases.alerts import AlertOutcome, DigestHints, RawAlerts
+from bot.core.usecases.alerts import DigestHints
 from bot.core.usecases.env import Env
 
 R = TypeVar("R")

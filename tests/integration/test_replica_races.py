@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.core.models import Alert
+from bot.core.models import Alert, AlertOutcome
 from bot.core.service import Service
-from bot.core.usecases.alerts import AlertOutcome
 from bot.storage.sql.store import SqlStore
 from tests.unit.support import FakeClock
 

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from bot.chat.local import LocalChat, local_person
 from bot.core.access import Origin
+from bot.core.context import Context
 from bot.core.delivery import Delivery
 from bot.core.models import Incident, Notice, Space, TimelineEvent
 from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.core.text import Text, render
-from bot.core.usecase import Context
 from bot.storage.memory import MemoryRooms, MemoryStore
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

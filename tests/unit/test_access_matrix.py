@@ -20,10 +20,10 @@ from bot.core import commands as cmd
 from bot.core.access import Origin
 from bot.core.command_registry import REGISTRY
 from bot.core.commands import parse
+from bot.core.context import Context
 from bot.core.errors import Forbidden
 from bot.core.models import SYSTEM, CrisisKind
 from bot.core.text import Text
-from bot.core.usecase import Context
 from bot.storage.memory import MemoryStore
 from tests.unit.playworld import World, make_world
 

@@ -7,11 +7,10 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.core.models import Alert, AlertStatus, NoticeKind, RawDelivery, Severity
+from bot.core.models import Alert, AlertOutcome, AlertStatus, NoticeKind, RawDelivery, Severity
 from bot.core.rules import Route, Rules
 from bot.core.service import Service
 from bot.core.text import render
-from bot.core.usecases.alerts import AlertOutcome
 from bot.intake import GroupCommit, Inbound
 from bot.storage.memory import MemoryStore
 from tests.unit.support import FakeClock

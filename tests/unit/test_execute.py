@@ -7,10 +7,10 @@ import pytest
 from bot.chat.slack_syntax import read_mention
 from bot.core.access import Origin
 from bot.core.commands import Mention, parse
+from bot.core.context import Context, Reply
 from bot.core.errors import Forbidden, Invalid, NotFound
 from bot.core.models import CrisisKind, DraftState, EventKind, Severity, Space, Status
 from bot.core.text import render
-from bot.core.usecase import Context, Reply
 from tests.unit.support import ALICE, BOB, CAROL, DAVE, MALLORY, FakeClock, World
 
 

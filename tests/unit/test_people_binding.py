@@ -10,11 +10,11 @@ import pytest
 from bot.chat.slack_syntax import read_mention
 from bot.core import commands as cmd
 from bot.core.access import Origin
+from bot.core.context import Context
 from bot.core.errors import Forbidden, Invalid
 from bot.core.models import DraftState, EventKind, Severity
 from bot.core.rules import Rules
 from bot.core.service import Service
-from bot.core.usecase import Context
 from tests.unit.support import ALICE, BOB, World, make_world
 
 SLACK, TELEGRAM = "slack:U123", "telegram:93372553"

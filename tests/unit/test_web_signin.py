@@ -14,9 +14,9 @@ from bot.console.signin import SignInLinks
 from bot.core import access
 from bot.core.access import Origin
 from bot.core.commands import parse
+from bot.core.context import Context
 from bot.core.errors import Forbidden
 from bot.core.rules import Rules
-from bot.core.usecase import Context
 from bot.logsafe import MASK, Redactor
 from bot.storage.memory import MemoryStore
 from tests.unit.playworld import MemoryLinks, make_world

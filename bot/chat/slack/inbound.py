@@ -27,13 +27,13 @@ from bot.chat.slack.outbound import SlackChat
 from bot.chat.slack_syntax import emoji, read_mention
 from bot.core.access import Origin
 from bot.core.commands import Command, parse
+from bot.core.context import Context, Reply
 from bot.core.errors import CrisisError
 from bot.core.models import Alert, Draft, Incident, PersonId, Space, TimelineEvent
 from bot.core.ports import RetryLater
 from bot.core.publication import Publication
 from bot.core.rules import reaction_decision
 from bot.core.text import Text, _
-from bot.core.usecase import Context, Reply
 
 log = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ from bot.chat.telegram.outbound import TelegramChat
 from bot.chat.telegram.words import VERBS, command_words, reader_language, with_text_mentions
 from bot.core import access
 from bot.core import commands as cmd
+from bot.core.context import Context, Reply
 from bot.core.errors import CrisisError, NotFound
 from bot.core.models import (
     Alert,
@@ -46,7 +47,6 @@ from bot.core.ports import RetryLater
 from bot.core.publication import Publication
 from bot.core.rules import reaction_decision
 from bot.core.text import Text, Who, _
-from bot.core.usecase import Context, Reply
 from bot.core.views import NOT_A_DRAFT
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,7 @@ from telegram.error import BadRequest, Forbidden
 from bot.chat.telegram.api import PLATFORM, TelegramApp, call, space_of, telegram_id, where
 from bot.chat.telegram.pacing import Limits, Pacer
 from bot.core.models import Answer, Draft, DraftState, Incident, PersonId, Severity, Space
-from bot.core.ports import Once
-from bot.core.store import Store
+from bot.core.ports import Once, SendSlots
 from bot.core.text import Text, Who, _
 from bot.core.views import SPACE_PATTERN, space_name
 
@@ -44,12 +43,12 @@ class TelegramChat:
     platform = PLATFORM
 
     def __init__(self, app: TelegramApp, chat_id: int | None, render_for: RenderFor,
-                 store: Store, *, name_pattern: str = SPACE_PATTERN,
+                 slots: SendSlots, *, name_pattern: str = SPACE_PATTERN,
                  limits: Limits | None = None, publishing: bool = False) -> None:
         self.app = app
         self.publishing = publishing
         """Approved cards carry a Publish button (a destination is configured)."""
-        self.pacer = Pacer(store, limits or Limits())
+        self.pacer = Pacer(slots, limits or Limits())
         """Every message-making call to a chat takes a turn here first (see `paced`)."""
         self.name_pattern = name_pattern
         self.bot: Bot = app.bot

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from bot.chat.telegram.api import PLATFORM
+from bot.core.ports import SendSlots
 from bot.core.sending import SendRate
-from bot.core.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,8 @@ class _Gate:
 
 @dataclass
 class Pacer:
-    """Turns to speak in a chat, within `limits` for every process sharing `store`: a turn
-    books its slot in the database (`Unit.reserve_send`: after the chat's previous message by
+    """Turns to speak in a chat, within `limits` for every process sharing `slots`: a turn
+    books its slot in the database (`SendSlots.reserve`: after the chat's previous message by
     `1 / per_chat_per_second` and, in a group, its `per_group`-th last by `group_window`), and
     its stamp moves to when the call *returns*, so Telegram sees the spacing even if requests
     travel at different speeds. (A leaky bucket such as `aiolimiter` allows a full burst on top
@@ -83,7 +83,7 @@ class Pacer:
     does.) In one process a chat's turns are taken one at a time, urgent ones first.
     """
 
-    store: Store
+    slots: SendSlots
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], float] = time.time
     _gates: dict[int, _Gate] = field(default_factory=dict)
@@ -93,8 +93,7 @@ class Pacer:
         """Wait for `chat`'s next slot, then hold it while the caller makes its one call."""
         key = f"{PLATFORM}:{chat}"
         async with self._gates.setdefault(chat, _Gate()).turn(0 if urgent else 1):
-            async with self.store.unit() as unit:
-                slot = await unit.reserve_send(key, self.clock(), self.rate(chat))
+            slot = await self.slots.reserve(key, self.clock(), self.rate(chat))
             wait = slot - self.clock()
             if wait > 0:
                 log.debug("pacing Telegram chat %s: waiting %.2f s", chat, wait)
@@ -102,8 +101,7 @@ class Pacer:
             try:
                 yield
             finally:
-                async with self.store.unit() as unit:
-                    await unit.sent(key, slot, self.clock())
+                await self.slots.sent(key, slot, self.clock())
 
     def rate(self, chat: int) -> SendRate:
         """The group window applies to groups (negative ids), not to private chats."""

@@ -12,9 +12,10 @@ from functools import partial
 from bot.core.models import (
     SYSTEM,
     Alert,
+    AlertOutcome,
     AlertStatus,
     EventKind,
-    RawDelivery,
+    RawAlerts,
     public_id,
 )
 from bot.core.rules import alert_severity
@@ -25,17 +26,6 @@ from bot.core.tx import Tx
 from bot.core.usecases.env import Env, Run
 from bot.core.usecases.incidents import declare
 from bot.core.views import alerts_digest_text
-
-
-@dataclass(frozen=True)
-class AlertOutcome:
-    incident: int | None
-    opened: bool
-    duplicate: bool
-
-
-RawAlerts = tuple[RawDelivery, Sequence[Alert]]
-"""A raw delivery and the alerts parsed from it."""
 
 
 @dataclass

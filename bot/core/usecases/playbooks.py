@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from bot.core import access
 from bot.core import commands as cmd
+from bot.core.context import Context, Reply
 from bot.core.errors import Invalid, NotFound
 from bot.core.models import CrisisKind, Draft, EventKind, Incident, NoticeKind, PersonId
 from bot.core.playbook_views import NO_TEMPLATES, checklist_message, template_lines
@@ -14,7 +15,6 @@ from bot.core.playbooks import Playbook, StatementTemplates, Task, TemplateError
 from bot.core.rules import Rules
 from bot.core.text import Joined, Who, _
 from bot.core.tx import Tx
-from bot.core.usecase import Context, Reply
 from bot.core.usecases.drafts import post_draft
 from bot.core.usecases.env import Env
 from bot.core.usecases.reports import incident_for

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.core.context import Context
 from bot.core.errors import Invalid
 from bot.core.insights import reports_since
 from bot.core.models import Alert, Draft, Incident, TimelineEvent
@@ -12,7 +13,6 @@ from bot.core.report import Report
 from bot.core.stats import Stats, collect_stats
 from bot.core.text import _
 from bot.core.tx import Tx
-from bot.core.usecase import Context
 
 
 async def incident_for(tx: Tx, ctx: Context, number: int | None) -> Incident:

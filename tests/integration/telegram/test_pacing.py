@@ -23,6 +23,7 @@ from bot.core.text import Who, _
 from bot.i18n import renderer
 from bot.settings import Settings
 from bot.storage.memory import MemoryStore
+from bot.storage.send_slots import StoredSendSlots
 
 from .fake_api import CHAT_ID, FakeTelegram
 from .harness import TOKEN
@@ -37,8 +38,8 @@ async def paced_chat(limits: Limits) -> AsyncIterator[tuple[FakeTelegram, Telegr
     def render_for(language: str | None, mention: object) -> object:
         return renderer(language or "en", mention)  # type: ignore[arg-type]
 
-    chat = TelegramChat(app, CHAT_ID, render_for, MemoryStore(),  # type: ignore[arg-type]
-                        limits=limits)
+    chat = TelegramChat(app, CHAT_ID, render_for, StoredSendSlots(MemoryStore()),
+                        limits=limits)  # type: ignore[arg-type]
     await app.initialize()
     try:
         yield fake, chat

@@ -23,6 +23,7 @@ from bot.core.models import SYSTEM, Severity
 from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.i18n import renderer
+from bot.storage.send_slots import StoredSendSlots
 from bot.storage.sql.store import SqlStore
 
 from .fake_api import CHAT_ID, FakeTelegram
@@ -53,7 +54,7 @@ async def replica(url: str, fake: FakeTelegram) -> AsyncIterator[tuple[SqlStore,
     def render_for(language: str | None, mention: Any) -> Any:
         return renderer(language or "en", mention)
 
-    chat = TelegramChat(app, CHAT_ID, render_for, store, limits=LIMITS)
+    chat = TelegramChat(app, CHAT_ID, render_for, StoredSendSlots(store), limits=LIMITS)
     # One notice per claim: while one replica waits for the chat, the other claims the next
     # incident's notices, so both speak in the group at the same time.
     outbox = Outbox(store, Delivery(store, {chat.platform: chat}, Rules()), SystemClock(),
