@@ -4,8 +4,10 @@ thread reply) is stored before the platform hears "received" and carried out her
 A transient failure (Slack's 5xx or 429, a lost connection, a busy database) is retried with
 the outbox's backoff, so an acknowledged event is never lost; other failures are retried up to
 `max_attempts`, then given up and logged. Jobs are claimed with a lease, so with several
-processes each is done by one, and a job whose process died comes due again when its lease
-ends.
+processes each is done by one. Claims carry the claiming process's identity, as the outbox's
+do (`claimant.py`): a process takes back at once, when it starts and then every poll, the jobs
+of a dead process on its host (a 📌 handled when the process was killed reaches the timeline
+seconds after the restart); those of a process elsewhere come due when their lease ends.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from bot.chat import claimant
 from bot.chat.outbox import Pacing
 from bot.core.models import InboundJob
 from bot.core.ports import Clock, RetryLater, Store
@@ -30,12 +33,17 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 class InboundWorker:
     def __init__(self, store: Store, clock: Clock, pacing: Pacing | None = None, *,
-                 jitter: Callable[[], float] = random.random) -> None:
+                 jitter: Callable[[], float] = random.random, holder: str | None = None,
+                 dead: Callable[[str], bool] = claimant.dead) -> None:
         self.store = store
         self.clock = clock
         self.pacing = pacing or Pacing()
         self.handlers: dict[str, Handler] = {}
         self._jitter = jitter
+        self.holder = holder or claimant.identity()
+        self._reclaim = claimant.Reclaimer(
+            store, "inbound jobs", self.holder, lambda unit, at: unit.inbound_holders(at),
+            lambda unit, gone: unit.free_inbound(gone), interval=self.pacing.poll, dead=dead)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -76,13 +84,16 @@ class InboundWorker:
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def drain(self) -> float | None:
-        """Do every due job; return the shortest retry delay scheduled (None: none)."""
+        """Do every due job (after freeing dead processes' claims, at most once a poll);
+        return the shortest retry delay scheduled (None: none)."""
         soonest: float | None = None
+        await self._reclaim(asyncio.get_running_loop().time(), self.clock.now())
         while True:
             now = self.clock.now()
             async with self.store.unit() as unit:
                 jobs = await unit.claim_inbound(
-                    now, now + timedelta(seconds=self.pacing.lease), self.pacing.batch)
+                    now, now + timedelta(seconds=self.pacing.lease), self.pacing.batch,
+                    self.holder)
             if not jobs:
                 return soonest
             for delay in await asyncio.gather(*(self._do(job) for job in jobs)):

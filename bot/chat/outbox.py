@@ -70,8 +70,10 @@ class Outbox:
         """Ids of claimed notices not yet delivered or given back: their leases are renewed."""
         self._renew_at = 0.0
         self.holder = holder or claimant.identity()
-        self._dead = dead
-        self._reclaim_at = 0.0
+        self._reclaim = claimant.Reclaimer(
+            store, "notices", self.holder, lambda unit, at: unit.notice_holders(at),
+            lambda unit, gone: unit.free_claims(gone), interval=self.pacing.poll, dead=dead)
+        """Frees dead processes' claims (at most once a poll interval)."""
 
     def wake(self) -> None:
         """Deliver now (called after every commit that queued notices)."""
@@ -104,7 +106,7 @@ class Outbox:
             try:
                 await self._renew(loop.time())
                 await self._round()
-                if await self._reclaim(loop.time()):
+                if await self._reclaim(loop.time(), self.clock.now()):
                     continue  # claim what was just freed
             except Exception:
                 log.exception("outbox round failed (database unreachable?); retrying")
@@ -121,7 +123,7 @@ class Outbox:
         """Claim and deliver until nothing is due; return how many notices were delivered.
         Queues are delivered side by side, each one's notices strictly in order."""
         delivered = 0
-        await self._reclaim(asyncio.get_running_loop().time())
+        await self._reclaim(asyncio.get_running_loop().time(), self.clock.now())
         while True:
             queues = await self._claim()
             if not queues:
@@ -154,21 +156,6 @@ class Outbox:
         for notice in claimed:
             queues.setdefault(notice.queue, []).append(notice)
         return list(queues.values())
-
-    async def _reclaim(self, now: float) -> int:
-        """Free the claims of dead processes on this host (at most once a poll interval);
-        return how many notices were freed."""
-        if now < self._reclaim_at:
-            return 0
-        self._reclaim_at = now + self.pacing.poll
-        async with self.store.unit() as unit:
-            holders = await unit.notice_holders(self.clock.now())
-            gone = [h for h in holders if h != self.holder and self._dead(h)]
-            freed = await unit.free_claims(gone)
-        if freed:
-            log.warning("took back %d notices claimed by %s, no longer running", freed,
-                        ", ".join(gone))
-        return freed
 
     async def _renew(self, now: float) -> None:
         """Extend the leases of what is still being delivered, a third of a lease ahead."""
