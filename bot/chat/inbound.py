@@ -13,7 +13,6 @@ seconds after the restart); those of a process elsewhere come due when their lea
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -21,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.chat import claimant
-from bot.chat.outbox import Pacing
+from bot.chat.outbox import Pacing, woken
 from bot.core.models import InboundJob
 from bot.core.ports import Clock, RetryLater, Store
 
@@ -65,10 +64,12 @@ class InboundWorker:
             self._task = asyncio.create_task(self.run(), name="crisisbot-inbound")
 
     async def stop(self) -> None:
+        """Stop the worker; a job in hand stays claimed and comes due again (see above)."""
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # `gather`, not `suppress(CancelledError)`: a cancellation of the caller itself
+            # (a shutdown's timeout) must not be swallowed here.
+            await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
     async def run(self) -> None:
@@ -80,8 +81,7 @@ class InboundWorker:
                 log.exception("inbound round failed (database unreachable?); retrying")
                 soonest = None
             timeout = self.pacing.poll if soonest is None else min(self.pacing.poll, soonest)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await woken(self._wake, timeout)
 
     async def drain(self) -> float | None:
         """Do every due job (after freeing dead processes' claims, at most once a poll);

@@ -115,8 +115,7 @@ class Outbox:
                 timeout = max(0.0, min(timeout, self._soonest - loop.time()))
             if self._held:
                 timeout = max(0.0, min(timeout, self._renew_at - loop.time()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            if await woken(self._wake, timeout):
                 await asyncio.sleep(self.pacing.gather)
 
     async def drain(self) -> int:
@@ -226,6 +225,19 @@ class Outbox:
         ceiling = min(self.pacing.max_backoff,
                       self.pacing.backoff * 2.0 ** max(0, attempts - 1))
         return float(ceiling * (0.5 + self._jitter() / 2))
+
+
+async def woken(wake: asyncio.Event, within: float) -> bool:
+    """Wait until `wake` is set (True) or `within` seconds pass (False).
+
+    Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives while the
+    awaited event is being set (it returns instead of raising), so a worker woken at the moment
+    it was stopped polled on forever, and `stop()`, and the server's shutdown with it, waited
+    for it forever (the intermittent hang of the fault scenarios, #18)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within):
+            return await wake.wait()
+    return False
 
 
 def _id(notice: Notice) -> int:

@@ -20,11 +20,8 @@ from bot.settings import ConfigError, load
 from tests.integration.slack.fake_slack import Channel, FakeSlack
 from tests.integration.slack.harness import Running, start, until
 
-# Known flake, to fix next: now and then (about 1 run in 25 of the pins test; once another test
-# of this module) a scenario hangs: the bot stops answering /slack/events or the store, not yet
-# traced. Each test is bounded, so a hang is a quick failure, and retried, so CI reports it only
-# when it repeats.
-pytestmark = [pytest.mark.timeout(60), pytest.mark.flaky(reruns=2)]
+# Bounded, so a hang fails one scenario quickly, with its stacks.
+pytestmark = pytest.mark.timeout(60)
 
 COMMANDER, HELPER = "U0CMD", "U0HLP"
 ACK_LIMIT = 3.0
