@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.chat import claimant
-from bot.chat.outbox import Pacing, woken
+from bot.chat.outbox import Pacing, stopping, woken
 from bot.core.models import InboundJob
 from bot.core.ports import Clock, RetryLater, Store
 
@@ -78,6 +78,8 @@ class InboundWorker:
             try:
                 soonest = await self.drain()
             except Exception:
+                if stopping():
+                    raise
                 log.exception("inbound round failed (database unreachable?); retrying")
                 soonest = None
             timeout = self.pacing.poll if soonest is None else min(self.pacing.poll, soonest)

@@ -109,6 +109,8 @@ class Outbox:
                 if await self._reclaim(loop.time(), self.clock.now()):
                     continue  # claim what was just freed
             except Exception:
+                if stopping():
+                    raise
                 log.exception("outbox round failed (database unreachable?); retrying")
             timeout = self.pacing.poll
             if self._soonest is not None:
@@ -238,6 +240,14 @@ async def woken(wake: asyncio.Event, within: float) -> bool:
         async with asyncio.timeout(within):
             return await wake.wait()
     return False
+
+
+def stopping() -> bool:
+    """Is this task being cancelled? An error raised while a cancelled round unwinds (a unit
+    cut short in its commit makes SQLAlchemy refuse to close the session) replaces the
+    `CancelledError`: a worker that took it for a failed round and went on would never stop."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _id(notice: Notice) -> int:
