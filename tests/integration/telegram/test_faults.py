@@ -11,9 +11,7 @@ test of its own that holds the bot to that one copy."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 import pytest
 
 from bot.core.models import EventKind
+from tests.integration.slack.test_faults import settled
 
 from .fake_api import BOT_USERNAME, CHAT_ID
 from .faulty_api import FaultyTelegram
@@ -101,17 +100,6 @@ async def work(room: Room) -> list[int]:
     return said
 
 
-async def settled(room: Room, within: float = 30.0) -> None:
-    async def pending() -> int:
-        async with room.bot.store.unit() as unit:
-            return len(await unit.pending_notices(1000))
-
-    deadline = time.monotonic() + within
-    while await pending():
-        assert time.monotonic() < deadline, "the outbox did not drain"
-        await asyncio.sleep(0.1)
-
-
 async def timeline_notes(room: Room) -> list[str]:
     events = (await room.bot.service.load(1))[2]
     return sorted(str(e.data["text"]) for e in events if e.kind is EventKind.NOTE)
@@ -138,7 +126,7 @@ async def test_one_topic_one_summary_whatever_fails(tmp_path: Path, fake: Faulty
     async with running(tmp_path, forum=True, webhook=True, fake=fake, outbox=FAST) as room:
         declared = await declare(room)
         said = await work(room)
-        await settled(room)
+        await settled(room.bot.store)
         assert await timeline_notes(room) == ["first note", "second note"]
     assert_exactly_once(room, tmp_path / "crisisbot.db", [declared, *said])
 
@@ -156,7 +144,7 @@ async def test_plain_group_sends_its_incident_message_once_when_the_pin_fails(
                            outbox=FAST) as room:
             declared = await declare(room)
             said = await work(room)
-            await settled(room)
+            await settled(room.bot.store)
         roots = [m for m in fake.messages.values() if "continues in replies" in m["text"]]
         assert len(roots) == 1
         assert roots[0].get("pinned")
@@ -173,7 +161,7 @@ async def test_every_notice_once_under_seeded_chaos(tmp_path: Path, fake: Faulty
     async with running(tmp_path, forum=True, webhook=True, fake=fake, outbox=FAST) as room:
         declared = await declare(room)
         said = await work(room)
-        await settled(room, within=40)
+        await settled(room.bot.store, within=40)
         assert await timeline_notes(room) == ["first note", "second note"]
     assert_exactly_once(room, tmp_path / "crisisbot.db", [declared, *said])
 
@@ -184,10 +172,10 @@ async def test_a_lost_answer_to_a_send_repeats_that_one_message_only(
     outbox cannot look for it and posts it again. Nothing else is doubled."""
     async with running(tmp_path, forum=True, webhook=True, fake=fake, outbox=FAST) as room:
         declared = await declare(room)
-        await settled(room)
+        await settled(room.bot.store)
         fake.fail("sendMessage", "lost")
         said = await work(room)
-        await settled(room)
+        await settled(room.bot.store)
         assert await timeline_notes(room) == ["first note", "second note"]
     assert_exactly_once(room, tmp_path / "crisisbot.db", [declared, *said[1:]], repeated=1)
     assert len(room.replies_to(said[0])) == 2
