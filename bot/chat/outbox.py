@@ -80,6 +80,11 @@ class Outbox:
         """Deliver now (called after every commit that queued notices)."""
         self._wake.set()
 
+    @property
+    def running(self) -> bool:
+        """The background worker runs (`start`): it delivers whatever a commit queues."""
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         """Run the worker in the background; call from inside the running event loop."""
         if self._task is None:
