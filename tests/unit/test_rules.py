@@ -354,6 +354,9 @@ async def test_check_card_refuses_what_the_use_case_would_refuse() -> None:
         await check(n, BOB, 1, 1, cmd.ReviseDraft)
     with pytest.raises(Forbidden, match="needs a role"):
         await check(n, MALLORY, 1, 1, cmd.ReviseDraft)
+    await world.service.decide(n, BOB, approve=True)  # SEV3: one approval approves it
+    with pytest.raises(Invalid, match="already approved; post a new draft instead"):
+        await check(n, ALICE, 1, 1, cmd.ReviseDraft)  # final until published: no text asked
     await world.service.resolve(n, ALICE)
     with pytest.raises(Invalid, match="is resolved"):
         await check(n, BOB, 1, 1, cmd.Reject)

@@ -50,8 +50,7 @@ async def revise(tx: Tx, rules: Rules, number: int, draft_number: int, actor: Pe
     access.permit(rules, cmd.ReviseDraft, incident, actor, draft)
     if not text.strip():
         raise Invalid(_("A draft needs some text."))
-    check_revisable(draft, published=draft.state is DraftState.APPROVED and was_published(
-        draft, await tx.unit.publications(number)))
+    await _check_revisable(tx, draft)
     version = DraftVersion(draft.version + 1, text.strip(), actor, tx.now)
     draft.versions.append(version)
     draft.state = DraftState.PENDING
@@ -145,4 +144,13 @@ async def check_card(tx: Tx, rules: Rules, number: int, actor: PersonId, draft_n
     incident = await tx.incident(number)
     draft = await tx.draft(incident, draft_number)
     access.check_card(rules, incident, draft, actor, version, action)
+    if action is cmd.ReviseDraft:
+        await _check_revisable(tx, draft)
     return incident, draft
+
+
+async def _check_revisable(tx: Tx, draft: Draft) -> None:
+    """`rules.check_revisable`, with whether the approved draft went out."""
+    published = draft.state is DraftState.APPROVED and was_published(
+        draft, await tx.unit.publications(draft.incident))
+    check_revisable(draft, published=published)
