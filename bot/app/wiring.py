@@ -76,13 +76,16 @@ class Bot:
 
 
 def build_scheduler(bot: Bot) -> Pacemaker:
-    """Tick, then deliver what is due (claimed like the outbox worker does, so the two never
-    send one notice twice); on PostgreSQL only the lock holder ticks. Not started here: `serve`
-    starts it inside its event loop."""
+    """Tick; on PostgreSQL only the lock holder ticks. What a tick queues is the outbox
+    worker's to deliver (the commit wakes it); a bot whose worker is not running (a test, a
+    one-shot) delivers it in the tick. Not started here: `serve` starts it inside its event
+    loop. (Draining in every tick while the worker ran let a steady flow of notices hold one
+    tick, and the reminders behind it, for as long as the flow lasted.)"""
 
     async def tick() -> None:
         await bot.service.tick()
-        await bot.outbox.drain()
+        if not bot.outbox.running:
+            await bot.outbox.drain()
 
     url = bot.settings.database_url
     leader: Leader | None = AdvisoryLock(url) if url.startswith("postgresql") else None

@@ -4,21 +4,23 @@ thread reply) is stored before the platform hears "received" and carried out her
 A transient failure (Slack's 5xx or 429, a lost connection, a busy database) is retried with
 the outbox's backoff, so an acknowledged event is never lost; other failures are retried up to
 `max_attempts`, then given up and logged. Jobs are claimed with a lease, so with several
-processes each is done by one, and a job whose process died comes due again when its lease
-ends.
+processes each is done by one. Claims carry the claiming process's identity, as the outbox's
+do (`claimant.py`): a process takes back at once, when it starts and then every poll, the jobs
+of a dead process on its host (a 📌 handled when the process was killed reaches the timeline
+seconds after the restart); those of a process elsewhere come due when their lease ends.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from bot.chat.outbox import Pacing
+from bot.chat import claimant
+from bot.chat.outbox import Pacing, stopping, woken
 from bot.core.models import InboundJob
 from bot.core.ports import Clock, RetryLater
 from bot.core.store import Store
@@ -31,12 +33,17 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 class InboundWorker:
     def __init__(self, store: Store, clock: Clock, pacing: Pacing | None = None, *,
-                 jitter: Callable[[], float] = random.random) -> None:
+                 jitter: Callable[[], float] = random.random, holder: str | None = None,
+                 dead: Callable[[str], bool] = claimant.dead) -> None:
         self.store = store
         self.clock = clock
         self.pacing = pacing or Pacing()
         self.handlers: dict[str, Handler] = {}
         self._jitter = jitter
+        self.holder = holder or claimant.identity()
+        self._reclaim = claimant.Reclaimer(
+            store, "inbound jobs", self.holder, lambda unit, at: unit.inbound_holders(at),
+            lambda unit, gone: unit.free_inbound(gone), interval=self.pacing.poll, dead=dead)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -58,10 +65,12 @@ class InboundWorker:
             self._task = asyncio.create_task(self.run(), name="crisisbot-inbound")
 
     async def stop(self) -> None:
+        """Stop the worker; a job in hand stays claimed and comes due again (see above)."""
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # `gather`, not `suppress(CancelledError)`: a cancellation of the caller itself
+            # (a shutdown's timeout) must not be swallowed here.
+            await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
     async def run(self) -> None:
@@ -70,21 +79,24 @@ class InboundWorker:
             try:
                 soonest = await self.drain()
             except Exception:
+                if stopping():
+                    raise
                 log.exception("inbound round failed (database unreachable?); retrying")
                 soonest = None
             timeout = self.pacing.poll if soonest is None else min(self.pacing.poll, soonest)
-            with contextlib.suppress(TimeoutError):  # not `wait_for`: see `Outbox.run`
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
+            await woken(self._wake, timeout)
 
     async def drain(self) -> float | None:
-        """Do every due job; return the shortest retry delay scheduled (None: none)."""
+        """Do every due job (after freeing dead processes' claims, at most once a poll);
+        return the shortest retry delay scheduled (None: none)."""
         soonest: float | None = None
+        await self._reclaim(asyncio.get_running_loop().time(), self.clock.now())
         while True:
             now = self.clock.now()
             async with self.store.unit() as unit:
                 jobs = await unit.claim_inbound(
-                    now, now + timedelta(seconds=self.pacing.lease), self.pacing.batch)
+                    now, now + timedelta(seconds=self.pacing.lease), self.pacing.batch,
+                    self.holder)
             if not jobs:
                 return soonest
             for delay in await asyncio.gather(*(self._do(job) for job in jobs)):

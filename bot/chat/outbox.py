@@ -71,12 +71,19 @@ class Outbox:
         """Ids of claimed notices not yet delivered or given back: their leases are renewed."""
         self._renew_at = 0.0
         self.holder = holder or claimant.identity()
-        self._dead = dead
-        self._reclaim_at = 0.0
+        self._reclaim = claimant.Reclaimer(
+            store, "notices", self.holder, lambda unit, at: unit.notice_holders(at),
+            lambda unit, gone: unit.free_claims(gone), interval=self.pacing.poll, dead=dead)
+        """Frees dead processes' claims (at most once a poll interval)."""
 
     def wake(self) -> None:
         """Deliver now (called after every commit that queued notices)."""
         self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        """The background worker runs (`start`): it delivers whatever a commit queues."""
+        return self._task is not None and not self._task.done()
 
     def start(self) -> None:
         """Run the worker in the background; call from inside the running event loop."""
@@ -105,27 +112,25 @@ class Outbox:
             try:
                 await self._renew(loop.time())
                 await self._round()
-                if await self._reclaim(loop.time()):
+                if await self._reclaim(loop.time(), self.clock.now()):
                     continue  # claim what was just freed
             except Exception:
+                if stopping():
+                    raise
                 log.exception("outbox round failed (database unreachable?); retrying")
             timeout = self.pacing.poll
             if self._soonest is not None:
                 timeout = max(0.0, min(timeout, self._soonest - loop.time()))
             if self._held:
                 timeout = max(0.0, min(timeout, self._renew_at - loop.time()))
-            # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` swallows a
-            # cancellation that arrives as the wake-up does, and `stop()` then waits forever.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
+            if await woken(self._wake, timeout):
                 await asyncio.sleep(self.pacing.gather)
 
     async def drain(self) -> int:
         """Claim and deliver until nothing is due; return how many notices were delivered.
         Queues are delivered side by side, each one's notices strictly in order."""
         delivered = 0
-        await self._reclaim(asyncio.get_running_loop().time())
+        await self._reclaim(asyncio.get_running_loop().time(), self.clock.now())
         while True:
             queues = await self._claim()
             if not queues:
@@ -158,21 +163,6 @@ class Outbox:
         for notice in claimed:
             queues.setdefault(notice.queue, []).append(notice)
         return list(queues.values())
-
-    async def _reclaim(self, now: float) -> int:
-        """Free the claims of dead processes on this host (at most once a poll interval);
-        return how many notices were freed."""
-        if now < self._reclaim_at:
-            return 0
-        self._reclaim_at = now + self.pacing.poll
-        async with self.store.unit() as unit:
-            holders = await unit.notice_holders(self.clock.now())
-            gone = [h for h in holders if h != self.holder and self._dead(h)]
-            freed = await unit.free_claims(gone)
-        if freed:
-            log.warning("took back %d notices claimed by %s, no longer running", freed,
-                        ", ".join(gone))
-        return freed
 
     async def _renew(self, now: float) -> None:
         """Extend the leases of what is still being delivered, a third of a lease ahead."""
@@ -243,6 +233,27 @@ class Outbox:
         ceiling = min(self.pacing.max_backoff,
                       self.pacing.backoff * 2.0 ** max(0, attempts - 1))
         return float(ceiling * (0.5 + self._jitter() / 2))
+
+
+async def woken(wake: asyncio.Event, within: float) -> bool:
+    """Wait until `wake` is set (True) or `within` seconds pass (False).
+
+    Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives while the
+    awaited event is being set (it returns instead of raising), so a worker woken at the moment
+    it was stopped polled on forever, and `stop()`, and the server's shutdown with it, waited
+    for it forever (the intermittent hang of the fault scenarios, #18)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within):
+            return await wake.wait()
+    return False
+
+
+def stopping() -> bool:
+    """Is this task being cancelled? An error raised while a cancelled round unwinds (a unit
+    cut short in its commit makes SQLAlchemy refuse to close the session) replaces the
+    `CancelledError`: a worker that took it for a failed round and went on would never stop."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _id(notice: Notice) -> int:

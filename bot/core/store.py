@@ -209,9 +209,18 @@ class InboundJobs(Protocol):
         ...
 
     async def claim_inbound(self, now: datetime, lease_until: datetime,
-                            limit: int) -> list[InboundJob]:
-        """Take up to `limit` due jobs until `lease_until` (counting the attempt); a job whose
-        worker died comes due again when its lease ends."""
+                            limit: int, holder: str | None = None) -> list[InboundJob]:
+        """Take up to `limit` due jobs until `lease_until` (counting the attempt), recorded as
+        `holder`'s; a job whose worker died comes due again when its lease ends, or earlier
+        for a process that finds the holder dead (`inbound_holders`, `free_inbound`)."""
+        ...
+
+    async def inbound_holders(self, now: datetime) -> list[str]:
+        """The holders of inbound jobs claimed and still leased at `now`."""
+        ...
+
+    async def free_inbound(self, holders: Sequence[str]) -> int:
+        """Make the jobs these (dead) holders had claimed due at once; return how many."""
         ...
 
     async def inbound_done(self, job_id: int, at: datetime, result: str | None = None) -> None:

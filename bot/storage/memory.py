@@ -57,6 +57,7 @@ class _State:
     inbound: dict[int, InboundJob] = field(default_factory=dict)
     """Pending jobs only (a finished one is dropped at once)."""
     inbound_due: dict[int, datetime | None] = field(default_factory=dict)
+    inbound_claimed_by: dict[int, str] = field(default_factory=dict)
     inbound_count: int = 0
     publications: dict[int, Publication] = field(default_factory=dict)
 
@@ -291,23 +292,38 @@ class MemoryUnit:
         self.s.inbound_due[job.id] = None
 
     async def claim_inbound(self, now: datetime, lease_until: datetime,
-                            limit: int) -> list[InboundJob]:
+                            limit: int, holder: str | None = None) -> list[InboundJob]:
         due = sorted(i for i, at in self.s.inbound_due.items() if at is None or at <= now)
         claimed = []
         for job_id in due[:limit]:
             job = self.s.inbound[job_id]
             job.attempts += 1
             self.s.inbound_due[job_id] = lease_until
+            if holder is not None:
+                self.s.inbound_claimed_by[job_id] = holder
             claimed.append(copy.deepcopy(job))
         return claimed
+
+    async def inbound_holders(self, now: datetime) -> list[str]:
+        return sorted({holder for job_id, holder in self.s.inbound_claimed_by.items()
+                       if (self.s.inbound_due.get(job_id) or now) > now})
+
+    async def free_inbound(self, holders: Sequence[str]) -> int:
+        freed = [i for i, holder in self.s.inbound_claimed_by.items() if holder in holders]
+        for job_id in freed:
+            self.s.inbound_due[job_id] = None
+            del self.s.inbound_claimed_by[job_id]
+        return len(freed)
 
     async def inbound_done(self, job_id: int, at: datetime, result: str | None = None) -> None:
         self.s.inbound_due.pop(job_id, None)
         self.s.inbound.pop(job_id, None)
+        self.s.inbound_claimed_by.pop(job_id, None)
 
     async def inbound_retry(self, job_id: int, at: datetime, result: str) -> None:
         if job_id in self.s.inbound_due:
             self.s.inbound_due[job_id] = at
+        self.s.inbound_claimed_by.pop(job_id, None)
 
     async def first_sight(self, key: str, at: datetime) -> bool:
         if key in self.s.seen:

@@ -96,3 +96,35 @@ async def test_only_the_leader_ticks() -> None:
     assert len(ticks) >= 2
     assert set(ticks) == {"leader"}
     assert follower.released
+
+
+async def test_with_the_outbox_worker_running_a_tick_leaves_delivery_to_it(
+        monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+    """As `serve` runs them: the worker delivers the escalation the tick queued, and no tick
+    drains the outbox itself (a steady flow of notices would hold that tick, and every reminder
+    behind it)."""
+    bot = await started(monkeypatch, sqlite_url)
+    drained: list[int] = []
+    drain = bot.outbox.drain
+
+    async def counted() -> int:
+        drained.append(1)
+        return await drain()
+
+    monkeypatch.setattr(bot.outbox, "drain", counted)
+    bot.outbox.start()
+    try:
+        await bot.service.handle_alert(alert())
+        for _ in range(50):
+            if await escalations(bot):
+                break
+            await asyncio.sleep(0.1)
+        for _ in range(50):
+            texts = await bot.local.texts(await bot.local.space_of(1))
+            if texts[-1].startswith("INC-1 is still not acknowledged"):
+                break
+            await asyncio.sleep(0.1)
+        assert texts[-1].startswith("INC-1 is still not acknowledged after 2 s")
+        assert drained == []
+    finally:
+        await bot.close()

@@ -222,6 +222,23 @@ async def test_a_routing_rule_narrows_where_its_incidents_publish() -> None:
     assert recorders["status"].sent == []
 
 
+async def test_a_routing_rule_with_only_unconfigured_destinations_says_so() -> None:
+    """Not "nothing is configured" (the status page is): the rule names only what is not."""
+    world, _recorders = await world_with("status")
+    service = world.service
+    service.rules = replace(service.rules, routes=(
+        Route(labels={"team": "pay"}, publish_to=("telegram",)),))
+    await service.handle_alert(Alert("alertmanager", "k1", "pay", "Checkout errors",
+                                     world.clock.now(), labels={"team": "pay"}))
+    await service.acknowledge(2, BOB)
+    await service.assign(2, BOB, CAROL, "approver")
+    await service.post_draft(2, BOB, TEXT)
+    await service.decide(2, CAROL, approve=True, draft_number=1)
+    with pytest.raises(Invalid, match="routing rule publishes only to telegram, and none of "
+                                      "them is configured"):
+        await service.publish(2, BOB, 1)
+
+
 def test_a_routing_rule_names_only_known_destinations() -> None:
     route = RouteSettings.model_validate({"publish_to": ["webhook"]})
     assert route.publish_to == ["webhook"]

@@ -107,8 +107,9 @@ class TelegramUpdates:
         self.poll_timeout = poll_timeout
         self._known: dict[PersonId, KnownPerson] = {}
         self._polling: asyncio.Task[None] | None = None
-        self._popups: dict[int, list[Callable[[], Awaitable[object]]]] = {}
-        """Pop-ups waiting for their update's commit, by update id (see `handle`)."""
+        self._after: dict[int, list[Callable[[], Awaitable[object]]]] = {}
+        """Calls waiting for their update's commit, by update id (see `handle`): pop-ups and
+        private messages, never made while the unit holds the database."""
         app.add_handler(TypeHandler(Update, self._learn), group=-1)
         app.add_handler(CommandHandler(["crisis", *(f"crisis_{v}" for v in VERBS)],
                                        self._command))
@@ -175,23 +176,24 @@ class TelegramUpdates:
         claimed in the same commit as everything handling it writes, answers included, so
         the webhook waits for the disk once. A retried webhook or a re-fetched update finds
         the id taken; a crash before the commit leaves neither, and Telegram sends the update
-        again. A button's pop-up goes right after the commit (see `_popup`)."""
-        popups: list[Callable[[], Awaitable[object]]] = []
+        again. A button's pop-up and a private message go right after the commit (see
+        `_popup`, `_privately`)."""
+        after: list[Callable[[], Awaitable[object]]] = []
         async with self.service.together():
             fresh = await self.service.first_sight(f"{PLATFORM}:{update.update_id}")
             if fresh:
-                self._popups[update.update_id] = popups
+                self._after[update.update_id] = after
                 try:
                     await self.app.process_update(update)
                 finally:
-                    del self._popups[update.update_id]
+                    del self._after[update.update_id]
         if not fresh:
             log.info("Telegram update %s already processed", update.update_id)
-        for popup in popups:
+        for later in after:
             try:
-                await popup()
+                await later()
             except TelegramError as error:
-                log.warning("answerCallbackQuery failed: %s", error)
+                log.warning("a call after the commit failed: %s", error)
 
     async def _poll(self) -> None:
         """Long polling: fetch, handle in order, then confirm by moving the offset on."""
@@ -259,24 +261,30 @@ class TelegramUpdates:
             ctx = Context(person_of(message.from_user), PLATFORM, self._space(message),
                           lambda m: resolved.get(m) or f"{PLATFORM}:{m.value}", origin=origin)
             reply = await self.service.execute(command, ctx)
-            lines = (await self._privately(message.chat.id, message.from_user, reply.lines)
-                     if reply.private else reply.lines)
         except CrisisError as refused:
-            lines = [refused.text]
-        if lines:
-            await self._reply(message, lines, reader_language(message.from_user, origin))
+            reply = Reply([refused.text])
+        language = reader_language(message.from_user, origin)
+        if reply.private:
+            self._after[update.update_id].append(
+                partial(self._privately, message, message.from_user, reply.lines, language))
+        elif reply.lines:
+            await self._reply(message, reply.lines, language)
 
-    async def _privately(self, chat: int, user: User, lines: Sequence[Text]) -> list[Text]:
-        """Send what only the sender may see (a sign-in link) to their private chat at once,
-        not through the outbox, which stores what it sends: a credential is never stored.
-        Return what the chat the command came from is told (nothing, if that was the private
-        chat)."""
+    async def _privately(self, message: Message, user: User, lines: Sequence[Text],
+                         language: str | None) -> None:
+        """Send what only the sender may see (a sign-in link) to their private chat, not
+        through the outbox, which stores what it sends: a credential is never stored. It runs
+        after the update's commit (the link's token is saved; no Telegram call waits while the
+        unit holds the database, nor holds a chat's turn the outbox may need), then tells the
+        chat the command came from, unless that was the private chat, through the outbox."""
         try:
             await self.chat.send_private(user.id, lines, urgent=True)
         except (TelegramError, RetryLater) as error:
             log.warning("could not write to %s privately (%s)", person_of(user), error)
-            return [NO_PRIVATE_CHAT]
-        return [] if chat == user.id else [SENT_PRIVATELY]
+            await self._reply(message, [NO_PRIVATE_CHAT], language)
+            return
+        if message.chat.id != user.id:
+            await self._reply(message, [SENT_PRIVATELY], language)
 
     async def _resolve_usernames(self, command: cmd.Command) -> dict[cmd.Mention, PersonId]:
         """`@name` -> the id the bot saw with that username; refuse a name never seen (a
@@ -384,7 +392,7 @@ class TelegramUpdates:
         saved and no HTTP call is made while the unit holds the database."""
         query = update.callback_query
         if query is not None:
-            self._popups[update.update_id].append(
+            self._after[update.update_id].append(
                 partial(query.answer, text, show_alert=alert))
 
     async def _draft(self, number: int, *, draft: int | None = None,

@@ -76,10 +76,7 @@ class TelegramChat:
                             title=incident.title)], incident.language)
         async with self.paced(chat):
             root = await call(self.bot.send_message(chat, text, parse_mode=ParseMode.HTML))
-        async with self.paced(chat):
-            await call(self.bot.pin_chat_message(chat, root.message_id,
-                                                  disable_notification=True))
-        return space_of(chat, root.message_id)
+        return space_of(chat, root.message_id)  # recorded now; `pin` pins it
 
     async def invite(self, space: Space, people: Sequence[PersonId]) -> None:
         """Nothing to do: a bot cannot add people to a group, every member sees the topic, and
@@ -109,10 +106,15 @@ class TelegramChat:
                 raise
 
     async def pin(self, space: Space, message: str) -> None:
-        chat, _root = where(space)
-        async with self.paced(chat):
-            await call(self.bot.pin_chat_message(chat, int(message),
-                                                  disable_notification=True))
+        """Pin the summary; outside a forum, first the incident message whose replies hold
+        the conversation. `open_space` leaves that pin to here, after the message is recorded
+        as the space, so a failed pin is retried without sending the message again (pins
+        are safe to repeat)."""
+        chat, root = where(space)
+        pins = [int(message)] if await self.is_forum(chat) else [root, int(message)]
+        for pinned in pins:
+            async with self.paced(chat):
+                await call(self.bot.pin_chat_message(chat, pinned, disable_notification=True))
 
     async def close_space(self, space: Space) -> None:
         """Close the topic (admins and the bot can still write in it). A reply thread cannot

@@ -71,8 +71,12 @@ def destinations(configured: Sequence[str], to: Sequence[str],
     """`to`, within what is configured and what the incident's routing rule allows."""
     allowed = tuple(name for name in configured
                     if incident.publish_to is None or name in incident.publish_to)
-    if not allowed:
+    if not configured:
         raise Invalid(NOWHERE)
+    if not allowed:  # the routing rule names only destinations this bot has not got
+        raise Invalid(_("This incident's routing rule publishes only to {names}, and none of "
+                        "them is configured under [publish] (see docs/publishing.md).",
+                        names=Joined(incident.publish_to or ())))
     unknown = [name for name in to if name not in allowed]
     if unknown:
         raise Invalid(_("“{name}” is not a destination here; statements go to {names}.",

@@ -3,6 +3,7 @@ already seen, and the clean-up of what is only kept for a while."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select, update
@@ -26,7 +27,7 @@ class SqlInboundJobs(SqlRole):
         job.id = row.id
 
     async def claim_inbound(self, now: datetime, lease_until: datetime,
-                            limit: int) -> list[InboundJob]:
+                            limit: int, holder: str | None = None) -> list[InboundJob]:
         stmt = (select(InboundJobRow)
                 .where(InboundJobRow.done_at.is_(None),
                        or_(InboundJobRow.next_attempt_at.is_(None),
@@ -38,17 +39,37 @@ class SqlInboundJobs(SqlRole):
         for row in rows:
             row.attempts += 1
             row.next_attempt_at = lease_until
+            row.claimed_by = holder
         await self._s.flush()
         return [InboundJob(row.platform, row.kind, row.payload, row.received_at, row.id,
                            row.attempts) for row in rows]
 
+    async def inbound_holders(self, now: datetime) -> list[str]:
+        holders = await self._s.scalars(
+            select(InboundJobRow.claimed_by).distinct()
+            .where(InboundJobRow.done_at.is_(None), InboundJobRow.next_attempt_at > now,
+                   InboundJobRow.claimed_by.is_not(None))
+        )
+        return [holder for holder in holders if holder is not None]
+
+    async def free_inbound(self, holders: Sequence[str]) -> int:
+        if not holders:
+            return 0
+        freed = await self._s.execute(
+            update(InboundJobRow)
+            .where(InboundJobRow.claimed_by.in_(list(holders)), InboundJobRow.done_at.is_(None))
+            .values(next_attempt_at=None, claimed_by=None)
+        )
+        return int(getattr(freed, "rowcount", 0) or 0)
+
     async def inbound_done(self, job_id: int, at: datetime, result: str | None = None) -> None:
         await self._s.execute(update(InboundJobRow).where(InboundJobRow.id == job_id)
-                              .values(done_at=at, result=result[:255] if result else None))
+                              .values(done_at=at, result=result[:255] if result else None,
+                                      claimed_by=None))
 
     async def inbound_retry(self, job_id: int, at: datetime, result: str) -> None:
         await self._s.execute(update(InboundJobRow).where(InboundJobRow.id == job_id)
-                              .values(next_attempt_at=at, result=result[:255]))
+                              .values(next_attempt_at=at, result=result[:255], claimed_by=None))
 
 
 class SqlSeenEvents(SqlRole):

@@ -107,7 +107,15 @@ class SqlStore:
                 await write_lock(blocking)
                 with self._open.opened(wrapped := Blocking(blocking)):
                     yield wrapped
-                await asyncio.to_thread(blocking.commit)  # the fsync, off the loop
+                # The fsync, off the loop. A cancellation waits for it: closing the session
+                # under a commit still running in its thread would fail, and free the lock
+                # while SQLite still writes.
+                commit = asyncio.ensure_future(asyncio.to_thread(blocking.commit))
+                try:
+                    await asyncio.shield(commit)
+                except asyncio.CancelledError:
+                    await commit
+                    raise
 
     async def ping(self) -> bool:
         """For /healthz: can we run a query right now? Bounded, so a black-holed database

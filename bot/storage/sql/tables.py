@@ -315,6 +315,7 @@ class InboundJobRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     result: Mapped[str | None] = mapped_column(String(255))
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
 
 
 class SeenEventRow(Base):

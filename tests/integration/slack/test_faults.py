@@ -16,15 +16,13 @@ import pytest
 
 from bot.app.server import CannotStart
 from bot.core.models import EventKind
+from bot.core.store import Store
 from bot.settings import ConfigError, load
 from tests.integration.slack.fake_slack import Channel, FakeSlack
 from tests.integration.slack.harness import Running, start, until
 
-# Known flake, to fix next: now and then (about 1 run in 25 of the pins test; once another test
-# of this module) a scenario hangs: the bot stops answering /slack/events or the store, not yet
-# traced. Each test is bounded, so a hang is a quick failure, and retried, so CI reports it only
-# when it repeats.
-pytestmark = [pytest.mark.timeout(60), pytest.mark.flaky(reruns=2)]
+# Bounded, so a hang fails one scenario quickly, with its stacks.
+pytestmark = pytest.mark.timeout(60)
 
 COMMANDER, HELPER = "U0CMD", "U0HLP"
 ACK_LIMIT = 3.0
@@ -46,10 +44,10 @@ def posted_notices(fake: FakeSlack) -> Counter[int]:
     return counts
 
 
-async def settled(bot: Running, within: float = 30.0) -> None:
+async def settled(store: Store, within: float = 30.0) -> None:
     """Wait until the outbox has nothing left to deliver."""
     async def pending() -> int:
-        async with bot.bot.store.unit() as unit:
+        async with store.unit() as unit:
             return len(await unit.pending_notices(1000))
 
     deadline = time.monotonic() + within
@@ -118,7 +116,7 @@ async def test_channel_opened_once_whatever_fails(tmp_path: Path, fake: FakeSlac
     bot = await start(tmp_path, fake)
     try:
         await declare(bot, fake, 1)
-        await settled(bot)
+        await settled(bot.bot.store)
     finally:
         await bot.stop()
     assert not [c for c in fake.channels.values() if c.name.endswith("-2")]
@@ -142,7 +140,7 @@ async def test_summary_posted_once_when_its_answer_is_lost_and_a_refresh_follows
         await until(lambda: room.messages)
         await command(bot, "ack", room.id)
         await until(lambda: room.pins, within=15)
-        await settled(bot)
+        await settled(bot.bot.store)
     finally:
         await bot.stop()
     assert_exactly_once(fake, tmp_path / "slack.db", 1)
@@ -159,7 +157,7 @@ async def test_every_notice_once_under_seeded_chaos(tmp_path: Path, fake: FakeSl
     try:
         for number in (1, 2):
             await declare(bot, fake, number)
-        await settled(bot, within=40)
+        await settled(bot.bot.store, within=40)
     finally:
         await bot.stop()
     assert_exactly_once(fake, tmp_path / "slack.db", 2)
@@ -181,7 +179,7 @@ async def test_commands_acked_in_time_while_slack_fails_or_hangs(tmp_path: Path,
         await command(bot, "ack INC-1")
         assert fake.responses[-1]["text"] == "Done."
         await until(lambda: rooms(fake, 1), within=20)
-        await settled(bot)
+        await settled(bot.bot.store)
     finally:
         await bot.stop()
     assert len(fake.called("auth.test")) == 2  # only at start-up

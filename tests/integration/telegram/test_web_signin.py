@@ -10,6 +10,8 @@ Telegram's ("Forbidden: bot can't initiate conversation with a user")."""
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -84,3 +86,26 @@ async def test_in_a_private_chat_the_link_is_the_whole_answer(tmp_path: Path) ->
         [direct] = await until(lambda: sent_to(room, ALICE), what="the direct message")
         assert LINK.search(direct)
 
+
+
+async def test_the_private_message_waits_for_the_commit(tmp_path: Path) -> None:
+    """The link is sent once the update's unit has committed: no Telegram call is made while
+    it holds the database (or a chat's turn the outbox may be waiting for), and the link's
+    token is saved before anyone can follow it. Seen from another connection, the update is
+    already recorded when the private message reaches Telegram."""
+    async with running(tmp_path, forum=False, webhook=True) as room:
+        room.fake.started.add(ALICE)
+        seen_then: list[set[str]] = []
+        send = room.fake._sendMessage
+
+        async def watched(params: dict[str, Any]) -> Any:
+            if int(params["chat_id"]) == ALICE:
+                with closing(sqlite3.connect(tmp_path / "crisisbot.db", timeout=0.1)) as db:
+                    keys = {key for (key,) in db.execute("SELECT key FROM seen_events")}
+                seen_then.append(keys)
+            return await send(params)
+
+        room.fake._sendMessage = watched  # type: ignore[method-assign]
+        update = await room.say("alice", "/crisis web")
+        await until(lambda: sent_to(room, ALICE), what="the direct message")
+        assert [f"telegram:{update['update_id']}" in keys for keys in seen_then] == [True]
