@@ -9,7 +9,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.app.server import CannotStart
 from bot.cli.alerts import add_alerts_verbs
 from bot.cli.common import EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_REFUSED, CliParser, say
 from bot.cli.console import add_console_verbs
@@ -43,9 +42,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except CannotStart as error:
-        say(render(_("cannot start: {reason}", reason=str(error))))
-        return EXIT_REFUSED
 
 
 def _language(argv: Sequence[str]) -> str:

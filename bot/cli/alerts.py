@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.app.intake import alert_parsers
 from bot.cli.common import EXIT_REFUSED, say
 from bot.core.errors import CrisisError
 from bot.core.intake import PayloadError
@@ -31,6 +30,8 @@ def add_alerts_verbs(verbs: Any, render: Renderer) -> None:
 def _alerts_try(args: argparse.Namespace) -> int:
     """Parse a sample body as the source would, without storing anything: one line per
     alert, or one line per problem."""
+    from bot.app.intake import alert_parsers
+
     render: Renderer = args.render
     parsers = alert_parsers(load())
     parser = parsers.get(args.source)

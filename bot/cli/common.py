@@ -11,23 +11,21 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app.wiring import Bot, build
 from bot.core.errors import CrisisError
 from bot.core.text import Renderer, Text, _
 from bot.settings import Settings, load
 from bot.settings.database import database_place
 from bot.settings.durations import parse_duration
 
+if TYPE_CHECKING:
+    from bot.app.wiring import Bot
+
 EXIT_REFUSED, EXIT_CONFIG, EXIT_INTERRUPTED = 1, 2, 130
 T = TypeVar("T")
-DATABASE_ERRORS = (OSError, SQLAlchemyError, CommandError)
-"""What opening a database raises when it cannot be reached or used (refused connection, bad
-password, not a database file, a schema newer than this version)."""
 
 DB_HELP = _("the SQLite file to use instead of CRISISBOT_DATABASE_URL")
 LANG_HELP = _("language of the transcript and report")
@@ -79,10 +77,15 @@ def settings_for(args: argparse.Namespace, *, reading: bool = False, **overrides
 @contextmanager
 def using_database(url: str) -> Iterator[None]:
     """A database that cannot be reached or used is one line: where it is and the driver's
-    reason (first line only, never the URL's password)."""
+    reason (first line only, never the URL's password). What opening a database raises when it
+    cannot be reached or used: a refused connection, a bad password, not a database file, a
+    schema newer than this version (alembic's error: imported here, where it is loaded anyway,
+    not by every verb)."""
+    from alembic.util.exc import CommandError
+
     try:
         yield
-    except DATABASE_ERRORS as error:
+    except (OSError, SQLAlchemyError, CommandError) as error:
         raise CrisisError(_("cannot use the database at {place}: {reason}",
                             place=database_place(url), reason=reason_of(error))) from None
 
@@ -96,6 +99,8 @@ def reason_of(error: BaseException) -> str:
 
 
 async def open_bot(settings: Settings, **kwargs: Any) -> Bot:
+    from bot.app.wiring import build  # lazily: `--help` and `check-config` need no app
+
     with using_database(settings.database_url):
         return await build(settings, **kwargs)
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.app.console import sign_in_links
-from bot.app.wiring import Bot
 from bot.cli.common import DB_HELP, duration, settings_for, with_bot
 from bot.console.pages import incident_lines
 from bot.core.listing import Filters
 from bot.core.text import Renderer, _
 from bot.settings import load
+
+if TYPE_CHECKING:
+    from bot.app.wiring import Bot
 
 
 def add_console_verbs(verbs: Any, render: Renderer) -> None:
@@ -33,6 +34,8 @@ def add_console_verbs(verbs: Any, render: Renderer) -> None:
 
 
 def _login(args: argparse.Namespace) -> int:
+    from bot.app.console import sign_in_links
+
     settings = load()
 
     async def work(bot: Bot) -> str:

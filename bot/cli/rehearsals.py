@@ -7,16 +7,17 @@ import asyncio
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.app.console import report_text
-from bot.app.wiring import Bot
 from bot.cli.common import LANG_HELP, Verb, open_bot, settings_for
 from bot.core.errors import CrisisError
 from bot.core.models import CrisisKind
 from bot.core.text import LANGUAGES, Renderer, _
-from bot.demo import DEMO_START, ScriptedClock
 from bot.i18n import renderer
+
+if TYPE_CHECKING:
+    from bot.app.wiring import Bot
+    from bot.demo import ScriptedClock
 
 
 def add_demo(verb: Verb, render: Renderer) -> None:
@@ -56,6 +57,9 @@ def _scripted(args: argparse.Namespace, name: str,
               ) -> int:
     """Play a scripted crisis (the demo, a drill) on SQLite and the local chat, then print
     its report: in a scratch file, or in `--db` (kept, never wiped here)."""
+    from bot.app.console import report_text
+    from bot.demo import DEMO_START, ScriptedClock
+
     overrides: dict[str, Any] = {"language": args.lang} if args.lang else {}
     # Only the local chat, even where the team's platforms are configured: a rehearsal never
     # opens a channel or posts in the team's real chats.

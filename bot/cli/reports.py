@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.app.console import report_text
-from bot.app.wiring import Bot
 from bot.cli.common import DB_HELP, Verb, duration, reason_of, settings_for, with_bot
 from bot.core.errors import CrisisError, NotFound
 from bot.core.models import parse_public_id, public_id
 from bot.core.stats import stats_lines
 from bot.core.text import Renderer, _
+
+if TYPE_CHECKING:
+    from bot.app.wiring import Bot
 
 LARGEST_ID = 2**63 - 1
 """The largest incident number a database column holds; a larger one names no incident."""
@@ -41,6 +43,8 @@ def add_stats(verb: Verb, render: Renderer) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from bot.app.console import report_text
+
     number = parse_public_id(args.incident)
     if number is None:
         raise CrisisError(_("“{value}” is not an incident id; use the form INC-7.",

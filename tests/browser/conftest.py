@@ -8,15 +8,13 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.processes import CRISISBOT, process_env, start_serve
 from tests.serving import free_port
 
 CHROMIUM = os.environ.get("CRISISBOT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -60,7 +58,7 @@ class Server:
 
     def link(self, person: str, ttl: str = "15m") -> str:
         """A sign-in link from `crisisbot login`, as an operator gets one."""
-        done = subprocess.run([sys.executable, "-m", "bot", "login", person, "--ttl", ttl],
+        done = subprocess.run([*CRISISBOT, "login", person, "--ttl", ttl],
                               env=self.env, capture_output=True, text=True, timeout=60,
                               check=True)
         return done.stdout.strip()
@@ -73,22 +71,9 @@ def serve(tmp_path_factory: pytest.TempPathFactory, name: str,
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     db = tmp_path_factory.mktemp(name) / f"{name}.db"
-    env = {**os.environ, "CRISISBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-           "CRISISBOT_PORT": str(port), "CRISISBOT_PUBLIC_URL": url, **settings}
-    env.pop("CRISISBOT_CONFIG", None)
-    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise AssertionError("serve did not come up")
-        time.sleep(0.1)
+    env = process_env(CRISISBOT_DATABASE_URL=f"sqlite+aiosqlite:///{db}",
+                      CRISISBOT_PORT=str(port), CRISISBOT_PUBLIC_URL=url, **settings)
+    process = start_serve(env)
     yield Server(url, env, process)
     process.send_signal(signal.SIGTERM)
     assert process.wait(20) == 0

@@ -5,21 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-
-
-def crisisbot(*args: str, env: dict[str, str] | None = None,
-              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True, text=True, timeout=120, cwd=cwd,
-        env={**os.environ, **(env or {})}, check=False,
-    )
+from tests.processes import CRISISBOT, crisisbot
 
 
 def test_demo_tells_the_whole_story_and_ends_with_the_report(tmp_path: Path) -> None:
@@ -186,7 +177,7 @@ def test_an_absurd_incident_number_is_refused(tmp_path: Path) -> None:
 
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     """`crisisbot demo | head -1`: the reader leaves after one line."""
-    process = subprocess.Popen([sys.executable, "-m", "bot", "demo"], text=True,
+    process = subprocess.Popen([*CRISISBOT, "demo"], text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env={**os.environ, **sqlite(tmp_path / "x.db")})
     assert process.stdout is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.e2e.test_cli import crisisbot
+from tests.processes import crisisbot
 
 
 def test_login_prints_a_link_under_the_public_url_and_refuses_a_bad_person(

@@ -6,9 +6,7 @@ every destination has the statement exactly once, byte for byte."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 import httpx
@@ -20,6 +18,7 @@ from bot.settings import Settings
 from tests.integration.publish.receiver import SECRET, Receiver
 from tests.integration.slack.fake_slack import Channel, FakeSlack
 from tests.integration.telegram.fake_api import FakeTelegram
+from tests.processes import healthy, process_env, start_serve_async
 from tests.serving import free_port
 
 TOKEN, CHANNEL, ANNOUNCE = "123456:TEST-token", "-1009876543210", "C0ANNOUNCE"
@@ -47,21 +46,9 @@ def environment(db: Path, port: int, telegram: FakeTelegram, slack: FakeSlack,
 
 
 async def spawn(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
-    full = {**os.environ, **env}
-    full.pop("CRISISBOT_CONFIG", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", env=full,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                    return process
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    process.kill()
-    raise AssertionError("serve did not come up")
+    process = await start_serve_async(process_env(**env))
+    await healthy(port, process)
+    return process
 
 
 async def until(check: object, what: str, wait: float = 30.0) -> None:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import signal
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -29,6 +27,7 @@ from sqlalchemy.pool import NullPool
 
 from bot.storage.leader import LEADER_NAME
 from tests.integration.slack.fake_slack import FakeSlack
+from tests.processes import healthy, process_env, start_serve_async
 from tests.serving import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -52,30 +51,17 @@ class Replica:
 
 async def spawn(database: str, slack: str) -> Replica:
     port = free_port()
-    env = {**os.environ, "CRISISBOT_DATABASE_URL": database, "CRISISBOT_PORT": str(port),
-           "CRISISBOT_ALERTS__SECRET": SECRET,
-           "CRISISBOT_ALERTS__DIGEST_SECONDS": str(DIGEST_SECONDS),
-           "CRISISBOT_SLACK__BOT_TOKEN": "xoxb-test",
-           "CRISISBOT_SLACK__SIGNING_SECRET": "signing-secret",
-           "CRISISBOT_SLACK__API_URL": f"{slack}/api/",
-           "CRISISBOT_SCHEDULE__TICK": str(TICK), "CRISISBOT_SCHEDULE__ACK_TIMEOUT": "1s",
-           "CRISISBOT_SCHEDULE__UPDATE_EVERY": "off",
-           "CRISISBOT_SCHEDULE__ESCALATION": f'[{{"after": "0s", "people": ["slack:{ONCALL}"]}}]',
-           "CRISISBOT_OUTBOX__POLL": "0.5s"}
-    env.pop("CRISISBOT_CONFIG", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                if (await client.get(f"{url}/healthz")).status_code == 200:
-                    return Replica(process, url)
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-    process.kill()
-    raise AssertionError("serve did not come up")
+    process = await start_serve_async(process_env(
+        CRISISBOT_DATABASE_URL=database, CRISISBOT_PORT=str(port),
+        CRISISBOT_ALERTS__SECRET=SECRET, CRISISBOT_ALERTS__DIGEST_SECONDS=str(DIGEST_SECONDS),
+        CRISISBOT_SLACK__BOT_TOKEN="xoxb-test", CRISISBOT_SLACK__SIGNING_SECRET="signing-secret",
+        CRISISBOT_SLACK__API_URL=f"{slack}/api/",
+        CRISISBOT_SCHEDULE__TICK=str(TICK), CRISISBOT_SCHEDULE__ACK_TIMEOUT="1s",
+        CRISISBOT_SCHEDULE__UPDATE_EVERY="off",
+        CRISISBOT_SCHEDULE__ESCALATION=f'[{{"after": "0s", "people": ["slack:{ONCALL}"]}}]',
+        CRISISBOT_OUTBOX__POLL="0.5s"))
+    await healthy(port, process)
+    return Replica(process, f"http://127.0.0.1:{port}")
 
 
 def notification(group: int, names: Sequence[str]) -> dict[str, Any]:
@@ -114,7 +100,8 @@ async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
 
 async def leader_pid(engine: AsyncEngine) -> int | None:
     names = await rows(engine, "SELECT application_name FROM pg_stat_activity "
-                               "WHERE application_name LIKE :leader", leader=f"{LEADER_NAME}%")
+                               "WHERE application_name LIKE :leader "
+                               "AND datname = current_database()", leader=f"{LEADER_NAME}%")
     return int(names[0][0].rsplit(" ", 1)[1]) if names else None
 
 

@@ -3,11 +3,9 @@ lost when it is killed with SIGKILL in the middle of a storm."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,26 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.processes import process_env, start_serve
 from tests.serving import free_port
 
 SECRET = "e2e-secret"
 
 
 def spawn(db: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CRISISBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-           "CRISISBOT_PORT": str(port), "CRISISBOT_ALERTS__SECRET": SECRET}
-    env.pop("CRISISBOT_CONFIG", None)
-    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("serve did not come up")
+    return start_serve(process_env(CRISISBOT_DATABASE_URL=f"sqlite+aiosqlite:///{db}",
+                                   CRISISBOT_PORT=str(port), CRISISBOT_ALERTS__SECRET=SECRET))
 
 
 def alert(i: int) -> dict:
