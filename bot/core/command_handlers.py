@@ -12,7 +12,7 @@ from bot.core import commands as cmd
 from bot.core.context import Context, Reply
 from bot.core.playbook_views import task_list_lines
 from bot.core.text import _
-from bot.core.views import publishing_text, timeline_lines
+from bot.core.views import publishing_text, role_lines, timeline_lines
 
 if TYPE_CHECKING:
     from bot.core.service import Service
@@ -133,6 +133,13 @@ async def show_timeline(service: Service, action: cmd.ShowTimeline, number: int,
                         ctx: Context) -> Reply:
     events = (await service.load(number))[2]
     return Reply(timeline_lines(events), number)
+
+
+@on_incident
+async def show_roles(service: Service, action: cmd.ShowRoles, number: int,
+                     ctx: Context) -> Reply:
+    incident = (await service.load(number))[0]
+    return Reply(role_lines(incident, service.rules), number)
 
 
 @on_incident

@@ -149,6 +149,9 @@ REGISTRY = Registry((
         (_("/crisis note <text>"), _("add a note to the timeline")),), Need.ROLE, handle.note),
     Entry(cmd.ShowTimeline, ("timeline",), cmd.parse_timeline, (
         (_("/crisis timeline"), _("show the timeline")),), Need.TEAM, handle.show_timeline),
+    Entry(cmd.ShowRoles, ("roles",), cmd.parse_roles, (
+        (_("/crisis roles"), _("who holds which role in the incident")),), Need.TEAM,
+        handle.show_roles),
     Entry(cmd.Resolve, ("resolve",), cmd.parse_resolve, (
         (_("/crisis resolve [summary]"), _("resolve the incident")),), Need.ROLE, handle.resolve),
     Entry(cmd.Reopen, ("reopen",), cmd.parse_reopen, (

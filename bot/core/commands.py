@@ -120,6 +120,11 @@ class ShowTimeline:
 
 
 @dataclass(frozen=True)
+class ShowRoles:
+    pass
+
+
+@dataclass(frozen=True)
 class Resolve:
     summary: str = ""
 
@@ -190,7 +195,7 @@ class WebSignIn:
 
 Action = (
     Declare | Ack | AssignRole | SetSeverity | StatusUpdate | PostDraft | ReviseDraft | Approve
-    | Reject | Note | ShowTimeline | Resolve | Reopen | ShowReport | Help
+    | Reject | Note | ShowTimeline | ShowRoles | Resolve | Reopen | ShowReport | Help
     | ShowTasks | TaskDone | TaskAssign | SetLanguage | Lesson | PostTemplate | ShowTemplates
     | StartDrill | Publish | WebSignIn
 )
@@ -354,6 +359,10 @@ def _need(rest: list[str], usage: Text) -> str:
 
 def parse_timeline(rest: list[str], mention: MentionSyntax) -> ShowTimeline:
     return ShowTimeline()
+
+
+def parse_roles(rest: list[str], mention: MentionSyntax) -> ShowRoles:
+    return ShowRoles()
 
 
 def parse_reopen(rest: list[str], mention: MentionSyntax) -> Reopen:

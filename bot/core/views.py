@@ -65,6 +65,22 @@ def space_name(incident: Incident, pattern: str = SPACE_PATTERN, *,
     return name[:80].rstrip("-")
 
 
+def role_lines(incident: Incident, rules: Rules, *, vacant: bool = True) -> list[Text]:
+    """Who holds which role: the commander first, then each configured role (a role nobody
+    holds only when `vacant`: `/crisis roles` says so, the summary leaves it out)."""
+    commander = incident.commander
+    lines = [_("Commander: {person}", person=Who(commander)) if commander
+             else _("Commander: nobody yet — “/crisis ack” to take it")]
+    for role in rules.roles:
+        people = incident.holders(role)
+        if role == "commander" or not (people or vacant):
+            continue
+        name = role_name(role, capital=True)
+        lines.append(_("{role}: {people}", role=name, people=_people(people)) if people
+                     else _("{role}: nobody", role=name))
+    return lines
+
+
 def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = (),
                   tasks: Sequence[Task] = ()) -> list[Text]:
     lines = [
@@ -81,19 +97,7 @@ def summary_lines(incident: Incident, rules: Rules, drafts: Sequence[Draft] = ()
             status=STATUS_LABELS[incident.status],
         ),
     ]
-    commander = incident.commander
-    lines.append(
-        _("Commander: {person}", person=Who(commander))
-        if commander
-        else _("Commander: nobody yet — “/crisis ack” to take it")
-    )
-    for role in rules.roles:
-        people = incident.holders(role)
-        if role != "commander" and people:
-            lines.append(
-                _("{role}: {people}", role=role_name(role, capital=True),
-                  people=_people(people))
-            )
+    lines += role_lines(incident, rules, vacant=False)
     if drafts:
         lines.append(
             _(

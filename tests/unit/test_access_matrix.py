@@ -40,6 +40,7 @@ SAMPLES: dict[str, str] = {
     "ack": "ack INC-1",
     "help": "help",
     "timeline": "timeline INC-1",
+    "roles": "roles INC-1",
     "report": "report INC-1",
     "task": "task INC-1",
     "templates": "templates INC-1",

@@ -75,7 +75,8 @@ def test_the_help_lists_every_verb_in_order() -> None:
         "/crisis status [responding|monitoring] <text>", "/crisis draft [to:<target>] <text>",
         "/crisis draft revise <n> <text>", "/crisis approve [n]", "/crisis reject [n] <reason>",
         "/crisis publish [n] [to:<destination>] [public title]", "/crisis note <text>",
-        "/crisis timeline", "/crisis resolve [summary]", "/crisis reopen", "/crisis report",
+        "/crisis timeline", "/crisis roles", "/crisis resolve [summary]", "/crisis reopen",
+        "/crisis report",
         "/crisis task [done|undo|assign] <n> [<@person>]", "/crisis templates",
         "/crisis draft template <name> [to:<target>]", "/crisis lang en|ru|fa|default",
         "/crisis lesson <text>", "/crisis drill <kind>", "/crisis web", "/crisis help",
@@ -86,7 +87,7 @@ def test_the_help_lists_every_verb_in_order() -> None:
 def test_telegram_lists_each_verb_once_with_its_first_meaning() -> None:
     verbs = REGISTRY.verbs()
     assert list(verbs) == ["declare", "ack", "role", "severity", "status", "draft", "approve",
-                           "reject", "publish", "note", "timeline", "resolve", "reopen",
+                           "reject", "publish", "note", "timeline", "roles", "resolve", "reopen",
                            "report", "task", "templates", "lang", "lesson", "drill", "web",
                            "help"]
     assert verbs["draft"].msgid == "propose a public statement or reply for approval"

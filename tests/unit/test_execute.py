@@ -204,3 +204,17 @@ async def test_refused_commands_leave_store_unchanged(world: World) -> None:
         with pytest.raises((Invalid, Forbidden, NotFound)):
             await run(world, text, actor, space)
         assert await world.snapshot(1) == before, text
+
+
+async def test_roles_shows_who_holds_which_role_and_what_nobody_holds(world: World) -> None:
+    space = await open_incident(world)
+    await run(world, "role @bob approver", space=space)
+    await run(world, "role @carol legal", space=space)
+    reply = await run(world, "roles", space=space, actor=DAVE)  # anyone in the team may look
+    assert reply.incident == 1
+    lines = said(reply).splitlines()
+    assert lines[0] == "Commander: @alice"
+    assert "Approver: @bob" in lines
+    assert "Legal: @carol" in lines
+    assert "Spokesperson: nobody" in lines
+    assert len(lines) == len(world.service.rules.roles)  # the commander once, then each role
