@@ -42,14 +42,19 @@ ONCALL = "UONCALL"
 @dataclass
 class Replica:
     process: asyncio.subprocess.Process
-    url: str
+    port: int
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
 
 async def spawn(database: str, slack: str) -> Replica:
+    """A replica started, not yet answering (see `healthy`)."""
     port = free_port()
     process = await start_serve_async(process_env(
         CRISISBOT_DATABASE_URL=database, CRISISBOT_PORT=str(port),
@@ -60,8 +65,7 @@ async def spawn(database: str, slack: str) -> Replica:
         CRISISBOT_SCHEDULE__UPDATE_EVERY="off",
         CRISISBOT_SCHEDULE__ESCALATION=f'[{{"after": "0s", "people": ["slack:{ONCALL}"]}}]',
         CRISISBOT_OUTBOX__POLL="0.5s"))
-    await healthy(port, process)
-    return Replica(process, f"http://127.0.0.1:{port}")
+    return Replica(process, port)
 
 
 def notification(group: int, names: Sequence[str]) -> dict[str, Any]:
@@ -153,10 +157,10 @@ async def check_digests(engine: AsyncEngine) -> int:
 
 async def test_two_replicas_one_incident_per_group_then_one_survives_a_kill(
         postgres_url: str, database: AsyncEngine, slack: FakeSlack) -> None:
-    replicas = list(await asyncio.gather(spawn(postgres_url, slack.url),
-                                         spawn(postgres_url, slack.url)))
+    replicas = [await spawn(postgres_url, slack.url), await spawn(postgres_url, slack.url)]
     headers = {"authorization": f"Bearer {SECRET}"}
     try:
+        await asyncio.gather(*(healthy(r.port, r.process) for r in replicas))
         async with httpx.AsyncClient(headers=headers, timeout=30) as client:
 
             async def send(replica: Replica, body: dict[str, Any]) -> int:

@@ -74,10 +74,12 @@ async def fakes() -> AsyncIterator[tuple[FakeSlack, FakeTelegram]]:
 
 @pytest.fixture
 def everything(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Every library's log at DEBUG for this test, and at its level again after it (left at
+    DEBUG, SQLAlchemy and aiosqlite would log every statement of the tests that follow)."""
     caplog.set_level(logging.DEBUG)
     for name in ("httpx", "httpcore", "telegram", "slack_bolt", "slack_sdk", "uvicorn",
                  "sqlalchemy", "aiosqlite", "asyncio", "crisisbot", "apscheduler"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+        caplog.set_level(logging.DEBUG, logger=name)
     return caplog
 
 

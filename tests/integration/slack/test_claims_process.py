@@ -16,7 +16,8 @@ import pytest
 
 from tests.integration.slack.fake_slack import FakeSlack, Message
 from tests.integration.slack.harness import until
-from tests.integration.slack.test_faults_process import SECRET, healthy, spawn
+from tests.integration.slack.test_faults_process import SECRET, spawn
+from tests.processes import healthy
 from tests.serving import free_port
 
 ON_CALL = "U0ONCALL"

@@ -15,6 +15,7 @@ import pytest
 
 from tests.integration.slack.fake_slack import FakeSlack
 from tests.integration.slack.harness import until
+from tests.processes import healthy, process_env, start_serve_async
 from tests.serving import free_port
 
 SECRET = "alert-secret"
@@ -22,29 +23,15 @@ SECRET = "alert-secret"
 
 async def spawn(db: str, port: int, fake: FakeSlack,
                 **extra: str) -> asyncio.subprocess.Process:
-    env = {**os.environ, "CRISISBOT_DATABASE_URL": db, "CRISISBOT_PORT": str(port),
-           "CRISISBOT_ALERTS__SECRET": SECRET, "CRISISBOT_SLACK__BOT_TOKEN": "xoxb-test",
-           "CRISISBOT_SLACK__SIGNING_SECRET": "s3cr3t", "CRISISBOT_SLACK__API_URL":
-           f"{fake.url}/api/", "CRISISBOT_SLACK__TIMEOUT": "1", "CRISISBOT_TELEGRAM__TIMEOUT":
-           "1", "CRISISBOT_OUTBOX__LEASE": "12", "CRISISBOT_OUTBOX__POLL": "0.2",
-           **extra}
-    env.pop("CRISISBOT_CONFIG", None)
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE)
-
-
-async def healthy(port: int, process: asyncio.subprocess.Process) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            assert process.returncode is None, "serve exited"
-            try:
-                if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("serve did not come up")
+    """`serve` on `db` against the fake Slack, with short timeouts and lease; its stderr kept."""
+    settings = {
+        "CRISISBOT_DATABASE_URL": db, "CRISISBOT_PORT": str(port),
+        "CRISISBOT_ALERTS__SECRET": SECRET, "CRISISBOT_SLACK__BOT_TOKEN": "xoxb-test",
+        "CRISISBOT_SLACK__SIGNING_SECRET": "s3cr3t", "CRISISBOT_SLACK__API_URL":
+        f"{fake.url}/api/", "CRISISBOT_SLACK__TIMEOUT": "1", "CRISISBOT_TELEGRAM__TIMEOUT": "1",
+        "CRISISBOT_OUTBOX__LEASE": "12", "CRISISBOT_OUTBOX__POLL": "0.2"}
+    return await start_serve_async(process_env(**{**settings, **extra}),
+                                   stderr=asyncio.subprocess.PIPE)
 
 
 @pytest.mark.slow
