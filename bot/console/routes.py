@@ -64,8 +64,6 @@ HEADERS = {
 }
 CHAT_PLATFORM = "local"
 """Mentions typed in the console (`@alice`) name built-in chat people (`local:alice`)."""
-UNBOUND = (cmd.Declare, cmd.StartDrill, cmd.Help)
-"""Commands that do not address the room's incident."""
 
 RenderFor = Callable[[str], Renderer]
 HtmlReport = Callable[[int, str], Awaitable[str]]
@@ -284,7 +282,7 @@ def console_router(console: Console) -> APIRouter:
 
         async def work() -> list[Text]:
             parsed = cmd.parse(fields.get("line", ""))
-            if parsed.incident is None and not isinstance(parsed.action, UNBOUND):
+            if parsed.incident is None:  # the room's (a command on no incident ignores it)
                 parsed = replace(parsed, incident=number)
             return (await service.execute(parsed, web_context(person))).lines
 

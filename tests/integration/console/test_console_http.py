@@ -356,3 +356,21 @@ async def test_a_web_only_team_declares_from_the_list(console: Console) -> None:
         assert forged.status_code == 403
     with pytest.raises(CrisisError):  # the forged form opened nothing
         await console.bot.service.load(2)
+
+
+async def test_in_a_room_the_command_box_means_the_room_unless_the_command_needs_none(
+        console: Console) -> None:
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        await alice.post("/incidents/1/command", data={"line": "/crisis declare Outage",
+                                                       "csrf": token})
+        noted = await alice.post("/incidents/1/command", data={"line": "/crisis note Seen",
+                                                               "csrf": token})
+        assert "Done." in noted.text
+        assert (await console.bot.service.load(1))[2][-1].data["text"] == "Seen"
+        again = await alice.post("/incidents/1/command", data={"line": "/crisis declare Leak",
+                                                               "csrf": token})
+        assert "Declared INC-2: Leak." in again.text  # a new incident, not the room's
+        helped = await alice.post("/incidents/1/command", data={"line": "/crisis help",
+                                                                "csrf": token})
+        assert "crisisbot commands:" in helped.text
