@@ -378,20 +378,16 @@ class Service:
                           job: tuple[str, str, dict[str, Any]] | None = None) -> bool:
         """Claim a platform event's id (see `usecases.chat_events`); inside `together`, in
         the same commit as everything handling the event writes."""
-        async with self.store.unit() as unit:
-            return await chat_events.first_sight(Tx(unit, self.clock.now()), key, job)
+        return await self._run(lambda tx: chat_events.first_sight(tx, key, job))
 
     async def remember_people(self, seen: Sequence[KnownPerson]) -> None:
-        async with self.store.unit() as unit:
-            await people.remember(Tx(unit, self.clock.now()), seen)
+        await self._run(lambda tx: people.remember(tx, seen))
 
     async def person_by_username(self, platform: str, username: str) -> PersonId | None:
-        async with self.store.unit() as unit:
-            return await people.by_username(Tx(unit, self.clock.now()), platform, username)
+        return await self._run(lambda tx: people.by_username(tx, platform, username))
 
     async def known_people(self, platform: str) -> list[KnownPerson]:
-        async with self.store.unit() as unit:
-            return await people.known(Tx(unit, self.clock.now()), platform)
+        return await self._run(lambda tx: people.known(tx, platform))
 
     @canonical_people
     async def answer_question(self, platform: str, chat: str, message: str, actor: PersonId,
@@ -417,5 +413,4 @@ class Service:
         return True
 
     async def weekly_insights(self, weeks: int) -> Insights:
-        async with self.store.unit() as unit:
-            return await console.weekly_insights(Tx(unit, self.clock.now()), weeks)
+        return await self._run(lambda tx: console.weekly_insights(tx, weeks))
