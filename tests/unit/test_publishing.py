@@ -19,6 +19,7 @@ from bot.core.ports import Once
 from bot.core.publication import Posted, Publication, digest
 from bot.core.publishing import PublishDelivery
 from bot.core.rules import Route
+from bot.core.service import Service
 from bot.core.text import render
 from bot.i18n import renderer
 from bot.settings.alerts import RouteSettings
@@ -201,17 +202,24 @@ async def test_a_notice_delivered_again_after_its_link_was_recorded_sends_nothin
     assert len(recorders["webhook"].sent) == 1
 
 
-async def test_a_routing_rule_narrows_where_its_incidents_publish() -> None:
-    world, recorders = await world_with("status", "webhook")
+async def _approved_on_a_routed_incident(world: World, publish_to: tuple[str, ...]) -> Service:
+    """Incident 2, opened by an alert a routing rule publishes to `publish_to`, with its draft
+    #1 approved; return the service."""
     service = world.service
     service.rules = replace(service.rules, routes=(
-        Route(labels={"team": "pay"}, publish_to=("webhook", "telegram")),))
+        Route(labels={"team": "pay"}, publish_to=publish_to),))
     await service.handle_alert(Alert("alertmanager", "k1", "pay", "Checkout errors",
                                      world.clock.now(), labels={"team": "pay"}))
     await service.acknowledge(2, BOB)
     await service.assign(2, BOB, CAROL, "approver")
     await service.post_draft(2, BOB, TEXT)
     await service.decide(2, CAROL, approve=True, draft_number=1)
+    return service
+
+
+async def test_a_routing_rule_narrows_where_its_incidents_publish() -> None:
+    world, recorders = await world_with("status", "webhook")
+    service = await _approved_on_a_routed_incident(world, ("webhook", "telegram"))
     with pytest.raises(Invalid, match="“status” is not a destination here; statements go to "
                                       "webhook"):
         await service.publish(2, BOB, 1, to=["status"])
@@ -225,15 +233,7 @@ async def test_a_routing_rule_narrows_where_its_incidents_publish() -> None:
 async def test_a_routing_rule_with_only_unconfigured_destinations_says_so() -> None:
     """Not "nothing is configured" (the status page is): the rule names only what is not."""
     world, _recorders = await world_with("status")
-    service = world.service
-    service.rules = replace(service.rules, routes=(
-        Route(labels={"team": "pay"}, publish_to=("telegram",)),))
-    await service.handle_alert(Alert("alertmanager", "k1", "pay", "Checkout errors",
-                                     world.clock.now(), labels={"team": "pay"}))
-    await service.acknowledge(2, BOB)
-    await service.assign(2, BOB, CAROL, "approver")
-    await service.post_draft(2, BOB, TEXT)
-    await service.decide(2, CAROL, approve=True, draft_number=1)
+    service = await _approved_on_a_routed_incident(world, ("telegram",))
     with pytest.raises(Invalid, match="routing rule publishes only to telegram, and none of "
                                       "them is configured"):
         await service.publish(2, BOB, 1)
