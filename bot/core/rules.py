@@ -20,6 +20,7 @@ from bot.core.models import (
     any_role,
     role_name,
 )
+from bot.core.publication import Publication
 from bot.core.spikes import SpikeWatch
 from bot.core.text import Joined, Text, Who, _
 
@@ -285,6 +286,28 @@ def check_revisable(draft: Draft, *, published: bool) -> None:
     if draft.state is DraftState.APPROVED and not published:
         raise Invalid(_("Draft #{number} is already approved; post a new draft instead.",
                         number=draft.number))
+
+
+def refuse_unpublishable(draft: Draft, version: int | None,
+                         published: Sequence[Publication]) -> None:
+    """Only the current, approved, not yet published version goes out; say why not."""
+    if version is not None and version != draft.version:
+        raise Invalid(_("Version {old} of draft #{number} was superseded by version "
+                        "{version}; only the current version can be published.",
+                        old=version, number=draft.number, version=draft.version))
+    if draft.state is DraftState.REJECTED:
+        raise Invalid(_("Draft #{number} was rejected; revise it and have the new version "
+                        "approved before publishing.", number=draft.number))
+    if draft.state is not DraftState.APPROVED:
+        raise Invalid(_("Version {version} of draft #{number} is not approved yet, so it "
+                        "cannot be published.", version=draft.version, number=draft.number))
+    if any(p.draft == draft.number and p.version == draft.version for p in published):
+        raise Invalid(_("Version {version} of draft #{number} is published already.",
+                        version=draft.version, number=draft.number))
+
+
+def was_published(draft: Draft, published: Sequence[Publication]) -> bool:
+    return any(p.draft == draft.number for p in published)
 
 
 def check_open(incident: Incident) -> None:

@@ -16,10 +16,9 @@ from bot.core.models import (
     NoticeKind,
     PersonId,
 )
-from bot.core.rules import Rules, check_current, check_open, check_revisable
+from bot.core.rules import Rules, check_current, check_open, check_revisable, was_published
 from bot.core.text import Joined, Who, _
 from bot.core.tx import Tx
-from bot.core.usecases.publishing import was_published
 from bot.core.views import NOT_A_DRAFT
 
 

@@ -13,7 +13,7 @@ from bot.core import commands as cmd
 from bot.core.errors import Invalid, NotFound
 from bot.core.models import Draft, DraftState, EventKind, Incident, NoticeKind, PersonId
 from bot.core.publication import DESTINATIONS, Publication, digest
-from bot.core.rules import check_open
+from bot.core.rules import check_open, refuse_unpublishable
 from bot.core.status_board import Board
 from bot.core.status_board import status_board as board_of
 from bot.core.text import Joined, Who, _
@@ -101,28 +101,6 @@ async def _publishable(tx: Tx, incident: Incident, number: int | None,
         raise NotFound(_("{incident} has no approved draft waiting to be published.",
                          incident=incident.public_id))
     return drafts[-1]
-
-
-def refuse_unpublishable(draft: Draft, version: int | None,
-                         published: Sequence[Publication]) -> None:
-    """Only the current, approved, not yet published version goes out; say why not."""
-    if version is not None and version != draft.version:
-        raise Invalid(_("Version {old} of draft #{number} was superseded by version "
-                        "{version}; only the current version can be published.",
-                        old=version, number=draft.number, version=draft.version))
-    if draft.state is DraftState.REJECTED:
-        raise Invalid(_("Draft #{number} was rejected; revise it and have the new version "
-                        "approved before publishing.", number=draft.number))
-    if draft.state is not DraftState.APPROVED:
-        raise Invalid(_("Version {version} of draft #{number} is not approved yet, so it "
-                        "cannot be published.", version=draft.version, number=draft.number))
-    if any(p.draft == draft.number and p.version == draft.version for p in published):
-        raise Invalid(_("Version {version} of draft #{number} is published already.",
-                        version=draft.version, number=draft.number))
-
-
-def was_published(draft: Draft, published: Sequence[Publication]) -> bool:
-    return any(p.draft == draft.number for p in published)
 
 
 async def publications(tx: Tx, incident: int | None) -> list[Publication]:
