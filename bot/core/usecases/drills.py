@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import partial
 
 from bot.core.models import SYSTEM, Alert, AlertStatus, CrisisKind, EventKind, Incident, PersonId
+from bot.core.sources import MENTIONS
 from bot.core.spikes import mention_minutes
 from bot.core.text import _
 from bot.core.tx import Tx
@@ -60,7 +61,7 @@ async def feed_drill(tx: Tx, env: Env, number: int) -> int:
     seen = await tx.unit.alerts_seen(due)
     fresh = [(key, mention) for key, mention in due.items() if key not in seen]
     alerts = [Alert(
-        source="mentions", dedup_key=key, group_key=f"drill:{incident.public_id}",
+        source=MENTIONS, dedup_key=key, group_key=f"drill:{incident.public_id}",
         title=mention.text.pick(language)[:200], received_at=tx.now,
         description=mention.text.pick(language), severity=incident.severity,
         kind=incident.kind, labels={"drill": "true", "network": mention.network},
