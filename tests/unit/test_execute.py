@@ -165,6 +165,8 @@ async def test_resolve_reopen_report(world: World) -> None:
     assert (await world.timeline(1))[-1].data["summary"] == "Swarm blocked"
     with pytest.raises(Invalid, match="reopen it first"):
         await run(world, "status still here", space=space)
+    with pytest.raises(Invalid, match="reopen it first"):  # as for a draft, before who asks
+        await run(world, "draft template holding", MALLORY, space)
     await run(world, "reopen", space=space)
     assert (await world.incident(1)).status is Status.RESPONDING
     reply = await run(world, "report", space=space)

@@ -12,7 +12,7 @@ from bot.core.errors import Invalid, NotFound
 from bot.core.models import CrisisKind, Draft, EventKind, Incident, NoticeKind, PersonId
 from bot.core.playbook_views import NO_TEMPLATES, checklist_message, template_lines
 from bot.core.playbooks import Playbook, StatementTemplates, Task, TemplateError, checklist
-from bot.core.rules import Rules
+from bot.core.rules import Rules, check_open
 from bot.core.text import Joined, Who, _
 from bot.core.tx import Tx
 from bot.core.usecases.drafts import post_draft
@@ -102,6 +102,7 @@ async def draft_from_template(tx: Tx, env: Env, number: int, actor: PersonId, na
                               target: str | None = None) -> Draft:
     """Fill a template from the incident's fields and post it as an ordinary draft."""
     incident = await tx.incident(number)
+    check_open(incident)
     access.permit(env.rules, cmd.PostTemplate, incident, actor)
     language = incident.language or env.language
     templates = _templates(env)
