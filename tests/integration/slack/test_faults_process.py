@@ -34,25 +34,38 @@ async def spawn(db: str, port: int, fake: FakeSlack,
                                    stderr=asyncio.subprocess.PIPE)
 
 
+ON_EITHER_DATABASE = pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+
+
+def database_url(database: str, path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh SQLite file at `path`, or the test PostgreSQL database."""
+    return (f"sqlite+aiosqlite:///{path}" if database == "sqlite"
+            else str(request.getfixturevalue("postgres_url")))
+
+
+async def post_alert(port: int, title: str, severity: str) -> None:
+    """A generic alert to `serve` on `port`, accepted."""
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"http://127.0.0.1:{port}/alerts/generic",
+                                 json={"title": title, "severity": severity},
+                                 headers={"Authorization": f"Bearer {SECRET}"})
+    assert answer.status_code == 200
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres",
-                                                             marks=pytest.mark.postgres)])
+@ON_EITHER_DATABASE
 async def test_kill_9_between_creating_the_channel_and_recording_it(
         tmp_path: Path, fake: FakeSlack, database: str, request: pytest.FixtureRequest) -> None:
     """On PostgreSQL a second replica runs beside the killed one and finishes the opening."""
-    db = (f"sqlite+aiosqlite:///{tmp_path / 'k.db'}" if database == "sqlite"
-          else str(request.getfixturevalue("postgres_url")))
+    db = database_url(database, tmp_path / "k.db", request)
     port = free_port()
     fake.hang("conversations.setTopic", 60.0)  # created, not yet recorded: kill it here
     first = await spawn(db, port, fake)
     replica = await spawn(db, free_port(), fake) if database == "postgres" else None
     try:
         await healthy(port, first)
-        async with httpx.AsyncClient() as http:
-            answer = await http.post(f"http://127.0.0.1:{port}/alerts/generic",
-                                     json={"title": "Kill me", "severity": "high"},
-                                     headers={"Authorization": f"Bearer {SECRET}"})
-        assert answer.status_code == 200
+        await post_alert(port, "Kill me", "high")
         await until(lambda: fake.called("conversations.setTopic"), within=20)
     finally:
         first.send_signal(signal.SIGKILL)
