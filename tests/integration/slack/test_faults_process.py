@@ -21,9 +21,11 @@ from tests.serving import free_port
 SECRET = "alert-secret"
 
 
-async def spawn(db: str, port: int, fake: FakeSlack,
+async def spawn(db: str, port: int, fake: FakeSlack, *,
+                stderr: int = asyncio.subprocess.DEVNULL,
                 **extra: str) -> asyncio.subprocess.Process:
-    """`serve` on `db` against the fake Slack, with short timeouts and lease; its stderr kept."""
+    """`serve` on `db` against the fake Slack, with short timeouts and lease; its stderr kept
+    only when asked for (`PIPE`: a pipe left unread would fill and stall a long-running one)."""
     settings = {
         "CRISISBOT_DATABASE_URL": db, "CRISISBOT_PORT": str(port),
         "CRISISBOT_ALERTS__SECRET": SECRET, "CRISISBOT_SLACK__BOT_TOKEN": "xoxb-test",
@@ -31,7 +33,7 @@ async def spawn(db: str, port: int, fake: FakeSlack,
         f"{fake.url}/api/", "CRISISBOT_SLACK__TIMEOUT": "1", "CRISISBOT_TELEGRAM__TIMEOUT": "1",
         "CRISISBOT_OUTBOX__LEASE": "12", "CRISISBOT_OUTBOX__POLL": "0.2"}
     return await start_serve_async(process_env(**{**settings, **extra}),
-                                   stderr=asyncio.subprocess.PIPE)
+                                   stderr=stderr)
 
 
 ON_EITHER_DATABASE = pytest.mark.parametrize(
@@ -94,7 +96,7 @@ async def test_serve_refuses_a_database_it_cannot_write(tmp_path: Path,
         env={**os.environ, "CRISISBOT_DATABASE_URL": f"sqlite+aiosqlite:///{path}"})
     assert await made.wait() == 0
     refused = await spawn(f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true", free_port(),
-                          fake)
+                          fake, stderr=asyncio.subprocess.PIPE)
     _out, err = await asyncio.wait_for(refused.communicate(), 30)
     assert refused.returncode == 1
     # Refused where the first write happens (the console's key, a migration, or the probe).
