@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -36,10 +37,12 @@ def crisisbot(*args: str, env: dict[str, str] | None = None,
     )
 
 
-def start_serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """`crisisbot serve`, up and answering on CRISISBOT_PORT; its stderr is kept for the test."""
+def start_serve(env: dict[str, str], *,
+                stderr: int | IO[bytes] = subprocess.PIPE) -> subprocess.Popen[bytes]:
+    """`crisisbot serve`, up and answering on CRISISBOT_PORT; its stderr is kept for the test
+    (in a pipe, or in a file for a long run: a pipe nobody reads would fill and stall it)."""
     process = subprocess.Popen([*CRISISBOT, "serve"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+                               stderr=stderr)
     url = f"http://127.0.0.1:{env['CRISISBOT_PORT']}/healthz"
     deadline = time.monotonic() + UP_WITHIN
     while True:

@@ -71,13 +71,15 @@ def serve(tmp_path_factory: pytest.TempPathFactory, name: str,
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     db = tmp_path_factory.mktemp(name) / f"{name}.db"
+    log = db.with_suffix(".log")
     env = process_env(CRISISBOT_DATABASE_URL=f"sqlite+aiosqlite:///{db}",
                       CRISISBOT_PORT=str(port), CRISISBOT_PUBLIC_URL=url, **settings)
-    process = start_serve(env)
+    with log.open("wb") as sink:
+        process = start_serve(env, stderr=sink)
     yield Server(url, env, process)
     process.send_signal(signal.SIGTERM)
     assert process.wait(20) == 0
-    errors = process.stderr.read().decode() if process.stderr else ""
+    errors = log.read_text(errors="replace")
     assert "Traceback" not in errors, errors
 
 

@@ -120,6 +120,19 @@ def test_an_incident_from_an_alert_to_an_approved_statement(browser, server: Ser
     alice.close()
 
 
+def refused(browser, link: str):
+    """A fresh browser opens `link` and is refused (410, with the reason); its context and page."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context()
+    page = context.new_page()
+    response = page.goto(link)
+    assert response is not None
+    assert response.status == 410
+    expect(page.get_by_role("alert")).to_contain_text("cannot be used")
+    return context, page
+
+
 def test_a_sign_in_link_works_once(browser, server: Server) -> None:
     from playwright.sync_api import expect
 
@@ -129,12 +142,7 @@ def test_a_sign_in_link_works_once(browser, server: Server) -> None:
     page.goto(link)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Incidents")).to_be_visible()
-    again = browser.new_context()
-    reused = again.new_page()
-    response = reused.goto(link)
-    assert response is not None
-    assert response.status == 410
-    expect(reused.get_by_role("alert")).to_contain_text("cannot be used")
+    again, _reused = refused(browser, link)
     context.close()
     again.close()
 
@@ -144,12 +152,7 @@ def test_an_expired_sign_in_link_is_refused(browser, server: Server) -> None:
 
     link = server.link("local:erin", ttl="1s")
     time.sleep(1.5)
-    context = browser.new_context()
-    page = context.new_page()
-    response = page.goto(link)
-    assert response is not None
-    assert response.status == 410
-    expect(page.get_by_role("alert")).to_contain_text("cannot be used")
+    context, page = refused(browser, link)
     expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
     context.close()
 

@@ -18,6 +18,7 @@ from bot.settings import Settings
 from tests.integration.publish.receiver import SECRET, Receiver
 from tests.integration.slack.fake_slack import Channel, FakeSlack
 from tests.integration.telegram.fake_api import FakeTelegram
+from tests.integration.telegram.harness import until
 from tests.processes import healthy, process_env, start_serve_async
 from tests.serving import free_port
 
@@ -49,14 +50,6 @@ async def spawn(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
     process = await start_serve_async(process_env(**env))
     await healthy(port, process)
     return process
-
-
-async def until(check: object, what: str, wait: float = 30.0) -> None:
-    for _ in range(int(wait * 20)):
-        if check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def publish_in_the_database(env: dict[str, str]) -> None:
@@ -100,7 +93,7 @@ async def test_kill_9_between_destinations_delivers_each_once(tmp_path: Path) ->
         await publish_in_the_database(env)
         first = await spawn(env, port)
         try:
-            await until(lambda: receiver.attempts >= 1, "the webhook tried while down")
+            await until(lambda: receiver.attempts >= 1, "the webhook tried while down", 30)
             assert [p["text"] for p in telegram.called("sendMessage")
                     if str(p["chat_id"]) == CHANNEL] == [TEXT]
             assert len(slack.channels[ANNOUNCE].messages) == 1
@@ -110,7 +103,8 @@ async def test_kill_9_between_destinations_delivers_each_once(tmp_path: Path) ->
         receiver.down = False
         second = await spawn(env, port)
         try:
-            await until(lambda: receiver.received, "the webhook delivered after the restart")
+            await until(lambda: receiver.received, "the webhook delivered after the restart",
+                        30)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 board = (await client.get("/status.json")).json()
                 page = (await client.get("/status")).text

@@ -8,7 +8,6 @@ After adding or changing messages run `make i18n`, then translate what these tes
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
 import string
 from collections.abc import Iterator
@@ -361,8 +360,6 @@ def _english_fragments() -> set[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("bot.storage.sql") is None,
-                    reason="the demo needs bot/storage/sql/")
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_demo_speaks_the_language(language: str, capsys: pytest.CaptureFixture[str],
                                   monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

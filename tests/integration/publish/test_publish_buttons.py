@@ -5,10 +5,7 @@ refused in words only they see."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from tests.integration.slack.fake_slack import Channel, FakeSlack
 from tests.integration.slack.harness import start
@@ -23,16 +20,6 @@ from tests.integration.slack.test_slack_story import (
 from tests.integration.telegram.harness import until
 
 from .test_publish_http import CHANNEL, TEXT, answer, channel_posts, prepared, publishing
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    slack = FakeSlack()
-    await slack.start()
-    try:
-        yield slack
-    finally:
-        await slack.stop()
 
 
 async def test_slack_publish_button(tmp_path: Path, fake: FakeSlack) -> None:

@@ -11,12 +11,16 @@ import signal
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.integration.slack.fake_slack import FakeSlack, Message
 from tests.integration.slack.harness import until
-from tests.integration.slack.test_faults_process import SECRET, spawn
+from tests.integration.slack.test_faults_process import (
+    ON_EITHER_DATABASE,
+    database_url,
+    post_alert,
+    spawn,
+)
 from tests.processes import healthy
 from tests.serving import free_port
 
@@ -41,21 +45,15 @@ def outbox_ids(messages: list[Message]) -> list[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres",
-                                                             marks=pytest.mark.postgres)])
+@ON_EITHER_DATABASE
 async def test_kill_9_after_an_escalation_restart_delivers_at_once(
         tmp_path: Path, fake: FakeSlack, database: str, request: pytest.FixtureRequest) -> None:
-    db = (f"sqlite+aiosqlite:///{tmp_path / 'e.db'}" if database == "sqlite"
-          else str(request.getfixturevalue("postgres_url")))
+    db = database_url(database, tmp_path / "e.db", request)
     port = free_port()
     first = await spawn(db, port, fake, **ESCALATING)
     try:
         await healthy(port, first)
-        async with httpx.AsyncClient() as http:
-            answer = await http.post(f"http://127.0.0.1:{port}/alerts/generic",
-                                     json={"title": "Page me", "severity": "critical"},
-                                     headers={"Authorization": f"Bearer {SECRET}"})
-        assert answer.status_code == 200
+        await post_alert(port, "Page me", "critical")
         await until(lambda: [c for c in fake.channels.values() if c.pins], within=20)
         assert escalations(fake) == ([], [])
         # The escalation's first call hangs (carried out only long after this test): the
