@@ -141,7 +141,9 @@ class SqlStore:
             async with asyncio.timeout(PING_TIMEOUT_S), self.unit() as unit:
                 await unit.probe_write(datetime.now(UTC))
         except (SQLAlchemyError, OSError) as error:
-            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            cause = getattr(error, "orig", None) or error
+            # an exception without words (`OSError()`) has no first line: say its kind
+            reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
             log.warning("database write probe failed: %s", reason)
             return reason
         except TimeoutError:
