@@ -60,7 +60,7 @@ bench: $(STAMP)
 # The console on the embedded defaults (SQLite, built-in chat), with a sign-in link for you.
 PERSON ?= local:$(shell id -un 2>/dev/null || echo me)
 serve: $(STAMP)
-	@echo "Sign in to the web console as $(PERSON) (link valid 15 minutes, once):"
+	@echo "Sign in to the web console as $(PERSON) (the link works once, for CRISISBOT_WEB__LOGIN_TTL: 10m unless set):"
 	@$(BIN)/crisisbot login '$(PERSON)'
 	$(BIN)/crisisbot serve
 

@@ -16,6 +16,7 @@ from bot.chat.slack.api import PLATFORM as SLACK
 from bot.chat.slack.outbound import SlackChat
 from bot.core.ports import RetryLater
 from bot.settings import Settings
+from bot.storage.sql.store import failure_reason
 
 GRACE_S = 5
 """On SIGTERM, how long in-flight requests may finish; then open console event streams (a tab
@@ -45,10 +46,6 @@ async def ready(bot: Bot) -> None:
         raise CannotStart(f"Slack did not confirm the bot token (auth.test): {reason}") from None
 
 
-def _first_line(error: SQLAlchemyError) -> str:
-    return str(getattr(error, "orig", None) or error).splitlines()[0]
-
-
 def _settle_heap() -> None:
     """What is built by now (modules, app, settings) lives as long as the process: collect
     once, then keep it out of the cycle collector's sight. Otherwise every full collection
@@ -65,7 +62,7 @@ async def serve(settings: Settings) -> None:
     try:
         bot = await build(settings, echo=logging.getLogger("crisisbot.chat.local").info)
     except SQLAlchemyError as error:  # e.g. a migration on a read-only file
-        raise CannotStart(f"the database cannot be prepared: {_first_line(error)}") from None
+        raise CannotStart(f"the database cannot be prepared: {failure_reason(error)}") from None
     try:
         await ready(bot)
         # No access log, no `Server` header, no X-Forwarded-* rewriting: nothing here uses

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.common import LANG_HELP, Verb, open_bot, settings_for
+from bot.cli.common import LANG_HELP, Verb, open_bot, reason_of, settings_for
 from bot.core.errors import CrisisError
 from bot.core.models import CrisisKind
 from bot.core.text import LANGUAGES, Renderer, _
@@ -48,7 +48,12 @@ def _demo(args: argparse.Namespace) -> int:
                                 "another --db, or add --force to replace it (its incidents "
                                 "are lost).", path=str(args.db)))
         settings_for(args)  # refuse bad settings before deleting anything
-        args.db.unlink()
+        try:  # with SQLite's WAL files: a stale one must not be replayed into the new file
+            for path in (args.db, Path(f"{args.db}-wal"), Path(f"{args.db}-shm")):
+                path.unlink(missing_ok=True)
+        except OSError as error:
+            raise CrisisError(_("cannot write {path}: {reason}", path=str(args.db),
+                                reason=reason_of(error))) from None
     return _scripted(args, "demo", run)
 
 

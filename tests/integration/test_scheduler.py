@@ -32,22 +32,30 @@ async def escalations(bot: Bot) -> list[str]:
     return [e.data["purpose"] for e in events if e.kind is EventKind.ESCALATION]
 
 
+async def escalated(bot: Bot) -> tuple[list[str], str]:
+    """Wait (5 s at most each) for INC-1's escalation, then for the message that tells it: the
+    escalations' purposes and the room's last message."""
+    for _ in range(50):
+        if await escalations(bot):
+            break
+        await asyncio.sleep(0.1)
+    purposes = await escalations(bot)
+    for _ in range(50):  # the tick records the escalation, then delivers its message
+        texts = await bot.local.texts(await bot.local.space_of(1))
+        if texts[-1].startswith("INC-1 is still not acknowledged"):
+            break
+        await asyncio.sleep(0.1)
+    return purposes, texts[-1]
+
+
 async def test_unacknowledged_incident_escalates_within_seconds(
         monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
     bot = await started(monkeypatch, sqlite_url)
     try:
         await bot.service.handle_alert(alert())
-        for _ in range(50):
-            if await escalations(bot):
-                break
-            await asyncio.sleep(0.1)
-        assert await escalations(bot) == ["ack"]
-        for _ in range(50):  # the tick records the escalation, then delivers its message
-            texts = await bot.local.texts(await bot.local.space_of(1))
-            if texts[-1].startswith("INC-1 is still not acknowledged"):
-                break
-            await asyncio.sleep(0.1)
-        assert texts[-1].startswith("INC-1 is still not acknowledged after 2 s")
+        purposes, told = await escalated(bot)
+        assert purposes == ["ack"]
+        assert told.startswith("INC-1 is still not acknowledged after 2 s")
     finally:
         await bot.close()
     assert not bot.scheduler or not bot.scheduler.running
@@ -115,16 +123,8 @@ async def test_with_the_outbox_worker_running_a_tick_leaves_delivery_to_it(
     bot.outbox.start()
     try:
         await bot.service.handle_alert(alert())
-        for _ in range(50):
-            if await escalations(bot):
-                break
-            await asyncio.sleep(0.1)
-        for _ in range(50):
-            texts = await bot.local.texts(await bot.local.space_of(1))
-            if texts[-1].startswith("INC-1 is still not acknowledged"):
-                break
-            await asyncio.sleep(0.1)
-        assert texts[-1].startswith("INC-1 is still not acknowledged after 2 s")
+        _purposes, told = await escalated(bot)
+        assert told.startswith("INC-1 is still not acknowledged after 2 s")
         assert drained == []
     finally:
         await bot.close()

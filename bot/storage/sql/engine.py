@@ -4,18 +4,24 @@ asyncpg with idle connections pinged, and the session a unit runs its statements
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from time import monotonic
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event
+from sqlalchemy import URL, ColumnElement, Connection, Engine, create_engine, event, select, update
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.storage.sql.codec import JSON_CODEC
+
+if TYPE_CHECKING:
+    from bot.storage.sql.tables import InboundJobRow, NoticeRow
+
+    Leased = type[NoticeRow] | type[InboundJobRow]
 
 DEFAULT_URL = "sqlite+aiosqlite:///./crisisbot.db"
 BUSY_TIMEOUT_MS = 10
@@ -159,4 +165,25 @@ class SqlRole:
     def __init__(self, session: UnitSession, dialect: str) -> None:
         self._s = session
         self._dialect = dialect
+
+    async def _lease_holders(self, table: Leased, pending: ColumnElement[bool],
+                             now: datetime) -> list[str]:
+        """Who holds a live lease on a pending row of `table` (the outbox's notices, the
+        inbound jobs: both lease rows the same way)."""
+        holders = await self._s.scalars(
+            select(table.claimed_by).distinct()
+            .where(pending, table.next_attempt_at > now, table.claimed_by.is_not(None))
+        )
+        return [holder for holder in holders if holder is not None]
+
+    async def _free_leases(self, table: Leased, pending: ColumnElement[bool],
+                           holders: Sequence[str]) -> int:
+        """Give back at once the pending rows of `table` that `holders` (gone) had leased."""
+        if not holders:
+            return 0
+        freed = await self._s.execute(
+            update(table).where(table.claimed_by.in_(list(holders)), pending)
+            .values(next_attempt_at=None, claimed_by=None)
+        )
+        return int(getattr(freed, "rowcount", 0) or 0)
 

@@ -45,22 +45,10 @@ class SqlInboundJobs(SqlRole):
                            row.attempts) for row in rows]
 
     async def inbound_holders(self, now: datetime) -> list[str]:
-        holders = await self._s.scalars(
-            select(InboundJobRow.claimed_by).distinct()
-            .where(InboundJobRow.done_at.is_(None), InboundJobRow.next_attempt_at > now,
-                   InboundJobRow.claimed_by.is_not(None))
-        )
-        return [holder for holder in holders if holder is not None]
+        return await self._lease_holders(InboundJobRow, InboundJobRow.done_at.is_(None), now)
 
     async def free_inbound(self, holders: Sequence[str]) -> int:
-        if not holders:
-            return 0
-        freed = await self._s.execute(
-            update(InboundJobRow)
-            .where(InboundJobRow.claimed_by.in_(list(holders)), InboundJobRow.done_at.is_(None))
-            .values(next_attempt_at=None, claimed_by=None)
-        )
-        return int(getattr(freed, "rowcount", 0) or 0)
+        return await self._free_leases(InboundJobRow, InboundJobRow.done_at.is_(None), holders)
 
     async def inbound_done(self, job_id: int, at: datetime, result: str | None = None) -> None:
         await self._s.execute(update(InboundJobRow).where(InboundJobRow.id == job_id)

@@ -89,22 +89,10 @@ class SqlOutbox(SqlRole):
         return [to_notice(row) for row in kept]
 
     async def notice_holders(self, now: datetime) -> list[str]:
-        holders = await self._s.scalars(
-            select(NoticeRow.claimed_by).distinct()
-            .where(NoticeRow.delivered_at.is_(None), NoticeRow.next_attempt_at > now,
-                   NoticeRow.claimed_by.is_not(None))
-        )
-        return [holder for holder in holders if holder is not None]
+        return await self._lease_holders(NoticeRow, NoticeRow.delivered_at.is_(None), now)
 
     async def free_claims(self, holders: Sequence[str]) -> int:
-        if not holders:
-            return 0
-        freed = await self._s.execute(
-            update(NoticeRow)
-            .where(NoticeRow.claimed_by.in_(list(holders)), NoticeRow.delivered_at.is_(None))
-            .values(next_attempt_at=None, claimed_by=None)
-        )
-        return int(getattr(freed, "rowcount", 0) or 0)
+        return await self._free_leases(NoticeRow, NoticeRow.delivered_at.is_(None), holders)
 
     async def notice_retry(self, notice_id: int, at: datetime, result: str) -> None:
         await self._s.execute(

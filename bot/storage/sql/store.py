@@ -51,6 +51,13 @@ class SqlUnit(SqlIncidents, SqlDrafts, SqlTimeline, SqlAlerts, SqlDigests, SqlDe
         return self._s
 
 
+def failure_reason(error: BaseException) -> str:
+    """A database error in one line: the driver's own first line, or (an exception without
+    words, `OSError()`) its kind."""
+    cause = getattr(error, "orig", None) or error
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+
+
 class SqlStore:
     """The durable Store: one engine per instance, one session and transaction per unit.
 
@@ -141,7 +148,7 @@ class SqlStore:
             async with asyncio.timeout(PING_TIMEOUT_S), self.unit() as unit:
                 await unit.probe_write(datetime.now(UTC))
         except (SQLAlchemyError, OSError) as error:
-            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            reason = failure_reason(error)
             log.warning("database write probe failed: %s", reason)
             return reason
         except TimeoutError:
