@@ -215,6 +215,15 @@ def test_demo_refuses_an_existing_database_unless_forced(tmp_path: Path) -> None
     assert crisisbot("demo", "--db", str(db), "--force").returncode == 0
 
 
+def test_demo_forced_onto_a_folder_refuses_in_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "not-a-file.db"
+    folder.mkdir()
+    (folder / "kept.txt").write_text("mine")
+    line = refused(crisisbot("demo", "--db", str(folder), "--force"))
+    assert str(folder) in line
+    assert (folder / "kept.txt").read_text() == "mine"
+
+
 def test_drill_adds_to_an_existing_database(tmp_path: Path) -> None:
     db = tmp_path / "team.db"
     assert crisisbot("demo", "--db", str(db)).returncode == 0
