@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.chat import claimant
-from bot.chat.outbox import Pacing, stopping, woken
+from bot.chat.outbox import Pacing, backoff, stopping, woken
 from bot.core.models import InboundJob
 from bot.core.ports import Clock, RetryLater
 from bot.core.store import Store
@@ -136,6 +136,4 @@ class InboundWorker:
 
     def backoff(self, attempts: int) -> float:
         """As the outbox's: doubling per attempt, capped, jittered (half to all of it)."""
-        ceiling = min(self.pacing.max_backoff,
-                      self.pacing.backoff * 2.0 ** max(0, attempts - 1))
-        return float(ceiling * (0.5 + self._jitter() / 2))
+        return backoff(self.pacing, attempts, self._jitter)

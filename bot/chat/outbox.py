@@ -228,11 +228,14 @@ class Outbox:
         self._soonest = due if self._soonest is None else min(self._soonest, due)
 
     def backoff(self, attempts: int) -> float:
-        """Exponential in the attempts so far, capped, with jitter (half to all of it) so
-        processes that failed together do not retry together."""
-        ceiling = min(self.pacing.max_backoff,
-                      self.pacing.backoff * 2.0 ** max(0, attempts - 1))
-        return float(ceiling * (0.5 + self._jitter() / 2))
+        return backoff(self.pacing, attempts, self._jitter)
+
+
+def backoff(pacing: Pacing, attempts: int, jitter: Callable[[], float]) -> float:
+    """Exponential in the attempts so far, capped, with jitter (half to all of it) so
+    processes that failed together do not retry together."""
+    ceiling = min(pacing.max_backoff, pacing.backoff * 2.0 ** max(0, attempts - 1))
+    return float(ceiling * (0.5 + jitter() / 2))
 
 
 async def woken(wake: asyncio.Event, within: float) -> bool:
