@@ -415,7 +415,7 @@ def console_router(console: Console) -> APIRouter:
         if chosen not in LANGUAGES:
             raise Refused(422, _("Choose one of the languages offered."))
         back = fields.get("back", "/")
-        target = back if back.startswith("/") and not back.startswith("//") else "/"
+        target = back if _local(back) else "/"
         response = RedirectResponse(target, status_code=303, headers=HEADERS)
         console.sessions.write(response, session.speaking(chosen))
         return response
@@ -433,3 +433,8 @@ def console_router(console: Console) -> APIRouter:
     return router
 
 
+def _local(path: str) -> bool:
+    """A path on this site: browsers read `//host`, `/\\host` (and either with a tab or a
+    newline in between, which they drop) as another site."""
+    return (path.startswith("/") and path.isprintable()
+            and path[1:2] not in ("/", "\\"))

@@ -241,6 +241,10 @@ async def test_the_language_is_the_persons_choice(console: Console) -> None:
         outside = await alice.post("/language", data={"language": "ru", "csrf": token,
                                                       "back": "//evil.example/"})
         assert outside.headers["location"] == "/"
+        for elsewhere in ("/\\evil.example/", "/\t/evil.example/", "https://evil.example/"):
+            sent = await alice.post("/language", data={"language": "ru", "csrf": token,
+                                                       "back": elsewhere})
+            assert sent.headers["location"] == "/", elsewhere
 
 
 async def test_insights_count_incidents_by_week_and_keep_drills_apart(
