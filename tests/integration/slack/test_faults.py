@@ -104,15 +104,7 @@ async def declare(bot: Running, fake: FakeSlack, number: int) -> Channel:
 ])
 async def test_channel_opened_once_whatever_fails(tmp_path: Path, fake: FakeSlack, method: str,
                                                   fault: str) -> None:
-    match fault:
-        case "500":
-            fake.fail(method, 500)
-        case "reset":
-            fake.reset(method)
-        case "lost":
-            fake.reset(method, after_storing=True)
-        case _:  # "lost500"
-            fake.fail(method, 500, after_storing=True)
+    fake.inject(method, fault)
     bot = await start(tmp_path, fake)
     try:
         await declare(bot, fake, 1)
