@@ -250,6 +250,11 @@ async def test_insights_count_incidents_by_week_and_keep_drills_apart(
     assert week[3] == "<td>1</td><td>0</td><td>0</td><td>0</td><td>1</td>"  # SEV1, Σ
     assert '<tr><th scope="row">other</th><td>1</td></tr>' in page.text  # by kind
     assert "trolling" not in page.text  # the drill's kind
+    async with console.client("local:alice") as alice:  # a count that is no count: the default
+        for weeks in ("²", "9" * 5000):
+            odd = await alice.get("/insights", params={"weeks": weeks})
+            assert odd.status_code == 200, weeks
+            assert 'name="weeks" min="1" max="52" value="12"' in odd.text
 
 
 async def test_checklist_items_are_done_and_undone_from_the_room(console: Console) -> None:
