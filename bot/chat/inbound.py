@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.chat import claimant
-from bot.chat.outbox import Pacing, backoff, stopping, woken
+from bot.chat.outbox import Pacing, backoff, cancelled, stopping, woken
 from bot.core.models import InboundJob
 from bot.core.ports import Clock, RetryLater
 from bot.core.store import Store
@@ -66,12 +66,8 @@ class InboundWorker:
 
     async def stop(self) -> None:
         """Stop the worker; a job in hand stays claimed and comes due again (see above)."""
-        if self._task is not None:
-            self._task.cancel()
-            # `gather`, not `suppress(CancelledError)`: a cancellation of the caller itself
-            # (a shutdown's timeout) must not be swallowed here.
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     async def run(self) -> None:
         while True:

@@ -27,6 +27,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.chat import claimant
 from bot.core.delivery import Delivery, superseded
@@ -94,10 +95,7 @@ class Outbox:
         """Stop claiming and stop the queues being delivered; what was not attempted is given
         back, what was in flight stays leased (it may have reached the chat) and is retried
         when the lease runs out."""
-        tasks = [t for t in (self._task, *self._busy) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancelled(self._task, *self._busy)
         self._task = None
 
     async def run(self) -> None:
@@ -249,6 +247,15 @@ async def woken(wake: asyncio.Event, within: float) -> bool:
         async with asyncio.timeout(within):
             return await wake.wait()
     return False
+
+
+async def cancelled(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel `tasks` and wait until they end. `gather`, not `suppress(CancelledError)`: a
+    cancellation of the caller itself (a shutdown's timeout) must not be swallowed here."""
+    running = [task for task in tasks if task is not None]
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
 
 
 def stopping() -> bool:
