@@ -113,7 +113,8 @@ class SlackChannel:
     async def _channel(self) -> str:
         found = await self.chat.channel_id(self.channel)
         if found is None:
-            raise LookupError(f"Slack channel {self.channel} not found")
+            raise LookupError(f"Slack channel {self.channel} not found: invite the app to it "
+                              "(/invite in the channel), or name another to publish to")
         return found
 
 
@@ -150,7 +151,8 @@ class SignedWebhook:
             raise RetryLater(f"webhook answered HTTP {answer.status_code}",
                              float(after) if after.isdigit() else None)
         if answer.status_code >= 300:
-            raise RuntimeError(f"webhook refused the statement: HTTP {answer.status_code}")
+            raise RuntimeError(f"webhook refused the statement: HTTP {answer.status_code} "
+                               "(check the webhook's address and secret with its receiver)")
         return Posted(None, _without_credentials(self.url))
 
     async def mark_updated(self, earlier: Publication, message: str,

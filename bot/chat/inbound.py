@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.chat import claimant
-from bot.chat.outbox import Pacing, stopping, woken
+from bot.chat.outbox import Pacing, backoff, cancelled, stopping, woken
 from bot.core.models import InboundJob
 from bot.core.ports import Clock, RetryLater
 from bot.core.store import Store
@@ -66,12 +66,8 @@ class InboundWorker:
 
     async def stop(self) -> None:
         """Stop the worker; a job in hand stays claimed and comes due again (see above)."""
-        if self._task is not None:
-            self._task.cancel()
-            # `gather`, not `suppress(CancelledError)`: a cancellation of the caller itself
-            # (a shutdown's timeout) must not be swallowed here.
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     async def run(self) -> None:
         while True:
@@ -136,6 +132,4 @@ class InboundWorker:
 
     def backoff(self, attempts: int) -> float:
         """As the outbox's: doubling per attempt, capped, jittered (half to all of it)."""
-        ceiling = min(self.pacing.max_backoff,
-                      self.pacing.backoff * 2.0 ** max(0, attempts - 1))
-        return float(ceiling * (0.5 + self._jitter() / 2))
+        return backoff(self.pacing, attempts, self._jitter)

@@ -27,6 +27,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.chat import claimant
 from bot.core.delivery import Delivery, superseded
@@ -94,10 +95,7 @@ class Outbox:
         """Stop claiming and stop the queues being delivered; what was not attempted is given
         back, what was in flight stays leased (it may have reached the chat) and is retried
         when the lease runs out."""
-        tasks = [t for t in (self._task, *self._busy) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancelled(self._task, *self._busy)
         self._task = None
 
     async def run(self) -> None:
@@ -228,11 +226,14 @@ class Outbox:
         self._soonest = due if self._soonest is None else min(self._soonest, due)
 
     def backoff(self, attempts: int) -> float:
-        """Exponential in the attempts so far, capped, with jitter (half to all of it) so
-        processes that failed together do not retry together."""
-        ceiling = min(self.pacing.max_backoff,
-                      self.pacing.backoff * 2.0 ** max(0, attempts - 1))
-        return float(ceiling * (0.5 + self._jitter() / 2))
+        return backoff(self.pacing, attempts, self._jitter)
+
+
+def backoff(pacing: Pacing, attempts: int, jitter: Callable[[], float]) -> float:
+    """Exponential in the attempts so far, capped, with jitter (half to all of it) so
+    processes that failed together do not retry together."""
+    ceiling = min(pacing.max_backoff, pacing.backoff * 2.0 ** max(0, attempts - 1))
+    return float(ceiling * (0.5 + jitter() / 2))
 
 
 async def woken(wake: asyncio.Event, within: float) -> bool:
@@ -246,6 +247,15 @@ async def woken(wake: asyncio.Event, within: float) -> bool:
         async with asyncio.timeout(within):
             return await wake.wait()
     return False
+
+
+async def cancelled(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel `tasks` and wait until they end. `gather`, not `suppress(CancelledError)`: a
+    cancellation of the caller itself (a shutdown's timeout) must not be swallowed here."""
+    running = [task for task in tasks if task is not None]
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
 
 
 def stopping() -> bool:

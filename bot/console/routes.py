@@ -297,7 +297,7 @@ def console_router(console: Console) -> APIRouter:
         async def work() -> list[Text]:
             if verdict == "publish":
                 published = await service.publish(
-                    number, person, draft, version=int(version) if version.isdigit() else None)
+                    number, person, draft, version=_count(version))
                 return [publishing_text(published)]
             if verdict == "revise":
                 action: cmd.Action = cmd.ReviseDraft(draft, fields.get("text", ""))
@@ -306,7 +306,7 @@ def console_router(console: Console) -> APIRouter:
             approve = verdict == "approve"
             await service.decide(number, person, approve=approve, draft_number=draft,
                                  reason=fields.get("reason", ""),
-                                 version=int(version) if version.isdigit() else None)
+                                 version=_count(version))
             if approve:
                 return [_("You approved draft #{number}.", number=draft)]
             return [_("You rejected draft #{number}.", number=draft)]
@@ -354,8 +354,8 @@ def console_router(console: Console) -> APIRouter:
 
     async def insights(request: Request) -> Response:
         session, _person = signed_in(request)
-        asked = request.query_params.get("weeks", "")
-        weeks = min(max(int(asked), 1), 52) if asked.isdigit() else 12
+        asked = _count(request.query_params.get("weeks", ""))
+        weeks = 12 if asked is None else min(max(asked, 1), 52)
         found = await service.weekly_insights(weeks)
         render = console.render_for(session.language or console.language)
         return page(session, "insights.html", weeks=weeks, drills=found.drills,
@@ -371,7 +371,7 @@ def console_router(console: Console) -> APIRouter:
         signed_in(request)
         since = request.query_params.get("since", "")
         last = request.headers.get("last-event-id", since)
-        stream = console.changes.stream(int(last) if last.isdigit() else None)
+        stream = console.changes.stream(_count(last))
         return StreamingResponse(stream, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store",
                                           "X-Accel-Buffering": "no"})
@@ -415,7 +415,7 @@ def console_router(console: Console) -> APIRouter:
         if chosen not in LANGUAGES:
             raise Refused(422, _("Choose one of the languages offered."))
         back = fields.get("back", "/")
-        target = back if back.startswith("/") and not back.startswith("//") else "/"
+        target = back if _local(back) else "/"
         response = RedirectResponse(target, status_code=303, headers=HEADERS)
         console.sessions.write(response, session.speaking(chosen))
         return response
@@ -433,3 +433,14 @@ def console_router(console: Console) -> APIRouter:
     return router
 
 
+def _local(path: str) -> bool:
+    """A path on this site: browsers read `//host`, `/\\host` (and either with a tab or a
+    newline in between, which they drop) as another site."""
+    return (path.startswith("/") and path.isprintable()
+            and path[1:2] not in ("/", "\\"))
+
+
+def _count(text: str) -> int | None:
+    """A count written in ASCII digits (`str.isdigit` takes "²", which `int` refuses, and
+    thousands of digits, which it refuses too), or None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None

@@ -121,9 +121,9 @@ def _direction(language: str) -> str:
 
 
 def _refuse_body(request: Request) -> Response | None:
-    """These routes read nothing: any body is refused before it is read."""
+    """These routes read nothing: any body is refused before it is read (a length other
+    than zero, written any way, or a chunked body)."""
     length = request.headers.get("content-length", "0")
-    if request.headers.get("transfer-encoding") or (length.isdigit() and int(length) > 0) \
-            or not length.isdigit():
+    if request.headers.get("transfer-encoding") or not length or length.strip("0"):
         return JSONResponse({"error": "this route takes no request body"}, status_code=413)
     return None

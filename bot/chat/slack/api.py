@@ -36,14 +36,16 @@ def refusal(verifier: SignatureVerifier, headers: Mapping[str, str],
             body: bytes) -> tuple[int, str] | None:
     """Why a POST to `/slack/events` is refused before bolt sees it, or None. Bolt reads the
     body before it checks the signature and raises (a 500) on a timestamp that is not a number
-    or a body it cannot parse; here the signature comes first (401), then the body must be
-    what bolt reads as a JSON object (400)."""
+    (`int` refuses "²" and thousands of digits too) or a body it cannot parse; here the
+    signature comes first (401), then the body must be what bolt reads as a JSON object
+    (400)."""
     timestamp = headers.get("x-slack-request-timestamp", "")
     try:
         text = body.decode()
     except UnicodeDecodeError:
         return 400, "not a Slack request: the body is not UTF-8"
-    if not timestamp.isdigit() or not verifier.is_valid(
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) \
+            or not verifier.is_valid(
             text, timestamp, headers.get("x-slack-signature")):
         return 401, "missing or wrong Slack signature"
     content_type = headers.get("content-type", "").split(";")[0] or None

@@ -44,7 +44,8 @@ def person_of(user: User) -> PersonId:
 
 def telegram_id(person: PersonId) -> int | None:
     platform, _sep, handle = person.partition(":")
-    return int(handle) if platform == PLATFORM and handle.isdigit() else None
+    return (int(handle) if platform == PLATFORM and handle.isascii() and handle.isdigit()
+            else None)
 
 
 async def call(request: Awaitable[T]) -> T:

@@ -9,14 +9,9 @@ from bot.core import access
 from bot.core.command_registry import REGISTRY
 from bot.core.text import LANGUAGES, Text
 
-
-def _verbs() -> dict[str, Text]:
-    """`/crisis_<verb>` aliases: each sub-command of the help once (`draft` has two lines),
-    with its first description."""
-    return dict(REGISTRY.verbs())
-
-
-VERBS = _verbs()
+VERBS: dict[str, Text] = dict(REGISTRY.verbs())
+"""`/crisis_<verb>` aliases: each sub-command of the help once (`draft` has two lines),
+with its first description."""
 
 
 def reader_language(user: User, origin: access.Origin) -> str | None:
@@ -24,7 +19,6 @@ def reader_language(user: User, origin: access.Origin) -> str | None:
     it (the team's language means nothing to them); the team in the team's language."""
     code = (user.language_code or "").split("-")[0].lower()
     return code if origin is access.Origin.OUTSIDER and code in LANGUAGES else None
-
 
 
 def command_words(text: str) -> str:

@@ -24,6 +24,7 @@ from bot.core.errors import CrisisError, Invalid
 from bot.core.models import CrisisKind
 from bot.settings import load
 from bot.storage.sql.tables import SignInLinkRow
+from tests.integration.console.browsing import csrf_of, signs_in_once
 from tests.serving import serve
 
 SECRET = "console-secret"
@@ -62,12 +63,6 @@ class Console:
             assert response.status_code == 200, response.text
 
 
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" (?:value|content)="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
 @pytest.fixture
 async def console(sqlite_url: str) -> AsyncIterator[Console]:
     settings = load(database_url=sqlite_url, alerts={"secret": SECRET, "digest_seconds": 1})
@@ -99,15 +94,7 @@ async def test_a_link_signs_in_its_person_once_and_only_its_hash_is_stored(
     assert stored == [hashlib.sha256(token.encode()).hexdigest()]
     assert token not in stored
     async with console.client() as browser:
-        page = await browser.get(link)
-        assert page.status_code == 200
-        signed = await browser.post(link, data={"csrf": csrf_of(page.text)})
-        assert signed.status_code == 303
-        home = await browser.get("/")
-        assert home.status_code == 200
-        assert "Signed in as local:alice" in home.text
-        again = await browser.post(link, data={"csrf": csrf_of(home.text)})
-        assert again.status_code == 410
+        await signs_in_once(browser, link, "local:alice")
 
 
 async def test_an_expired_link_and_a_bad_person_are_refused(console: Console) -> None:
@@ -241,6 +228,10 @@ async def test_the_language_is_the_persons_choice(console: Console) -> None:
         outside = await alice.post("/language", data={"language": "ru", "csrf": token,
                                                       "back": "//evil.example/"})
         assert outside.headers["location"] == "/"
+        for elsewhere in ("/\\evil.example/", "/\t/evil.example/", "https://evil.example/"):
+            sent = await alice.post("/language", data={"language": "ru", "csrf": token,
+                                                       "back": elsewhere})
+            assert sent.headers["location"] == "/", elsewhere
 
 
 async def test_insights_count_incidents_by_week_and_keep_drills_apart(
@@ -259,6 +250,11 @@ async def test_insights_count_incidents_by_week_and_keep_drills_apart(
     assert week[3] == "<td>1</td><td>0</td><td>0</td><td>0</td><td>1</td>"  # SEV1, Σ
     assert '<tr><th scope="row">other</th><td>1</td></tr>' in page.text  # by kind
     assert "trolling" not in page.text  # the drill's kind
+    async with console.client("local:alice") as alice:  # a count that is no count: the default
+        for weeks in ("²", "9" * 5000):
+            odd = await alice.get("/insights", params={"weeks": weeks})
+            assert odd.status_code == 200, weeks
+            assert 'name="weeks" min="1" max="52" value="12"' in odd.text
 
 
 async def test_checklist_items_are_done_and_undone_from_the_room(console: Console) -> None:

@@ -117,19 +117,27 @@ class FakeSlack:
                 if rng.random() >= share:
                     self.failures.setdefault(method, []).append(Failure(200, {}, passes=True))
                     continue
-                match rng.choice(kinds):
-                    case "500":
-                        self.fail(method, 500)
-                    case "429":
-                        self.rate_limit(method, 1)
-                    case "reset":
-                        self.reset(method)
-                    case "lost":
-                        self.reset(method, after_storing=True)
-                    case "lost500":
-                        self.fail(method, 500, after_storing=True)
-                    case _:
-                        self.hang(method, hang)
+                self.inject(method, rng.choice(kinds), hang=hang)
+
+    def inject(self, method: str, kind: str, *, hang: float = 0.0) -> None:
+        """The next call of `method` fails one of Slack's ways: "500", "429" (retry after a
+        second), "reset" (before storing), "lost" (reset after storing), "lost500" (500 after
+        storing) or "hang" (for `hang` seconds)."""
+        match kind:
+            case "500":
+                self.fail(method, 500)
+            case "429":
+                self.rate_limit(method, 1)
+            case "reset":
+                self.reset(method)
+            case "lost":
+                self.reset(method, after_storing=True)
+            case "lost500":
+                self.fail(method, 500, after_storing=True)
+            case "hang":
+                self.hang(method, hang)
+            case _:
+                raise ValueError(f"no such fault: {kind}")
 
     def called(self, method: str) -> list[dict[str, Any]]:
         return [args for name, args in self.calls if name == method]

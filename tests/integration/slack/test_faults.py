@@ -13,8 +13,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from slack_sdk.signature import SignatureVerifier
 
 from bot.app.server import CannotStart
+from bot.chat.slack.api import refusal
 from bot.core.models import EventKind
 from bot.core.store import Store
 from bot.settings import ConfigError, load
@@ -104,15 +106,7 @@ async def declare(bot: Running, fake: FakeSlack, number: int) -> Channel:
 ])
 async def test_channel_opened_once_whatever_fails(tmp_path: Path, fake: FakeSlack, method: str,
                                                   fault: str) -> None:
-    match fault:
-        case "500":
-            fake.fail(method, 500)
-        case "reset":
-            fake.reset(method)
-        case "lost":
-            fake.reset(method, after_storing=True)
-        case _:  # "lost500"
-            fake.fail(method, 500, after_storing=True)
+    fake.inject(method, fault)
     bot = await start(tmp_path, fake)
     try:
         await declare(bot, fake, 1)
@@ -228,3 +222,11 @@ async def test_serve_stops_in_one_line_when_slack_refuses_the_token(tmp_path: Pa
                                           r"invalid_auth$"):
         await start(tmp_path, fake)
     assert len(fake.called("auth.test")) == 1  # a refusal is not retried
+
+
+@pytest.mark.parametrize("timestamp", ["", "soon", "²", "9" * 5000])
+def test_a_timestamp_that_is_no_number_is_a_401_not_a_500(timestamp: str) -> None:
+    headers = {"x-slack-request-timestamp": timestamp, "x-slack-signature": "v0=00",
+               "content-type": "application/json"}
+    assert refusal(SignatureVerifier("secret"), headers, b"{}") == (
+        401, "missing or wrong Slack signature")

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.integration.console.test_console_http import csrf_of
+from tests.integration.console.browsing import signs_in_once
 from tests.integration.slack.fake_slack import FakeSlack
 from tests.integration.slack.harness import start, until
 from tests.integration.slack.test_access import FORM, command_body
@@ -33,15 +33,7 @@ async def test_the_ephemeral_answer_carries_a_link_that_signs_the_sender_in_once
         link = urlsplit(found.group(0)).path
 
         async with httpx.AsyncClient(base_url=bot.url) as browser:  # the same app's console
-            page = await browser.get(link)
-            assert page.status_code == 200
-            signed = await browser.post(link, data={"csrf": csrf_of(page.text)})
-            assert signed.status_code == 303
-            home = await browser.get("/")
-            assert home.status_code == 200
-            assert "Signed in as slack:UALICE" in home.text
-            assert (await browser.post(link, data={"csrf": csrf_of(home.text)})
-                    ).status_code == 410
+            await signs_in_once(browser, link, "slack:UALICE")
 
         refused = await bot.signed(command_body(fake, "UEVIL", "web", team="T2"), FORM)
         assert refused.status_code == 200

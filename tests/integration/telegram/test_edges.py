@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.chat.telegram.api import person_of
+from bot.chat.telegram.api import person_of, telegram_id
 from bot.chat.telegram.words import command_words, with_text_mentions
 from bot.core.models import PersonId
 from bot.core.text import Text, Who, _
@@ -236,3 +236,10 @@ async def test_a_crash_while_handling_an_update_neither_loses_nor_repeats_it(
             assert len(room.replies_to(asked)) == 1
     finally:
         await fake.stop()
+
+
+def test_only_a_telegram_person_with_an_ascii_number_has_a_telegram_id() -> None:
+    assert telegram_id("telegram:101") == 101
+    assert telegram_id("slack:101") is None
+    assert telegram_id("telegram:alice") is None
+    assert telegram_id("telegram:²") is None  # `isdigit` says yes, `int` says no

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.integration.console.test_console_http import csrf_of
+from tests.integration.console.browsing import signs_in_once
 
 from .fake_api import CHAT_ID
 from .harness import PEOPLE, Room, running, until
@@ -50,15 +50,7 @@ async def test_the_link_goes_privately_and_signs_the_person_in_once(tmp_path: Pa
         link = urlsplit(found.group(0)).path
         assert link.rsplit("/", 1)[-1].encode() not in stored_bytes(tmp_path)
 
-        page = await room.http.get(link)
-        assert page.status_code == 200
-        signed = await room.http.post(link, data={"csrf": csrf_of(page.text)})
-        assert signed.status_code == 303
-        home = await room.http.get("/")
-        assert home.status_code == 200
-        assert "Signed in as telegram:101" in home.text
-        assert (await room.http.post(link, data={"csrf": csrf_of(home.text)})
-                ).status_code == 410
+        await signs_in_once(room.http, link, "telegram:101")
 
         room.fake.started.add(STRANGER["id"])  # an outsider asking gets the refusal only
         update = outside(room, STRANGER, private(STRANGER), "/crisis web")
