@@ -156,14 +156,16 @@ def console_router(console: Console) -> APIRouter:
         if request.headers.get("content-type", "").split(";")[0].strip() != \
                 "application/x-www-form-urlencoded":
             raise Refused(415, _("Send the form as application/x-www-form-urlencoded."))
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_FORM:
-            raise Refused(413, _("The form is too large."))
+        too_large = Refused(413, _("The form is too large (over {limit} KB): shorten the text "
+                                   "and send it again.", limit=MAX_FORM // 1024))
+        declared = _count(request.headers.get("content-length", ""))
+        if declared is not None and declared > MAX_FORM:
+            raise too_large
         body = b""
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_FORM:
-                raise Refused(413, _("The form is too large."))
+                raise too_large
         try:
             fields = dict(parse_qsl(body.decode(), keep_blank_values=True))
         except (UnicodeDecodeError, ValueError):

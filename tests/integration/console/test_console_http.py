@@ -137,6 +137,7 @@ async def test_console_bodies_are_small(console: Console) -> None:
         big = await alice.post("/incidents/1/command",
                                data={"line": "/crisis note " + "x" * 20_000, "csrf": token})
         assert big.status_code == 413
+        assert "over 16 KB): shorten the text and send it again" in big.text
         as_json = await alice.post("/incidents/1/command", json={"line": "/crisis ack"})
         assert as_json.status_code == 415
         missing = await alice.get("/incidents/99")
