@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.core.models import Alert, Status
 from bot.storage.sql.codec import arrays
-from bot.storage.sql.engine import SqlRole
+from bot.storage.sql.engine import DriverStatement, SqlRole
 from bot.storage.sql.incidents import open_by_group
 from bot.storage.sql.mappers import to_alert
 from bot.storage.sql.tables import AlertRow, Base, DigestRow
@@ -30,13 +30,13 @@ ADD_ALERTS = {
 # On PostgreSQL the batch statements take arrays, so their text is the same whatever the batch
 # size: asyncpg prepares each once per connection (a multi-row VALUES or an expanding IN list
 # is new SQL for every size, and each new text costs a round trip to prepare it).
-PG_LOOK_UP_BATCH = text(
+PG_LOOK_UP_BATCH = DriverStatement(text(
     "SELECT true, dedup_key, NULL::integer FROM alerts "
     "WHERE dedup_key = ANY(CAST(:keys AS text[])) "
     "UNION ALL "
     "SELECT false, group_key, min(number) FROM incidents "
     "WHERE group_key = ANY(CAST(:groups AS text[])) AND status <> :resolved GROUP BY group_key"
-)
+))
 _ALERT_ARRAYS = {
     "source": "text", "dedup_key": "text", "group_key": "text", "title": "text",
     "received_at": "timestamptz", "status": "text", "description": "text", "severity": "text",
@@ -45,7 +45,7 @@ _ALERT_ARRAYS = {
     "told": "boolean",
 }
 """The columns of `PG_ADD_ALERTS`, in its order, and how each is sent."""
-PG_ADD_ALERTS = text(
+PG_ADD_ALERTS = DriverStatement(text(
     "INSERT INTO alerts (source, dedup_key, group_key, title, received_at, status, description,"
     " severity, kind, labels, url, occurred_at, metrics, incident, fingerprint, delivery, told)"
     " SELECT source, dedup_key, group_key, title, received_at, status, description, severity,"
@@ -60,7 +60,7 @@ PG_ADD_ALERTS = text(
     " AS a(source, dedup_key, group_key, title, received_at, status, description, severity,"
     " kind, labels, url, occurred_at, metrics, incident, fingerprint, delivery, told)"
     " ORDER BY dedup_key ON CONFLICT (dedup_key) DO NOTHING RETURNING id"
-)
+))
 """Rows in dedup key order, so two units inserting the same keys wait on each other in one
 order."""
 
@@ -76,9 +76,10 @@ class SqlAlerts(SqlRole):
 
     async def look_up_batch(self, dedup_keys: Collection[str],
                             group_keys: Collection[str]) -> tuple[set[str], dict[str, int]]:
-        if self._dialect != "postgresql":  # no round trips to save
+        driver = await self._driver()
+        if driver is None:  # SQLite: no round trips to save
             return await self.alerts_seen(dedup_keys), await open_by_group(self._s, group_keys)
-        rows = await self._s.execute(PG_LOOK_UP_BATCH, {
+        rows = await PG_LOOK_UP_BATCH.fetch(driver, {
             "keys": list(dedup_keys), "groups": list(group_keys),
             "resolved": Status.RESOLVED.value})
         seen: set[str] = set()
@@ -112,10 +113,10 @@ class SqlAlerts(SqlRole):
             }
             for a in ordered
         ]
-        postgres = self._dialect == "postgresql"
-        result = await self._s.execute(
-            PG_ADD_ALERTS if postgres else ADD_ALERTS[self._dialect],
-            arrays(rows, _ALERT_ARRAYS) if postgres else rows)
+        driver = await self._driver()
+        if driver is not None:
+            return len(await PG_ADD_ALERTS.fetch(driver, arrays(rows, _ALERT_ARRAYS)))
+        result = await self._s.execute(ADD_ALERTS[self._dialect], rows)
         return len(result.all())
 
     async def alerts(self, incident: int) -> list[Alert]:

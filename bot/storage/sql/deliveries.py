@@ -9,19 +9,19 @@ from sqlalchemy import select, text
 
 from bot.core.models import RawDelivery
 from bot.storage.sql.codec import bound_utc, json_dumps
-from bot.storage.sql.engine import SqlRole
+from bot.storage.sql.engine import DriverStatement, SqlRole
 from bot.storage.sql.tables import Base, DeliveryRow
 
 _DELIVERIES = Base.metadata.tables["deliveries"]
 ADD_DELIVERIES = sa_insert(_DELIVERIES).returning(_DELIVERIES.c.id, sort_by_parameter_order=True)
 # One text whatever the batch size, so asyncpg prepares it once (see `alerts.PG_ADD_ALERTS`).
-PG_ADD_DELIVERIES = text(
+PG_ADD_DELIVERIES = DriverStatement(text(
     "INSERT INTO deliveries (source, received_at, webhook_id, body, headers, _sentinel) "
     "SELECT s, r, w, b, CAST(h AS json), n FROM unnest("
     "CAST(:source AS text[]), CAST(:received_at AS timestamptz[]), CAST(:webhook_id AS text[]),"
     " CAST(:body AS bytea[]), CAST(:headers AS text[]), CAST(:n AS integer[])"
     ") AS d(s, r, w, b, h, n) ORDER BY n RETURNING id, _sentinel"
-)
+))
 
 
 class SqlDeliveries(SqlRole):
@@ -31,8 +31,9 @@ class SqlDeliveries(SqlRole):
         """One multi-row INSERT ... RETURNING for the batch, ids in the given order."""
         if not deliveries:
             return []
-        if self._dialect == "postgresql":
-            numbered = await self._s.execute(PG_ADD_DELIVERIES, {
+        driver = await self._driver()
+        if driver is not None:
+            numbered = await PG_ADD_DELIVERIES.fetch(driver, {
                 "source": [d.source for d in deliveries],
                 "received_at": [bound_utc(d.received_at) for d in deliveries],
                 "webhook_id": [d.webhook_id for d in deliveries],

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.nesting import OpenUnit
@@ -22,6 +22,7 @@ from bot.storage.sql.engine import (
     PING_TIMEOUT_S,
     Blocking,
     UnitSession,
+    driver_transaction,
     postgres_engine,
     sqlite_engine,
     write_lock,
@@ -85,7 +86,6 @@ class SqlStore:
             self._blocking = sessionmaker(self._sqlite, expire_on_commit=False)
             return
         self._engine: AsyncEngine = postgres_engine(url)
-        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -105,9 +105,14 @@ class SqlStore:
                 yield outer
             return
         if self._blocking is None:
-            async with self._sessions.begin() as session:
-                with self._open.opened(session):
-                    yield session
+            async with self._engine.connect() as connection, driver_transaction(connection):
+                session = AsyncSession(connection, expire_on_commit=False)
+                try:
+                    with self._open.opened(session):
+                        yield session
+                    await session.commit()  # flushes; the COMMIT is the driver's
+                finally:
+                    await session.close()
             return
         async with self._lock:
             with self._blocking() as blocking:  # closing it rolls back what did not commit
