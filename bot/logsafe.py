@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote_plus, urlsplit
 
 MASK = "**********"
 BOT_API_TOKEN = re.compile(r"(?<=/bot)\d+:[\w-]+")
@@ -20,9 +21,28 @@ BOT_API_TOKEN = re.compile(r"(?<=/bot)\d+:[\w-]+")
 SIGN_IN_TOKEN = re.compile(r"(?<=/signin/)[\w-]+")
 """The token of a console sign-in link (`<public url>/signin/<token>`: a request line, an
 answer in the local chat)."""
+CREDENTIAL_PARAMETER = re.compile(r"token|key|secret|sig|auth|pass", re.IGNORECASE)
+"""A query parameter named like this carries a credential (`token`, `api_key`, `sig`, ...)."""
 SHORTEST_SECRET = 4
 """Shorter values are not redacted: masking every `a` would make the log unreadable, and such
 a value is no secret."""
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials a configured URL may carry, for the redactor: the userinfo password (or
+    a lone user name, then the token itself: `https://<token>@host/`), the whole query string,
+    and each value of a parameter named like a credential, as written and decoded."""
+    try:
+        parts = urlsplit(url)
+        user = parts.password or parts.username
+    except ValueError:  # not a URL (`http://[::1/`): nothing to take from it
+        return []
+    found = [user, parts.query]
+    for pair in parts.query.split("&"):
+        name, _, value = pair.partition("=")
+        if CREDENTIAL_PARAMETER.search(name):
+            found.append(value)
+    return list(dict.fromkeys(text for raw in found if raw for text in (raw, unquote_plus(raw))))
 
 
 class Redactor(logging.Filter):
