@@ -1,6 +1,6 @@
-"""No secret in any log line: a logging filter that redacts every configured secret, and the
-token inside a Telegram Bot API URL (httpx logs each request's URL), from each record's message,
-arguments, exception and stack text.
+"""No secret in any log line: a logging filter that redacts every configured secret, the
+token inside a Telegram Bot API URL (httpx logs each request's URL) and a key read from the
+database, from each record's message, arguments, exception and stack text.
 
 It runs where records are made (the log record factory), not on one handler, so every handler
 sees the redacted record: ours, uvicorn's, a test's capture.
@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote_plus, urlsplit
 
 MASK = "**********"
 BOT_API_TOKEN = re.compile(r"(?<=/bot)\d+:[\w-]+")
@@ -20,9 +21,33 @@ BOT_API_TOKEN = re.compile(r"(?<=/bot)\d+:[\w-]+")
 SIGN_IN_TOKEN = re.compile(r"(?<=/signin/)[\w-]+")
 """The token of a console sign-in link (`<public url>/signin/<token>`: a request line, an
 answer in the local chat)."""
+CREDENTIAL_PARAMETER = re.compile(r"token|key|secret|sig|auth|pass", re.IGNORECASE)
+"""A query parameter named like this carries a credential (`token`, `api_key`, `sig`, ...)."""
+STORED_KEY_MARK = "crisisbot-stored-key:"
+STORED_KEY = re.compile(rf"(?<={STORED_KEY_MARK})[\w-]+")
+"""A key the bot keeps in its database, read as `STORED_KEY_MARK` + the key: SQLAlchemy at
+DEBUG logs each row it reads, before the key is known and could be registered."""
+PATTERNS = "|".join(p.pattern for p in (BOT_API_TOKEN, SIGN_IN_TOKEN, STORED_KEY))
 SHORTEST_SECRET = 4
 """Shorter values are not redacted: masking every `a` would make the log unreadable, and such
 a value is no secret."""
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials a configured URL may carry, for the redactor: the userinfo password (or
+    a lone user name, then the token itself: `https://<token>@host/`), the whole query string,
+    and each value of a parameter named like a credential, as written and decoded."""
+    try:
+        parts = urlsplit(url)
+        user = parts.password or parts.username
+    except ValueError:  # not a URL (`http://[::1/`): nothing to take from it
+        return []
+    found = [user, parts.query]
+    for pair in parts.query.split("&"):
+        name, _, value = pair.partition("=")
+        if CREDENTIAL_PARAMETER.search(name):
+            found.append(value)
+    return list(dict.fromkeys(text for raw in found if raw for text in (raw, unquote_plus(raw))))
 
 
 class Redactor(logging.Filter):
@@ -31,8 +56,7 @@ class Redactor(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self._secrets: frozenset[str] = frozenset()
-        self._pattern: re.Pattern[str] = re.compile(
-            f"{BOT_API_TOKEN.pattern}|{SIGN_IN_TOKEN.pattern}")
+        self._pattern: re.Pattern[str] = re.compile(PATTERNS)
 
     def add(self, secrets: Iterable[str | None]) -> None:
         """Redact these too (secrets of every bot built in this process are kept)."""
@@ -42,7 +66,7 @@ class Redactor(logging.Filter):
         self._secrets = found
         # Longest first, so a secret containing another is masked whole.
         known = "|".join(re.escape(s) for s in sorted(found, key=len, reverse=True))
-        self._pattern = re.compile(f"{BOT_API_TOKEN.pattern}|{SIGN_IN_TOKEN.pattern}|{known}")
+        self._pattern = re.compile(f"{PATTERNS}|{known}")
 
     def redact(self, text: str) -> str:
         return self._pattern.sub(MASK, text)

@@ -148,7 +148,8 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
         problem = await ping()  # a tiny write: a full disk or read-only file is not healthy
         if problem is None:
             return JSONResponse({"status": "ok", "database": "ok"})
-        return JSONResponse({"status": "degraded", "database": problem}, status_code=503)
+        # Anyone may ask: the driver's words (user, host, file path) go to the log, not here.
+        return JSONResponse({"status": "degraded", "database": "unavailable"}, status_code=503)
 
     @app.get("/metrics", summary="Prometheus metrics")
     async def prometheus() -> Response:

@@ -7,7 +7,8 @@ the entry's id (else its link), Google's `https://www.google.com/url?...&url=<re
 links unwrapped, HTML stripped from titles and summaries. `FeedPoller` fetches each configured
 feed every `every` (conditional GET with ETag / Last-Modified) and submits the entries through
 the same group commit as the webhooks, so an entry seen before is a duplicate and changes
-nothing. A feed that fails is logged and tried again at its next turn; it never stops the others.
+nothing. A feed that fails is logged (by its name, with the HTTP status or the error's kind,
+never its URL) and tried again at its next turn; it never stops the others.
 """
 
 from __future__ import annotations
@@ -246,7 +247,9 @@ class FeedPoller:
                     return 0
                 body = await _read_limited(response, MAX_FEED)
         except httpx.HTTPError as error:
-            log.warning("could not fetch feed %s: %s", feed.name, error)
+            # Its kind only: httpx's words may quote the URL, and a private feed's URL holds
+            # its credentials.
+            log.warning("could not fetch feed %s: %s", feed.name, type(error).__name__)
             return 0
         if body is None:
             log.warning("feed %s is larger than %d bytes; skipped", feed.name, MAX_FEED)

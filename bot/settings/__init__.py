@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.core.models import Severity
 from bot.core.rules import DEFAULT_ROLES
 from bot.core.text import LANGUAGES, Text, _
+from bot.logsafe import Redactor, url_secrets
 from bot.settings.access import (
     AccessSettings,
     ApprovalStepSettings,
@@ -251,8 +252,9 @@ def half_configured(settings: Settings) -> list[Text]:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Every secret the settings hold (each `SecretStr`, wherever it sits, and the database
-    password): what the log must never show."""
+    """Every secret the settings hold (each `SecretStr`, wherever it sits, the database
+    password, and the credentials in feed and publish webhook URLs): what the log must never
+    show."""
     found: list[str] = []
 
     def walk(value: Any) -> None:
@@ -273,6 +275,8 @@ def secrets_of(settings: Settings) -> list[str]:
         password = make_url(settings.database_url).password
         if password:
             found.append(str(password))
+    for url in [feed.url for feed in settings.alerts.feeds] + [settings.publish.webhook_url]:
+        found += url_secrets(url or "")
     return found
 
 
@@ -290,7 +294,13 @@ def _describe(error: Any) -> str:
 
 def masked(settings: Settings) -> dict[str, Any]:
     """The effective settings with every secret shown as `**********` (or unset), database
-    password included."""
+    password and the credentials in feed and publish webhook URLs included."""
     shown = settings.model_dump(mode="json")
     shown["database_url"] = make_url(settings.database_url).render_as_string(hide_password=True)
+    hide = Redactor()
+    hide.add(secrets_of(settings))
+    for feed in shown["alerts"]["feeds"]:
+        feed["url"] = hide.redact(feed["url"])
+    if settings.publish.webhook_url:
+        shown["publish"]["webhook_url"] = hide.redact(settings.publish.webhook_url)
     return shown

@@ -11,10 +11,11 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, literal, select, update
 
 from bot.core.listing import Drills, Filters, Listed, Page, order
 from bot.core.models import PersonId, Status
+from bot.logsafe import STORED_KEY_MARK, guard
 from bot.storage.sql.mappers import to_incident
 from bot.storage.sql.store import SqlStore
 from bot.storage.sql.tables import AlertRow, ConsoleKeyRow, EventRow, IncidentRow, SignInLinkRow
@@ -56,12 +57,16 @@ class ConsoleStore:
             return found is not None
 
     async def session_key(self) -> str:
-        """The cookie-signing key, created on first use."""
+        """The cookie-signing key, created on first use, and redacted from every log line:
+        read marked, so the row SQLAlchemy may log is masked before the key is known; a new
+        one registered before its INSERT, which SQLAlchemy may log with its values."""
         async with self._store.unit() as unit:
-            key: str | None = await unit.session.scalar(
-                select(ConsoleKeyRow.value).where(ConsoleKeyRow.name == SESSION_KEY))
-            if key is None:
-                key = secrets.token_urlsafe(48)
+            stored: str | None = await unit.session.scalar(
+                select(literal(STORED_KEY_MARK) + ConsoleKeyRow.value)
+                .where(ConsoleKeyRow.name == SESSION_KEY))
+            key = stored.removeprefix(STORED_KEY_MARK) if stored else secrets.token_urlsafe(48)
+            guard([key])
+            if stored is None:
                 unit.session.add(ConsoleKeyRow(name=SESSION_KEY, value=key))
                 await unit.session.flush()
             return key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -67,10 +68,16 @@ def test_check_config_masks_secrets(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("CRISISBOT_SLACK__SIGNING_SECRET", "signing-very-secret")
     monkeypatch.setenv("CRISISBOT_DATABASE_URL",
                        "postgresql+asyncpg://crisis:hunter2@db.internal/crisis")
+    monkeypatch.setenv("CRISISBOT_ALERTS__FEEDS", json.dumps([{
+        "name": "private", "url": "https://reader:feed-very-secret@feeds.example/f?lang=en"}]))
+    monkeypatch.setenv("CRISISBOT_PUBLISH__WEBHOOK_URL",
+                       "https://hooks.example/in?token=hook-very-secret")
+    monkeypatch.setenv("CRISISBOT_PUBLISH__WEBHOOK_SECRET", "whsec_dmVyeS1zZWNyZXQ=")
     assert main(["check-config"]) == 0
     out = capsys.readouterr().out
     assert "very-secret" not in out
     assert "hunter2" not in out
+    assert "https://reader:**********@feeds.example/f?**********" in out
     assert "chat platforms: local, slack" in out
     assert "every alert will be refused" in out
 

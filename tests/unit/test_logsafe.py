@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.logsafe import MASK, Redactor
+from bot.logsafe import MASK, Redactor, url_secrets
 
 
 def record(msg: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:
@@ -51,3 +51,11 @@ def test_short_values_and_untouched_records(redactor: Redactor) -> None:
     redactor.filter(r)
     assert r.args == (1,)  # nothing to hide: the record keeps its arguments
     assert r.getMessage() == "abc 1"
+
+
+def test_the_credentials_of_a_url() -> None:
+    assert url_secrets("https://reader:pa%2Fss@feeds.example/f?token=t%2B1&lang=en") == [
+        "pa%2Fss", "pa/ss", "token=t%2B1&lang=en", "token=t+1&lang=en", "t%2B1", "t+1"]
+    assert url_secrets("https://ghp_0123456789@feeds.example/f") == ["ghp_0123456789"]
+    assert url_secrets("https://feeds.example/f") == []
+    assert url_secrets("https://u:p4ss@[::1/f") == []

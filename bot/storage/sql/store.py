@@ -148,17 +148,19 @@ class SqlStore:
     async def writable(self) -> str | None:
         """For /healthz and `serve`'s start: can the database take a write right now? A tiny
         upsert, committed (a full disk or a read-only file shows only when something is
-        written), bounded in time. None when it can; otherwise why not, in one line."""
+        written), bounded in time. None when it can; otherwise why not, in one line (which
+        may name the database's user, host or file: for the log and the operator only)."""
         try:
             async with asyncio.timeout(PING_TIMEOUT_S), self.unit() as unit:
                 await unit.probe_write(datetime.now(UTC))
         except (SQLAlchemyError, OSError) as error:
             reason = failure_reason(error)
-            log.warning("database write probe failed: %s", reason)
-            return reason
         except TimeoutError:
-            return f"no write within {PING_TIMEOUT_S:.0f} s"
-        return None
+            reason = f"no write within {PING_TIMEOUT_S:.0f} s"
+        else:
+            return None
+        log.warning("database write probe failed: %s", reason)
+        return reason
 
     async def close(self) -> None:
         if self._sqlite is not None:

@@ -41,7 +41,7 @@ def feed_server() -> Iterator[FeedServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            doc = docs.get(self.path)
+            doc = docs.get(self.path.partition("?")[0])
             if doc is None:
                 status, body = 404, b"not found"
             elif doc.etag and self.headers.get("if-none-match") == doc.etag:

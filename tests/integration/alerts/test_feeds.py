@@ -12,9 +12,12 @@ import pytest
 from alert_server import Running
 from feed_server import FEEDS, feed_server
 
+from bot.app.intake import feed_poller
 from bot.core.service import Service
 from bot.ingest.feeds import Feed, FeedPoller, parse_feed, plain, unwrap
 from bot.intake import GroupCommit, Inbound
+from bot.logsafe import guard
+from bot.settings import load, secrets_of
 from bot.storage.memory import MemoryStore
 from tests.serving import free_port
 from tests.unit.support import FakeClock
@@ -102,6 +105,39 @@ async def test_poller_stores_each_entry_once(caplog: pytest.LogCaptureFixture) -
     assert {a.delivery for a in state.alerts} == {1, 2}
 
 
+async def test_a_failing_private_feed_is_logged_by_name_never_by_its_credentials(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A feed URL with a password and a token (in the userinfo, in the query) that answers 500
+    or refuses the connection: the warning names the feed and the failure's kind; the
+    credentials are registered like every configured secret, so httpx's own request line,
+    which shows the whole URL, has them masked."""
+    password, token = "feed-pa55word-x9", "feedtoken0c0ffee123"
+    store = MemoryStore()
+    intake = GroupCommit(Service(store, CLOCK).handle_alerts)
+    with feed_server() as http:
+        host = http.url.removeprefix("http://")
+        settings = load(alerts={"feeds": [
+            {"name": "private-broken",
+             "url": f"http://reader:{password}@{host}/broken?token={token}&lang=en"},
+            {"name": "private-gone",
+             "url": f"http://{token}@127.0.0.1:{free_port()}/feed?sig={token}"}]})
+        guard(secrets_of(settings))  # as `serve` and `build` do
+        poller = feed_poller(settings, intake.submit, CLOCK)
+        assert poller is not None
+        try:
+            with caplog.at_level(logging.INFO):
+                for feed in poller.feeds:
+                    assert await poller.poll(feed) == 0
+        finally:
+            await poller.stop()
+    assert any(r.name == "httpx" and "/broken" in r.getMessage() for r in caplog.records), (
+        "httpx logged no request line: the test would prove nothing")
+    assert "feed private-broken answered HTTP 500" in caplog.text
+    assert "could not fetch feed private-gone: ConnectError" in caplog.text
+    assert password not in caplog.text
+    assert token not in caplog.text
+
+
 def wait_for(check: Callable[[], bool], seconds: float = 15) -> None:
     deadline = time.monotonic() + seconds
     while not check():
@@ -127,7 +163,7 @@ def test_serve_polls_configured_feeds(serve: Callable[..., Running]) -> None:
 
 
 def test_feed_settings() -> None:
-    from bot.settings import ConfigError, load
+    from bot.settings import ConfigError
 
     settings = load(alerts={"feeds": [{"name": "g",
                                        "url": "https://www.google.com/alerts/feeds/1/2"}]})
