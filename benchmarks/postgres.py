@@ -1,5 +1,6 @@
-"""The storm on PostgreSQL (issue 12): `crisisbot serve` against a naive endpoint that commits
-each request (`benchmarks/baseline_postgres.py`), and one replica against two replicas on one
+"""The storm on PostgreSQL (issue 12): `crisisbot serve` against the same intake committing
+each request on its own (`benchmarks/per_request.py`) and against a bare endpoint that commits
+each raw body (`benchmarks/baseline_postgres.py`), and one replica against two replicas on one
 database with the storm spread over both, in turns, `BENCH_PG_ROUNDS` times (default 3).
 
 Needs a PostgreSQL server: `BENCH_POSTGRES_URL`, else `CRISISBOT_TEST_POSTGRES_URL`
@@ -77,12 +78,14 @@ def start(command: list[str], env: dict[str, str], port: int,
     return process
 
 
-def replica(url: str) -> tuple[subprocess.Popen[bytes], int]:
+def replica(url: str, module: str = "bot") -> tuple[subprocess.Popen[bytes], int]:
+    """`crisisbot serve` (or `module`, which runs it otherwise) on the database."""
     port = free_port()
     env = {**os.environ, "CRISISBOT_DATABASE_URL": url, "CRISISBOT_PORT": str(port),
            "CRISISBOT_ALERTS__SECRET": SECRET}
     env.pop("CRISISBOT_CONFIG", None)
-    return start([sys.executable, "-m", "bot", "serve"], env, port, "/healthz"), port
+    command = [sys.executable, "-m", module] + (["serve"] if module == "bot" else [])
+    return start(command, env, port, "/healthz"), port
 
 
 async def storm(ports: Sequence[int]) -> tuple[int, float, list[float]]:
@@ -141,11 +144,18 @@ def measure(name: str, servers: list[tuple[subprocess.Popen[bytes], int]], url: 
     return Result(name, ok, seconds, latencies, rss, cpu)
 
 
-def crisisbot(base: str, replicas: int) -> tuple[Result, tuple[int, int]]:
+PER_REQUEST = "crisisbot, per-request commit"
+
+
+def crisisbot(base: str, replicas: int,
+              per_request: bool = False) -> tuple[Result, tuple[int, int]]:
     with fresh_database(base) as url:
         asyncio.run(upgrade(url))
-        servers = [replica(url) for _ in range(replicas)]
-        result = measure(f"crisisbot x{replicas}", servers, url)
+        if per_request:
+            servers = [replica(url, "benchmarks.per_request")]
+        else:
+            servers = [replica(url) for _ in range(replicas)]
+        result = measure(PER_REQUEST if per_request else f"crisisbot x{replicas}", servers, url)
         rows, incidents = asyncio.run(_execute(url, "SELECT count(*) FROM alerts",
                                                "SELECT count(*) FROM incidents"))
     return result, (rows, incidents)
@@ -167,8 +177,8 @@ def main() -> int:
               "CRISISBOT_TEST_POSTGRES_URL)")
         return 0
     print(f"\nPostgreSQL storm: {ALERTS} Alertmanager alerts, {SENDERS} senders, {GROUPS} "
-          f"groups, {ROUNDS} round(s), each running one replica, the naive endpoint and two "
-          "replicas in turn")
+          f"groups, {ROUNDS} round(s), each running one replica, the same intake committing "
+          "per request, the naive endpoint and two replicas in turn")
     print("\n| round | run | accepted | alerts/s | p50 ms | p99 ms | server CPU ms/alert | "
           "PostgreSQL CPU ms/alert | load CPU ms/alert | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -176,10 +186,11 @@ def main() -> int:
     stored: list[tuple[str, int, int]] = []
     for round_ in range(1, ROUNDS + 1):
         one, left_one = crisisbot(base, 1)
+        same, left_same = crisisbot(base, 1, per_request=True)
         baseline = naive(base)
         two, left_two = crisisbot(base, 2)
-        stored += [(one.name, *left_one), (two.name, *left_two)]
-        for r in (one, baseline, two):
+        stored += [(one.name, *left_one), (same.name, *left_same), (two.name, *left_two)]
+        for r in (one, same, baseline, two):
             runs.setdefault(r.name, []).append(r)
             database, generator = OTHER_CPU[r.name][-1]
             print(f"| {round_} | {r.name} | {r.ok} | {r.rate:.0f} | {r.pct(0.5):.1f} | "
@@ -197,12 +208,15 @@ def main() -> int:
               f"{median(r.cpu_ms_per_alert for r in results):.3f} | "
               f"{median(d for d, _g in other):.3f} | {median(g for _d, g in other):.3f} | "
               f"{max(r.peak_rss_mb for r in results):.0f} |")
-    ones, naives, twos = (runs[n] for n in ("crisisbot x1", "naive per-request commit",
-                                             "crisisbot x2"))
+    ones, sames, naives, twos = (runs[n] for n in ("crisisbot x1", PER_REQUEST,
+                                                   "naive per-request commit", "crisisbot x2"))
+    over_same = [a.rate / b.rate for a, b in zip(ones, sames, strict=True)]
     over_naive = [a.rate / b.rate for a, b in zip(ones, naives, strict=True)]
     two_over_one = [b.rate / a.rate for a, b in zip(ones, twos, strict=True)]
     print(f"\nalert rows / incidents after each crisisbot run: {stored} "
           f"(expected: every accepted alert, {GROUPS} incidents)")
+    print(f"one replica over the same intake committing each request, per round: "
+          f"{', '.join(f'{x:.2f}x' for x in over_same)} (median {median(over_same):.2f}x)")
     print(f"one replica over the naive endpoint, per round: "
           f"{', '.join(f'{x:.2f}x' for x in over_naive)} (median {median(over_naive):.2f}x)")
     print(f"two replicas over one, per round: "
