@@ -32,7 +32,6 @@ from bot.core.errors import CrisisError
 from bot.core.models import Alert, Draft, Incident, PersonId, Space, TimelineEvent
 from bot.core.ports import RetryLater
 from bot.core.publication import Publication
-from bot.core.rules import reaction_decision
 from bot.core.text import Text, _
 
 log = logging.getLogger(__name__)
@@ -54,6 +53,8 @@ class SlackService(Protocol):
                      text: str) -> Draft: ...
     async def publish(self, number: int, actor: PersonId, draft_number: int | None = None, *,
                       version: int | None = None) -> Publication: ...
+    async def react(self, number: int, actor: PersonId, message: str,
+                    added: Sequence[str]) -> Draft | None: ...
     async def note(self, number: int, actor: PersonId, text: str, *,
                    pinned: bool = False, author: PersonId | None = None,
                    link: str | None = None) -> None: ...
@@ -221,12 +222,12 @@ class _Inbound:
             except CrisisError as refused:  # a 📌 is a note: it needs a role
                 await self._whisper(channel, user, [refused.text])
             return
-        decision = reaction_decision(emoji(name))
-        if decision is None or await self._draft_at(number, ts) is None:
+        try:
+            rejected = await self.service.react(number, f"{PLATFORM}:{user}", ts, [emoji(name)])
+        except CrisisError as refused:
+            await self._whisper(channel, user, [refused.text])
             return
-        if decision:
-            await self._decide(number, channel, user, ts, approve=True)
-        else:
+        if rejected is not None:  # the core wants the reason
             await self._whisper(channel, user, [_(
                 "Why do you reject it? Reply in this thread with “reject: <reason>”, or use "
                 "the Reject button.")], thread=ts)
@@ -263,7 +264,10 @@ class _Inbound:
     async def approve(self, body: dict[str, Any]) -> None:
         channel, ts, user = _clicked(body)
         number = int(body["actions"][0]["value"].split(":")[0])
-        await self._decide(number, channel, user, ts, approve=True)
+        try:
+            await self.service.decide(number, f"{PLATFORM}:{user}", approve=True, message=ts)
+        except CrisisError as refused:
+            await self._whisper(channel, user, [refused.text])
 
     async def publish(self, body: dict[str, Any]) -> None:
         """Publish the version the card shows (an older card's press is refused)."""
@@ -326,13 +330,6 @@ class _Inbound:
     async def _draft_at(self, number: int, ts: str) -> Draft | None:
         drafts = (await self.service.load(number))[1]
         return next((d for d in drafts if d.version_by_message(ts) is not None), None)
-
-    async def _decide(self, number: int, channel: str, user: str, ts: str, *,
-                      approve: bool) -> None:
-        try:
-            await self.service.decide(number, f"{PLATFORM}:{user}", approve=approve, message=ts)
-        except CrisisError as refused:
-            await self._whisper(channel, user, [refused.text])
 
     async def _pin_to_timeline(self, number: int, channel: str, ts: str, user: str) -> None:
         found = await call(self.chat.client.conversations_history(
