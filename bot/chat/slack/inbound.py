@@ -223,11 +223,12 @@ class _Inbound:
                 await self._whisper(channel, user, [refused.text])
             return
         try:
-            rejected = await self.service.react(number, f"{PLATFORM}:{user}", ts, [emoji(name)])
+            reason_for = await self.service.react(number, f"{PLATFORM}:{user}", ts,
+                                                  [emoji(name)])
         except CrisisError as refused:
             await self._whisper(channel, user, [refused.text])
             return
-        if rejected is not None:  # the core wants the reason
+        if reason_for is not None:  # a ❌ the core wants the reason for
             await self._whisper(channel, user, [_(
                 "Why do you reject it? Reply in this thread with “reject: <reason>”, or use "
                 "the Reject button.")], thread=ts)

@@ -34,9 +34,7 @@ async def test_slack_publish_button(tmp_path: Path, fake: FakeSlack) -> None:
                      for e in b["elements"])
         for approver in (APPROVER1, APPROVER2):
             await bot.button(approver, channel, card.ts, "crisis_approve", value)
-        buttons = await slack_until(lambda: [e for b in card.blocks or []
-                                             if b.get("block_id") == "publish"
-                                             for e in b["elements"]])
+        buttons = await slack_until(lambda: publish_buttons(card))
         assert buttons[0]["action_id"] == "crisis_publish"
         await bot.button(APPROVER1, channel, card.ts, "crisis_publish", buttons[0]["value"])
         refusal = await slack_until(lambda: fake.ephemerals(APPROVER1))
