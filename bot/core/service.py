@@ -235,6 +235,14 @@ class Service:
             tx, self.rules, number, actor, approve=approve, draft_number=draft_number,
             reason=reason, message=message, version=version))
 
+    @canonical_people
+    async def react(self, number: int, actor: PersonId, message: str,
+                    added: Sequence[str]) -> Draft | None:
+        """A reaction on a draft card (see `usecases.drafts.react`): the draft to ask `actor`
+        the rejection reason for, or None."""
+        return await self._run(lambda tx: drafts.react(tx, self.rules, number, actor,
+                                                       message, added))
+
     async def incident_of_message(self, platform: str, message: str) -> Incident | None:
         return await self._run(lambda tx: drafts.incident_of_message(tx, platform, message))
 

@@ -33,6 +33,30 @@ async def test_people_are_remembered_and_found_by_username(world: World) -> None
     assert await world.service.known_people("telegram") == [ann]
 
 
+async def test_a_reaction_on_a_card_approves_or_wants_the_reason(world: World) -> None:
+    """The rule Slack's and Telegram's reactions follow: ✅ approves the card's version; ❌
+    decides nothing and returns the draft whose reason to ask for, once rejecting it would be
+    allowed; other emoji, and other messages, do nothing."""
+    n = (await world.service.declare(ALICE, "Fake quote")).number
+    await world.service.assign(n, ALICE, BOB, "approver")
+    await world.service.post_draft(n, ALICE, "We are aware.")
+    await world.delivery.flush()
+    card = (await world.service.load(n))[1][0].current.message
+    assert card is not None
+    before = await world.snapshot(n)
+    assert await world.service.react(n, BOB, card, ["🎉"]) is None
+    assert await world.service.react(n, BOB, "not-a-card", ["❌"]) is None
+    wanted = await world.service.react(n, BOB, card, ["🎉", "👎", "✅"])  # the first decision
+    assert wanted is not None
+    assert (wanted.number, wanted.version) == (1, 1)
+    with pytest.raises(Forbidden):  # refused now, not after the reason is given
+        await world.service.react(n, MALLORY, card, ["❌"])
+    assert await world.snapshot(n) == before
+    assert await world.service.react(n, BOB, card, ["✅"]) is None
+    [decision] = (await world.service.load(n))[1][0].decisions
+    assert (decision.person, decision.approve, decision.version) == (BOB, True, 1)
+
+
 async def asked(world: World, person: str, kind: str = "reject") -> Question:
     n = (await world.service.declare(ALICE, "Fake quote")).number
     await world.service.assign(n, ALICE, BOB, "approver")

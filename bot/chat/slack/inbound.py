@@ -32,7 +32,6 @@ from bot.core.errors import CrisisError
 from bot.core.models import Alert, Draft, Incident, PersonId, Space, TimelineEvent
 from bot.core.ports import RetryLater
 from bot.core.publication import Publication
-from bot.core.rules import reaction_decision
 from bot.core.text import Text, _
 
 log = logging.getLogger(__name__)
@@ -54,6 +53,8 @@ class SlackService(Protocol):
                      text: str) -> Draft: ...
     async def publish(self, number: int, actor: PersonId, draft_number: int | None = None, *,
                       version: int | None = None) -> Publication: ...
+    async def react(self, number: int, actor: PersonId, message: str,
+                    added: Sequence[str]) -> Draft | None: ...
     async def note(self, number: int, actor: PersonId, text: str, *,
                    pinned: bool = False, author: PersonId | None = None,
                    link: str | None = None) -> None: ...
@@ -76,20 +77,27 @@ def slack_app(service: SlackService, chat: SlackChat, *, client: AsyncWebClient,
     jobs.handle(REACTION_JOB, inbound.reaction)
     jobs.handle(REPLY_JOB, inbound.message)
     jobs.handle(APPROVE_JOB, inbound.approve)
+    jobs.handle(PUBLISH_JOB, inbound.publish)
     app.middleware(inbound.our_workspace)
     app.middleware(inbound.once_per_request)
     app.middleware(inbound.once_per_event)
     app.command("/crisis")(inbound.command)
     app.event("reaction_added")(_acknowledged)  # the work is a job (`once_per_event`)
     app.event("message")(_acknowledged)
-    app.action(APPROVE_ACTION)(inbound.approve_button)
+    app.action(APPROVE_ACTION)(inbound.pressed)
+    app.action(PUBLISH_ACTION)(inbound.pressed)
     app.action(REJECT_ACTION)(inbound.reject_button)
-    app.action(PUBLISH_ACTION)(inbound.publish_button)
     app.view(REJECT_VIEW)(inbound.reject_submitted)
     return app
 
 
-REACTION_JOB, REPLY_JOB, APPROVE_JOB = "slack.reaction", "slack.reply", "slack.approve"
+REACTION_JOB, REPLY_JOB = "slack.reaction", "slack.reply"
+APPROVE_JOB, PUBLISH_JOB = "slack.approve", "slack.publish"
+BUTTON_JOBS = {APPROVE_ACTION: APPROVE_JOB, PUBLISH_ACTION: PUBLISH_JOB}
+"""The job each button that decides something is stored as (Reject only opens a modal)."""
+PRESS_FIELDS = ("channel", "container", "user", "actions")
+"""What a press's job keeps of its payload: where, by whom, which button (not the request's
+`token`, `trigger_id` or `response_url`)."""
 THREAD_VERBS = frozenset({"revise", "reject"})
 
 
@@ -117,8 +125,11 @@ def _thread_verb(event: Mapping[str, Any]) -> tuple[str, str]:
 class _Inbound:
     """The listeners; each turns a Slack payload into a call of the `SlackService`. Commits
     wake the outbox (the service's `after_commit`), which posts what the channel should see.
-    Reactions, thread replies and Approve presses are stored as jobs before Slack is answered
-    and carried out by the `InboundWorker`, retried while Slack or the database fail."""
+    Reactions, thread replies and Approve and Publish presses are stored as jobs before Slack
+    is answered and carried out by the `InboundWorker`, retried while Slack or the database
+    fail. The rest is answered with its outcome: a command through its `response_url`, the
+    Reject modal's submission (decided before Slack is answered) in the modal; the Reject
+    button only opens that modal."""
 
     def __init__(self, service: SlackService, chat: SlackChat, jobs: InboundWorker,
                  pin_reaction: str) -> None:
@@ -211,12 +222,13 @@ class _Inbound:
             except CrisisError as refused:  # a 📌 is a note: it needs a role
                 await self._whisper(channel, user, [refused.text])
             return
-        decision = reaction_decision(emoji(name))
-        if decision is None or await self._draft_at(number, ts) is None:
+        try:
+            reason_for = await self.service.react(number, f"{PLATFORM}:{user}", ts,
+                                                  [emoji(name)])
+        except CrisisError as refused:
+            await self._whisper(channel, user, [refused.text])
             return
-        if decision:
-            await self._decide(number, channel, user, ts, approve=True)
-        else:
+        if reason_for is not None:  # a ❌ the core wants the reason for
             await self._whisper(channel, user, [_(
                 "Why do you reject it? Reply in this thread with “reject: <reason>”, or use "
                 "the Reject button.")], thread=ts)
@@ -243,18 +255,23 @@ class _Inbound:
         except CrisisError as refused:
             await self._whisper(channel, str(user), [refused.text], thread=str(thread))
 
-    async def approve_button(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await self.jobs.record(PLATFORM, APPROVE_JOB, body)  # stored before Slack hears "ok"
+    async def pressed(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Approve or Publish: stored as its job before Slack hears "ok", done by the worker
+        (a process that dies after answering leaves the job for the next one)."""
+        job = BUTTON_JOBS[str(body["actions"][0]["action_id"])]
+        await self.jobs.record(PLATFORM, job, {k: body[k] for k in PRESS_FIELDS if k in body})
         await ack()
 
     async def approve(self, body: dict[str, Any]) -> None:
         channel, ts, user = _clicked(body)
         number = int(body["actions"][0]["value"].split(":")[0])
-        await self._decide(number, channel, user, ts, approve=True)
+        try:
+            await self.service.decide(number, f"{PLATFORM}:{user}", approve=True, message=ts)
+        except CrisisError as refused:
+            await self._whisper(channel, user, [refused.text])
 
-    async def publish_button(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def publish(self, body: dict[str, Any]) -> None:
         """Publish the version the card shows (an older card's press is refused)."""
-        await ack()
         channel, _ts, user = _clicked(body)
         number, draft, version = (int(v) for v in body["actions"][0]["value"].split(":"))
         try:
@@ -264,7 +281,9 @@ class _Inbound:
 
     async def reject_button(self, ack: AsyncAck, body: dict[str, Any],
                             client: AsyncWebClient) -> None:
-        """Ask for the reason in a modal; the decision is taken when it is submitted."""
+        """Ask for the reason in a modal; the decision is taken when it is submitted. Not a
+        job: nothing is decided yet, and the `trigger_id` opening the modal lasts 3 seconds,
+        so a modal opened later (after a restart) would be refused by Slack."""
         await ack()
         channel, ts, _user = _clicked(body)
         number = int(body["actions"][0]["value"].split(":")[0])
@@ -312,13 +331,6 @@ class _Inbound:
     async def _draft_at(self, number: int, ts: str) -> Draft | None:
         drafts = (await self.service.load(number))[1]
         return next((d for d in drafts if d.version_by_message(ts) is not None), None)
-
-    async def _decide(self, number: int, channel: str, user: str, ts: str, *,
-                      approve: bool) -> None:
-        try:
-            await self.service.decide(number, f"{PLATFORM}:{user}", approve=approve, message=ts)
-        except CrisisError as refused:
-            await self._whisper(channel, user, [refused.text])
 
     async def _pin_to_timeline(self, number: int, channel: str, ts: str, user: str) -> None:
         found = await call(self.chat.client.conversations_history(

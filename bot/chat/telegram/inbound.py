@@ -33,21 +33,17 @@ from bot.core import commands as cmd
 from bot.core.context import Context, Reply
 from bot.core.errors import CrisisError, NotFound
 from bot.core.models import (
-    Alert,
     Answer,
     Draft,
     Incident,
     KnownPerson,
     PersonId,
     Space,
-    TimelineEvent,
     bounded,
 )
 from bot.core.ports import RetryLater
 from bot.core.publication import Publication
-from bot.core.rules import reaction_decision
 from bot.core.text import Text, Who, _
-from bot.core.views import NOT_A_DRAFT
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +64,6 @@ class TelegramService(Protocol):
     def origin(self, chat: access.Chat, person: PersonId, *, seen: bool) -> access.Origin: ...
     def admit(self, origin: access.Origin) -> None: ...
     async def execute(self, command: cmd.Command, ctx: Context) -> Reply: ...
-    async def load(self, number: int) -> tuple[Incident, list[Draft], list[TimelineEvent],
-                                                list[Alert]]: ...
     async def incident_of_message(self, platform: str, message: str) -> Incident | None: ...
     async def check_card(self, number: int, actor: PersonId, draft_number: int, version: int,
                          action: type[cmd.Approve | cmd.Reject | cmd.ReviseDraft],
@@ -77,6 +71,8 @@ class TelegramService(Protocol):
     async def decide(self, number: int, actor: PersonId, *, approve: bool,
                      draft_number: int | None = None, reason: str = "",
                      message: str | None = None, version: int | None = None) -> Draft: ...
+    async def react(self, number: int, actor: PersonId, message: str,
+                    added: Sequence[str]) -> Draft | None: ...
     async def publish(self, number: int, actor: PersonId, draft_number: int | None = None, *,
                       version: int | None = None) -> Publication: ...
     async def answer(self, answer: Answer, *, incident: int | None = None,
@@ -335,18 +331,16 @@ class TelegramUpdates:
                             "reject" if action == "r" else "revise", found, actor)
 
     async def _reaction(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """👍/✅ on a draft card approves it, 👎/❌ asks for the reason; other reactions and
-        anonymous ones are not decisions."""
+        """Emoji added to a draft card in the team chat go to the core (`Service.react`),
+        which approves or wants the reason, asked here as a question; anonymous reactions
+        and those in other chats are not decisions."""
         reaction = update.message_reaction
         if reaction is None or reaction.user is None:
             return
         before = {r.emoji for r in reaction.old_reaction if isinstance(r, ReactionTypeEmoji)}
         added = [r.emoji for r in reaction.new_reaction
                  if isinstance(r, ReactionTypeEmoji) and r.emoji not in before]
-        decisions = [d for d in map(reaction_decision, added) if d is not None]
-        if not decisions:
-            return
-        if self._origin(reaction.chat, reaction.user) is access.Origin.OUTSIDER:
+        if not added or self._origin(reaction.chat, reaction.user) is access.Origin.OUTSIDER:
             return
         message = str(reaction.message_id)
         incident = await self.service.incident_of_message(PLATFORM, message)
@@ -355,19 +349,14 @@ class TelegramUpdates:
             return
         actor = person_of(reaction.user)
         try:
-            _incident, draft = await self._draft(incident.number, message=message)
-            if decisions[0]:
-                await self.service.decide(incident.number, actor, approve=True,
-                                          message=message)
-                return
-            await self.service.check_card(incident.number, actor, draft.number, draft.version,
-                                          cmd.Reject)
+            draft = await self.service.react(incident.number, actor, message, added)
         except CrisisError as refused:
             await self._tell(space, reaction.message_id, incident.language,
                              [_("{person}: {refusal}", person=Who(actor),
                                 refusal=refused.text)])
             return
-        await self._ask(space, reaction.message_id, "reject", draft, actor)
+        if draft is not None:
+            await self._ask(space, reaction.message_id, "reject", draft, actor)
 
     async def _answer(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """A reply to one of our ForceReply questions: the reason, or the new text."""
@@ -394,14 +383,6 @@ class TelegramUpdates:
         if query is not None:
             self._after[update.update_id].append(
                 partial(query.answer, text, show_alert=alert))
-
-    async def _draft(self, number: int, *, draft: int | None = None,
-                     message: str | None = None) -> tuple[Incident, Draft]:
-        incident, drafts, _events, _alerts = await self.service.load(number)
-        for found in drafts:
-            if found.number == draft or (message and found.version_by_message(message)):
-                return incident, found
-        raise NotFound(NOT_A_DRAFT)
 
     async def _ask(self, space: Space, card: int, kind: Literal["reject", "revise"],
                    draft: Draft, person: PersonId) -> None:

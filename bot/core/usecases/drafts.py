@@ -1,7 +1,9 @@
 """Statements drafted, revised and decided under the incident's approval policy, and the
-checks a draft card's buttons run before asking anything."""
+checks a draft card's buttons and reactions run before asking anything."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from bot.core import access
 from bot.core import commands as cmd
@@ -16,7 +18,14 @@ from bot.core.models import (
     NoticeKind,
     PersonId,
 )
-from bot.core.rules import Rules, check_current, check_open, check_revisable, was_published
+from bot.core.rules import (
+    Rules,
+    check_current,
+    check_open,
+    check_revisable,
+    reaction_decision,
+    was_published,
+)
 from bot.core.text import Joined, Who, _
 from bot.core.tx import Tx
 from bot.core.views import NOT_A_DRAFT
@@ -121,6 +130,28 @@ async def find_draft(tx: Tx, incident: Incident, number: int | None,
         check_current(draft, version.number)
         return draft
     raise NotFound(NOT_A_DRAFT)
+
+
+async def react(tx: Tx, rules: Rules, number: int, actor: PersonId, message: str,
+                added: Sequence[str]) -> Draft | None:
+    """Emoji `added` to `message` in incident `number`'s space; on a draft card the first one
+    that is a decision (`reaction_decision`) counts. Approving approves the card's version. A
+    rejection needs a reason, which an emoji cannot give: what rejecting would refuse is
+    refused now, and the draft is returned for the platform to ask `actor` for the reason
+    (the same on every platform). None: nothing to ask (approved, no decision, no card)."""
+    decisions = [d for d in map(reaction_decision, added) if d is not None]
+    if not decisions:
+        return None
+    incident = await tx.incident(number)
+    card = next((d for d in await tx.unit.drafts(number) if d.version_by_message(message)),
+                None)
+    if card is None:
+        return None
+    if decisions[0]:
+        await decide(tx, rules, number, actor, approve=True, message=message)
+        return None
+    access.check_card(rules, incident, card, actor, card.version, cmd.Reject)
+    return card
 
 
 async def incident_of_message(tx: Tx, platform: str, message: str) -> Incident | None:

@@ -5,10 +5,12 @@ refused in words only they see."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
-from tests.integration.slack.fake_slack import Channel, FakeSlack
-from tests.integration.slack.harness import start
+from tests.integration.slack.fake_slack import Channel, FakeSlack, Message
+from tests.integration.slack.harness import Running, start
 from tests.integration.slack.harness import until as slack_until
 from tests.integration.slack.test_slack_story import (
     APPROVER1,
@@ -32,9 +34,7 @@ async def test_slack_publish_button(tmp_path: Path, fake: FakeSlack) -> None:
                      for e in b["elements"])
         for approver in (APPROVER1, APPROVER2):
             await bot.button(approver, channel, card.ts, "crisis_approve", value)
-        buttons = await slack_until(lambda: [e for b in card.blocks or []
-                                             if b.get("block_id") == "publish"
-                                             for e in b["elements"]])
+        buttons = await slack_until(lambda: publish_buttons(card))
         assert buttons[0]["action_id"] == "crisis_publish"
         await bot.button(APPROVER1, channel, card.ts, "crisis_publish", buttons[0]["value"])
         refusal = await slack_until(lambda: fake.ephemerals(APPROVER1))
@@ -48,6 +48,67 @@ async def test_slack_publish_button(tmp_path: Path, fake: FakeSlack) -> None:
         # The card, refreshed through the outbox, says so and offers Publish no more.
         await slack_until(lambda: "Published " in str(card.blocks)
                           and not any(b.get("block_id") == "publish" for b in card.blocks or []))
+    finally:
+        await bot.stop()
+
+
+def inbound_jobs(db: Path) -> list[tuple[str, bool, str | None]]:
+    """(kind, done, result) of every stored inbound job."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT kind, done_at, result FROM inbound_jobs ORDER BY id")
+        return [(kind, done is not None, result) for kind, done, result in rows]
+
+
+def publish_buttons(card: Message) -> list[dict[str, str]]:
+    return [e for b in card.blocks or [] if b.get("block_id") == "publish"
+            for e in b["elements"]]
+
+
+async def test_slack_presses_acknowledged_before_a_crash_are_done_after_the_restart(
+        tmp_path: Path, fake: FakeSlack) -> None:
+    """Approve and Publish presses are stored before Slack hears "ok": a process that stops
+    right after answering (its inbound worker down) loses neither; the next one does them."""
+    fake.channels["C0NEWSROOM"] = Channel("C0NEWSROOM", "news")
+    settings = {"publish": {"status_page": True, "slack_channel": "C0NEWSROOM"}}
+    db = tmp_path / "slack.db"
+
+    async def pressed_then_crashed(bot: Running, presses: list[tuple[str, str, str]]) -> None:
+        await bot.bot.inbound.stop()  # nothing runs after the answer to Slack
+        for user, action, value in presses:
+            assert (await bot.button(user, channel, card.ts, action, value)).status_code == 200
+        await asyncio.sleep(0.5)
+        await bot.stop()
+
+    bot = await start(tmp_path, fake, **settings)
+    try:
+        channel = await setup_incident(bot, fake)
+        [card] = cards(fake, channel)
+        value = next(e["value"] for b in card.blocks or [] if b["type"] == "actions"
+                     for e in b["elements"])
+    except BaseException:
+        await bot.stop()
+        raise
+    await pressed_then_crashed(bot, [(APPROVER1, "crisis_approve", value),
+                                     (APPROVER2, "crisis_approve", value)])
+    assert not publish_buttons(card)
+    assert inbound_jobs(db)[-2:] == [("slack.approve", False, None)] * 2
+
+    bot = await start(tmp_path, fake, **settings)
+    try:
+        [button] = await slack_until(lambda: publish_buttons(card))
+    except BaseException:
+        await bot.stop()
+        raise
+    await pressed_then_crashed(bot, [(AUTHOR, "crisis_publish", button["value"])])
+    assert not fake.channels["C0NEWSROOM"].messages
+    assert inbound_jobs(db)[-1] == ("slack.publish", False, None)
+
+    bot = await start(tmp_path, fake, **settings)
+    try:
+        [posted] = await slack_until(lambda: fake.channels["C0NEWSROOM"].messages)
+        assert posted.text == "We are aware of checkout problems and are fixing them."
+        await slack_until(lambda: all(done for _kind, done, _result in inbound_jobs(db)))
+        assert all(result is None for _kind, _done, result in inbound_jobs(db))
     finally:
         await bot.stop()
 

@@ -113,7 +113,11 @@ async def test_reject_by_reaction_and_modal_and_revise_in_thread(tmp_path: Path,
         channel = await setup_incident(bot, fake)
         room = fake.channels[channel]
         [card] = cards(fake, channel)
-        # ❌ asks for the reason in the thread; a `reject:` reply gives it.
+        # ❌ from someone who may not reject is refused; from Legal it asks for the reason in
+        # the thread, and a `reject:` reply gives it.
+        await bot.react("U0NOBODY", channel, card.ts, "x")
+        [refused] = await until(lambda: fake.ephemerals("U0NOBODY"))
+        assert refused.startswith("Rejecting needs the role approver or legal")
         await bot.react(LEGAL, channel, card.ts, "x")
         ask = await until(lambda: fake.ephemerals(LEGAL))
         assert "reject: &lt;reason&gt;" in ask[0]  # Slack shows it as typed: <reason>

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from typing import Any
@@ -16,7 +17,7 @@ from bot.core.text import Text, Who, _
 from bot.i18n import renderer
 
 from .fake_api import CHAT_ID, FakeTelegram
-from .harness import PEOPLE, SECRET, TOKEN, running, until
+from .harness import PEOPLE, SECRET, TOKEN, Room, running, until
 from .test_story import buttons, open_incident, sent
 
 
@@ -168,6 +169,21 @@ async def test_the_command_list_and_answers_speak_the_configured_language(
         assert any("а" <= ch <= "я" for ch in answer)
 
 
+async def draft_card(room: Room) -> int:
+    """INC-1 commanded by Bob, with Alice its spokesperson and Carol its approver; the card
+    of Alice's draft."""
+    await open_incident(room)
+    await room.say("bob", "/crisis_ack")  # Bob commands
+    await room.say("bob", "/crisis role 101 spokesperson")  # Alice
+    await room.say("bob", "/crisis role 103 approver")  # Carol
+    posted = await room.say("alice", "/crisis draft We never issued a recall.")
+    await room.reply(posted["message"]["message_id"], "draft posted")
+    found = await until(lambda: [i for i, m in room.fake.messages.items()
+                                 if "Draft #1 (version 1)" in m["text"]], what="card")
+    card: int = found[0]
+    return card
+
+
 async def test_a_reason_asked_before_a_restart_is_taken_after_it(tmp_path: Any) -> None:
     """The "reply with the reason" question is stored: a restart between the question and
     the answer loses nothing."""
@@ -175,14 +191,7 @@ async def test_a_reason_asked_before_a_restart_is_taken_after_it(tmp_path: Any) 
     await fake.start()
     try:
         async with running(tmp_path, forum=True, webhook=True, fake=fake) as room:
-            await open_incident(room)
-            await room.say("bob", "/crisis_ack")  # Bob commands
-            await room.say("bob", "/crisis role 101 spokesperson")  # Alice
-            await room.say("bob", "/crisis role 103 approver")  # Carol
-            posted = await room.say("alice", "/crisis draft We never issued a recall.")
-            await room.reply(posted["message"]["message_id"], "draft posted")
-            [card] = await until(lambda: [i for i, m in fake.messages.items()
-                                          if "Draft #1 (version 1)" in m["text"]], what="card")
+            card = await draft_card(room)
             await room.press("carol", card, "r")
             question = await room.question(card, "reason question")
             thread = room.thread
@@ -243,3 +252,25 @@ def test_only_a_telegram_person_with_an_ascii_number_has_a_telegram_id() -> None
     assert telegram_id("slack:101") is None
     assert telegram_id("telegram:alice") is None
     assert telegram_id("telegram:²") is None  # `isdigit` says yes, `int` says no
+
+
+async def test_a_thumbs_down_asks_the_one_who_may_reject_for_the_reason(tmp_path: Any) -> None:
+    """👎 on a draft card decides nothing: the reactor is asked for the reason under the
+    card, and the reply rejects; someone who may not reject is told so instead of asked."""
+    async with running(tmp_path, forum=True, webhook=True) as room:
+        card = await draft_card(room)
+        for _ in range(500):  # the card is known once Telegram has returned it
+            if await room.bot.service.incident_of_message("telegram", str(card)):
+                break
+            await asyncio.sleep(0.02)
+        await room.react("dave", card, "👎")  # Dave has no role
+        [refused] = await until(lambda: room.replies_to(card), what="the refusal")
+        assert "tg://user?id=104" in refused["text"]
+        assert "reason" not in refused["text"]
+        await room.react("carol", card, "👎")
+        question = await room.question(card, "reason question", has="reason for rejecting")
+        assert "tg://user?id=103" in question["text"]
+        assert "pending approval" in room.fake.messages[card]["text"]  # nothing decided yet
+        await room.say("carol", "Say when the notice first appeared.",
+                       reply_to=question["message_id"])
+        await until(lambda: sent(room, "rejected draft #1: Say when"), what="the rejection")
