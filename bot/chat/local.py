@@ -20,7 +20,6 @@ from bot.core.errors import CrisisError
 from bot.core.models import Draft, Incident, PersonId, Space
 from bot.core.ports import Once
 from bot.core.rooms import BOT, Reaction, RoomMessage, Rooms, RoomSpace
-from bot.core.rules import reaction_decision
 from bot.core.text import Joined, Text, Who, _
 from bot.core.views import space_name
 
@@ -174,9 +173,8 @@ class LocalService(Protocol):
     def now(self) -> datetime: ...
     async def execute(self, command: Command, ctx: Context) -> Reply: ...
     async def incident_for(self, ctx: Context, number: int | None) -> Incident: ...
-    async def decide(self, number: int, actor: PersonId, *, approve: bool,
-                     draft_number: int | None = None, reason: str = "",
-                     message: str | None = None, version: int | None = None) -> Draft: ...
+    async def react(self, number: int, actor: PersonId, message: str,
+                    added: Sequence[str]) -> Draft | None: ...
 
 
 class LocalSession:
@@ -213,26 +211,23 @@ class LocalSession:
         if await self.chat.rooms.message(channel, message) is not None:
             await self.chat.rooms.react(Reaction(message, f"local:{name}", reaction,
                                                  self.service.now()))
-        decision = reaction_decision(emoji(reaction))
         incident = await self.service.incident_for(
             Context(f"local:{name}", self.chat.platform, Space(self.chat.platform, channel),
                     origin=Origin.TEAM), None)
-        if decision is None:
-            return None
-        if decision is False:
-            hint = self.chat.render(_("To reject, say why: “/crisis reject <draft> <reason>”."))
-            self._only(name, hint)
-            return hint
         try:
-            await self.service.decide(incident.number, f"local:{name}", approve=True,
-                                      message=message)
+            ask = await self.service.react(incident.number, f"local:{name}", message,
+                                           [emoji(reaction)])
         except CrisisError as refused:
             text = self.chat.render(refused.text)
             self._only(name, text)
             return text
         finally:
             await self.delivery.flush()
-        return None
+        if ask is None:
+            return None
+        hint = self.chat.render(_("To reject, say why: “/crisis reject <draft> <reason>”."))
+        self._only(name, hint)
+        return hint
 
     def _only(self, name: str, text: str) -> None:
         """What only `name` sees (an ephemeral answer elsewhere)."""
