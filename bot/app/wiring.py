@@ -93,11 +93,13 @@ def build_scheduler(bot: Bot) -> Pacemaker:
 
 
 async def build(settings: Settings, *, clock: Clock | None = None,
-                echo: Callable[[str], None] | None = None) -> Bot:
-    """Wire store, rules, chat adapters and the service from settings (migrating the DB)."""
+                echo: Callable[[str], None] | None = None, migrate: bool = True) -> Bot:
+    """Wire store, rules, chat adapters and the service from settings, migrating the DB
+    first unless the caller just did (`serve`: one Alembic run, not two)."""
     guard(secrets_of(settings))  # no secret in any log line from here on
     playbooks = playbooks_from(settings)  # a broken playbook is refused before any migration
-    await upgrade(settings.database_url)
+    if migrate:
+        await upgrade(settings.database_url)
     store = SqlStore(settings.database_url)
     rules = rules_from(settings)
 
