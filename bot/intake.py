@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from bot.core.intake import MAX_ALERTS, TooMany
 from bot.core.models import Alert, AlertOutcome, RawAlerts, RawDelivery
 
 KEPT_HEADERS = frozenset({
@@ -61,6 +62,16 @@ class Parser(Protocol):
     def __call__(self, inbound: Inbound) -> list[Alert]:
         """The delivery's alerts (possibly none), or `PayloadError`."""
         ...
+
+
+def alerts_of(parser: Parser, inbound: Inbound) -> list[Alert]:
+    """The delivery's alerts as the webhook takes them (and `alerts try` shows them): past
+    `MAX_ALERTS`, `TooMany`, also from a parser that does not count them itself (a mapping's
+    `items`)."""
+    alerts = parser(inbound)
+    if len(alerts) > MAX_ALERTS:
+        raise TooMany("body")
+    return alerts
 
 
 Submit = Callable[[Sequence[Alert], RawDelivery | None], Awaitable[list[AlertOutcome]]]

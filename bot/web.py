@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.core.intake import MAX_ALERTS, PayloadError, TooMany
 from bot.core.models import Alert, AlertOutcome, public_id
 from bot.core.ports import Clock
-from bot.intake import Inbound, Parser, Submit
+from bot.intake import Inbound, Parser, Submit, alerts_of
 
 log = logging.getLogger("crisisbot.web")
 
@@ -174,10 +174,8 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
             return error(401, refused, source, "unauthorized")
         inbound = Inbound(source, body, clock.now(), headers, query)
         try:
-            alerts = parser(inbound) if len(body) <= PARSE_ASIDE else \
-                await asyncio.to_thread(parser, inbound)
-            if len(alerts) > MAX_ALERTS:  # a parser that does not count them itself
-                raise TooMany("body")
+            alerts = alerts_of(parser, inbound) if len(body) <= PARSE_ASIDE else \
+                await asyncio.to_thread(alerts_of, parser, inbound)
         except TooMany:
             return error(413, f"more than {MAX_ALERTS} alerts in one request; send them in "
                          "smaller batches", source, "too_many", limit=MAX_ALERTS)

@@ -1,33 +1,31 @@
-"""The chat adapters (Slack, Telegram) and the publishing destinations, from settings."""
+"""The chat adapters (Slack, Telegram) and the publishing destinations, from settings.
+
+Each platform's libraries are imported by the function that builds its adapter when the
+settings enable it (the destinations' when one is set): a verb on the local chat (`stats`,
+`report`, `incidents`) does not load slack-sdk, aiohttp and python-telegram-bot, about half a
+second of every process."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app.team import team_renderer
-from bot.chat.destinations import SignedWebhook, SlackChannel, StatusPage, TelegramChannel
 from bot.chat.outbox import Pacing
-from bot.chat.slack.api import PLATFORM as SLACK
-from bot.chat.slack.api import slack_escape, slack_mention
-from bot.chat.slack.outbound import SlackChat
-from bot.chat.telegram.api import PLATFORM as TELEGRAM
-from bot.chat.telegram.api import build_application
-from bot.chat.telegram.outbound import TelegramChat
-from bot.chat.telegram.pacing import Limits
 from bot.core.publication import Destination
 from bot.core.rules import Rules
 from bot.core.store import Store
 from bot.core.text import Renderer, Text, Who
 from bot.settings import ConfigError, Settings
-from bot.storage.send_slots import StoredSendSlots
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.chat.slack.outbound import SlackChat
+    from bot.chat.telegram.outbound import TelegramChat
 
 
 def pacing_from(settings: Settings) -> Pacing:
@@ -43,6 +41,9 @@ def destinations_from(settings: Settings, rules: Rules, slack: SlackChat | None,
     """The `[publish]` destinations that are set; a channel needs its platform's bot token
     (a team on Telegram may announce in Slack with the token alone, and the other way)."""
     config = settings.publish
+    if not config.configured:
+        return {}
+    from bot.chat.destinations import SignedWebhook, SlackChannel, StatusPage, TelegramChannel
 
     def render(text: Text, language: str) -> str:
         return team_renderer(settings, language)(text)
@@ -70,6 +71,12 @@ def slack_client(settings: Settings, *, interactive: bool) -> AsyncWebClient:
     earlier post first); the interactive one (ephemeral answers, modals) retries a dropped
     connection and one rate limit, as a person is waiting; bolt gives it the token with each
     request (from the identity fetched at start-up). Both wait at most `slack.timeout`."""
+    from slack_sdk.http_retry.builtin_async_handlers import (
+        AsyncConnectionErrorRetryHandler,
+        AsyncRateLimitErrorRetryHandler,
+    )
+    from slack_sdk.web.async_client import AsyncWebClient
+
     handlers = ([AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(1)]
                 if interactive else [])
     url = settings.slack.api_url
@@ -80,6 +87,10 @@ def slack_client(settings: Settings, *, interactive: bool) -> AsyncWebClient:
 
 
 def slack_chat(settings: Settings, rules: Rules) -> SlackChat:
+    from bot.chat.slack.api import PLATFORM as SLACK
+    from bot.chat.slack.api import slack_escape, slack_mention
+    from bot.chat.slack.outbound import SlackChat
+
     def mention(who: Who) -> str:  # a bound person under their Slack id
         return slack_mention(Who(rules.on(SLACK, who.person)))
 
@@ -102,6 +113,12 @@ def telegram_chat(settings: Settings, rules: Rules, store: Store) -> TelegramCha
     """The Telegram chat on its PTB `Application` (Telegram mentions, a bound person under
     their Telegram id, the configured language unless the incident has its own), pacing its
     chats through `store`, shared with every other process on the database."""
+    from bot.chat.telegram.api import PLATFORM as TELEGRAM
+    from bot.chat.telegram.api import build_application
+    from bot.chat.telegram.outbound import TelegramChat
+    from bot.chat.telegram.pacing import Limits
+    from bot.storage.send_slots import StoredSendSlots
+
     config = settings.telegram
     if config.bot_token is None:
         raise ValueError("Telegram needs CRISISBOT_TELEGRAM__BOT_TOKEN")

@@ -57,11 +57,13 @@ def _settle_heap() -> None:
 
 async def serve(settings: Settings) -> None:
     """Run the bot until SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the
-    lifespan drains the intake and the outbox."""
-    alert_parsers(settings)  # bad mappings are refused before the database is touched
+    lifespan drains the intake and the outbox. The caller has migrated the database
+    (`crisisbot serve`, where a database it cannot use is one line)."""
+    alert_parsers(settings)  # bad mappings are refused before the bot is built
     try:
-        bot = await build(settings, echo=logging.getLogger("crisisbot.chat.local").info)
-    except SQLAlchemyError as error:  # e.g. a migration on a read-only file
+        bot = await build(settings, echo=logging.getLogger("crisisbot.chat.local").info,
+                          migrate=False)
+    except SQLAlchemyError as error:  # e.g. a read-only file
         raise CannotStart(f"the database cannot be prepared: {failure_reason(error)}") from None
     try:
         await ready(bot)

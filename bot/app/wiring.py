@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from slack_bolt.async_app import AsyncApp
+from typing import TYPE_CHECKING
 
 from bot.app.chats import (
     destinations_from,
@@ -21,8 +20,6 @@ from bot.app.team import playbooks_from, rules_from, schedule_from, team_rendere
 from bot.chat.inbound import InboundWorker
 from bot.chat.local import LocalChat, LocalSession
 from bot.chat.outbox import Outbox
-from bot.chat.slack.inbound import slack_app
-from bot.chat.telegram.inbound import TelegramUpdates
 from bot.console.signin import SignInLinks
 from bot.core.delivery import Delivery
 from bot.core.ports import Chat, Clock
@@ -37,6 +34,11 @@ from bot.storage.leader import AdvisoryLock
 from bot.storage.migrate import upgrade
 from bot.storage.sql.rooms import SqlRooms
 from bot.storage.sql.store import SqlStore
+
+if TYPE_CHECKING:  # imported by `build` when the settings enable the platform (see chats)
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.chat.telegram.inbound import TelegramUpdates
 
 
 class SystemClock:
@@ -93,11 +95,13 @@ def build_scheduler(bot: Bot) -> Pacemaker:
 
 
 async def build(settings: Settings, *, clock: Clock | None = None,
-                echo: Callable[[str], None] | None = None) -> Bot:
-    """Wire store, rules, chat adapters and the service from settings (migrating the DB)."""
+                echo: Callable[[str], None] | None = None, migrate: bool = True) -> Bot:
+    """Wire store, rules, chat adapters and the service from settings, migrating the DB
+    first unless the caller just did (`serve`: one Alembic run, not two)."""
     guard(secrets_of(settings))  # no secret in any log line from here on
     playbooks = playbooks_from(settings)  # a broken playbook is refused before any migration
-    await upgrade(settings.database_url)
+    if migrate:
+        await upgrade(settings.database_url)
     store = SqlStore(settings.database_url)
     rules = rules_from(settings)
 
@@ -131,10 +135,14 @@ async def build(settings: Settings, *, clock: Clock | None = None,
               InboundWorker(store, clock, pacing_from(settings)), console, key)
     bot.scheduler = build_scheduler(bot)
     if slack is not None:
+        from bot.chat.slack.inbound import slack_app
+
         bot.slack = slack_app(service, slack, client=slack_client(settings, interactive=True),
                               signing_secret=slack_secret(settings.slack.signing_secret),
                               jobs=bot.inbound, pin_reaction=settings.slack.pin_reaction)
     if telegram is not None:
+        from bot.chat.telegram.inbound import TelegramUpdates
+
         secret = settings.telegram.webhook_secret
         bot.telegram = TelegramUpdates(telegram, service,
                                        secret=secret.get_secret_value() if secret else None)

@@ -9,10 +9,10 @@ from typing import Any
 
 from bot.cli.common import EXIT_REFUSED, say
 from bot.core.errors import CrisisError
-from bot.core.intake import PayloadError
+from bot.core.intake import MAX_ALERTS, PayloadError, TooMany
 from bot.core.models import Alert
 from bot.core.text import Renderer, _
-from bot.intake import Inbound
+from bot.intake import Inbound, alerts_of
 from bot.settings import load
 
 
@@ -28,9 +28,11 @@ def add_alerts_verbs(verbs: Any, render: Renderer) -> None:
 
 
 def _alerts_try(args: argparse.Namespace) -> int:
-    """Parse a sample body as the source would, without storing anything: one line per
-    alert, or one line per problem."""
+    """Parse a sample body as the webhook would, without storing anything: one line per
+    alert, or one line per problem. What the webhook refuses with a 413 (a body over its
+    limit, more than `MAX_ALERTS` alerts) is refused here too, in one line."""
     from bot.app.intake import alert_parsers
+    from bot.web import MAX_BODY
 
     render: Renderer = args.render
     parsers = alert_parsers(load())
@@ -38,16 +40,24 @@ def _alerts_try(args: argparse.Namespace) -> int:
     if parser is None:
         raise CrisisError(_("unknown source {source}; use one of {names}", source=args.source,
                             names=", ".join(sorted(parsers))))
+    path = str(args.file)
     try:
-        body = args.file.read_bytes()
+        with args.file.open("rb") as file:
+            body = file.read(MAX_BODY + 1)  # no further: /dev/zero is a file too
     except OSError as error:
-        raise CrisisError(_("cannot read {path}: {reason}", path=str(args.file),
+        raise CrisisError(_("cannot read {path}: {reason}", path=path,
                             reason=error.strerror or str(error))) from None
+    if len(body) > MAX_BODY:
+        raise CrisisError(_("{path}: more than {limit} bytes; the webhook refuses a larger "
+                            "body (413)", path=path, limit=MAX_BODY))
     try:
-        alerts = parser(Inbound(args.source, body, datetime.now(UTC)))
+        alerts = alerts_of(parser, Inbound(args.source, body, datetime.now(UTC)))
+    except TooMany:
+        raise CrisisError(_("{path}: more than {limit} alerts in one request; send them in "
+                            "smaller batches", path=path, limit=MAX_ALERTS)) from None
     except PayloadError as bad:
         for problem in bad.problems:
-            say(f"{args.file}: {problem.loc}: {problem.msg}")
+            say(f"{path}: {problem.loc}: {problem.msg}")
         return EXIT_REFUSED
     for alert in alerts:
         print(_described(alert))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.processes import CRISISBOT, crisisbot
+from tests.processes import CRISISBOT, crisisbot, process_env
 
 
 def test_demo_tells_the_whole_story_and_ends_with_the_report(tmp_path: Path) -> None:
@@ -278,6 +278,22 @@ def test_demo_and_drill_stay_on_the_local_chat_where_slack_and_telegram_are_conf
         assert result.returncode == 0, result.stderr
         assert "Traceback" not in result.stderr
         assert "# Post-incident report: INC-1" in result.stdout
+
+
+def test_a_verb_on_the_local_chat_loads_no_chat_platform(tmp_path: Path) -> None:
+    """Slack's and Telegram's libraries (half a second of every process) are imported only
+    when the settings enable their platform."""
+    env = process_env(**sqlite(tmp_path / "s.db"))  # no config file
+    for name in [n for n in env if n.startswith(("CRISISBOT_SLACK__", "CRISISBOT_TELEGRAM__"))]:
+        del env[name]
+    result = subprocess.run([CRISISBOT[0], "-X", "importtime", *CRISISBOT[1:], "stats"],
+                            capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "bot.app.wiring" in imported  # the verb built the bot
+    platforms = {"slack_sdk", "slack_bolt", "telegram", "aiohttp"}
+    assert not imported & platforms
 
 
 def test_serve_on_a_busy_port_ends_with_one_line(tmp_path: Path) -> None:

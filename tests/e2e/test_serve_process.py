@@ -42,6 +42,18 @@ def test_sigterm_exits_cleanly(tmp_path: Path) -> None:
     assert b"Traceback" not in (process.stderr.read() if process.stderr else b"")
 
 
+def test_serve_migrates_the_database_once(tmp_path: Path) -> None:
+    """Alembic logs `Context impl …` once per run: `serve` migrates before it builds the bot,
+    and the build does not migrate again."""
+    port = free_port()
+    process = spawn(tmp_path / "m.db", port)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(15) == 0
+    log = process.stderr.read().decode() if process.stderr else ""
+    assert log.count("alembic.runtime.migration: Context impl") == 1, log
+    assert "Running upgrade  -> 0001" in log
+
+
 @pytest.mark.slow
 def test_kill_9_mid_storm_loses_no_acknowledged_alert(tmp_path: Path) -> None:
     db, port = tmp_path / "k.db", free_port()
