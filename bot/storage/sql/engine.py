@@ -4,6 +4,7 @@ asyncpg with idle connections pinged, and the session a unit runs its statements
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -156,6 +157,14 @@ def sqlite_engine(url: URL) -> Engine:
     event.listen(engine, "begin", _sqlite_begin)
     return engine
 
+
+POOL_SIZE = 10
+"""PostgreSQL connections kept open. `serve` runs the intake's transactions (`INTAKE_WORKERS`),
+the outbox, the inbound jobs, the scheduler and the console's requests at once; a unit beyond
+the pool opens a connection and closes it after (a new server process each time), so the
+pool holds what a busy moment needs rather than SQLAlchemy's default of five."""
+
+
 def postgres_engine(url: str) -> AsyncEngine:
     """asyncpg, its idle connections pinged before use (see `ping_when_idle`).
 
@@ -165,7 +174,7 @@ def postgres_engine(url: str) -> AsyncEngine:
     grows: 673 full scans of `alerts`, 3.3 million rows read, in one 10,000-alert storm."""
     engine = create_async_engine(
         url, connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
-        isolation_level="AUTOCOMMIT", **JSON_CODEC)
+        isolation_level="AUTOCOMMIT", pool_size=POOL_SIZE, **JSON_CODEC)
     ping_when_idle(engine)
     return engine
 
@@ -181,11 +190,19 @@ async def driver_transaction(connection: AsyncConnection) -> AsyncIterator[None]
     second. A connection whose transaction could not be ended (a cancellation in the middle
     of a statement) is discarded rather than given back to the pool still inside it."""
     driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+    transaction = driver.transaction()
+    await transaction.start()
     try:
-        async with driver.transaction():
-            yield
+        yield
+    except BaseException:
+        # What failed is what the caller hears, not a rollback that could not run either.
+        with contextlib.suppress(Exception):
+            await transaction.rollback()
+        raise
+    else:
+        await transaction.commit()
     finally:
-        if driver.is_in_transaction() or driver.is_closed():
+        if driver.is_closed() or driver.is_in_transaction():
             await connection.invalidate()
 
 
