@@ -17,7 +17,7 @@ import pytest
 
 from bot.chat.slack.api import slack_unescape
 from tests.integration.slack.fake_slack import Channel, FakeSlack
-from tests.integration.telegram.harness import Room, running, until
+from tests.integration.telegram.harness import PEOPLE, Room, running, until
 from tests.integration.telegram.test_story import open_incident
 
 from .receiver import SECRET, Receiver
@@ -192,3 +192,39 @@ async def test_a_persian_statement_reads_right_to_left_on_the_page(tmp_path: Pat
         assert PERSIAN in page
         feed = feedparser.parse((await room.http.get("/status/feed.atom")).content)
         assert feed.entries[0].content[0].language == "fa"
+
+
+HOSTILE = ("Line one\x0b\x1b[31m & <b>bold</b> ]]> \"q\" 'a' 🙂👍🏽\r\n"
+           f"{PERSIAN}\n\n  indented\x00 end\ufffe")
+"""Control characters XML 1.0 cannot carry (a vertical tab, an escape, NUL, U+FFFE), a CRLF,
+markup, emoji, Persian, inner blank lines and leading spaces (given to the service as is:
+`/crisis draft` joins its words with single spaces)."""
+
+
+async def test_a_statement_with_control_characters_keeps_the_feed_well_formed(
+        tmp_path: Path) -> None:
+    async with publishing(tmp_path) as (room, slack, receiver):
+        await prepared(room)
+        await room.bot.service.post_draft(1, f"telegram:{PEOPLE['bob']['id']}", HOSTILE)
+        await answer(room, "alice", "/crisis approve 2")
+        await answer(room, "bob", "/crisis publish 2 Recall <rumour>\x07")
+        await until(lambda: receiver.received, what="the webhook")
+        [telegram] = await until(lambda: channel_posts(room), what="the channel post")
+        [posted] = await until(lambda: slack.channels[ANNOUNCE].messages, what="the Slack post")
+        assert telegram["text"] == HOSTILE
+        assert slack_unescape(posted.text) == HOSTILE
+        assert receiver.events()[0]["data"]["text"] == HOSTILE
+        assert (await room.http.get("/status.json")).json()["incidents"][0][
+            "statements"][0]["text"] == HOSTILE
+
+        response = await room.http.get("/status/feed.atom")
+        assert response.status_code == 200
+        feed = feedparser.parse(response.content)
+        assert not feed.bozo, feed.bozo_exception
+        [entry] = feed.entries
+        # What XML cannot carry reads as U+FFFD; every other character, the CR included, stays.
+        assert entry.content[0].value == HOSTILE.translate(
+            {0x0b: "\ufffd", 0x1b: "\ufffd", 0x00: "\ufffd", 0xfffe: "\ufffd"})
+        assert entry.title == "Recall <rumour>\ufffd"
+        page = (await room.http.get("/status")).text
+        assert "&lt;b&gt;bold&lt;/b&gt; ]]&gt;" in page
