@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from standardwebhooks.webhooks import Webhook
 from telegram import Bot
+from telegram.error import BadRequest
 
 from bot.chat.slack.outbound import SlackChat
 from bot.chat.telegram.api import call as telegram_call
@@ -77,9 +78,13 @@ class TelegramChannel:
 
     async def mark_updated(self, earlier: Publication, message: str,
                            later: Publication) -> None:
-        await telegram_call(self.bot.edit_message_text(
-            chat_id=self.channel, message_id=int(message),
-            text=marked_updated(self.render, earlier, later)))
+        try:
+            await telegram_call(self.bot.edit_message_text(
+                chat_id=self.channel, message_id=int(message),
+                text=marked_updated(self.render, earlier, later)))
+        except BadRequest as error:  # marked already, by an attempt whose end was lost
+            if "not modified" not in error.message.lower():
+                raise
 
     def link(self, message_id: int) -> str:
         """`t.me/<name>/<id>` for a public channel, `t.me/c/<id>/<id>` for a private one."""

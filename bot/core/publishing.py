@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from bot.core.models import EventKind, Notice, TimelineEvent
 from bot.core.ports import Clock, Once
-from bot.core.publication import Destination
+from bot.core.publication import Destination, Posted, Publication
 from bot.core.store import Store
 
 
@@ -20,7 +20,8 @@ class PublishDelivery:
 
     The destination gets the stored publication; after a correction it also marks the
     earlier statement's message there as updated. Where it landed is recorded on the
-    publication and in the timeline. A destination already recorded is not delivered again.
+    publication and in the timeline before the earlier one is marked. A destination already
+    recorded is not delivered again (a retry only marks the earlier message).
     """
 
     def __init__(self, store: Store, clock: Clock,
@@ -37,18 +38,25 @@ class PublishDelivery:
                 return None
             earlier = (await unit.get_publication(statement.replaces)
                        if statement.replaces is not None else None)
-        if name in statement.links:
-            return statement.messages.get(name)
         destination = self.destinations.get(name)
         if destination is None:  # configured when published, gone since: say so, once
             raise LookupError(f"destination {name!r} is no longer configured")
-        posted = await destination.publish(statement, earlier, once=once)
+        message = statement.messages.get(name)
+        if name not in statement.links:
+            posted = await destination.publish(statement, earlier, once=once)
+            await self._landed(statement, name, posted)
+            message = posted.message
+        # After the delivery is recorded: a failed edit is retried alone, never re-posting.
         if earlier is not None and name in earlier.messages:
             await destination.mark_updated(earlier, earlier.messages[name], statement)
+        return message
+
+    async def _landed(self, statement: Publication, name: str, posted: Posted) -> None:
+        """Record where `statement` landed on `name`: its link, message and timeline event."""
         async with self.store.unit() as unit:
             fresh = await unit.get_publication(_given(statement.id))
             if fresh is None:
-                return None
+                return
             fresh.links[name] = posted.link
             if posted.message is not None:
                 fresh.messages[name] = posted.message
@@ -57,7 +65,6 @@ class PublishDelivery:
                 statement.incident, self.clock.now(), EventKind.STATEMENT_DELIVERED, None,
                 {"publication": statement.id, "draft": statement.draft,
                  "version": statement.version, "destination": name, "link": posted.link}))
-        return posted.message
 
 
 def _given(value: int | None) -> int:

@@ -16,6 +16,8 @@ import feedparser
 import pytest
 
 from bot.chat.slack.api import slack_unescape
+from bot.core.models import Notice, NoticeKind
+from bot.core.ports import Once
 from tests.integration.slack.fake_slack import Channel, FakeSlack
 from tests.integration.telegram.harness import PEOPLE, Room, running, until
 from tests.integration.telegram.test_story import open_incident
@@ -52,6 +54,10 @@ async def publishing(tmp_path: Path) -> AsyncIterator[tuple[Room, FakeSlack, Rec
 
 def channel_posts(room: Room) -> list[dict[str, Any]]:
     return [p for p in room.fake.called("sendMessage") if str(p["chat_id"]) == CHANNEL]
+
+
+def channel_edits(room: Room) -> list[dict[str, Any]]:
+    return [e for e in room.fake.called("editMessageText") if str(e["chat_id"]) == CHANNEL]
 
 
 async def answer(room: Room, who: str, text: str) -> str:
@@ -228,3 +234,32 @@ async def test_a_statement_with_control_characters_keeps_the_feed_well_formed(
         assert entry.title == "Recall <rumour>\ufffd"
         page = (await room.http.get("/status")).text
         assert "&lt;b&gt;bold&lt;/b&gt; ]]&gt;" in page
+
+
+async def test_a_correction_delivered_again_after_it_landed_posts_nothing_and_succeeds(
+        tmp_path: Path) -> None:
+    """A replica that died after delivering the correction but before marking its notice done:
+    the next one re-delivers it (the earlier post's edit then changes nothing, which Telegram
+    answers "message is not modified")."""
+    async with publishing(tmp_path) as (room, slack, receiver):
+        await prepared(room)
+        await answer(room, "alice", "/crisis approve 1")
+        await answer(room, "bob", "/crisis publish 1")
+        await until(lambda: receiver.received, what="the first event")
+        await answer(room, "bob", f"/crisis draft revise 1 {CORRECTION}")
+        await answer(room, "alice", "/crisis approve 1")
+        second = await room.bot.service.publish(1, f"telegram:{PEOPLE['bob']['id']}", 1)
+        await until(lambda: len(receiver.received) == 2, what="the correction")
+        await until(lambda: slack.channels[ANNOUNCE].messages[0].edits == 1,
+                    what="the Slack post marked")
+        await until(lambda: len(channel_edits(room)) == 1, what="the channel post marked")
+        assert room.bot.delivery.publisher is not None
+        for name in ("telegram", "slack", "webhook", "status"):
+            await room.bot.delivery.publisher.deliver(
+                Notice(1, NoticeKind.PUBLISH, second.at, destination=name,
+                       publication=second.id, id=10**6, attempts=2),
+                Once(10**6, retry=True))
+        assert len(channel_posts(room)) == 2
+        assert len(slack.channels[ANNOUNCE].messages) == 2
+        assert len(receiver.received) == 2
+        assert len(channel_edits(room)) == 2  # "not modified", taken as done
