@@ -263,3 +263,24 @@ async def test_a_correction_delivered_again_after_it_landed_posts_nothing_and_su
         assert len(slack.channels[ANNOUNCE].messages) == 2
         assert len(receiver.received) == 2
         assert len(channel_edits(room)) == 2  # "not modified", taken as done
+
+
+async def test_a_destination_that_is_down_holds_up_nothing_else_and_gets_it_once(
+        tmp_path: Path) -> None:
+    """The webhook's receiver answers 503: the team still hears that the statement went out
+    and sees its card marked published, the other destinations have it, and the webhook gets
+    it once when its receiver is back."""
+    async with publishing(tmp_path) as (room, slack, receiver):
+        await prepared(room)
+        await answer(room, "alice", "/crisis approve 1")
+        receiver.down = True
+        await answer(room, "bob", "/crisis publish 1")
+        await until(lambda: receiver.attempts, what="the webhook tried")
+        await until(lambda: [m for m in room.fake.messages.values()
+                             if "published draft #1" in m["text"]], what="the team told")
+        await until(lambda: slack.channels[ANNOUNCE].messages, what="the Slack post")
+        assert not receiver.received
+        receiver.down = False
+        await until(lambda: receiver.received, what="the webhook, once back")
+        assert [len(bodies) for bodies in receiver.received.values()] == [1]
+        assert len(channel_posts(room)) == 1
