@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.core.models import EventKind, Notice, TimelineEvent
-from bot.core.ports import Clock, Once
-from bot.core.publication import Destination, Posted, Publication
+from bot.core.models import EventKind, Notice, NoticeKind, TimelineEvent
+from bot.core.ports import Clock, Once, RetryLater
+from bot.core.publication import DESTINATION_LABELS, Destination, Posted, Publication
 from bot.core.store import Store
+from bot.core.text import _
 
 
 class PublishDelivery:
@@ -43,7 +44,12 @@ class PublishDelivery:
             raise LookupError(f"destination {name!r} is no longer configured")
         message = statement.messages.get(name)
         if name not in statement.links:
-            posted = await destination.publish(statement, earlier, once=once)
+            try:
+                posted = await destination.publish(statement, earlier, once=once)
+            except Exception as error:
+                if not once.retry:  # the first failure; the timeline says when it is out
+                    await self._failed(statement, name, error)
+                raise
             await self._landed(statement, name, posted)
             message = posted.message
         # After the delivery is recorded: a failed edit is retried alone, never re-posting.
@@ -65,6 +71,20 @@ class PublishDelivery:
                 statement.incident, self.clock.now(), EventKind.STATEMENT_DELIVERED, None,
                 {"publication": statement.id, "draft": statement.draft,
                  "version": statement.version, "destination": name, "link": posted.link}))
+
+    async def _failed(self, statement: Publication, name: str, error: Exception) -> None:
+        """Tell the incident that `statement` is not out on `name`, and why (the adapters'
+        reasons name the platform's answer, never a credential)."""
+        reason = error.reason if isinstance(error, RetryLater) else str(error)
+        async with self.store.unit() as unit:
+            await unit.enqueue(Notice(
+                statement.incident, NoticeKind.MESSAGE, self.clock.now(),
+                text=_("Draft #{number} (version {version}) is not out on {destination} yet: "
+                       "{reason}. The bot keeps trying; “/crisis timeline” shows when it is "
+                       "out.", number=statement.draft, version=statement.version,
+                       destination=DESTINATION_LABELS.get(name, name),
+                       reason=(reason or type(error).__name__)[:300]),
+                draft=statement.draft, version=statement.version, thread_of_draft=True))
 
 
 def _given(value: int | None) -> int:

@@ -268,8 +268,9 @@ async def test_a_correction_delivered_again_after_it_landed_posts_nothing_and_su
 async def test_a_destination_that_is_down_holds_up_nothing_else_and_gets_it_once(
         tmp_path: Path) -> None:
     """The webhook's receiver answers 503: the team still hears that the statement went out
-    and sees its card marked published, the other destinations have it, and the webhook gets
-    it once when its receiver is back."""
+    and sees its card marked published, the other destinations have it, the team is told
+    (once) that the webhook has not got it and why, and the webhook gets it once when its
+    receiver is back."""
     async with publishing(tmp_path) as (room, slack, receiver):
         await prepared(room)
         await answer(room, "alice", "/crisis approve 1")
@@ -279,8 +280,15 @@ async def test_a_destination_that_is_down_holds_up_nothing_else_and_gets_it_once
         await until(lambda: [m for m in room.fake.messages.values()
                              if "published draft #1" in m["text"]], what="the team told")
         await until(lambda: slack.channels[ANNOUNCE].messages, what="the Slack post")
+        [told] = await until(lambda: [m for m in room.fake.messages.values()
+                                      if "is not out on the webhook yet" in m["text"]],
+                             what="the team told of the failure")
+        assert "webhook answered HTTP 503" in told["text"]
         assert not receiver.received
+        await until(lambda: receiver.attempts >= 2, what="the webhook retried")
         receiver.down = False
         await until(lambda: receiver.received, what="the webhook, once back")
+        assert len([m for m in room.fake.messages.values()
+                    if "is not out on" in m["text"]]) == 1
         assert [len(bodies) for bodies in receiver.received.values()] == [1]
         assert len(channel_posts(room)) == 1
