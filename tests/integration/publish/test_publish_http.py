@@ -7,6 +7,7 @@ that verifies the Standard Webhooks signature, and the app's own `/status`, Atom
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from bot.chat.slack.api import slack_unescape
 from bot.core.models import Notice, NoticeKind
 from bot.core.ports import Once
+from bot.logsafe import MASK
 from tests.integration.slack.fake_slack import Channel, FakeSlack
 from tests.integration.telegram.harness import PEOPLE, Room, running, until
 from tests.integration.telegram.test_story import open_incident
@@ -34,7 +36,10 @@ SECRET_WORDS = ("going viral", "supplier", "Fake recall notice is going")
 
 
 @asynccontextmanager
-async def publishing(tmp_path: Path) -> AsyncIterator[tuple[Room, FakeSlack, Receiver]]:
+async def publishing(tmp_path: Path, *, credentials: str = ""
+                     ) -> AsyncIterator[tuple[Room, FakeSlack, Receiver]]:
+    """The app publishing everywhere; `credentials` (`?token=...`, `user:pass@`) go into the
+    webhook's URL."""
     slack, receiver = FakeSlack(), Receiver()
     await slack.start()
     await receiver.start()
@@ -44,12 +49,19 @@ async def publishing(tmp_path: Path) -> AsyncIterator[tuple[Room, FakeSlack, Rec
                 tmp_path, forum=True, webhook=True,
                 slack={"bot_token": "xoxb-test", "api_url": f"{slack.url}/api/"},
                 publish={"status_page": True, "telegram_channel": CHANNEL,
-                         "slack_channel": ANNOUNCE, "webhook_url": receiver.url,
+                         "slack_channel": ANNOUNCE,
+                         "webhook_url": with_credentials(receiver.url, credentials),
                          "webhook_secret": SECRET}) as room:
             yield room, slack, receiver
     finally:
         await receiver.stop()
         await slack.stop()
+
+
+def with_credentials(url: str, credentials: str) -> str:
+    if credentials.endswith("@"):
+        return url.replace("://", f"://{credentials}", 1)
+    return url + credentials
 
 
 def channel_posts(room: Room) -> list[dict[str, Any]]:
@@ -292,3 +304,28 @@ async def test_a_destination_that_is_down_holds_up_nothing_else_and_gets_it_once
                     if "is not out on" in m["text"]]) == 1
         assert [len(bodies) for bodies in receiver.received.values()] == [1]
         assert len(channel_posts(room)) == 1
+
+
+@pytest.mark.parametrize("credentials", ["?token=hook-very-secret", "hook:very-secret@"])
+async def test_the_webhook_url_credentials_reach_no_log_timeline_or_report(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, credentials: str) -> None:
+    """Delivered after a 503 (the failure is logged and told to the team), then accepted."""
+    caplog.set_level(logging.DEBUG)
+    async with publishing(tmp_path, credentials=credentials) as (room, _slack, receiver):
+        await prepared(room)
+        await answer(room, "alice", "/crisis approve 1")
+        receiver.down = True
+        await answer(room, "bob", "/crisis publish 1")
+        await until(lambda: receiver.attempts, what="the webhook tried")
+        receiver.down = False
+        await until(lambda: receiver.received, what="the webhook")
+        timeline = await answer(room, "bob", "/crisis timeline")
+        assert f"is out on the webhook: {receiver.url}" in timeline
+        said = await room.say("bob", "/crisis report")
+        await room.reply(said["message"]["message_id"], "the report")
+        seen = [caplog.text, *(m["text"] for m in room.fake.messages.values())]
+        assert not [text for text in seen if "very-secret" in text]
+        posts = [line for line in caplog.text.splitlines()
+                 if "HTTP Request: POST" in line and "/hooks/crisis" in line]
+        assert posts  # httpx logs each request
+        assert all(MASK in line for line in posts)
