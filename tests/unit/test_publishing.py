@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from bot.chat.local import LocalChat
 from bot.core.delivery import Delivery
 from bot.core.errors import Forbidden, Invalid
-from bot.core.models import Alert, EventKind
+from bot.core.models import Alert, CrisisKind, DraftState, EventKind, Severity
 from bot.core.ports import Once, RetryLater
 from bot.core.publication import Posted, Publication, digest
 from bot.core.publishing import PublishDelivery
@@ -282,3 +282,22 @@ async def test_a_correction_whose_marking_fails_is_posted_once_and_marked_on_ret
     assert stored.links == {"telegram": f"https://telegram.example/{second.key}"}
     await world.delivery.flush()
     assert len(flaky.sent) == 2
+
+
+async def test_a_drill_statement_never_leaves() -> None:
+    """A drill rehearses drafting and approval; its statement must not reach the public."""
+    world, recorders = await world_with("status", "telegram", "webhook")
+    service = world.service
+    drill = await service.start_drill(BOB, CrisisKind.SERVICE_OUTAGE)
+    await service.acknowledge(drill.number, BOB)
+    await service.set_severity(drill.number, BOB, Severity.SEV3)  # one approval
+    await service.assign(drill.number, BOB, CAROL, "approver")
+    await service.post_draft(drill.number, BOB, "[DRILL] We are restoring service.")
+    await service.decide(drill.number, CAROL, approve=True, draft_number=1)
+    [draft] = (await service.load(drill.number))[1]
+    assert draft.state is DraftState.APPROVED
+    with pytest.raises(Invalid, match="is a drill: its statements are not published"):
+        await service.publish(drill.number, BOB, 1)
+    await world.delivery.flush()
+    assert await service.publications(drill.number) == []
+    assert all(not r.sent for r in recorders.values())
