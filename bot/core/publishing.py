@@ -40,11 +40,11 @@ class PublishDelivery:
             earlier = (await unit.get_publication(statement.replaces)
                        if statement.replaces is not None else None)
         destination = self.destinations.get(name)
-        if destination is None:  # configured when published, gone since: say so, once
-            raise LookupError(f"destination {name!r} is no longer configured")
         message = statement.messages.get(name)
         if name not in statement.links:
             try:
+                if destination is None:  # configured when published, gone since
+                    raise LookupError(f"destination {name!r} is no longer configured")
                 posted = await destination.publish(statement, earlier, once=once)
             except Exception as error:
                 if not once.retry:  # the first failure; the timeline says when it is out
@@ -53,7 +53,7 @@ class PublishDelivery:
             await self._landed(statement, name, posted)
             message = posted.message
         # After the delivery is recorded: a failed edit is retried alone, never re-posting.
-        if earlier is not None and name in earlier.messages:
+        if destination is not None and earlier is not None and name in earlier.messages:
             await destination.mark_updated(earlier, earlier.messages[name], statement)
         return message
 

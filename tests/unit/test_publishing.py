@@ -301,3 +301,21 @@ async def test_a_drill_statement_never_leaves() -> None:
     await world.delivery.flush()
     assert await service.publications(drill.number) == []
     assert all(not r.sent for r in recorders.values())
+
+
+async def test_a_destination_gone_from_the_settings_is_told_to_the_team() -> None:
+    """Configured when the statement was published, missing where it is delivered (a replica
+    started with other settings): the team reads why it is not out there."""
+    world, recorders = await world_with("status", "webhook")
+    await approved(world)
+    await world.service.publish(1, DAVE, 1)
+    assert world.delivery.publisher is not None
+    world.delivery.publisher.destinations = {"status": recorders["status"]}
+    with pytest.raises(LookupError, match="no longer configured"):
+        await world.delivery.flush()
+    local = world.delivery.chats["local"]
+    assert isinstance(local, LocalChat)
+    texts = await local.texts(await local.space_of(1))
+    assert any("is not out on the webhook yet: destination 'webhook' is no longer configured"
+               in text for text in texts), texts
+    assert recorders["status"].sent
