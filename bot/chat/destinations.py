@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from standardwebhooks.webhooks import Webhook
 from telegram import Bot
+from telegram.error import BadRequest
 
 from bot.chat.slack.outbound import SlackChat
 from bot.chat.telegram.api import call as telegram_call
@@ -33,6 +34,9 @@ from bot.core.text import Text
 
 Render = Callable[[Text, str], str]
 """(text, language) -> the words in that language."""
+LONGEST_WAIT = 3600.0
+"""The longest `Retry-After` (seconds) a webhook receiver is granted: one asking for years
+(or for more than a date can hold) is asked again within the hour."""
 
 
 def marked_updated(render: Render, earlier: Publication, later: Publication) -> str:
@@ -77,9 +81,13 @@ class TelegramChannel:
 
     async def mark_updated(self, earlier: Publication, message: str,
                            later: Publication) -> None:
-        await telegram_call(self.bot.edit_message_text(
-            chat_id=self.channel, message_id=int(message),
-            text=marked_updated(self.render, earlier, later)))
+        try:
+            await telegram_call(self.bot.edit_message_text(
+                chat_id=self.channel, message_id=int(message),
+                text=marked_updated(self.render, earlier, later)))
+        except BadRequest as error:  # marked already, by an attempt whose end was lost
+            if "not modified" not in error.message.lower():
+                raise
 
     def link(self, message_id: int) -> str:
         """`t.me/<name>/<id>` for a public channel, `t.me/c/<id>/<id>` for a private one."""
@@ -149,7 +157,7 @@ class SignedWebhook:
         if answer.status_code == 429 or answer.status_code >= 500:
             after = answer.headers.get("retry-after", "")
             raise RetryLater(f"webhook answered HTTP {answer.status_code}",
-                             float(after) if after.isdigit() else None)
+                             min(float(after), LONGEST_WAIT) if after.isdigit() else None)
         if answer.status_code >= 300:
             raise RuntimeError(f"webhook refused the statement: HTTP {answer.status_code} "
                                "(check the webhook's address and secret with its receiver)")

@@ -475,9 +475,11 @@ class Notice:
     @property
     def queue(self) -> str:
         """Notices of one queue are delivered in order, by one process at a time: an
-        incident's, or the answers in one chat."""
+        incident's, its statements to one destination, or the answers in one chat."""
         if self.answer is not None:
             return f"{self.answer.platform}:{self.answer.chat}"
+        if self.kind is NoticeKind.PUBLISH:  # a destination that is down holds up no other
+            return f"incident:{self.incident}:{self.destination}"
         return f"incident:{self.incident}"
 
     @property

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.core.models import EventKind, Notice, TimelineEvent
-from bot.core.ports import Clock, Once
-from bot.core.publication import Destination
+from bot.core.models import EventKind, Notice, NoticeKind, TimelineEvent
+from bot.core.ports import Clock, Once, RetryLater
+from bot.core.publication import DESTINATION_LABELS, Destination, Posted, Publication
 from bot.core.store import Store
+from bot.core.text import _
 
 
 class PublishDelivery:
@@ -20,7 +21,8 @@ class PublishDelivery:
 
     The destination gets the stored publication; after a correction it also marks the
     earlier statement's message there as updated. Where it landed is recorded on the
-    publication and in the timeline. A destination already recorded is not delivered again.
+    publication and in the timeline before the earlier one is marked. A destination already
+    recorded is not delivered again (a retry only marks the earlier message).
     """
 
     def __init__(self, store: Store, clock: Clock,
@@ -37,18 +39,30 @@ class PublishDelivery:
                 return None
             earlier = (await unit.get_publication(statement.replaces)
                        if statement.replaces is not None else None)
-        if name in statement.links:
-            return statement.messages.get(name)
         destination = self.destinations.get(name)
-        if destination is None:  # configured when published, gone since: say so, once
-            raise LookupError(f"destination {name!r} is no longer configured")
-        posted = await destination.publish(statement, earlier, once=once)
-        if earlier is not None and name in earlier.messages:
+        message = statement.messages.get(name)
+        if name not in statement.links:
+            try:
+                if destination is None:  # configured when published, gone since
+                    raise LookupError(f"destination {name!r} is no longer configured")
+                posted = await destination.publish(statement, earlier, once=once)
+            except Exception as error:
+                if not once.retry:  # the first failure; the timeline says when it is out
+                    await self._failed(statement, name, error)
+                raise
+            await self._landed(statement, name, posted)
+            message = posted.message
+        # After the delivery is recorded: a failed edit is retried alone, never re-posting.
+        if destination is not None and earlier is not None and name in earlier.messages:
             await destination.mark_updated(earlier, earlier.messages[name], statement)
+        return message
+
+    async def _landed(self, statement: Publication, name: str, posted: Posted) -> None:
+        """Record where `statement` landed on `name`: its link, message and timeline event."""
         async with self.store.unit() as unit:
             fresh = await unit.get_publication(_given(statement.id))
             if fresh is None:
-                return None
+                return
             fresh.links[name] = posted.link
             if posted.message is not None:
                 fresh.messages[name] = posted.message
@@ -57,7 +71,20 @@ class PublishDelivery:
                 statement.incident, self.clock.now(), EventKind.STATEMENT_DELIVERED, None,
                 {"publication": statement.id, "draft": statement.draft,
                  "version": statement.version, "destination": name, "link": posted.link}))
-        return posted.message
+
+    async def _failed(self, statement: Publication, name: str, error: Exception) -> None:
+        """Tell the incident that `statement` is not out on `name`, and why (the adapters'
+        reasons name the platform's answer, never a credential)."""
+        reason = error.reason if isinstance(error, RetryLater) else str(error)
+        async with self.store.unit() as unit:
+            await unit.enqueue(Notice(
+                statement.incident, NoticeKind.MESSAGE, self.clock.now(),
+                text=_("Draft #{number} (version {version}) is not out on {destination} yet: "
+                       "{reason}. The bot keeps trying; “/crisis timeline” shows when it is "
+                       "out.", number=statement.draft, version=statement.version,
+                       destination=DESTINATION_LABELS.get(name, name),
+                       reason=(reason or type(error).__name__)[:300]),
+                draft=statement.draft, version=statement.version, thread_of_draft=True))
 
 
 def _given(value: int | None) -> int:

@@ -9,6 +9,7 @@ carrying one is refused with 413, another method with 405, both as JSON.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from bot.core.status_board import Board, Statement
 from bot.core.text import Text, _
@@ -38,6 +40,7 @@ def status_routes(board: BoardSource, render: Render, *, language: str,
     templates = Environment(loader=PackageLoader("bot.status", "templates"),
                             autoescape=select_autoescape(["html", "xml", "j2"]),
                             enable_async=False)
+    templates.filters["xml"] = xml_text
     router = APIRouter()
     base = base_url.rstrip("/")
 
@@ -84,6 +87,16 @@ def status_routes(board: BoardSource, render: Render, *, language: str,
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC).isoformat()
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What XML 1.0 cannot carry, even as a character reference."""
+
+
+def xml_text(value: object) -> Markup:
+    """`value` escaped for the feed: a character XML cannot carry (most C0 controls, U+FFFE)
+    reads as U+FFFD, so one such character in a statement cannot make the whole feed
+    unreadable; a CR is written as a reference, which parsers keep (a bare one they turn
+    into LF). `/status.json` has the exact text and its SHA-256."""
+    return escape(_NOT_XML.sub("\ufffd", str(value))).replace("\r", Markup("&#13;"))
 
 
 def _board_view(board: Board, words: Callable[[Text, str], str]) -> dict[str, object]:

@@ -6,7 +6,10 @@ every destination has the statement exactly once, byte for byte."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -69,6 +72,13 @@ async def publish_in_the_database(env: dict[str, str]) -> None:
         await bot.close()
 
 
+def delivered(db: Path) -> set[str]:
+    """The destinations whose delivery the database records (read while `serve` runs)."""
+    with closing(sqlite3.connect(db)) as connection:
+        rows = connection.execute("SELECT links FROM publications").fetchall()
+    return {name for (links,) in rows for name in json.loads(links)}
+
+
 def _settings(env: dict[str, str]) -> dict[str, object]:
     return {
         "database_url": env["CRISISBOT_DATABASE_URL"],
@@ -94,6 +104,10 @@ async def test_kill_9_between_destinations_delivers_each_once(tmp_path: Path) ->
         first = await spawn(env, port)
         try:
             await until(lambda: receiver.attempts >= 1, "the webhook tried while down", 30)
+            # Each destination has its own queue: killed once both channels' deliveries are
+            # recorded (a kill between a Telegram send and its record repeats that send).
+            await until(lambda: {"telegram", "slack"} <= delivered(tmp_path / "p.db"),
+                        "the channels' deliveries recorded", 30)
             assert [p["text"] for p in telegram.called("sendMessage")
                     if str(p["chat_id"]) == CHANNEL] == [TEXT]
             assert len(slack.channels[ANNOUNCE].messages) == 1

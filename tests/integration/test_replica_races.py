@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.core.models import Alert, AlertOutcome
+from bot.core.errors import Invalid
+from bot.core.models import Alert, AlertOutcome, NoticeKind
+from bot.core.publication import Publication
 from bot.core.service import Service
 from bot.storage.sql.store import SqlStore
 from tests.unit.support import FakeClock
@@ -54,3 +56,32 @@ async def test_each_group_opens_one_incident_and_duplicates_are_skipped(
             assert len(await unit.alerts(incident.number)) == 3
     duplicates = sum(o.duplicate for batch in outcomes for o in batch)
     assert duplicates == GROUPS  # the shared alert counts once, whichever stored it
+
+
+async def test_two_replicas_publishing_one_version_at_once_publish_it_once(
+        replicas: list[Service]) -> None:
+    """A double click whose two presses reach two replicas: one publishes, the other is told
+    it is published already (no 5xx from the lost race), and each destination gets one notice."""
+    first, second = replicas
+    for replica in replicas:
+        replica.publish_to = ("status", "webhook")
+    for number in range(1, 6):
+        await first.declare("local:bob", f"Outage {number}")
+        await first.acknowledge(number, "local:bob")
+        await first.assign(number, "local:bob", "local:carol", "approver")
+        await first.post_draft(number, "local:bob", "We are on it.")
+        await first.decide(number, "local:carol", approve=True, draft_number=1)
+    results = await asyncio.gather(
+        *(replica.publish(number, "local:bob", 1, version=1)
+          for number in range(1, 6) for replica in (first, second)),
+        return_exceptions=True)
+    published = [r for r in results if isinstance(r, Publication)]
+    refused = [r for r in results if not isinstance(r, Publication)]
+    assert sorted(p.incident for p in published) == [1, 2, 3, 4, 5]
+    assert all(isinstance(r, Invalid) and "published already" in str(r) for r in refused)
+    async with first.store.unit() as unit:
+        assert len(await unit.publications()) == 5
+        notices = [n for n in await unit.pending_notices(500)
+                   if n.kind is NoticeKind.PUBLISH]
+    assert sorted((n.incident, n.destination) for n in notices) == sorted(
+        (number, name) for number in range(1, 6) for name in ("status", "webhook"))

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from bot.chat.local import LocalChat
 from bot.core.delivery import Delivery
 from bot.core.errors import Forbidden, Invalid
-from bot.core.models import Alert, EventKind
-from bot.core.ports import Once
+from bot.core.models import Alert, CrisisKind, DraftState, EventKind, Severity
+from bot.core.ports import Once, RetryLater
 from bot.core.publication import Posted, Publication, digest
 from bot.core.publishing import PublishDelivery
 from bot.core.rules import Route
@@ -244,3 +244,78 @@ def test_a_routing_rule_names_only_known_destinations() -> None:
     assert route.publish_to == ["webhook"]
     with pytest.raises(ValidationError, match="publish_to"):
         RouteSettings.model_validate({"publish_to": ["twitter"]})
+
+
+@dataclass
+class Flaky(Recorder):
+    """A destination whose first edits fail: the platform is slow to answer, or the earlier
+    message cannot be edited for a while."""
+
+    failures: int = 2
+
+    async def mark_updated(self, earlier: Publication, message: str,
+                           later: Publication) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RetryLater("Telegram unreachable: timed out")
+        await super().mark_updated(earlier, message, later)
+
+
+async def test_a_correction_whose_marking_fails_is_posted_once_and_marked_on_retry() -> None:
+    world, _recorders = await world_with("telegram")
+    flaky = Flaky("telegram")
+    assert world.delivery.publisher is not None
+    world.delivery.publisher.destinations = {"telegram": flaky}
+    await approved(world)
+    first = await world.service.publish(1, DAVE, 1)
+    await world.delivery.flush()
+    await world.service.revise(1, 1, DAVE, "Service is restored.")
+    await approved(world)
+    second = await world.service.publish(1, DAVE, 1)
+    for _attempt in range(2):
+        with pytest.raises(RetryLater):
+            await world.delivery.flush()
+    await world.delivery.flush()
+    assert [sent_id for sent_id, _text, _earlier in flaky.sent] == [first.id, second.id]
+    assert flaky.updated == [(first.id, f"m{first.id}", second.id)]
+    [_first, stored] = await world.service.publications(1)
+    assert stored.links == {"telegram": f"https://telegram.example/{second.key}"}
+    await world.delivery.flush()
+    assert len(flaky.sent) == 2
+
+
+async def test_a_drill_statement_never_leaves() -> None:
+    """A drill rehearses drafting and approval; its statement must not reach the public."""
+    world, recorders = await world_with("status", "telegram", "webhook")
+    service = world.service
+    drill = await service.start_drill(BOB, CrisisKind.SERVICE_OUTAGE)
+    await service.acknowledge(drill.number, BOB)
+    await service.set_severity(drill.number, BOB, Severity.SEV3)  # one approval
+    await service.assign(drill.number, BOB, CAROL, "approver")
+    await service.post_draft(drill.number, BOB, "[DRILL] We are restoring service.")
+    await service.decide(drill.number, CAROL, approve=True, draft_number=1)
+    [draft] = (await service.load(drill.number))[1]
+    assert draft.state is DraftState.APPROVED
+    with pytest.raises(Invalid, match="is a drill: its statements are not published"):
+        await service.publish(drill.number, BOB, 1)
+    await world.delivery.flush()
+    assert await service.publications(drill.number) == []
+    assert all(not r.sent for r in recorders.values())
+
+
+async def test_a_destination_gone_from_the_settings_is_told_to_the_team() -> None:
+    """Configured when the statement was published, missing where it is delivered (a replica
+    started with other settings): the team reads why it is not out there."""
+    world, recorders = await world_with("status", "webhook")
+    await approved(world)
+    await world.service.publish(1, DAVE, 1)
+    assert world.delivery.publisher is not None
+    world.delivery.publisher.destinations = {"status": recorders["status"]}
+    with pytest.raises(LookupError, match="no longer configured"):
+        await world.delivery.flush()
+    local = world.delivery.chats["local"]
+    assert isinstance(local, LocalChat)
+    texts = await local.texts(await local.space_of(1))
+    assert any("is not out on the webhook yet: destination 'webhook' is no longer configured"
+               in text for text in texts), texts
+    assert recorders["status"].sent

@@ -1,7 +1,7 @@
 """Publishing approved statements: only the current approved version of a draft goes out, by
-a spokesperson or the commander (`bot.core.access`). The publication record, its timeline
-event and one outbox notice per destination commit together; `bot.core.publishing` delivers
-each from the outbox."""
+a spokesperson or the commander (`bot.core.access`), and never a drill's. The publication
+record, its timeline event and one outbox notice per destination commit together;
+`bot.core.publishing` delivers each from the outbox."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ async def publish(tx: Tx, env: Env, number: int, actor: PersonId,
     incident = await tx.incident(number)
     check_open(incident)
     access.permit(env.rules, cmd.Publish, incident, actor)
+    if incident.drill:  # a rehearsal's words must not reach the public
+        raise Invalid(_("{incident} is a drill: its statements are not published (drafting "
+                        "and approval were the practice).", incident=incident.public_id))
     published = await tx.unit.publications(number)
     draft = await _publishable(tx, incident, draft_number, published)
     refuse_unpublishable(draft, version, published)

@@ -17,6 +17,8 @@ SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks 
 class Receiver:
     secret: str = SECRET
     down: bool = False
+    retry_after: str | None = None
+    """The `Retry-After` of a 503 while down."""
     attempts: int = 0
     refused: int = 0
     """Deliveries whose signature did not verify (must stay 0)."""
@@ -47,7 +49,8 @@ class Receiver:
             self.refused += 1
             return web.json_response({"error": "bad signature"}, status=401)
         if self.down:
-            return web.json_response({"error": "down"}, status=503)
+            wait = {"retry-after": self.retry_after} if self.retry_after is not None else {}
+            return web.json_response({"error": "down"}, status=503, headers=wait)
         self.received.setdefault(request.headers["webhook-id"], []).append(
             {"event": event, "raw": body})
         return web.json_response({"ok": True})

@@ -7,6 +7,7 @@ that verifies the Standard Webhooks signature, and the app's own `/status`, Atom
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,8 +17,11 @@ import feedparser
 import pytest
 
 from bot.chat.slack.api import slack_unescape
+from bot.core.models import Notice, NoticeKind
+from bot.core.ports import Once
+from bot.logsafe import MASK
 from tests.integration.slack.fake_slack import Channel, FakeSlack
-from tests.integration.telegram.harness import Room, running, until
+from tests.integration.telegram.harness import PEOPLE, Room, running, until
 from tests.integration.telegram.test_story import open_incident
 
 from .receiver import SECRET, Receiver
@@ -32,7 +36,10 @@ SECRET_WORDS = ("going viral", "supplier", "Fake recall notice is going")
 
 
 @asynccontextmanager
-async def publishing(tmp_path: Path) -> AsyncIterator[tuple[Room, FakeSlack, Receiver]]:
+async def publishing(tmp_path: Path, *, credentials: str = ""
+                     ) -> AsyncIterator[tuple[Room, FakeSlack, Receiver]]:
+    """The app publishing everywhere; `credentials` (`?token=...`, `user:pass@`) go into the
+    webhook's URL."""
     slack, receiver = FakeSlack(), Receiver()
     await slack.start()
     await receiver.start()
@@ -42,7 +49,8 @@ async def publishing(tmp_path: Path) -> AsyncIterator[tuple[Room, FakeSlack, Rec
                 tmp_path, forum=True, webhook=True,
                 slack={"bot_token": "xoxb-test", "api_url": f"{slack.url}/api/"},
                 publish={"status_page": True, "telegram_channel": CHANNEL,
-                         "slack_channel": ANNOUNCE, "webhook_url": receiver.url,
+                         "slack_channel": ANNOUNCE,
+                         "webhook_url": with_credentials(receiver.url, credentials),
                          "webhook_secret": SECRET}) as room:
             yield room, slack, receiver
     finally:
@@ -50,8 +58,18 @@ async def publishing(tmp_path: Path) -> AsyncIterator[tuple[Room, FakeSlack, Rec
         await slack.stop()
 
 
+def with_credentials(url: str, credentials: str) -> str:
+    if credentials.endswith("@"):
+        return url.replace("://", f"://{credentials}", 1)
+    return url + credentials
+
+
 def channel_posts(room: Room) -> list[dict[str, Any]]:
     return [p for p in room.fake.called("sendMessage") if str(p["chat_id"]) == CHANNEL]
+
+
+def channel_edits(room: Room) -> list[dict[str, Any]]:
+    return [e for e in room.fake.called("editMessageText") if str(e["chat_id"]) == CHANNEL]
 
 
 async def answer(room: Room, who: str, text: str) -> str:
@@ -192,3 +210,122 @@ async def test_a_persian_statement_reads_right_to_left_on_the_page(tmp_path: Pat
         assert PERSIAN in page
         feed = feedparser.parse((await room.http.get("/status/feed.atom")).content)
         assert feed.entries[0].content[0].language == "fa"
+
+
+HOSTILE = ("Line one\x0b\x1b[31m & <b>bold</b> ]]> \"q\" 'a' 🙂👍🏽\r\n"
+           f"{PERSIAN}\n\n  indented\x00 end\ufffe")
+"""Control characters XML 1.0 cannot carry (a vertical tab, an escape, NUL, U+FFFE), a CRLF,
+markup, emoji, Persian, inner blank lines and leading spaces (given to the service as is:
+`/crisis draft` joins its words with single spaces)."""
+
+
+async def test_a_statement_with_control_characters_keeps_the_feed_well_formed(
+        tmp_path: Path) -> None:
+    async with publishing(tmp_path) as (room, slack, receiver):
+        await prepared(room)
+        await room.bot.service.post_draft(1, f"telegram:{PEOPLE['bob']['id']}", HOSTILE)
+        await answer(room, "alice", "/crisis approve 2")
+        await answer(room, "bob", "/crisis publish 2 Recall <rumour>\x07")
+        await until(lambda: receiver.received, what="the webhook")
+        [telegram] = await until(lambda: channel_posts(room), what="the channel post")
+        [posted] = await until(lambda: slack.channels[ANNOUNCE].messages, what="the Slack post")
+        assert telegram["text"] == HOSTILE
+        assert slack_unescape(posted.text) == HOSTILE
+        assert receiver.events()[0]["data"]["text"] == HOSTILE
+        assert (await room.http.get("/status.json")).json()["incidents"][0][
+            "statements"][0]["text"] == HOSTILE
+
+        response = await room.http.get("/status/feed.atom")
+        assert response.status_code == 200
+        feed = feedparser.parse(response.content)
+        assert not feed.bozo, feed.bozo_exception
+        [entry] = feed.entries
+        # What XML cannot carry reads as U+FFFD; every other character, the CR included, stays.
+        assert entry.content[0].value == HOSTILE.translate(
+            {0x0b: "\ufffd", 0x1b: "\ufffd", 0x00: "\ufffd", 0xfffe: "\ufffd"})
+        assert entry.title == "Recall <rumour>\ufffd"
+        page = (await room.http.get("/status")).text
+        assert "&lt;b&gt;bold&lt;/b&gt; ]]&gt;" in page
+
+
+async def test_a_correction_delivered_again_after_it_landed_posts_nothing_and_succeeds(
+        tmp_path: Path) -> None:
+    """A replica that died after delivering the correction but before marking its notice done:
+    the next one re-delivers it (the earlier post's edit then changes nothing, which Telegram
+    answers "message is not modified")."""
+    async with publishing(tmp_path) as (room, slack, receiver):
+        await prepared(room)
+        await answer(room, "alice", "/crisis approve 1")
+        await answer(room, "bob", "/crisis publish 1")
+        await until(lambda: receiver.received, what="the first event")
+        await answer(room, "bob", f"/crisis draft revise 1 {CORRECTION}")
+        await answer(room, "alice", "/crisis approve 1")
+        second = await room.bot.service.publish(1, f"telegram:{PEOPLE['bob']['id']}", 1)
+        await until(lambda: len(receiver.received) == 2, what="the correction")
+        await until(lambda: slack.channels[ANNOUNCE].messages[0].edits == 1,
+                    what="the Slack post marked")
+        await until(lambda: len(channel_edits(room)) == 1, what="the channel post marked")
+        assert room.bot.delivery.publisher is not None
+        for name in ("telegram", "slack", "webhook", "status"):
+            await room.bot.delivery.publisher.deliver(
+                Notice(1, NoticeKind.PUBLISH, second.at, destination=name,
+                       publication=second.id, id=10**6, attempts=2),
+                Once(10**6, retry=True))
+        assert len(channel_posts(room)) == 2
+        assert len(slack.channels[ANNOUNCE].messages) == 2
+        assert len(receiver.received) == 2
+        assert len(channel_edits(room)) == 2  # "not modified", taken as done
+
+
+async def test_a_destination_that_is_down_holds_up_nothing_else_and_gets_it_once(
+        tmp_path: Path) -> None:
+    """The webhook's receiver answers 503: the team still hears that the statement went out
+    and sees its card marked published, the other destinations have it, the team is told
+    (once) that the webhook has not got it and why, and the webhook gets it once when its
+    receiver is back."""
+    async with publishing(tmp_path) as (room, slack, receiver):
+        await prepared(room)
+        await answer(room, "alice", "/crisis approve 1")
+        receiver.down = True
+        await answer(room, "bob", "/crisis publish 1")
+        await until(lambda: receiver.attempts, what="the webhook tried")
+        await until(lambda: [m for m in room.fake.messages.values()
+                             if "published draft #1" in m["text"]], what="the team told")
+        await until(lambda: slack.channels[ANNOUNCE].messages, what="the Slack post")
+        [told] = await until(lambda: [m for m in room.fake.messages.values()
+                                      if "is not out on the webhook yet" in m["text"]],
+                             what="the team told of the failure")
+        assert "webhook answered HTTP 503" in told["text"]
+        assert not receiver.received
+        await until(lambda: receiver.attempts >= 2, what="the webhook retried")
+        receiver.down = False
+        await until(lambda: receiver.received, what="the webhook, once back")
+        assert len([m for m in room.fake.messages.values()
+                    if "is not out on" in m["text"]]) == 1
+        assert [len(bodies) for bodies in receiver.received.values()] == [1]
+        assert len(channel_posts(room)) == 1
+
+
+@pytest.mark.parametrize("credentials", ["?token=hook-very-secret", "hook:very-secret@"])
+async def test_the_webhook_url_credentials_reach_no_log_timeline_or_report(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, credentials: str) -> None:
+    """Delivered after a 503 (the failure is logged and told to the team), then accepted."""
+    caplog.set_level(logging.DEBUG)
+    async with publishing(tmp_path, credentials=credentials) as (room, _slack, receiver):
+        await prepared(room)
+        await answer(room, "alice", "/crisis approve 1")
+        receiver.down = True
+        await answer(room, "bob", "/crisis publish 1")
+        await until(lambda: receiver.attempts, what="the webhook tried")
+        receiver.down = False
+        await until(lambda: receiver.received, what="the webhook")
+        timeline = await answer(room, "bob", "/crisis timeline")
+        assert f"is out on the webhook: {receiver.url}" in timeline
+        said = await room.say("bob", "/crisis report")
+        await room.reply(said["message"]["message_id"], "the report")
+        seen = [caplog.text, *(m["text"] for m in room.fake.messages.values())]
+        assert not [text for text in seen if "very-secret" in text]
+        posts = [line for line in caplog.text.splitlines()
+                 if "HTTP Request: POST" in line and "/hooks/crisis" in line]
+        assert posts  # httpx logs each request
+        assert all(MASK in line for line in posts)
