@@ -8,15 +8,16 @@ import json
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from alert_server import SECRET, Running, alertmanager, start
 from standardwebhooks.webhooks import Webhook
 
 
-def signed(secret: str, body: bytes, msg_id: str = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W") -> dict:
-    """Headers as a Standard Webhooks sender signs them."""
-    now = datetime.now(UTC)
+def signed(secret: str, body: bytes, msg_id: str = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+           at: datetime | None = None) -> dict:
+    """Headers as a Standard Webhooks sender signs them (now, or `at`)."""
+    now = at or datetime.now(UTC)
     key = secret if secret.startswith("whsec_") else secret.encode()
     signature = Webhook(key).sign(msg_id, now, body.decode())
     return {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
@@ -107,6 +108,19 @@ def test_standard_webhooks_signature_and_webhook_id(server: Running) -> None:
                         headers=signed(SECRET, body, "msg_other"))
     assert other.json()["duplicate"] is False
     assert server.count("select count(*) from incidents") == 1
+
+
+def test_standard_webhooks_refusals_say_why(server: Running) -> None:
+    body = json.dumps({"title": "Replayed"}).encode()
+    hour_ago = signed(SECRET, body, at=datetime.now(UTC) - timedelta(hours=1))
+    replay = server.post("generic", content=body, bearer=None, headers=hour_ago)
+    assert replay.status_code == 401
+    assert "more than 5 minutes from now" in replay.json()["error"]
+    no_id = {k: v for k, v in signed(SECRET, body).items() if k != "webhook-id"}
+    missing = server.post("generic", content=body, bearer=None, headers=no_id)
+    assert missing.status_code == 401
+    assert "webhook-id" in missing.json()["error"]
+    assert server.count("select count(*) from alerts") == 0
 
 
 def test_whsec_secret(serve) -> None:
