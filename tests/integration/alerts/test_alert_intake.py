@@ -4,9 +4,11 @@ refusal has its status and a JSON body, and nothing refused is stored."""
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import sqlite3
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -153,6 +155,21 @@ def test_refusals(server: Running) -> None:
         assert response.status_code == status, (status, response.text)
         assert "error" in response.json()
     assert server.count("select count(*) from alerts") == 0
+
+
+def test_compressed_bodies_are_refused_as_unsupported(server: Running) -> None:
+    """A gzip body read as JSON was a confusing 422 ("not valid JSON"), and a plain body
+    labelled gzip was taken: a coded body is a 415 that names the encoding."""
+    body = json.dumps(alertmanager()).encode()
+    for encoding, content in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body)),
+                              ("gzip", body), ("br, gzip", body)):
+        response = server.post("alertmanager", content=content,
+                               headers={"content-encoding": encoding})
+        assert response.status_code == 415, response.text
+        assert encoding in response.json()["error"]
+    assert server.count("select count(*) from alerts") == 0
+    plain = server.post("alertmanager", content=body, headers={"content-encoding": "identity"})
+    assert plain.status_code == 200, plain.text
 
 
 def test_schema_errors_name_fields(server: Running) -> None:
