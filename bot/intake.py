@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.core.intake import MAX_ALERTS, TooMany
+from bot.core.intake import MAX_ALERTS, PayloadError, Problem, TooMany
 from bot.core.models import Alert, AlertOutcome, RawAlerts, RawDelivery
 
 KEPT_HEADERS = frozenset({
@@ -67,8 +67,12 @@ class Parser(Protocol):
 def alerts_of(parser: Parser, inbound: Inbound) -> list[Alert]:
     """The delivery's alerts as the webhook takes them (and `alerts try` shows them): past
     `MAX_ALERTS`, `TooMany`, also from a parser that does not count them itself (a mapping's
-    `items`)."""
-    alerts = parser(inbound)
+    `items`). A body that loads but is too deeply nested to read (a mapping's labels, a
+    `to_string`) is `PayloadError` too, not a RecursionError the sender would retry."""
+    try:
+        alerts = parser(inbound)
+    except RecursionError:
+        raise PayloadError([Problem("body", "nested too deeply to read")]) from None
     if len(alerts) > MAX_ALERTS:
         raise TooMany("body")
     return alerts

@@ -273,3 +273,18 @@ def test_a_mapping_refuses_what_it_cannot_read(serve) -> None:
     assert bad.json()["problems"][0]["loc"] == "body.0"
     assert "status gave 'weird'" in bad.json()["problems"][0]["msg"]
     assert server.post("tool", {"alerts": {"not": "a list"}}).status_code == 422
+
+
+def test_a_mapping_refuses_a_body_nested_too_deeply_to_read(serve) -> None:
+    """JSON just shallow enough to load but too deep to turn into a label raised
+    RecursionError: a 503 the sender would retry forever, where it is a 422. Where that window
+    lies depends on the server's stack, so every depth around Python's limit is tried."""
+    server = serve(alerts={"secret": SECRET, "mappings": [
+        {"name": "tool", "title": "name", "labels": "tags"}]})
+    for depth in range(940, 1010):
+        deep = "[" * depth + "]" * depth
+        response = server.post("tool", content=b'{"name": "x", "tags": {"a": %s}}'
+                               % deep.encode())
+        assert response.status_code in {200, 422}, (depth, response.text)
+        if response.status_code == 422:
+            assert "nested too deeply" in response.json()["problems"][0]["msg"], depth
