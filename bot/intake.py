@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.intake import MAX_ALERTS, PayloadError, Problem, TooMany
 from bot.core.models import Alert, AlertOutcome, RawAlerts, RawDelivery
@@ -34,6 +34,11 @@ so a credential under a name nobody foresaw (`x-forwarded-authorization`, `x-aut
 every signature stay out of the database."""
 
 
+WEBHOOK_ID_KEPT = 255
+"""How much of a `webhook-id` a raw delivery's own column keeps (PostgreSQL refuses a longer
+one, failing the delivery's alerts); the whole id stays in its kept headers."""
+
+
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
 
@@ -54,8 +59,9 @@ class Inbound:
 
     def raw(self) -> RawDelivery:
         """The delivery to store: the exact body and the headers that help debug its sender."""
+        webhook_id = self.webhook_id
         return RawDelivery(self.source, self.received_at, self.body, kept_headers(self.headers),
-                           webhook_id=self.webhook_id)
+                           webhook_id=webhook_id[:WEBHOOK_ID_KEPT] if webhook_id else None)
 
 
 class Parser(Protocol):
@@ -75,7 +81,27 @@ def alerts_of(parser: Parser, inbound: Inbound) -> list[Alert]:
         raise PayloadError([Problem("body", "nested too deeply to read")]) from None
     if len(alerts) > MAX_ALERTS:
         raise TooMany("body")
+    if b"\x00" in inbound.body or b"\\u0000" in inbound.body:  # else no text holds U+0000
+        without_nul(alerts)
     return alerts
+
+
+def without_nul(alerts: Sequence[Alert]) -> None:
+    """U+0000 in an alert's text (JSON's `\\u0000`, a feed's `&#0;`) becomes U+FFFD: PostgreSQL's
+    text and JSON cannot hold it, so the alert's whole batch would fail, a 503 its sender
+    retries forever."""
+    for alert in alerts:
+        for name, value in list(vars(alert).items()):
+            if type(value) is str or isinstance(value, Mapping):
+                setattr(alert, name, _without_nul(value))
+
+
+def _without_nul(value: Any) -> Any:
+    if type(value) is str:
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
 
 
 Submit = Callable[[Sequence[Alert], RawDelivery | None], Awaitable[list[AlertOutcome]]]

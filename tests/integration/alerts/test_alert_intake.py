@@ -12,6 +12,8 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import httpx
+import pytest
 from alert_server import SECRET, Running, alertmanager, start
 from standardwebhooks.webhooks import Webhook
 
@@ -170,6 +172,35 @@ def test_compressed_bodies_are_refused_as_unsupported(server: Running) -> None:
     assert server.count("select count(*) from alerts") == 0
     plain = server.post("alertmanager", content=body, headers={"content-encoding": "identity"})
     assert plain.status_code == 200, plain.text
+
+
+def nul_and_long_id(server: Running) -> list[httpx.Response]:
+    """What PostgreSQL cannot store as sent: U+0000 in text (JSON's `\\u0000`, here in a
+    title, a label and a metric's name) and a `webhook-id` wider than its column."""
+    body = (b'{"title": "disk\\u0000full", "labels": {"host\\u0000": "a\\u0000b"},'
+            b' "metrics": {"m\\u0000": 1}}')
+    return [server.post("generic", content=body),
+            server.post("generic", {"title": "long id"}, headers={"webhook-id": "i" * 300})]
+
+
+def test_text_a_database_cannot_hold_is_stored_readably(server: Running) -> None:
+    for response in nul_and_long_id(server):
+        assert response.status_code == 200, response.text
+    with sqlite3.connect(server.db) as conn:
+        title, labels, metrics = conn.execute(
+            "select title, labels, metrics from alerts order by id").fetchone()
+        assert (title, json.loads(labels), json.loads(metrics)) == (
+            "disk\ufffdfull", {"host\ufffd": "a\ufffdb"}, {"m\ufffd": 1.0})
+        assert conn.execute("select webhook_id from deliveries where webhook_id is not null"
+                            ).fetchone() == ("i" * 255,)
+
+
+@pytest.mark.postgres
+def test_text_a_database_cannot_hold_is_not_a_503_on_postgres(serve, postgres_url) -> None:
+    """Both were a 503 on PostgreSQL (a sender retries it forever)."""
+    server = serve(database_url=postgres_url)
+    for response in nul_and_long_id(server):
+        assert response.status_code == 200, response.text
 
 
 def test_schema_errors_name_fields(server: Running) -> None:
