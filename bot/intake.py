@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -81,19 +82,31 @@ def alerts_of(parser: Parser, inbound: Inbound) -> list[Alert]:
         raise PayloadError([Problem("body", "nested too deeply to read")]) from None
     if len(alerts) > MAX_ALERTS:
         raise TooMany("body")
-    if b"\x00" in inbound.body or b"\\u0000" in inbound.body:  # else no text holds U+0000
-        without_nul(alerts)
+    # Only a body holding NUL (or JSON's escape of it) can give text that holds U+0000.
+    storable(alerts, nul=b"\x00" in inbound.body or b"\\u0000" in inbound.body)
     return alerts
 
 
-def without_nul(alerts: Sequence[Alert]) -> None:
-    """U+0000 in an alert's text (JSON's `\\u0000`, a feed's `&#0;`) becomes U+FFFD: PostgreSQL's
-    text and JSON cannot hold it, so the alert's whole batch would fail, a 503 its sender
-    retries forever."""
+KEY_BYTES = 2048
+"""The longest dedup or group key kept as sent. PostgreSQL indexes both (and a mention's
+topic, its group key) and refuses an entry over about 2.7 kB, failing the whole batch."""
+KEY_KEPT = 400
+"""Characters of a longer key kept ahead of the digest of the whole."""
+
+
+def storable(alerts: Sequence[Alert], *, nul: bool = True) -> None:
+    """Alerts as every store can hold them, where a sender's text would fail the whole batch
+    on PostgreSQL (a 503 its sender retries forever): U+0000 in any text (JSON's `\\u0000`, a
+    feed's `&#0;`; `nul=False` when none can be there) becomes U+FFFD, and a key over
+    `KEY_BYTES` becomes its first characters and a digest of the whole, so it still groups and
+    deduplicates as the sender's key does."""
     for alert in alerts:
-        for name, value in list(vars(alert).items()):
-            if type(value) is str or isinstance(value, Mapping):
-                setattr(alert, name, _without_nul(value))
+        if nul:
+            for name, value in list(vars(alert).items()):
+                if type(value) is str or isinstance(value, Mapping):
+                    setattr(alert, name, _without_nul(value))
+        alert.dedup_key = _bounded(alert.dedup_key)
+        alert.group_key = _bounded(alert.group_key)
 
 
 def _without_nul(value: Any) -> Any:
@@ -102,6 +115,12 @@ def _without_nul(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {_without_nul(k): _without_nul(v) for k, v in value.items()}
     return value
+
+
+def _bounded(key: str) -> str:
+    if len(key) * 4 <= KEY_BYTES or len(key.encode()) <= KEY_BYTES:  # UTF-8: 4 bytes at most
+        return key
+    return f"{key[:KEY_KEPT]}~{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 Submit = Callable[[Sequence[Alert], RawDelivery | None], Awaitable[list[AlertOutcome]]]

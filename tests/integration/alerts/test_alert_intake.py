@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import secrets
 import sqlite3
 import time
 import zlib
@@ -201,6 +202,36 @@ def test_text_a_database_cannot_hold_is_not_a_503_on_postgres(serve, postgres_ur
     server = serve(database_url=postgres_url)
     for response in nul_and_long_id(server):
         assert response.status_code == 200, response.text
+
+
+def long_keys_group_and_dedupe(server: Running) -> None:
+    """Keys longer than PostgreSQL indexes (about 2.7 kB: an Alertmanager `groupKey` of many
+    long group labels, a fingerprint, a mention's brand) still group a storm into one incident
+    and make a re-delivery a duplicate."""
+    group = "{}:{" + ", ".join(f'label{i}="{secrets.token_hex(40)}"' for i in range(40)) + "}"
+    first, second = alertmanager(group, start=0), alertmanager(group, start=1)
+    first["alerts"][0]["fingerprint"] = secrets.token_hex(2000)
+    answers = [server.post("alertmanager", body) for body in (first, second, first)]
+    assert [a.status_code for a in answers] == [200, 200, 200], answers[0].text
+    opened, joined, again = (a.json()["alerts"][0] for a in answers)
+    assert (opened["opened"], joined["opened"], again["duplicate"]) == (True, False, True)
+    assert joined["incident"] == opened["incident"]
+    assert again["dedup_key"] == opened["dedup_key"]
+    brand = secrets.token_hex(2000)
+    mentions = [server.post("mentions", {"id": "1", "brand": brand, "text": "recall",
+                                         "severity": "high"}) for _ in range(2)]
+    assert [m.status_code for m in mentions] == [200, 200], mentions[0].text
+    assert mentions[1].json()["duplicate"] is True
+
+
+def test_long_keys_group_and_dedupe(server: Running) -> None:
+    long_keys_group_and_dedupe(server)
+
+
+@pytest.mark.postgres
+def test_long_keys_group_and_dedupe_on_postgres(serve, postgres_url) -> None:
+    """Each was a 503 on PostgreSQL ("index row size exceeds btree maximum")."""
+    long_keys_group_and_dedupe(serve(database_url=postgres_url))
 
 
 def test_schema_errors_name_fields(server: Running) -> None:
