@@ -234,6 +234,19 @@ def test_long_keys_group_and_dedupe_on_postgres(serve, postgres_url) -> None:
     long_keys_group_and_dedupe(serve(database_url=postgres_url))
 
 
+def test_a_truncated_count_past_64_bits_is_refused(server: Running) -> None:
+    """It reached the timeline event's JSON encoder and answered 503, retried forever."""
+    grafana = {"status": "firing", "orgId": 1, "groupKey": "{}:{}", "alerts": [
+        {"status": "firing", "labels": {"alertname": "Disk"}, "fingerprint": "f"}]}
+    for source, body in (("alertmanager", alertmanager()), ("grafana", grafana)):
+        response = server.post(source, body | {"truncatedAlerts": 2 ** 64})
+        assert response.status_code == 422, response.text
+        assert response.json()["problems"][0]["loc"] == "body.truncatedAlerts"
+    assert server.count("select count(*) from alerts") == 0
+    assert server.post("alertmanager", alertmanager() | {"truncatedAlerts": 2 ** 63 - 1}
+                       ).status_code == 200
+
+
 def test_schema_errors_name_fields(server: Running) -> None:
     body = alertmanager()
     del body["groupKey"]
