@@ -156,7 +156,7 @@ def _basic_password(token: str) -> str | None:
     `https://user:password@host/...`); the user name is free."""
     try:
         decoded = base64.b64decode(token.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (a non-ASCII character too), or not UTF-8
         return None
     _user, colon, password = decoded.partition(":")
     return password if colon else None

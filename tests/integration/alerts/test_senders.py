@@ -158,6 +158,10 @@ def test_youscan_mention_with_credentials_in_the_callback_url(serve) -> None:
                        headers={"Authorization": wrong}).status_code == 401
     assert server.post("mentions", content=body, bearer=None,
                        params={**params, "token": "guess"}).status_code == 401
+    # Not base64 at all (a Latin-1 byte): a 401, where it was a 503.
+    garbled = server.post("mentions", content=body, bearer=None, params=params,
+                          headers={"Authorization": "Basic caf\xe9".encode("latin-1")})
+    assert garbled.status_code == 401, garbled.text
     # Only a source that opts in takes credentials from the URL.
     assert server.post("generic", {"title": "x"}, bearer=None,
                        params={"token": SECRET}).status_code == 401
