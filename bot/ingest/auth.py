@@ -81,7 +81,9 @@ class Authenticator:
         authorization = headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token:
-            return None if _same(token.strip(), secret) else WRONG
+            # The header's bytes as sent (ASGI decodes them as Latin-1): a UTF-8 secret.
+            given_bytes = token.strip().encode("latin-1", "replace")
+            return None if hmac.compare_digest(given_bytes, secret.encode()) else WRONG
         if source in self._url_credentials:
             given = _basic_password(token) if scheme.lower() == "basic" else None
             given = given if given is not None else (query or {}).get("token")

@@ -118,3 +118,12 @@ def test_standard_webhooks_whsec_secret_that_is_not_base64() -> None:
     broken = Authenticator("whsec_a", now=lambda: NOW)
     assert broken("generic", headers(b"m", stamp, standard(b"a", b"m", stamp, BODY)),
                   BODY) == "missing or wrong credentials"
+
+
+def test_a_non_ascii_secret_in_a_bearer_header() -> None:
+    """HTTP sends the header's UTF-8 bytes, which reach us decoded as Latin-1."""
+    secret = "пароль-0123456789"
+    wire = ("Bearer " + secret).encode().decode("latin-1")
+    assert Authenticator(secret)("generic", {"authorization": wire}, BODY) is None
+    assert Authenticator(secret)("generic", {"authorization": "Bearer " + secret}, BODY) \
+        is not None  # not what any client sends
