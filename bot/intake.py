@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,9 +83,15 @@ def alerts_of(parser: Parser, inbound: Inbound) -> list[Alert]:
         raise PayloadError([Problem("body", "nested too deeply to read")]) from None
     if len(alerts) > MAX_ALERTS:
         raise TooMany("body")
-    # Only a body holding NUL (or JSON's escape of it) can give text that holds U+0000.
-    storable(alerts, nul=b"\x00" in inbound.body or b"\\u0000" in inbound.body)
+    # Only a body holding NUL, a JSON escape or UTF-8's lead byte of the surrogates' block
+    # can give text with an `UNSTORABLE` character.
+    storable(alerts, text=any(b in inbound.body for b in (b"\x00", b"\\u", b"\xed")))
     return alerts
+
+
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""What no store's text can hold: NUL (PostgreSQL's text and JSON refuse it) and a lone
+surrogate (JSON's `\\ud800`, which is no UTF-8 at all)."""
 
 
 KEY_BYTES = 2048
@@ -94,26 +101,26 @@ KEY_KEPT = 400
 """Characters of a longer key kept ahead of the digest of the whole."""
 
 
-def storable(alerts: Sequence[Alert], *, nul: bool = True) -> None:
+def storable(alerts: Sequence[Alert], *, text: bool = True) -> None:
     """Alerts as every store can hold them, where a sender's text would fail the whole batch
-    on PostgreSQL (a 503 its sender retries forever): U+0000 in any text (JSON's `\\u0000`, a
-    feed's `&#0;`; `nul=False` when none can be there) becomes U+FFFD, and a key over
-    `KEY_BYTES` becomes its first characters and a digest of the whole, so it still groups and
-    deduplicates as the sender's key does."""
+    (a 503 its sender retries forever): an `UNSTORABLE` character in any text (JSON's
+    `\\u0000`, a feed's `&#0;`; `text=False` when none can be there) becomes U+FFFD, and a key
+    over `KEY_BYTES` becomes its first characters and a digest of the whole, so it still
+    groups and deduplicates as the sender's key does."""
     for alert in alerts:
-        if nul:
+        if text:
             for name, value in list(vars(alert).items()):
                 if type(value) is str or isinstance(value, Mapping):
-                    setattr(alert, name, _without_nul(value))
+                    setattr(alert, name, _storable_text(value))
         alert.dedup_key = _bounded(alert.dedup_key)
         alert.group_key = _bounded(alert.group_key)
 
 
-def _without_nul(value: Any) -> Any:
+def _storable_text(value: Any) -> Any:
     if type(value) is str:
-        return value.replace("\x00", "\ufffd")
+        return UNSTORABLE.sub("\ufffd", value)
     if isinstance(value, Mapping):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+        return {_storable_text(k): _storable_text(v) for k, v in value.items()}
     return value
 
 

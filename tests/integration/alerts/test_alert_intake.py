@@ -184,6 +184,18 @@ def nul_and_long_id(server: Running) -> list[httpx.Response]:
             server.post("generic", {"title": "long id"}, headers={"webhook-id": "i" * 300})]
 
 
+def test_a_lone_surrogate_is_stored_readably(server: Running) -> None:
+    """JSON's `\\ud800` (or its raw UTF-8-like bytes) in a CloudEvent's text `data` is no
+    UTF-8 at all: the description failed the batch, a 503, on SQLite and PostgreSQL alike."""
+    for number, data in enumerate((b'"d\\ud800"', b'"d\xed\xa0\x80"')):
+        body = b'{"specversion": "1.0", "id": "%d", "source": "s", "type": "t", "data": %s}' % (
+            number, data)
+        response = server.post("cloudevents", content=body)
+        assert response.status_code == 200, response.text
+    with sqlite3.connect(server.db) as conn:
+        assert conn.execute("select description from alerts").fetchall() == [("d\ufffd",)] * 2
+
+
 def test_text_a_database_cannot_hold_is_stored_readably(server: Running) -> None:
     for response in nul_and_long_id(server):
         assert response.status_code == 200, response.text
