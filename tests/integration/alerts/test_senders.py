@@ -292,3 +292,12 @@ def test_a_mapping_refuses_a_body_nested_too_deeply_to_read(serve) -> None:
         assert response.status_code in {200, 422}, (depth, response.text)
         if response.status_code == 422:
             assert "nested too deeply" in response.json()["problems"][0]["msg"], depth
+
+
+def test_a_mapping_refusal_quoting_a_lone_surrogate(serve) -> None:
+    """JMESPath's error quotes the value; one holding JSON's `\\ud800` made the 422 itself
+    unencodable, answered 503."""
+    server = serve(alerts={"secret": SECRET, "mappings": [{"name": "tool", "title": "abs(x)"}]})
+    response = server.post("tool", content=b'{"x": "a\\ud800"}')
+    assert response.status_code == 422, response.text
+    assert "abs()" in response.json()["problems"][0]["msg"]
