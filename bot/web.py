@@ -278,11 +278,15 @@ class _AlertRoute:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         source = path[len(ALERTS_PREFIX):]
-        if scope["type"] != "http" or scope["method"] != "POST" or \
-                not path.startswith(ALERTS_PREFIX) or not source or "/" in source:
+        if scope["type"] != "http" or not path.startswith(ALERTS_PREFIX) or not source or \
+                "/" in source:
             await self.app(scope, receive, send)
             return
         scope["route"] = self
+        if scope["method"] != "POST":  # Grafana's webhook offers PUT
+            await JSONResponse({"error": "alerts are sent with POST"}, status_code=405,
+                               headers={"allow": "POST"})(scope, receive, send)
+            return
         try:
             response = await self.receive(source, scope, receive)
         except ClientDisconnect:

@@ -160,6 +160,15 @@ def test_refusals(server: Running) -> None:
     assert server.count("select count(*) from alerts") == 0
 
 
+def test_another_method_on_a_source_says_to_post(server: Running) -> None:
+    """Grafana's webhook offers PUT: it was told "Not Found" about a source that exists."""
+    for method in ("PUT", "GET", "DELETE"):
+        response = server.client.request(method, "/alerts/grafana")
+        assert response.status_code == 405, (method, response.text)
+        assert response.headers["allow"] == "POST"
+        assert "POST" in response.json()["error"]
+
+
 def test_compressed_bodies_are_refused_as_unsupported(server: Running) -> None:
     """A gzip body read as JSON was a confusing 422 ("not valid JSON"), and a plain body
     labelled gzip was taken: a coded body is a 415 that names the encoding."""
