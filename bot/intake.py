@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from bot.core.intake import MAX_ALERTS, TooMany
+from bot.core.intake import MAX_ALERTS, PayloadError, Problem, TooMany
 from bot.core.models import Alert, AlertOutcome, RawAlerts, RawDelivery
 
 KEPT_HEADERS = frozenset({
@@ -32,6 +34,11 @@ KEPT_HEADERS = frozenset({
 """The only headers stored with a raw delivery: those that help debug a sender. An allow-list,
 so a credential under a name nobody foresaw (`x-forwarded-authorization`, `x-auth-key`) and
 every signature stay out of the database."""
+
+
+WEBHOOK_ID_KEPT = 255
+"""How much of a `webhook-id` a raw delivery's own column keeps (PostgreSQL refuses a longer
+one, failing the delivery's alerts); the whole id stays in its kept headers."""
 
 
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -54,8 +61,9 @@ class Inbound:
 
     def raw(self) -> RawDelivery:
         """The delivery to store: the exact body and the headers that help debug its sender."""
+        webhook_id = self.webhook_id
         return RawDelivery(self.source, self.received_at, self.body, kept_headers(self.headers),
-                           webhook_id=self.webhook_id)
+                           webhook_id=webhook_id[:WEBHOOK_ID_KEPT] if webhook_id else None)
 
 
 class Parser(Protocol):
@@ -67,11 +75,59 @@ class Parser(Protocol):
 def alerts_of(parser: Parser, inbound: Inbound) -> list[Alert]:
     """The delivery's alerts as the webhook takes them (and `alerts try` shows them): past
     `MAX_ALERTS`, `TooMany`, also from a parser that does not count them itself (a mapping's
-    `items`)."""
-    alerts = parser(inbound)
+    `items`). A body that loads but is too deeply nested to read (a mapping's labels, a
+    `to_string`) is `PayloadError` too, not a RecursionError the sender would retry."""
+    try:
+        alerts = parser(inbound)
+    except RecursionError:
+        raise PayloadError([Problem("body", "nested too deeply to read")]) from None
     if len(alerts) > MAX_ALERTS:
         raise TooMany("body")
+    # Only a body holding NUL, a JSON escape or UTF-8's lead byte of the surrogates' block
+    # can give text with an `UNSTORABLE` character.
+    storable(alerts, text=any(b in inbound.body for b in (b"\x00", b"\\u", b"\xed")))
     return alerts
+
+
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""What no store's text can hold: NUL (PostgreSQL's text and JSON refuse it) and a lone
+surrogate (JSON's `\\ud800`, which is no UTF-8 at all)."""
+
+
+KEY_BYTES = 2048
+"""The longest dedup or group key kept as sent. PostgreSQL indexes both (and a mention's
+topic, its group key) and refuses an entry over about 2.7 kB, failing the whole batch."""
+KEY_KEPT = 400
+"""Characters of a longer key kept ahead of the digest of the whole."""
+
+
+def storable(alerts: Sequence[Alert], *, text: bool = True) -> None:
+    """Alerts as every store can hold them, where a sender's text would fail the whole batch
+    (a 503 its sender retries forever): an `UNSTORABLE` character in any text (JSON's
+    `\\u0000`, a feed's `&#0;`; `text=False` when none can be there) becomes U+FFFD, and a key
+    over `KEY_BYTES` becomes its first characters and a digest of the whole, so it still
+    groups and deduplicates as the sender's key does."""
+    for alert in alerts:
+        if text:
+            for name, value in list(vars(alert).items()):
+                if type(value) is str or isinstance(value, Mapping):
+                    setattr(alert, name, _storable_text(value))
+        alert.dedup_key = _bounded(alert.dedup_key)
+        alert.group_key = _bounded(alert.group_key)
+
+
+def _storable_text(value: Any) -> Any:
+    if type(value) is str:
+        return UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, Mapping):
+        return {_storable_text(k): _storable_text(v) for k, v in value.items()}
+    return value
+
+
+def _bounded(key: str) -> str:
+    if len(key) * 4 <= KEY_BYTES or len(key.encode()) <= KEY_BYTES:  # UTF-8: 4 bytes at most
+        return key
+    return f"{key[:KEY_KEPT]}~{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 Submit = Callable[[Sequence[Alert], RawDelivery | None], Awaitable[list[AlertOutcome]]]

@@ -172,6 +172,12 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
         refused = authenticate(source, headers, body, query)
         if refused is not None:
             return error(401, refused, source, "unauthorized")
+        encoding = headers.get("content-encoding", "").strip()
+        if encoding.lower() not in {"", "identity"}:
+            # Read as JSON, a gzip body was a puzzling 422 and a plain one labelled gzip was
+            # taken; senders can send alerts uncompressed.
+            return error(415, f"content-encoding {encoding} is not supported; send the body "
+                         "uncompressed", source, "encoded")
         inbound = Inbound(source, body, clock.now(), headers, query)
         try:
             alerts = alerts_of(parser, inbound) if len(body) <= PARSE_ASIDE else \
@@ -249,6 +255,7 @@ def _alerts_operation(sources: Sequence[str],
             "401": {"description": "Missing or wrong credentials"},
             "404": {"description": "Unknown source"},
             "413": {"description": f"Body over 1 MiB, or more than {MAX_ALERTS} alerts"},
+            "415": {"description": "A compressed body (`Content-Encoding`): send it as is"},
             "422": {"description": "Malformed JSON or schema errors, with field paths"},
             "503": {"description": "The database could not store the alert; retry"},
         },
@@ -271,11 +278,15 @@ class _AlertRoute:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         source = path[len(ALERTS_PREFIX):]
-        if scope["type"] != "http" or scope["method"] != "POST" or \
-                not path.startswith(ALERTS_PREFIX) or not source or "/" in source:
+        if scope["type"] != "http" or not path.startswith(ALERTS_PREFIX) or not source or \
+                "/" in source:
             await self.app(scope, receive, send)
             return
         scope["route"] = self
+        if scope["method"] != "POST":  # Grafana's webhook offers PUT
+            await JSONResponse({"error": "alerts are sent with POST"}, status_code=405,
+                               headers={"allow": "POST"})(scope, receive, send)
+            return
         try:
             response = await self.receive(source, scope, receive)
         except ClientDisconnect:

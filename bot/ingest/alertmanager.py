@@ -14,7 +14,7 @@ from pydantic import Field
 from bot.core.models import Alert, AlertStatus
 from bot.core.rules import kind_from_hint, severity_from_hint
 from bot.core.sources import ALERTMANAGER
-from bot.ingest.common import Batch, Lenient, When, digest, parse, title_of, utc
+from bot.ingest.common import Batch, Count, Lenient, When, digest, parse, title_of, utc
 from bot.intake import Inbound
 
 
@@ -37,7 +37,7 @@ class AmWebhook(Lenient):
     commonLabels: dict[str, str] = Field(default_factory=dict)
     commonAnnotations: dict[str, str] = Field(default_factory=dict)
     externalURL: str | None = None
-    truncatedAlerts: int = Field(default=0, ge=0)
+    truncatedAlerts: Count = 0
     alerts: Batch[AmAlert]
 
 

@@ -39,6 +39,11 @@ When = Annotated[datetime, AfterValidator(_in_utc)]
 has no UTC equivalent is refused with its field path. Use it for every datetime field."""
 
 
+Count = Annotated[int, Field(ge=0, lt=2 ** 63)]
+"""A sender's count of something (`truncatedAlerts`): what a 64-bit integer holds, as the
+timeline's JSON and every store need; a larger one is refused with its field path."""
+
+
 T = TypeVar("T")
 Batch = Annotated[list[T], Field(max_length=MAX_ALERTS)]
 """A sender's list of alerts: longer than `MAX_ALERTS`, it is refused (`TooMany`, a 413)

@@ -31,7 +31,7 @@ from bot.core.models import Alert
 from bot.core.ports import Clock
 from bot.core.sources import FEEDS, MENTIONS
 from bot.ingest.common import digest, title_of
-from bot.intake import Inbound, Submit
+from bot.intake import Inbound, Submit, storable
 
 log = logging.getLogger("crisisbot.feeds")
 
@@ -258,6 +258,7 @@ class FeedPoller:
         inbound = Inbound(FEEDS, body, self.clock.now(), response_headers,
                           {"feed": feed.name})
         alerts = parse_feed(inbound, feed)
+        storable(alerts)  # XML's &#0; reaches an entry's text
         outcomes = await self.submit(alerts, inbound.raw()) if alerts else []
         # Remember the validators only once the entries are stored, so a failed store is
         # fetched again in full next time.

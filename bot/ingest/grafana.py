@@ -11,7 +11,7 @@ from pydantic import Field
 from bot.core.models import Alert, AlertStatus
 from bot.core.sources import GRAFANA
 from bot.ingest.alertmanager import AmAlert, am_alert, with_truncated
-from bot.ingest.common import Batch, Lenient, numbers, parse
+from bot.ingest.common import Batch, Count, Lenient, numbers, parse
 from bot.intake import Inbound
 
 
@@ -33,7 +33,7 @@ class GrafanaWebhook(Lenient):
     orgId: int | None = None
     externalURL: str | None = None
     commonLabels: dict[str, str] = Field(default_factory=dict)
-    truncatedAlerts: int = Field(default=0, ge=0)
+    truncatedAlerts: Count = 0
     alerts: Batch[GrafanaAlert]
 
 

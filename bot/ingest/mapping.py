@@ -184,4 +184,6 @@ def _kind(value: Any) -> str:
 
 
 def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())
+    """A JMESPath error quotes the value it met: a lone surrogate there (JSON's `\\ud800`) is
+    written out as its escape, or the answer could not be encoded."""
+    return " ".join(str(error).encode("utf-8", "backslashreplace").decode().split())

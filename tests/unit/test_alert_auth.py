@@ -65,3 +65,65 @@ def test_grafana_timestamp_window() -> None:
     assert "not a number" in (grafana("yesterday") or "")
     unstamped = {"x-grafana-alerting-signature": hex_hmac("s3cret", BODY)}
     assert auth()("grafana", unstamped, BODY) is None
+
+
+def standard(secret: bytes, msg_id: bytes, stamp: str, body: bytes) -> str:
+    """`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, over the bytes the sender sends."""
+    signed = msg_id + b"." + stamp.encode() + b"." + body
+    return "v1," + base64.b64encode(hmac.new(secret, signed, "sha256").digest()).decode()
+
+
+def headers(msg_id: bytes, stamp: str, signature: str) -> dict[str, str]:
+    """As the web route hands them on: ASGI header bytes decoded as Latin-1."""
+    return {"webhook-id": msg_id.decode("latin-1"), "webhook-timestamp": stamp,
+            "webhook-signature": signature}
+
+
+def test_standard_webhooks_says_why_a_delivery_is_refused() -> None:
+    stamp = str(int(NOW.timestamp()))
+    good = standard(b"s3cret", b"msg_1", stamp, BODY)
+    assert auth()("generic", headers(b"msg_1", stamp, good), BODY) is None
+    for late in (NOW - timedelta(minutes=6), NOW + timedelta(hours=1)):
+        old = str(int(late.timestamp()))
+        signed = headers(b"msg_1", old, standard(b"s3cret", b"msg_1", old, BODY))
+        assert "5 minutes" in (auth()("generic", signed, BODY) or "")
+    unsigned_late = headers(b"msg_1", "1", standard(b"other", b"msg_1", "1", BODY))
+    assert auth()("generic", unsigned_late, BODY) == "missing or wrong credentials"
+    missing = {"webhook-signature": good, "webhook-timestamp": stamp}
+    assert "webhook-id" in (auth()("generic", missing, BODY) or "")
+
+
+def test_standard_webhooks_one_valid_signature_among_several_will_do() -> None:
+    stamp = str(int(NOW.timestamp()))
+    good = standard(b"s3cret", b"msg_1", stamp, BODY)
+    rotated = standard(b"old-secret", b"msg_1", stamp, BODY)
+    for signatures in (f"{rotated} {good}", f"v1,@@@ {good}", f"v2,abc {good}",
+                       f"nocomma {good}", f"{good}  v1a,xyz"):
+        assert auth()("generic", headers(b"msg_1", stamp, signatures), BODY) is None, \
+            signatures
+    assert auth()("generic", headers(b"msg_1", stamp, f"{rotated} v1,@@@"), BODY) is not None
+
+
+def test_standard_webhooks_signs_the_bytes_sent() -> None:
+    """A non-ASCII `webhook-id` (UTF-8 on the wire) and a body that is not UTF-8 are signed
+    as sent."""
+    stamp = str(int(NOW.timestamp()))
+    msg_id, body = "сообщение-1".encode(), b"\xff\xfe not utf-8"
+    signed = headers(msg_id, stamp, standard(b"s3cret", msg_id, stamp, body))
+    assert auth()("generic", signed, body) is None
+
+
+def test_standard_webhooks_whsec_secret_that_is_not_base64() -> None:
+    stamp = str(int(NOW.timestamp()))
+    broken = Authenticator("whsec_a", now=lambda: NOW)
+    assert broken("generic", headers(b"m", stamp, standard(b"a", b"m", stamp, BODY)),
+                  BODY) == "missing or wrong credentials"
+
+
+def test_a_non_ascii_secret_in_a_bearer_header() -> None:
+    """HTTP sends the header's UTF-8 bytes, which reach us decoded as Latin-1."""
+    secret = "пароль-0123456789"
+    wire = ("Bearer " + secret).encode().decode("latin-1")
+    assert Authenticator(secret)("generic", {"authorization": wire}, BODY) is None
+    assert Authenticator(secret)("generic", {"authorization": "Bearer " + secret}, BODY) \
+        is not None  # not what any client sends

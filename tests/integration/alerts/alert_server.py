@@ -58,11 +58,12 @@ class Running:
                                 params=params)
 
 
-def start(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
-    """Start a server; return its `running` view and its `stop`."""
+def start(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """Start a server (on a fresh SQLite file, or on `database_url`); return its `running`
+    view and its `stop`."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     db = tmp_path / "alerts.db"
-    settings = load(database_url=f"sqlite+aiosqlite:///{db}", **overrides)
+    settings = load(database_url=database_url or f"sqlite+aiosqlite:///{db}", **overrides)
     ready = threading.Event()
     box: dict[str, Any] = {}
 

@@ -4,19 +4,25 @@ refusal has its status and a JSON body, and nothing refused is stored."""
 from __future__ import annotations
 
 import base64
+import gzip
 import json
+import secrets
 import sqlite3
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import httpx
+import pytest
 from alert_server import SECRET, Running, alertmanager, start
 from standardwebhooks.webhooks import Webhook
 
 
-def signed(secret: str, body: bytes, msg_id: str = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W") -> dict:
-    """Headers as a Standard Webhooks sender signs them."""
-    now = datetime.now(UTC)
+def signed(secret: str, body: bytes, msg_id: str = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+           at: datetime | None = None) -> dict:
+    """Headers as a Standard Webhooks sender signs them (now, or `at`)."""
+    now = at or datetime.now(UTC)
     key = secret if secret.startswith("whsec_") else secret.encode()
     signature = Webhook(key).sign(msg_id, now, body.decode())
     return {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
@@ -109,6 +115,19 @@ def test_standard_webhooks_signature_and_webhook_id(server: Running) -> None:
     assert server.count("select count(*) from incidents") == 1
 
 
+def test_standard_webhooks_refusals_say_why(server: Running) -> None:
+    body = json.dumps({"title": "Replayed"}).encode()
+    hour_ago = signed(SECRET, body, at=datetime.now(UTC) - timedelta(hours=1))
+    replay = server.post("generic", content=body, bearer=None, headers=hour_ago)
+    assert replay.status_code == 401
+    assert "more than 5 minutes from now" in replay.json()["error"]
+    no_id = {k: v for k, v in signed(SECRET, body).items() if k != "webhook-id"}
+    missing = server.post("generic", content=body, bearer=None, headers=no_id)
+    assert missing.status_code == 401
+    assert "webhook-id" in missing.json()["error"]
+    assert server.count("select count(*) from alerts") == 0
+
+
 def test_whsec_secret(serve) -> None:
     secret = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
     server = serve(alerts={"secret": secret})
@@ -139,6 +158,114 @@ def test_refusals(server: Running) -> None:
         assert response.status_code == status, (status, response.text)
         assert "error" in response.json()
     assert server.count("select count(*) from alerts") == 0
+
+
+def test_another_method_on_a_source_says_to_post(server: Running) -> None:
+    """Grafana's webhook offers PUT: it was told "Not Found" about a source that exists."""
+    for method in ("PUT", "GET", "DELETE"):
+        response = server.client.request(method, "/alerts/grafana")
+        assert response.status_code == 405, (method, response.text)
+        assert response.headers["allow"] == "POST"
+        assert "POST" in response.json()["error"]
+
+
+def test_compressed_bodies_are_refused_as_unsupported(server: Running) -> None:
+    """A gzip body read as JSON was a confusing 422 ("not valid JSON"), and a plain body
+    labelled gzip was taken: a coded body is a 415 that names the encoding."""
+    body = json.dumps(alertmanager()).encode()
+    for encoding, content in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body)),
+                              ("gzip", body), ("br, gzip", body)):
+        response = server.post("alertmanager", content=content,
+                               headers={"content-encoding": encoding})
+        assert response.status_code == 415, response.text
+        assert encoding in response.json()["error"]
+    assert server.count("select count(*) from alerts") == 0
+    plain = server.post("alertmanager", content=body, headers={"content-encoding": "identity"})
+    assert plain.status_code == 200, plain.text
+
+
+def nul_and_long_id(server: Running) -> list[httpx.Response]:
+    """What PostgreSQL cannot store as sent: U+0000 in text (JSON's `\\u0000`, here in a
+    title, a label and a metric's name) and a `webhook-id` wider than its column."""
+    body = (b'{"title": "disk\\u0000full", "labels": {"host\\u0000": "a\\u0000b"},'
+            b' "metrics": {"m\\u0000": 1}}')
+    return [server.post("generic", content=body),
+            server.post("generic", {"title": "long id"}, headers={"webhook-id": "i" * 300})]
+
+
+def test_a_lone_surrogate_is_stored_readably(server: Running) -> None:
+    """JSON's `\\ud800` (or its raw UTF-8-like bytes) in a CloudEvent's text `data` is no
+    UTF-8 at all: the description failed the batch, a 503, on SQLite and PostgreSQL alike."""
+    for number, data in enumerate((b'"d\\ud800"', b'"d\xed\xa0\x80"')):
+        body = b'{"specversion": "1.0", "id": "%d", "source": "s", "type": "t", "data": %s}' % (
+            number, data)
+        response = server.post("cloudevents", content=body)
+        assert response.status_code == 200, response.text
+    with sqlite3.connect(server.db) as conn:
+        assert conn.execute("select description from alerts").fetchall() == [("d\ufffd",)] * 2
+
+
+def test_text_a_database_cannot_hold_is_stored_readably(server: Running) -> None:
+    for response in nul_and_long_id(server):
+        assert response.status_code == 200, response.text
+    with sqlite3.connect(server.db) as conn:
+        title, labels, metrics = conn.execute(
+            "select title, labels, metrics from alerts order by id").fetchone()
+        assert (title, json.loads(labels), json.loads(metrics)) == (
+            "disk\ufffdfull", {"host\ufffd": "a\ufffdb"}, {"m\ufffd": 1.0})
+        assert conn.execute("select webhook_id from deliveries where webhook_id is not null"
+                            ).fetchone() == ("i" * 255,)
+
+
+@pytest.mark.postgres
+def test_text_a_database_cannot_hold_is_not_a_503_on_postgres(serve, postgres_url) -> None:
+    """Both were a 503 on PostgreSQL (a sender retries it forever)."""
+    server = serve(database_url=postgres_url)
+    for response in nul_and_long_id(server):
+        assert response.status_code == 200, response.text
+
+
+def long_keys_group_and_dedupe(server: Running) -> None:
+    """Keys longer than PostgreSQL indexes (about 2.7 kB: an Alertmanager `groupKey` of many
+    long group labels, a fingerprint, a mention's brand) still group a storm into one incident
+    and make a re-delivery a duplicate."""
+    group = "{}:{" + ", ".join(f'label{i}="{secrets.token_hex(40)}"' for i in range(40)) + "}"
+    first, second = alertmanager(group, start=0), alertmanager(group, start=1)
+    first["alerts"][0]["fingerprint"] = secrets.token_hex(2000)
+    answers = [server.post("alertmanager", body) for body in (first, second, first)]
+    assert [a.status_code for a in answers] == [200, 200, 200], answers[0].text
+    opened, joined, again = (a.json()["alerts"][0] for a in answers)
+    assert (opened["opened"], joined["opened"], again["duplicate"]) == (True, False, True)
+    assert joined["incident"] == opened["incident"]
+    assert again["dedup_key"] == opened["dedup_key"]
+    brand = secrets.token_hex(2000)
+    mentions = [server.post("mentions", {"id": "1", "brand": brand, "text": "recall",
+                                         "severity": "high"}) for _ in range(2)]
+    assert [m.status_code for m in mentions] == [200, 200], mentions[0].text
+    assert mentions[1].json()["duplicate"] is True
+
+
+def test_long_keys_group_and_dedupe(server: Running) -> None:
+    long_keys_group_and_dedupe(server)
+
+
+@pytest.mark.postgres
+def test_long_keys_group_and_dedupe_on_postgres(serve, postgres_url) -> None:
+    """Each was a 503 on PostgreSQL ("index row size exceeds btree maximum")."""
+    long_keys_group_and_dedupe(serve(database_url=postgres_url))
+
+
+def test_a_truncated_count_past_64_bits_is_refused(server: Running) -> None:
+    """It reached the timeline event's JSON encoder and answered 503, retried forever."""
+    grafana = {"status": "firing", "orgId": 1, "groupKey": "{}:{}", "alerts": [
+        {"status": "firing", "labels": {"alertname": "Disk"}, "fingerprint": "f"}]}
+    for source, body in (("alertmanager", alertmanager()), ("grafana", grafana)):
+        response = server.post(source, body | {"truncatedAlerts": 2 ** 64})
+        assert response.status_code == 422, response.text
+        assert response.json()["problems"][0]["loc"] == "body.truncatedAlerts"
+    assert server.count("select count(*) from alerts") == 0
+    assert server.post("alertmanager", alertmanager() | {"truncatedAlerts": 2 ** 63 - 1}
+                       ).status_code == 200
 
 
 def test_schema_errors_name_fields(server: Running) -> None:

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alert_server import Running
-from feed_server import FEEDS, feed_server
+from feed_server import FEEDS, Doc, feed_server
 
 from bot.app.intake import feed_poller
 from bot.core.service import Service
+from bot.core.store import Store
 from bot.ingest.feeds import Feed, FeedPoller, parse_feed, plain, unwrap
 from bot.intake import GroupCommit, Inbound
 from bot.logsafe import guard
@@ -103,6 +104,29 @@ async def test_poller_stores_each_entry_once(caplog: pytest.LogCaptureFixture) -
     assert sum(m.mentions for m in state.mentions.values()) == 4
     assert [d.source for d in state.deliveries] == ["feeds", "feeds"]
     assert {a.delivery for a in state.alerts} == {1, 2}
+
+
+NUL_RSS = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+           b'<title>Acme&#0;recall</title><guid>nul-1</guid><link>https://e.example/1</link>'
+           b'<description>x&#x0;y</description></item></channel></rss>')
+
+
+async def test_a_feed_entry_with_nul_is_stored_readably(store: Store) -> None:
+    """XML's `&#0;` gave a mention text PostgreSQL refuses: the feed's every poll failed."""
+    intake = GroupCommit(Service(store, CLOCK).handle_alerts)
+    intake.start()
+    with feed_server() as http:
+        http.docs["/nul.rss"] = Doc(NUL_RSS, "application/rss+xml")
+        feed = Feed("nul", f"{http.url}/nul.rss", brand="Acme")
+        poller = FeedPoller([feed], intake.submit, CLOCK, timeout=5)
+        try:
+            assert await poller.poll(feed) == 1
+        finally:
+            await poller.stop()
+            await intake.stop()
+    if isinstance(store, MemoryStore):  # its contents can be read directly
+        [alert] = store._state.alerts
+        assert (alert.title, alert.description) == ("Acme\ufffdrecall", "x\ufffdy")
 
 
 async def test_a_failing_private_feed_is_logged_by_name_never_by_its_credentials(

@@ -158,6 +158,10 @@ def test_youscan_mention_with_credentials_in_the_callback_url(serve) -> None:
                        headers={"Authorization": wrong}).status_code == 401
     assert server.post("mentions", content=body, bearer=None,
                        params={**params, "token": "guess"}).status_code == 401
+    # Not base64 at all (a Latin-1 byte): a 401, where it was a 503.
+    garbled = server.post("mentions", content=body, bearer=None, params=params,
+                          headers={"Authorization": "Basic caf\xe9".encode("latin-1")})
+    assert garbled.status_code == 401, garbled.text
     # Only a source that opts in takes credentials from the URL.
     assert server.post("generic", {"title": "x"}, bearer=None,
                        params={"token": SECRET}).status_code == 401
@@ -273,3 +277,27 @@ def test_a_mapping_refuses_what_it_cannot_read(serve) -> None:
     assert bad.json()["problems"][0]["loc"] == "body.0"
     assert "status gave 'weird'" in bad.json()["problems"][0]["msg"]
     assert server.post("tool", {"alerts": {"not": "a list"}}).status_code == 422
+
+
+def test_a_mapping_refuses_a_body_nested_too_deeply_to_read(serve) -> None:
+    """JSON just shallow enough to load but too deep to turn into a label raised
+    RecursionError: a 503 the sender would retry forever, where it is a 422. Where that window
+    lies depends on the server's stack, so every depth around Python's limit is tried."""
+    server = serve(alerts={"secret": SECRET, "mappings": [
+        {"name": "tool", "title": "name", "labels": "tags"}]})
+    for depth in range(940, 1010):
+        deep = "[" * depth + "]" * depth
+        response = server.post("tool", content=b'{"name": "x", "tags": {"a": %s}}'
+                               % deep.encode())
+        assert response.status_code in {200, 422}, (depth, response.text)
+        if response.status_code == 422:
+            assert "nested too deeply" in response.json()["problems"][0]["msg"], depth
+
+
+def test_a_mapping_refusal_quoting_a_lone_surrogate(serve) -> None:
+    """JMESPath's error quotes the value; one holding JSON's `\\ud800` made the 422 itself
+    unencodable, answered 503."""
+    server = serve(alerts={"secret": SECRET, "mappings": [{"name": "tool", "title": "abs(x)"}]})
+    response = server.post("tool", content=b'{"x": "a\\ud800"}')
+    assert response.status_code == 422, response.text
+    assert "abs()" in response.json()["problems"][0]["msg"]
