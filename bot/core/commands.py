@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.core.errors import Invalid
 from bot.core.models import CrisisKind, Severity, Status, bounded, parse_public_id
-from bot.core.rules import kind_from_hint
+from bot.core.rules import kind_from_hint, quoted
 from bot.core.text import LANGUAGES, Joined, Text, _
 
 _AT_NAME = re.compile(r"^@([\w.\-]{1,64})$")
@@ -228,7 +228,7 @@ def parse(text: str, mention: MentionSyntax = parse_mention) -> Command:
         raise Invalid(
             _(
                 "Unknown command “{verb}”. Try “/crisis help” for the list.",
-                verb=verb,
+                verb=quoted(verb),
             )
         )
     return Command(entry.parse(rest, mention), incident)
@@ -247,7 +247,7 @@ def parse_declare(rest: list[str], mention: MentionSyntax) -> Declare:
                 raise Invalid(
                     _(
                         "Unknown crisis kind “{kind}”. Kinds: {kinds}.",
-                        kind=head[5:],
+                        kind=quoted(head[5:]),
                         kinds=Joined(k.value for k in CrisisKind),
                     )
                 )

@@ -48,6 +48,17 @@ TRANSITIONS: Mapping[Status, frozenset[Status]] = {
 }
 
 
+QUOTED_CHARS = 24
+"""The longest word a refusal quotes whole; longer ones are cut (`quoted`)."""
+
+
+def quoted(word: str) -> str:
+    """A word someone typed, as a refusal quotes it: on one short, printable line, whatever
+    was pasted (5,000 characters, a NUL, a right-to-left override). Persian's joiners stay."""
+    shown = "".join(c if c.isprintable() or c in "\u200c\u200d" else "�" for c in word)
+    return shown if len(shown) <= QUOTED_CHARS else shown[:QUOTED_CHARS - 4] + "…"
+
+
 def check_transition(current: Status, target: Status) -> None:
     """Raise `Invalid` naming the legal moves when `current -> target` is not one of them."""
     if target in TRANSITIONS[current]:
@@ -180,7 +191,7 @@ class Rules:
             raise Invalid(
                 _(
                     "Unknown role “{role}”. Roles: {roles}.",
-                    role=role,
+                    role=quoted(role),
                     roles=Joined(tuple(role_name(r) for r in self.roles)),
                 )
             )

@@ -232,3 +232,13 @@ def test_numbers_no_store_can_hold_are_refused_readably(text: str) -> None:
 def test_the_largest_number_still_parses() -> None:
     assert parse("ack INC-2147483647").incident == 2147483647
     assert parse("approve 0002147483647").action == c.Approve(2147483647)
+
+
+@pytest.mark.parametrize("text", ["x" * 5000, "declare kind:" + "q" * 3000 + " Big rock",
+                                  "ack\x00" + "y" * 100])
+def test_a_refusal_quotes_a_long_or_odd_word_shortened_on_one_line(text: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        parse(text)
+    message = str(caught.value)
+    assert len(message) < 300, message
+    assert message.isprintable(), message

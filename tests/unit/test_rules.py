@@ -91,6 +91,15 @@ def test_check_role() -> None:
         rules.check_role("janitor")
 
 
+@pytest.mark.parametrize("role", ["z" * 3000, "é\u202e" * 50, "ja\x00nitor"])
+def test_an_unknown_role_is_quoted_short_and_printable(role: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        Rules().check_role(role)
+    message = str(caught.value)
+    assert len(message) < 300, message
+    assert message.isprintable(), message
+
+
 @pytest.mark.parametrize(
     ("hint", "severity"),
     [
