@@ -201,10 +201,13 @@ class Rules:
         return self.policies[severity]
 
     def progress(self, incident: Incident, draft: Draft) -> list[StepProgress]:
-        """Approvals of the current version counted against each step of the policy."""
+        """Approvals of the current version counted against each step of the policy, each
+        only while its person still holds a role the step names: taking the role back takes
+        back the approval of a draft still pending (an approved one stays approved)."""
         decisions = [d for d in draft.decisions_on(draft.version) if d.approve]
         return [
-            StepProgress(step, tuple(d.person for d in decisions if d.step == index))
+            StepProgress(step, tuple(d.person for d in decisions if d.step == index
+                                     and incident.roles_of(d.person) & step.roles))
             for index, step in enumerate(self.policy(incident.severity))
         ]
 
