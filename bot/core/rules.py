@@ -161,6 +161,11 @@ class Rules:
         return list(dict.fromkeys(p for role in sorted(self.assign_roles)
                                   for p in incident.holders(role)))
 
+    def deciding_roles(self) -> frozenset[str]:
+        """The roles that approve or veto statements under any severity's policy."""
+        return self.veto_roles.union(*(step.roles for policy in self.policies.values()
+                                       for step in policy))
+
     def bound(self, person: PersonId) -> bool:
         """Named in `[[people]]`: the team's own list of its members."""
         return person in self.people

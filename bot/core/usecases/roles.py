@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core import access
 from bot.core import commands as cmd
-from bot.core.errors import Invalid
+from bot.core.errors import Forbidden, Invalid
 from bot.core.models import EventKind, Incident, NoticeKind, PersonId, role_name
 from bot.core.rules import COMMANDER, Rules, check_open
 from bot.core.text import Who, _
@@ -37,6 +37,9 @@ async def assign(tx: Tx, rules: Rules, number: int, actor: PersonId, person: Per
             raise Invalid(_("{person} is already {role} in {incident}.",
                             person=Who(person), role=role_name(name),
                             incident=incident.public_id))
+        if person == actor and (name == COMMANDER or name in rules.deciding_roles()):
+            raise Forbidden(_("Nobody gives themselves the role {role}: who commands, approves "
+                              "or vetoes is chosen by someone else.", role=role_name(name)))
         if name == COMMANDER:
             holders.clear()
         holders.append(person)
