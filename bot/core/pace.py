@@ -242,7 +242,10 @@ def _update_reminder(incident: Incident, events: Sequence[TimelineEvent], schedu
     last_update = max((e.at for e in events
                        if e.kind in (EventKind.STATUS_UPDATE, EventKind.REOPENED)),
                       default=incident.created_at)
-    anchor = max([last_update, *(e.at for e in _sent(events, Purpose.UPDATE))])
+    # The cadence runs from the acknowledgement at the earliest: nothing was due while nobody
+    # was on it.
+    anchor = max([last_update, incident.acknowledged_at or last_update,
+                  *(e.at for e in _sent(events, Purpose.UPDATE))])
     due_at = anchor + every
     if due_at > now:
         return None

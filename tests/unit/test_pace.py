@@ -41,6 +41,7 @@ from bot.core.views import event_text
 
 T0 = datetime(2024, 5, 3, 12, 0, tzinfo=UTC)  # a Friday
 MIN = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
 ALICE, BOB, CAROL, DAVE = "local:alice", "local:bob", "local:carol", "local:dave"
 CHAIN = (EscalationStep(timedelta(0), ("local:oncall",)),
          EscalationStep(10 * MIN, ("local:lead", "slack:U1"), ("local:comms-team",)),
@@ -151,6 +152,15 @@ def test_severity_change_reschedules_the_update_reminder() -> None:
     at = T0 + 45 * MIN
     assert due(incident(Severity.SEV3, Status.RESPONDING), at) == []
     assert one(due(incident(Severity.SEV1, Status.RESPONDING), at), Purpose.UPDATE)
+
+
+def test_the_update_cadence_starts_at_the_acknowledgement_not_at_the_alert() -> None:
+    """An incident acknowledged after 5 hours is not “late” with its first update the moment
+    someone takes it: nothing was due while nobody was on it."""
+    inc = incident(Severity.SEV3, Status.ACKNOWLEDGED, commander=[ALICE])
+    inc.acknowledged_at = T0 + 5 * HOUR
+    assert [a for a in due(inc, T0 + 5 * HOUR + MIN) if a.purpose is Purpose.UPDATE] == []
+    assert one(due(inc, T0 + 9 * HOUR), Purpose.UPDATE).due_at == T0 + 9 * HOUR
 
 
 def test_no_update_reminder_while_triggered_or_resolved() -> None:
