@@ -16,6 +16,7 @@ from bot.core.models import (
     DraftState,
     DraftVersion,
     EventKind,
+    NoticeKind,
     Severity,
     Status,
 )
@@ -379,7 +380,10 @@ async def test_an_approval_stops_counting_when_its_role_is_taken_back() -> None:
     n = await team(world, Severity.SEV1)
     await world.service.post_draft(n, ALICE, "We are aware.")
     await world.service.decide(n, BOB, approve=True)
+    before = len(await world.pending())
     await world.service.assign(n, ALICE, BOB, "approver", remove=True)
+    cards = [x for x in (await world.pending())[before:] if x.kind is NoticeKind.DRAFT]
+    assert [(x.draft, x.version) for x in cards] == [(1, 1)]  # its progress is redrawn
     assert (await world.service.decide(n, CAROL, approve=True)).state is DraftState.PENDING
     await world.service.assign(n, ALICE, ERIN, "approver")
     assert (await world.service.decide(n, ERIN, approve=True)).state is DraftState.APPROVED
