@@ -200,7 +200,8 @@ def _escalation(incident: Incident, events: Sequence[TimelineEvent], schedule: S
     timeout = schedule.timers_for(incident.severity).ack_timeout
     if incident.status is not Status.TRIGGERED or timeout is None:
         return None
-    steps = schedule.escalation or (EscalationStep(),)
+    # A drill is practice: its channel hears it, nobody on the real on-call chain is paged.
+    steps = (schedule.escalation if not incident.drill else ()) or (EscalationStep(),)
     done = max((int(e.data.get("step", 0)) for e in _sent(events, Purpose.ACK)), default=0)
     due_at, latest = incident.created_at + timeout, 0
     times = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -125,6 +126,17 @@ def test_without_a_chain_the_channel_still_hears_it() -> None:
     action = one(due(incident(), T0 + 5 * MIN, schedule=Schedule()), Purpose.ACK)
     assert (action.mention, action.direct, action.dm) == ((), (), None)
     assert render(action.message).startswith("INC-1 is still not acknowledged after 5 min")
+
+
+def test_a_drill_never_pages_the_escalation_chain() -> None:
+    """A drill is practice: its channel hears that it is not acknowledged, once, but nobody
+    on the real on-call chain (the CEO at 3 a.m.) is mentioned or messaged."""
+    inc = replace(incident(), drill=True)
+    action = one(due(inc, T0 + 40 * MIN), Purpose.ACK)
+    assert (action.mention, action.direct, action.dm) == ((), (), None)
+    assert render(action.message).startswith("INC-1 is still not acknowledged after 40 min")
+    done = [sent(Purpose.ACK, T0 + 40 * MIN, **action.key)]
+    assert due(inc, T0 + 600 * MIN, done) == []
 
 
 # -- status updates --------------------------------------------------------------------------
