@@ -242,3 +242,25 @@ def test_a_refusal_quotes_a_long_or_odd_word_shortened_on_one_line(text: str) ->
     message = str(caught.value)
     assert len(message) < 300, message
     assert message.isprintable(), message
+
+
+STATEMENT = "We know checkout fails.\n\nNo data   was lost;\nnext update at 14:00."
+KEPT = "We know checkout fails.\n\nNo data was lost;\nnext update at 14:00."
+
+
+@pytest.mark.parametrize(("text", "action"), [
+    (f"draft {STATEMENT}", c.PostDraft(KEPT)),
+    (f"draft to:press {STATEMENT}\n", c.PostDraft(KEPT, "press")),
+    (f"draft revise 2 {STATEMENT}", c.ReviseDraft(2, KEPT)),
+    (f"status monitoring {STATEMENT}", c.StatusUpdate(KEPT, Status.MONITORING)),
+    (f"note {STATEMENT}", c.Note(KEPT)),
+    (f"reject 3 {STATEMENT}", c.Reject(KEPT, 3)),
+    (f"lesson {STATEMENT}", c.Lesson(KEPT)),
+    (f"resolve {STATEMENT}", c.Resolve(KEPT)),
+    (f"declare SEV2 {STATEMENT}", c.Declare(" ".join(STATEMENT.split()), Severity.SEV2)),
+])
+def test_free_text_keeps_its_lines(text: str, action: c.Action) -> None:
+    """A statement's paragraphs are the team's words: typed on several lines (Telegram,
+    Slack's Shift+Enter) they stay on several lines; only runs of spaces are tidied. A title
+    is one line."""
+    assert parse(text).action == action
