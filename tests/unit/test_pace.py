@@ -128,6 +128,17 @@ def test_without_a_chain_the_channel_still_hears_it() -> None:
     assert render(action.message).startswith("INC-1 is still not acknowledged after 5 min")
 
 
+def test_the_chain_reaches_a_bound_person_under_their_id_on_the_incident_platform() -> None:
+    """Maryam is listed by her Slack id and bound to a local id too: a local incident pages her
+    there, once, rather than skipping her."""
+    maryam = ("local:maryam", "slack:UM")
+    rules = Rules(people=dict.fromkeys(maryam, maryam[0]))
+    for listed in (("slack:UM", "slack:U9"), ("slack:UM", "local:maryam")):
+        chain = Schedule(escalation=(EscalationStep(timedelta(0), listed),))
+        action = one(due_actions(incident(), [], [], chain, rules, T0 + 5 * MIN), Purpose.ACK)
+        assert (action.mention, action.direct) == (("local:maryam",), ("local:maryam",))
+
+
 def test_a_drill_never_pages_the_escalation_chain() -> None:
     """A drill is practice: its channel hears that it is not acknowledged, once, but nobody
     on the real on-call chain (the CEO at 3 a.m.) is mentioned or messaged."""
