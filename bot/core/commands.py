@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from bot.core.errors import Invalid
 from bot.core.models import CrisisKind, Severity, Status, bounded, parse_public_id
-from bot.core.rules import kind_from_hint
+from bot.core.rules import kind_from_hint, quoted
 from bot.core.text import LANGUAGES, Joined, Text, _
 
+_WORD = re.compile(r"\S+")
 _AT_NAME = re.compile(r"^@([\w.\-]{1,64})$")
 _NUMERIC = re.compile(r"^\d{1,20}$")
 
@@ -44,6 +45,18 @@ def parse_mention(token: str) -> Mention | None:
     if _NUMERIC.match(token):
         return Mention(token)
     return None
+
+
+class Word(str):
+    """One word of a command, knowing the text from it to the end as typed (`tail`), so the
+    free text after a command's flags keeps its lines (`_text`)."""
+
+    tail: str
+
+    def __new__(cls, word: str, tail: str) -> Word:
+        self = super().__new__(cls, word)
+        self.tail = tail
+        return self
 
 
 @dataclass(frozen=True)
@@ -214,7 +227,7 @@ def parse(text: str, mention: MentionSyntax = parse_mention) -> Command:
     the platform's `mention`; raise `Invalid` if bad."""
     from bot.core.command_registry import REGISTRY  # the registry is built on this module
 
-    words = text.strip().split()
+    words: list[str] = [Word(m.group(), text[m.start():]) for m in _WORD.finditer(text)]
     if words and words[0].lower().lstrip("/").split("@")[0] in {"crisis"}:
         words = words[1:]
     if not words:
@@ -228,7 +241,7 @@ def parse(text: str, mention: MentionSyntax = parse_mention) -> Command:
         raise Invalid(
             _(
                 "Unknown command “{verb}”. Try “/crisis help” for the list.",
-                verb=verb,
+                verb=quoted(verb),
             )
         )
     return Command(entry.parse(rest, mention), incident)
@@ -247,15 +260,15 @@ def parse_declare(rest: list[str], mention: MentionSyntax) -> Declare:
                 raise Invalid(
                     _(
                         "Unknown crisis kind “{kind}”. Kinds: {kinds}.",
-                        kind=head[5:],
+                        kind=quoted(head[5:]),
                         kinds=Joined(k.value for k in CrisisKind),
                     )
                 )
         else:
             break
         rest = rest[1:]
-    return Declare(_need(rest, _("Give the incident a title: /crisis declare <title>")), severity,
-                   kind)
+    title = _need(rest, _("Give the incident a title: /crisis declare <title>"))
+    return Declare(" ".join(title.split()), severity, kind)
 
 
 def parse_ack(rest: list[str], mention: MentionSyntax) -> Ack:
@@ -289,7 +302,7 @@ def parse_status(rest: list[str], mention: MentionSyntax) -> StatusUpdate:
         status, rest = Status(rest[0].lower()), rest[1:]
     if status is None and not rest:
         raise Invalid(_("Write the update: /crisis status [responding|monitoring] <text>"))
-    return StatusUpdate(" ".join(rest), status)
+    return StatusUpdate(_text(rest), status)
 
 
 def parse_draft(rest: list[str], mention: MentionSyntax) -> PostDraft:
@@ -304,7 +317,7 @@ def parse_revise(rest: list[str], mention: MentionSyntax) -> ReviseDraft:
     number = _number(rest[1]) if len(rest) >= 3 else None
     if number is None:
         raise Invalid(_("Usage: /crisis draft revise <n> <new text>"))
-    return ReviseDraft(number, " ".join(rest[2:]))
+    return ReviseDraft(number, _text(rest[2:]))
 
 
 def _draft_number(rest: list[str]) -> tuple[int | None, list[str]]:
@@ -348,13 +361,22 @@ def parse_note(rest: list[str], mention: MentionSyntax) -> Note:
 
 
 def parse_resolve(rest: list[str], mention: MentionSyntax) -> Resolve:
-    return Resolve(" ".join(rest))
+    return Resolve(_text(rest))
 
 
 def _need(rest: list[str], usage: Text) -> str:
     if not rest:
         raise Invalid(usage)
-    return " ".join(rest)
+    return _text(rest)
+
+
+def _text(rest: list[str]) -> str:
+    """The words from `rest[0]` to the end, as typed: runs of spaces tidied, lines kept (a
+    statement's paragraphs are the team's words)."""
+    if not rest:
+        return ""
+    tail = rest[0].tail if isinstance(rest[0], Word) else " ".join(rest)
+    return "\n".join(" ".join(line.split()) for line in tail.strip().splitlines())
 
 
 def parse_timeline(rest: list[str], mention: MentionSyntax) -> ShowTimeline:

@@ -147,7 +147,7 @@ def due_actions(incident: Incident, drafts: Sequence[Draft], events: Sequence[Ti
                 series: Sequence[MentionMinute] = ()) -> list[Action]:
     """Everything due for one incident at `now` that the timeline does not show as done."""
     found = [
-        _escalation(incident, events, schedule, now),
+        _escalation(incident, events, schedule, rules, now),
         _update_reminder(incident, events, schedule, now),
         *(_approval_reminder(incident, d, events, schedule, rules, now) for d in drafts),
         _review(incident, events, schedule, now),
@@ -196,11 +196,12 @@ def review_due(resolved_at: datetime, schedule: Schedule) -> datetime:
 
 
 def _escalation(incident: Incident, events: Sequence[TimelineEvent], schedule: Schedule,
-                now: datetime) -> Action | None:
+                rules: Rules, now: datetime) -> Action | None:
     timeout = schedule.timers_for(incident.severity).ack_timeout
     if incident.status is not Status.TRIGGERED or timeout is None:
         return None
-    steps = schedule.escalation or (EscalationStep(),)
+    # A drill is practice: its channel hears it, nobody on the real on-call chain is paged.
+    steps = (schedule.escalation if not incident.drill else ()) or (EscalationStep(),)
     done = max((int(e.data.get("step", 0)) for e in _sent(events, Purpose.ACK)), default=0)
     due_at, latest = incident.created_at + timeout, 0
     times = []
@@ -213,8 +214,8 @@ def _escalation(incident: Incident, events: Sequence[TimelineEvent], schedule: S
         return None
     # Steps skipped during downtime are folded into this one: nobody on the chain is missed.
     folded = steps[done:latest]
-    people = _on_platform(incident, (p for s in folded for p in s.people))
-    groups = _on_platform(incident, (g for s in folded for g in s.groups))
+    people = _on_platform(incident, rules, (p for s in folded for p in s.people))
+    groups = _on_platform(incident, rules, (g for s in folded for g in s.groups))
     elapsed = duration(now - incident.created_at)
     who = Joined(tuple(Who(p) for p in (*people, *groups)))
     message = (
@@ -242,7 +243,10 @@ def _update_reminder(incident: Incident, events: Sequence[TimelineEvent], schedu
     last_update = max((e.at for e in events
                        if e.kind in (EventKind.STATUS_UPDATE, EventKind.REOPENED)),
                       default=incident.created_at)
-    anchor = max([last_update, *(e.at for e in _sent(events, Purpose.UPDATE))])
+    # The cadence runs from the acknowledgement at the earliest: nothing was due while nobody
+    # was on it.
+    anchor = max([last_update, incident.acknowledged_at or last_update,
+                  *(e.at for e in _sent(events, Purpose.UPDATE))])
     due_at = anchor + every
     if due_at > now:
         return None
@@ -386,9 +390,11 @@ def _sent(events: Sequence[TimelineEvent], purpose: Purpose) -> list[TimelineEve
             and e.data.get("purpose") == purpose.value]
 
 
-def _on_platform(incident: Incident, people: Iterable[str]) -> tuple[str, ...]:
-    """A chain may list people on several platforms; only the incident's own can be reached."""
-    return tuple(dict.fromkeys(p for p in people if p.split(":", 1)[0] == incident.platform))
+def _on_platform(incident: Incident, rules: Rules, people: Iterable[str]) -> tuple[str, ...]:
+    """A chain may list people on several platforms; only the incident's own can be reached,
+    a person bound in `[[people]]` under their id there (`Rules.on`), once."""
+    reached = (rules.on(incident.platform, p) for p in people)
+    return tuple(dict.fromkeys(p for p in reached if p.split(":", 1)[0] == incident.platform))
 
 
 def _not_before(action: Action, changed: datetime | None, now: datetime) -> Action:

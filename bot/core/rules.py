@@ -48,6 +48,17 @@ TRANSITIONS: Mapping[Status, frozenset[Status]] = {
 }
 
 
+QUOTED_CHARS = 24
+"""The longest word a refusal quotes whole; longer ones are cut (`quoted`)."""
+
+
+def quoted(word: str) -> str:
+    """A word someone typed, as a refusal quotes it: on one short, printable line, whatever
+    was pasted (5,000 characters, a NUL, a right-to-left override). Persian's joiners stay."""
+    shown = "".join(c if c.isprintable() or c in "\u200c\u200d" else "�" for c in word)
+    return shown if len(shown) <= QUOTED_CHARS else shown[:QUOTED_CHARS - 4] + "…"
+
+
 def check_transition(current: Status, target: Status) -> None:
     """Raise `Invalid` naming the legal moves when `current -> target` is not one of them."""
     if target in TRANSITIONS[current]:
@@ -150,6 +161,11 @@ class Rules:
         return list(dict.fromkeys(p for role in sorted(self.assign_roles)
                                   for p in incident.holders(role)))
 
+    def deciding_roles(self) -> frozenset[str]:
+        """The roles that approve or veto statements under any severity's policy."""
+        return self.veto_roles.union(*(step.roles for policy in self.policies.values()
+                                       for step in policy))
+
     def bound(self, person: PersonId) -> bool:
         """Named in `[[people]]`: the team's own list of its members."""
         return person in self.people
@@ -180,7 +196,7 @@ class Rules:
             raise Invalid(
                 _(
                     "Unknown role “{role}”. Roles: {roles}.",
-                    role=role,
+                    role=quoted(role),
                     roles=Joined(tuple(role_name(r) for r in self.roles)),
                 )
             )
@@ -190,10 +206,13 @@ class Rules:
         return self.policies[severity]
 
     def progress(self, incident: Incident, draft: Draft) -> list[StepProgress]:
-        """Approvals of the current version counted against each step of the policy."""
+        """Approvals of the current version counted against each step of the policy, each
+        only while its person still holds a role the step names: taking the role back takes
+        back the approval of a draft still pending (an approved one stays approved)."""
         decisions = [d for d in draft.decisions_on(draft.version) if d.approve]
         return [
-            StepProgress(step, tuple(d.person for d in decisions if d.step == index))
+            StepProgress(step, tuple(d.person for d in decisions if d.step == index
+                                     and incident.roles_of(d.person) & step.roles))
             for index, step in enumerate(self.policy(incident.severity))
         ]
 

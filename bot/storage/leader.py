@@ -67,7 +67,7 @@ class AdvisoryLock:
                     await self._connection.execute(
                         text("SELECT set_config('application_name', :name, false)"),
                         {"name": leader_name()})
-        except SQLAlchemyError:
+        except (SQLAlchemyError, OSError):  # OSError: connecting to a database that is down
             log.warning("leader lock connection lost; will retry", exc_info=True)
             await self._drop()
             return False

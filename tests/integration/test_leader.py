@@ -74,3 +74,16 @@ async def test_the_leader_names_itself_in_pg_stat_activity(postgres_url: str) ->
     finally:
         await lock.release()
         await engine.dispose()
+
+
+async def test_an_unreachable_database_is_no_leadership_not_a_crash(unused_tcp_port: int) -> None:
+    """PostgreSQL down (restarting, a DNS hiccup): connecting raises `OSError`, not a
+    SQLAlchemy error; the follower must answer “not leading” and try again next tick, not
+    fail the scheduler's job with a traceback every tick."""
+    lock = AdvisoryLock(f"postgresql+asyncpg://postgres@127.0.0.1:{unused_tcp_port}/test",
+                        key=4545)
+    try:
+        assert not await lock.acquire()
+        assert not await lock.acquire()
+    finally:
+        await lock.release()

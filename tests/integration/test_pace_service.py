@@ -3,9 +3,12 @@ controllable clock, so nothing sleeps."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from bot.chat.local import LocalChat
 from bot.core.delivery import Delivery
@@ -269,3 +272,26 @@ async def test_a_restart_between_scheduling_and_firing_loses_and_duplicates_noth
         assert all(e.actor == SYSTEM for e in await w.events())
     finally:
         await second.close()
+
+
+async def test_two_replicas_ticking_at_once_escalate_once(store_url: str | None) -> None:
+    """Leadership may flap (a leader cut off mid-tick while another takes over): two
+    processes on one database ticking at the same moment still send each step once, and an
+    ack landing between them stops the next step."""
+    if store_url is None:
+        pytest.skip("the memory store lives in one process: there is no second replica")
+    clock, chat = FakeClock(START), LocalChat(lambda _language: render, MemoryRooms())
+    stores = [SqlStore(store_url), SqlStore(store_url)]
+    try:
+        one, two = (world(s, clock, chat) for s in stores)
+        await one.service.handle_alert(alert())
+        clock.advance(minutes=5)
+        done = await asyncio.gather(one.service.tick(), two.service.tick())
+        assert sorted(done) == [0, 1]
+        await one.service.acknowledge(1, ALICE)
+        clock.advance(minutes=10)
+        assert await asyncio.gather(one.service.tick(), two.service.tick()) == [0, 0]
+        assert [e.data["step"] for e in await one.events()] == [1]
+    finally:
+        for s in stores:
+            await s.close()

@@ -91,8 +91,11 @@ async def build(scene: Scene) -> World:
         await service.acknowledge(n, COMMANDER)
     await service.assign(n, COMMANDER, HOLDER, scene.holder_role)
     await service.assign(n, COMMANDER, SPOKESPERSON, "spokesperson")
-    for role in scene.commander_also:
-        await service.assign(n, COMMANDER, COMMANDER, role)
+    if scene.commander_also:  # nobody gives themselves a deciding role: Dave, commanding
+        await service.assign(n, COMMANDER, SPOKESPERSON, "commander")  # a while, gives them
+        for role in scene.commander_also:
+            await service.assign(n, SPOKESPERSON, COMMANDER, role)
+        await service.assign(n, SPOKESPERSON, COMMANDER, "commander")
     for person, role in scene.extra:
         await service.assign(n, COMMANDER, person, role)
     await service.post_draft(n, scene.author, "We are aware of the bot swarm.")

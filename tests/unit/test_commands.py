@@ -232,3 +232,35 @@ def test_numbers_no_store_can_hold_are_refused_readably(text: str) -> None:
 def test_the_largest_number_still_parses() -> None:
     assert parse("ack INC-2147483647").incident == 2147483647
     assert parse("approve 0002147483647").action == c.Approve(2147483647)
+
+
+@pytest.mark.parametrize("text", ["x" * 5000, "declare kind:" + "q" * 3000 + " Big rock",
+                                  "ack\x00" + "y" * 100])
+def test_a_refusal_quotes_a_long_or_odd_word_shortened_on_one_line(text: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        parse(text)
+    message = str(caught.value)
+    assert len(message) < 300, message
+    assert message.isprintable(), message
+
+
+STATEMENT = "We know checkout fails.\n\nNo data   was lost;\nnext update at 14:00."
+KEPT = "We know checkout fails.\n\nNo data was lost;\nnext update at 14:00."
+
+
+@pytest.mark.parametrize(("text", "action"), [
+    (f"draft {STATEMENT}", c.PostDraft(KEPT)),
+    (f"draft to:press {STATEMENT}\n", c.PostDraft(KEPT, "press")),
+    (f"draft revise 2 {STATEMENT}", c.ReviseDraft(2, KEPT)),
+    (f"status monitoring {STATEMENT}", c.StatusUpdate(KEPT, Status.MONITORING)),
+    (f"note {STATEMENT}", c.Note(KEPT)),
+    (f"reject 3 {STATEMENT}", c.Reject(KEPT, 3)),
+    (f"lesson {STATEMENT}", c.Lesson(KEPT)),
+    (f"resolve {STATEMENT}", c.Resolve(KEPT)),
+    (f"declare SEV2 {STATEMENT}", c.Declare(" ".join(STATEMENT.split()), Severity.SEV2)),
+])
+def test_free_text_keeps_its_lines(text: str, action: c.Action) -> None:
+    """A statement's paragraphs are the team's words: typed on several lines (Telegram,
+    Slack's Shift+Enter) they stay on several lines; only runs of spaces are tidied. A title
+    is one line."""
+    assert parse(text).action == action

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +42,7 @@ from bot.core.views import event_text
 
 T0 = datetime(2024, 5, 3, 12, 0, tzinfo=UTC)  # a Friday
 MIN = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
 ALICE, BOB, CAROL, DAVE = "local:alice", "local:bob", "local:carol", "local:dave"
 CHAIN = (EscalationStep(timedelta(0), ("local:oncall",)),
          EscalationStep(10 * MIN, ("local:lead", "slack:U1"), ("local:comms-team",)),
@@ -126,6 +128,28 @@ def test_without_a_chain_the_channel_still_hears_it() -> None:
     assert render(action.message).startswith("INC-1 is still not acknowledged after 5 min")
 
 
+def test_the_chain_reaches_a_bound_person_under_their_id_on_the_incident_platform() -> None:
+    """Maryam is listed by her Slack id and bound to a local id too: a local incident pages her
+    there, once, rather than skipping her."""
+    maryam = ("local:maryam", "slack:UM")
+    rules = Rules(people=dict.fromkeys(maryam, maryam[0]))
+    for listed in (("slack:UM", "slack:U9"), ("slack:UM", "local:maryam")):
+        chain = Schedule(escalation=(EscalationStep(timedelta(0), listed),))
+        action = one(due_actions(incident(), [], [], chain, rules, T0 + 5 * MIN), Purpose.ACK)
+        assert (action.mention, action.direct) == (("local:maryam",), ("local:maryam",))
+
+
+def test_a_drill_never_pages_the_escalation_chain() -> None:
+    """A drill is practice: its channel hears that it is not acknowledged, once, but nobody
+    on the real on-call chain (the CEO at 3 a.m.) is mentioned or messaged."""
+    inc = replace(incident(), drill=True)
+    action = one(due(inc, T0 + 40 * MIN), Purpose.ACK)
+    assert (action.mention, action.direct, action.dm) == ((), (), None)
+    assert render(action.message).startswith("INC-1 is still not acknowledged after 40 min")
+    done = [sent(Purpose.ACK, T0 + 40 * MIN, **action.key)]
+    assert due(inc, T0 + 600 * MIN, done) == []
+
+
 # -- status updates --------------------------------------------------------------------------
 
 def test_update_reminder_goes_to_commander_and_spokesperson_and_resets_on_update() -> None:
@@ -151,6 +175,15 @@ def test_severity_change_reschedules_the_update_reminder() -> None:
     at = T0 + 45 * MIN
     assert due(incident(Severity.SEV3, Status.RESPONDING), at) == []
     assert one(due(incident(Severity.SEV1, Status.RESPONDING), at), Purpose.UPDATE)
+
+
+def test_the_update_cadence_starts_at_the_acknowledgement_not_at_the_alert() -> None:
+    """An incident acknowledged after 5 hours is not “late” with its first update the moment
+    someone takes it: nothing was due while nobody was on it."""
+    inc = incident(Severity.SEV3, Status.ACKNOWLEDGED, commander=[ALICE])
+    inc.acknowledged_at = T0 + 5 * HOUR
+    assert [a for a in due(inc, T0 + 5 * HOUR + MIN) if a.purpose is Purpose.UPDATE] == []
+    assert one(due(inc, T0 + 9 * HOUR), Purpose.UPDATE).due_at == T0 + 9 * HOUR
 
 
 def test_no_update_reminder_while_triggered_or_resolved() -> None:

@@ -239,8 +239,13 @@ async def _approvals(policy: tuple[ApprovalStep, ...], veto: frozenset[str],
     service = world.service
     n = (await service.declare(BOSS, "Outage")).number
     for who, held in holdings.items():
+        if who == BOSS:  # nobody gives themselves a deciding role: command, briefly elsewhere
+            await service.assign(n, BOSS, OUTSIDER, "commander")
+        giver = OUTSIDER if who == BOSS else BOSS
         for role in sorted(held):
-            await service.assign(n, BOSS, who, role)
+            await service.assign(n, giver, who, role)
+        if who == BOSS:
+            await service.assign(n, OUTSIDER, BOSS, "commander")
     incident = await world.incident(n)
     roles = {p: frozenset(incident.roles_of(p)) for p in (*PEOPLE, BOSS, OUTSIDER)}
     assert roles[BOSS] >= {"commander"}

@@ -16,6 +16,7 @@ from bot.core.models import (
     DraftState,
     DraftVersion,
     EventKind,
+    NoticeKind,
     Severity,
     Status,
 )
@@ -89,6 +90,15 @@ def test_check_role() -> None:
     message = re.escape("Unknown role “janitor”. Roles: commander, spokesperson")
     with pytest.raises(Invalid, match=message):
         rules.check_role("janitor")
+
+
+@pytest.mark.parametrize("role", ["z" * 3000, "é\u202e" * 50, "ja\x00nitor"])
+def test_an_unknown_role_is_quoted_short_and_printable(role: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        Rules().check_role(role)
+    message = str(caught.value)
+    assert len(message) < 300, message
+    assert message.isprintable(), message
 
 
 @pytest.mark.parametrize(
@@ -360,3 +370,38 @@ async def test_check_card_refuses_what_the_use_case_would_refuse() -> None:
     await world.service.resolve(n, ALICE)
     with pytest.raises(Invalid, match="is resolved"):
         await check(n, BOB, 1, 1, cmd.Reject)
+
+
+async def test_an_approval_stops_counting_when_its_role_is_taken_back() -> None:
+    """Taking the role back takes back the power to approve what is still pending: the
+    commander removing a compromised or departed approver must not leave their approval
+    standing. A draft already approved stays approved."""
+    world = make_world()
+    n = await team(world, Severity.SEV1)
+    await world.service.post_draft(n, ALICE, "We are aware.")
+    await world.service.decide(n, BOB, approve=True)
+    before = len(await world.pending())
+    await world.service.assign(n, ALICE, BOB, "approver", remove=True)
+    cards = [x for x in (await world.pending())[before:] if x.kind is NoticeKind.DRAFT]
+    assert [(x.draft, x.version) for x in cards] == [(1, 1)]  # its progress is redrawn
+    assert (await world.service.decide(n, CAROL, approve=True)).state is DraftState.PENDING
+    await world.service.assign(n, ALICE, ERIN, "approver")
+    assert (await world.service.decide(n, ERIN, approve=True)).state is DraftState.APPROVED
+    await world.service.assign(n, ALICE, CAROL, "approver", remove=True)
+    draft = (await world.service.load(n))[1][0]
+    assert draft.state is DraftState.APPROVED
+
+
+async def test_lowering_the_severity_approves_a_draft_that_now_has_enough() -> None:
+    """SEV1 wants two approvals, SEV3 one: a draft with one approval, when the incident
+    drops to SEV3, is approved then and there, not stranded as pending with nobody able to
+    approve it ("already has every approval it needs") nor to publish it."""
+    world = make_world()
+    n = await team(world, Severity.SEV1)
+    await world.service.post_draft(n, ALICE, "We are aware.")
+    await world.service.decide(n, BOB, approve=True)
+    await world.service.set_severity(n, ALICE, Severity.SEV3)
+    draft = (await world.service.load(n))[1][0]
+    assert draft.state is DraftState.APPROVED
+    approved = [e for e in await world.timeline(n) if e.kind is EventKind.DRAFT_APPROVED]
+    assert [e.data["approvers"] for e in approved] == [[BOB]]

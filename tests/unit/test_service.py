@@ -20,10 +20,20 @@ from bot.core.models import (
     Severity,
     Status,
 )
-from bot.core.rules import severity_from_hint
+from bot.core.rules import DEFAULT_ROLES, Rules, severity_from_hint
 from bot.core.service import Service
 from bot.storage.memory import MemoryUnit
-from tests.unit.support import ALICE, BOB, CAROL, DAVE, MALLORY, START, FakeClock, World
+from tests.unit.support import (
+    ALICE,
+    BOB,
+    CAROL,
+    DAVE,
+    MALLORY,
+    START,
+    FakeClock,
+    World,
+    make_world,
+)
 
 
 async def declared(world: World, actor: str = ALICE, **kw: object) -> int:
@@ -149,6 +159,19 @@ async def test_assign_and_unassign(world: World, clock: FakeClock) -> None:
                                               {"person": CAROL, "role": "approver"})
 
 
+async def test_a_role_giver_cannot_make_themselves_commander() -> None:
+    """With `[access] assign_roles = ["commander", "lead"]` a lead hands out roles, and may
+    hand command to someone, but not seize it."""
+    world = make_world(Rules(roles=(*DEFAULT_ROLES, "lead"),
+                             assign_roles=frozenset({"commander", "lead"})))
+    n = await declared(world)
+    await world.service.assign(n, ALICE, BOB, "lead")
+    with pytest.raises(Forbidden, match="Nobody gives themselves the role commander"):
+        await world.service.assign(n, BOB, BOB, "commander")
+    await world.service.assign(n, BOB, ALICE, "spokesperson")
+    assert (await world.incident(n)).commander == ALICE
+
+
 async def test_commander_replaces_commander(world: World) -> None:
     n = await declared(world)
     incident = await world.service.assign(n, ALICE, BOB, "commander")
@@ -166,6 +189,10 @@ async def test_commander_replaces_commander(world: World) -> None:
          "keeps a commander: hand over command with “/crisis role <@person> commander”"),
         (lambda s, n: s.assign(n, ALICE, BOB, "legal", remove=True), Invalid, "is not legal"),
         (lambda s, n: s.assign(n, ALICE, ALICE, "commander"), Invalid, "already commander"),
+        (lambda s, n: s.assign(n, ALICE, ALICE, "approver"), Forbidden,
+         "Nobody gives themselves the role approver"),
+        (lambda s, n: s.assign(n, ALICE, ALICE, "legal"), Forbidden,
+         "Nobody gives themselves the role legal"),
     ],
 )
 async def test_assign_refusals_change_nothing(

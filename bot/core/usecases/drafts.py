@@ -4,6 +4,7 @@ checks a draft card's buttons and reactions run before asking anything."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from bot.core import access
 from bot.core import commands as cmd
@@ -104,17 +105,38 @@ async def decide(tx: Tx, rules: Rules, number: int, actor: PersonId, *, approve:
                                reason=decision.reason), draft=draft.number,
                      version=draft.version, thread_of_draft=True)
     if draft.state is DraftState.APPROVED:
-        approvers = [d.person for d in draft.decisions_on(draft.version) if d.approve]
-        await tx.record(number, EventKind.DRAFT_APPROVED, None, approvers=approvers,
-                        **data)
-        await tx.say(number, _("Draft #{number} is approved and ready to publish. "
-                               "Approved by {people}.", number=draft.number,
-                               people=Joined(tuple(Who(p) for p in approvers))),
-                     draft=draft.number, version=draft.version, thread_of_draft=True)
+        await _approved(tx, rules, incident, draft, data)
     await tx.notify(number, NoticeKind.DRAFT, draft=draft.number, version=draft.version)
     if draft.state is not DraftState.PENDING:
         await tx.notify(number, NoticeKind.SUMMARY)
     return draft
+
+
+async def settle(tx: Tx, rules: Rules, incident: Incident) -> None:
+    """Approve the pending drafts the policy is now met for: a lower severity asks fewer
+    approvals, and a draft that already has them would otherwise wait for an approval
+    nobody can give (“already has every approval it needs”)."""
+    for draft in await tx.unit.drafts(incident.number):
+        if draft.state is DraftState.PENDING and all(
+                p.done for p in rules.progress(incident, draft)):
+            draft.state = DraftState.APPROVED
+            await tx.unit.update_draft(draft)
+            await _approved(tx, rules, incident, draft,
+                            {"draft": draft.number, "version": draft.version})
+            await tx.notify(incident.number, NoticeKind.DRAFT, draft=draft.number,
+                            version=draft.version)
+
+
+async def _approved(tx: Tx, rules: Rules, incident: Incident, draft: Draft,
+                    data: dict[str, Any]) -> None:
+    """Record and say that `draft` is approved, naming the approvals that count."""
+    approvers = [p for step in rules.progress(incident, draft) for p in step.approvers]
+    await tx.record(incident.number, EventKind.DRAFT_APPROVED, None, approvers=approvers,
+                    **data)
+    await tx.say(incident.number, _("Draft #{number} is approved and ready to publish. "
+                                    "Approved by {people}.", number=draft.number,
+                                    people=Joined(tuple(Who(p) for p in approvers))),
+                 draft=draft.number, version=draft.version, thread_of_draft=True)
 
 
 async def find_draft(tx: Tx, incident: Incident, number: int | None,

@@ -24,6 +24,7 @@ from bot.core.playbook_views import language_name
 from bot.core.rules import COMMANDER, Rules, check_open, check_transition
 from bot.core.text import Who, _
 from bot.core.tx import Tx
+from bot.core.usecases.drafts import settle
 from bot.core.usecases.env import Env
 from bot.core.usecases.playbooks import open_checklist
 
@@ -99,6 +100,7 @@ async def set_severity(tx: Tx, rules: Rules, number: int, actor: PersonId,
         "from": old.value, "to": severity.value})
     await tx.say(number, _("{person} changed severity {old} → {new}.", person=Who(actor),
                            old=old.value, new=severity.value))
+    await settle(tx, rules, incident)
     await tx.notify(number, NoticeKind.SUMMARY)
     return incident
 
