@@ -152,9 +152,12 @@ class Settings(BaseSettings):
 
     def check_consistency(self) -> list[str]:
         """Problems pydantic cannot see field by field: roles that policies name but the
-        catalogue lacks."""
+        catalogue lacks, a severity with no approval step."""
         problems = []
         for severity, steps in self.approval.items():
+            if not steps:  # a statement nobody can approve would stay pending for ever
+                problems.append(f"approval.{severity.value}: at least one approval step is "
+                                "needed (roles and count)")
             for step in steps:
                 unknown = sorted(set(step.roles) - set(self.roles))
                 if unknown:

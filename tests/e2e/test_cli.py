@@ -110,6 +110,17 @@ def test_toml_policy_naming_an_unknown_role_is_refused(
     assert "approval.SEV1: unknown role(s) board" in capsys.readouterr().err
 
 
+def test_a_severity_with_no_approval_step_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An empty policy would leave that severity's statements pending for ever."""
+    config = tmp_path / "c.toml"
+    config.write_text("[approval]\nSEV4 = []\n")
+    monkeypatch.setenv("CRISISBOT_CONFIG", str(config))
+    assert main(["check-config"]) == 2
+    assert "approval.SEV4: at least one approval step is needed" in capsys.readouterr().err
+
+
 def test_missing_config_file_is_named(monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("CRISISBOT_CONFIG", "/nonexistent/crisisbot.toml")

@@ -121,3 +121,6 @@ async def test_a_draft_from_a_template_goes_through_approval() -> None:
     assert "There is no template “nope”. Templates: apology, closing" in (
         await world.say("carol", "/crisis draft template nope"))[0]
     assert "/crisis templates" in (await world.say("carol", "/crisis draft template"))[0]
+    pasted = (await world.say("carol", "/crisis draft template " + "x" * 3000))[0]
+    assert "x" * 30 not in pasted  # quoted short, as every refusal
+    assert "…”" in pasted

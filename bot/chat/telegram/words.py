@@ -22,11 +22,13 @@ def reader_language(user: User, origin: access.Origin) -> str | None:
 
 
 def command_words(text: str) -> str:
-    """`/crisis_ack@CrisisBot INC-2` or `/crisis ack INC-2` -> `ack INC-2` for the parser."""
-    head, _sep, rest = text.strip().partition(" ")
+    """`/crisis_ack@CrisisBot INC-2` or `/crisis ack INC-2` -> `ack INC-2` for the parser. The
+    command ends at the first space or line break: a statement typed on the next line keeps
+    its case and its lines."""
+    head, *rest = text.split(maxsplit=1) or [""]
     name = head.lstrip("/").split("@", 1)[0].lower()
     verb = name.removeprefix("crisis").lstrip("_")
-    return f"{verb} {rest}".strip()
+    return f"{verb} {''.join(rest)}".strip()
 
 
 def with_text_mentions(message: Message) -> str:

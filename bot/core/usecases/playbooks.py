@@ -12,7 +12,7 @@ from bot.core.errors import Invalid, NotFound
 from bot.core.models import CrisisKind, Draft, EventKind, Incident, NoticeKind, PersonId
 from bot.core.playbook_views import NO_TEMPLATES, checklist_message, template_lines
 from bot.core.playbooks import Playbook, StatementTemplates, Task, TemplateError, checklist
-from bot.core.rules import Rules, check_open
+from bot.core.rules import Rules, check_open, quoted
 from bot.core.text import Joined, Who, _
 from bot.core.tx import Tx
 from bot.core.usecases.drafts import post_draft
@@ -117,10 +117,10 @@ async def draft_from_template(tx: Tx, env: Env, number: int, actor: PersonId, na
     try:
         text = templates.render(name, incident.kind, language, fields)
     except KeyError:
-        raise NotFound(_("There is no template “{name}”. Templates: {names}.", name=name,
+        raise NotFound(_("There is no template “{name}”. Templates: {names}.", name=quoted(name),
                          names=Joined(templates.names(incident.kind, language)))) from None
     except TemplateError as error:
-        raise Invalid(_("The template “{name}” could not be filled: {error}", name=name,
+        raise Invalid(_("The template “{name}” could not be filled: {error}", name=quoted(name),
                         error=str(error))) from None
     return await post_draft(tx, env.rules, number, actor, text, target)
 

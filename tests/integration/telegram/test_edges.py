@@ -109,6 +109,10 @@ def test_persian_isolates_keep_the_link_whole() -> None:
     ("/crisis_ack@CrisisBot INC-2", "ack INC-2"),
     ("/crisis_role @alice legal", "role @alice legal"),
     ("/crisis", ""),
+    # A statement typed on the next line keeps its case, its words and its lines.
+    ("/crisis_draft\nWe are aware.\nMore soon.", "draft We are aware.\nMore soon."),
+    ("/crisis_draft@CrisisBot\nHello", "draft Hello"),
+    ("/crisis\tdraft Hello", "draft Hello"),
 ])
 def test_command_words(text: str, words: str) -> None:
     assert command_words(text) == words
