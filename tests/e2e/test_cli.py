@@ -100,25 +100,20 @@ def test_invalid_settings_exit_2_with_a_readable_message(
     assert expected in err
 
 
-def test_toml_policy_naming_an_unknown_role_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+@pytest.mark.parametrize(("toml", "expected"), [
+    ('[[approval.SEV1]]\nroles = ["board"]\ncount = 1\n', "approval.SEV1: unknown role(s) board"),
+    # An empty policy would leave that severity's statements pending for ever.
+    ("[approval]\nSEV4 = []\n", "approval.SEV4: at least one approval step is needed"),
+])
+def test_toml_policy_that_cannot_be_met_is_refused(
+    toml: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('[[approval.SEV1]]\nroles = ["board"]\ncount = 1\n')
+    config.write_text(toml)
     monkeypatch.setenv("CRISISBOT_CONFIG", str(config))
     assert main(["check-config"]) == 2
-    assert "approval.SEV1: unknown role(s) board" in capsys.readouterr().err
-
-
-def test_a_severity_with_no_approval_step_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-) -> None:
-    """An empty policy would leave that severity's statements pending for ever."""
-    config = tmp_path / "c.toml"
-    config.write_text("[approval]\nSEV4 = []\n")
-    monkeypatch.setenv("CRISISBOT_CONFIG", str(config))
-    assert main(["check-config"]) == 2
-    assert "approval.SEV4: at least one approval step is needed" in capsys.readouterr().err
+    assert expected in capsys.readouterr().err
 
 
 def test_missing_config_file_is_named(monkeypatch: pytest.MonkeyPatch,
