@@ -34,9 +34,6 @@ from bot.core.text import Text
 
 Render = Callable[[Text, str], str]
 """(text, language) -> the words in that language."""
-LONGEST_WAIT = 3600.0
-"""The longest `Retry-After` (seconds) a webhook receiver is granted: one asking for years
-(or for more than a date can hold) is asked again within the hour."""
 
 
 def marked_updated(render: Render, earlier: Publication, later: Publication) -> str:
@@ -157,7 +154,7 @@ class SignedWebhook:
         if answer.status_code == 429 or answer.status_code >= 500:
             after = answer.headers.get("retry-after", "")
             raise RetryLater(f"webhook answered HTTP {answer.status_code}",
-                             min(float(after), LONGEST_WAIT) if after.isdigit() else None)
+                             float(after) if after.isascii() and after.isdigit() else None)
         if answer.status_code >= 300:
             raise RuntimeError(f"webhook refused the statement: HTTP {answer.status_code} "
                                "(check the webhook's address and secret with its receiver)")

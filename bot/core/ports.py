@@ -66,15 +66,20 @@ class SendSlots(Protocol):
         ...
 
 
+LONGEST_WAIT = 3600.0
+"""The longest `Retry-After` (seconds) any platform or receiver is granted: one asking for
+days (or for more than a date can hold) is asked again within the hour, not never."""
+
+
 class RetryLater(Exception):
     """Raised by an adapter when the platform says "not now" (rate limit, 5xx, connection
-    lost): the outbox tries again after `after` seconds (e.g. Slack's `Retry-After`), or after
-    its own backoff when `after` is None."""
+    lost): the outbox tries again after `after` seconds (e.g. Slack's `Retry-After`, at most
+    `LONGEST_WAIT`), or after its own backoff when `after` is None."""
 
     def __init__(self, reason: str, after: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.after = after
+        self.after = None if after is None else min(max(after, 0.0), LONGEST_WAIT)
 
 
 class Chat(Protocol):

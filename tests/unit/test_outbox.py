@@ -92,6 +92,19 @@ async def test_retry_after_holds_the_incident_queue_then_delivers() -> None:
     assert [o.subject for o in retried] == ["summary"] * 3
 
 
+async def test_a_retry_after_of_days_is_tried_again_within_the_hour() -> None:
+    """A platform or receiver asking for days (or more than a date holds) is not obeyed
+    blindly: the statement or notice would in effect never go."""
+    service, chat, outbox, clock = setup()
+    chat.failures = [RetryLater("ratelimited", after=10.0**12)]
+    await service.declare("local:bob", "Outage")
+    await outbox.drain()
+    assert (await texts(chat, 1)) == []
+    clock.advance(seconds=3600)
+    assert await outbox.drain() > 0
+    assert (await texts(chat, 1))[0].startswith("INC-1")
+
+
 async def test_errors_back_off_exponentially_then_give_up() -> None:
     service, chat, outbox, clock = setup()
     chat.failures = [ConnectionError("reset")] * 3
