@@ -213,6 +213,10 @@ class Outbox:
                       notice.queue, notice.attempts, error)
             async with self.store.unit() as unit:
                 await unit.notice_done(_id(notice), f"failed: {error!r}")
+            try:
+                await self.delivery.gave_up(notice, error)
+            except Exception:
+                log.exception("could not tell that notice %s was given up", notice.id)
             return
         else:
             delay = self.backoff(notice.attempts)

@@ -84,6 +84,12 @@ class Delivery:
             return None
         return await self._act(incident, drafts, notice, tasks)
 
+    async def gave_up(self, notice: Notice, error: Exception) -> None:
+        """The outbox gave `notice` up: a statement for the public that will not go out is
+        told to the team (a chat message that could not be posted has nowhere to be told)."""
+        if notice.kind is NoticeKind.PUBLISH and self.publisher is not None:
+            await self.publisher.gave_up(notice, error)
+
     async def _answer(self, notice: Notice, answer: Answer) -> str:
         chat = self.chats[answer.platform]
         if not isinstance(chat, Answers):

@@ -13,7 +13,7 @@ from bot.core.models import EventKind, Notice, NoticeKind, TimelineEvent
 from bot.core.ports import Clock, Once, RetryLater
 from bot.core.publication import DESTINATION_LABELS, Destination, Posted, Publication
 from bot.core.store import Store
-from bot.core.text import _
+from bot.core.text import Text, _
 
 
 class PublishDelivery:
@@ -73,18 +73,41 @@ class PublishDelivery:
                  "version": statement.version, "destination": name, "link": posted.link}))
 
     async def _failed(self, statement: Publication, name: str, error: Exception) -> None:
-        """Tell the incident that `statement` is not out on `name`, and why (the adapters'
-        reasons name the platform's answer, never a credential)."""
-        reason = error.reason if isinstance(error, RetryLater) else str(error)
+        """Tell the incident that `statement` is not out on `name` yet, and why."""
+        await self._tell(statement, name, _(
+            "Draft #{number} (version {version}) is not out on {destination} yet: {reason}. The "
+            "bot keeps trying; “/crisis timeline” shows when it is out.",
+            number=statement.draft, version=statement.version,
+            destination=DESTINATION_LABELS.get(name, name), reason=_reason(error)))
+
+    async def gave_up(self, notice: Notice, error: Exception) -> None:
+        """The outbox stopped trying `notice` (a refusal that retrying does not cure): unless
+        it landed after all, the team hears that the statement is not out there and will not
+        be, so someone posts it by hand."""
+        async with self.store.unit() as unit:
+            statement = await unit.get_publication(_given(notice.publication))
+        name = notice.destination
+        if statement is None or name is None or name in statement.links:
+            return
+        await self._tell(statement, name, _(
+            "Draft #{number} (version {version}) is not out on {destination}: {reason}. The "
+            "bot has stopped trying (attempts made: {attempts}); post it there by hand.",
+            number=statement.draft, version=statement.version,
+            destination=DESTINATION_LABELS.get(name, name), reason=_reason(error),
+            attempts=notice.attempts))
+
+    async def _tell(self, statement: Publication, name: str, text: Text) -> None:
+        """A message in the draft's thread about `statement` on `name` (the adapters' reasons
+        name the platform's answer, never a credential)."""
         async with self.store.unit() as unit:
             await unit.enqueue(Notice(
-                statement.incident, NoticeKind.MESSAGE, self.clock.now(),
-                text=_("Draft #{number} (version {version}) is not out on {destination} yet: "
-                       "{reason}. The bot keeps trying; “/crisis timeline” shows when it is "
-                       "out.", number=statement.draft, version=statement.version,
-                       destination=DESTINATION_LABELS.get(name, name),
-                       reason=(reason or type(error).__name__)[:300]),
+                statement.incident, NoticeKind.MESSAGE, self.clock.now(), text=text,
                 draft=statement.draft, version=statement.version, thread_of_draft=True))
+
+
+def _reason(error: Exception) -> str:
+    reason = error.reason if isinstance(error, RetryLater) else str(error)
+    return (reason or type(error).__name__)[:300]
 
 
 def _given(value: int | None) -> int:

@@ -36,10 +36,10 @@ SECRET_WORDS = ("going viral", "supplier", "Fake recall notice is going")
 
 
 @asynccontextmanager
-async def publishing(tmp_path: Path, *, credentials: str = ""
+async def publishing(tmp_path: Path, *, credentials: str = "", **overrides: Any
                      ) -> AsyncIterator[tuple[Room, FakeSlack, Receiver]]:
     """The app publishing everywhere; `credentials` (`?token=...`, `user:pass@`) go into the
-    webhook's URL."""
+    webhook's URL; `overrides` are more settings."""
     slack, receiver = FakeSlack(), Receiver()
     await slack.start()
     await receiver.start()
@@ -51,7 +51,7 @@ async def publishing(tmp_path: Path, *, credentials: str = ""
                 publish={"status_page": True, "telegram_channel": CHANNEL,
                          "slack_channel": ANNOUNCE,
                          "webhook_url": with_credentials(receiver.url, credentials),
-                         "webhook_secret": SECRET}) as room:
+                         "webhook_secret": SECRET}, **overrides) as room:
             yield room, slack, receiver
     finally:
         await receiver.stop()
@@ -304,6 +304,27 @@ async def test_a_destination_that_is_down_holds_up_nothing_else_and_gets_it_once
                     if "is not out on" in m["text"]]) == 1
         assert [len(bodies) for bodies in receiver.received.values()] == [1]
         assert len(channel_posts(room)) == 1
+
+
+async def test_a_destination_that_refuses_is_given_up_and_the_team_told(tmp_path: Path) -> None:
+    """A refusal that retrying does not cure (the receiver knows another secret: 401): after
+    the outbox's attempts the team hears that the statement is not out there and will not
+    be, so someone posts it by hand; the other destinations have it."""
+    quick = {"max_attempts": 2, "backoff": 0.05, "max_backoff": 0.1}
+    async with publishing(tmp_path, outbox=quick) as (room, slack, receiver):
+        receiver.secret = "whsec_" + "c2VjcmV0LW9mLWFub3RoZXItdGVhbQ=="
+        await prepared(room)
+        await answer(room, "alice", "/crisis approve 1")
+        await answer(room, "bob", "/crisis publish 1")
+        [told] = await until(lambda: [m for m in room.fake.messages.values()
+                                      if "has stopped trying" in m["text"]],
+                             what="the team told the webhook was given up")
+        assert "is not out on the webhook: webhook refused the statement: HTTP 401" in (
+            told["text"])
+        assert "(attempts made: 2); post it there by hand" in told["text"]
+        assert receiver.refused == 2
+        assert not receiver.received
+        assert slack.channels[ANNOUNCE].messages
 
 
 @pytest.mark.parametrize("credentials", ["?token=hook-very-secret", "hook:very-secret@"])
