@@ -143,7 +143,7 @@ def create_app(*, parsers: Mapping[str, Parser], authenticate: Authenticate, sub
                     for e in exc.errors()]
         return error(422, "invalid request", problems=problems)
 
-    @app.get("/healthz", summary="Liveness and database check")
+    @app.api_route("/healthz", methods=["GET", "HEAD"], summary="Liveness and database check")
     async def healthz() -> JSONResponse:
         problem = await ping()  # a tiny write: a full disk or read-only file is not healthy
         if problem is None:

@@ -33,6 +33,9 @@ PAGE_WORDS = {
     "feed": _("Atom feed"),
 }
 
+GET_OR_HEAD = ["GET", "HEAD"]
+"""Uptime checkers often ask with HEAD: the answer's status and headers, no body."""
+
 
 def status_routes(board: BoardSource, render: Render, *, language: str,
                   base_url: str) -> APIRouter:
@@ -50,7 +53,8 @@ def status_routes(board: BoardSource, render: Render, *, language: str,
     def view(boards: Sequence[Board]) -> list[dict[str, object]]:
         return [_board_view(b, words) for b in boards]
 
-    @router.get("/status", summary="Public status page", include_in_schema=False)
+    @router.api_route("/status", methods=GET_OR_HEAD, summary="Public status page",
+                      include_in_schema=False)
     async def page(request: Request) -> Response:
         if (refused := _refuse_body(request)) is not None:
             return refused
@@ -61,8 +65,8 @@ def status_routes(board: BoardSource, render: Render, *, language: str,
         return Response(html, media_type="text/html; charset=utf-8",
                         headers={"cache-control": "no-cache"})
 
-    @router.get("/status/feed.atom", summary="Atom feed of published statements",
-                include_in_schema=False)
+    @router.api_route("/status/feed.atom", methods=GET_OR_HEAD,
+                      summary="Atom feed of published statements", include_in_schema=False)
     async def feed(request: Request) -> Response:
         if (refused := _refuse_body(request)) is not None:
             return refused
@@ -75,8 +79,8 @@ def status_routes(board: BoardSource, render: Render, *, language: str,
             title=words(PAGE_WORDS["heading"], language), language=language)
         return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
-    @router.get("/status.json", summary="Published statements as JSON",
-                include_in_schema=False)
+    @router.api_route("/status.json", methods=GET_OR_HEAD,
+                      summary="Published statements as JSON", include_in_schema=False)
     async def as_json(request: Request) -> Response:
         if (refused := _refuse_body(request)) is not None:
             return refused

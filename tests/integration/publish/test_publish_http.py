@@ -196,6 +196,16 @@ async def test_status_routes_are_get_only_and_take_no_body(tmp_path: Path, metho
         assert response.json() == {"error": "this route takes no request body"}
 
 
+async def test_uptime_checkers_may_ask_with_head(tmp_path: Path) -> None:
+    """HEAD (UptimeRobot's default) answers as GET would, without the body."""
+    async with publishing(tmp_path) as (room, _slack, _receiver):
+        for path in ("/healthz", "/status", "/status/feed.atom", "/status.json"):
+            got = await room.http.get(path)
+            head = await room.http.head(path)
+            assert (head.status_code, head.content) == (200, b""), path
+            assert head.headers["content-type"] == got.headers["content-type"], path
+
+
 async def test_a_persian_statement_reads_right_to_left_on_the_page(tmp_path: Path) -> None:
     async with publishing(tmp_path) as (room, _slack, receiver):
         await prepared(room)
