@@ -42,6 +42,7 @@ from bot.core.models import (
     Severity,
     Status,
     TimelineEvent,
+    bounded,
 )
 from bot.core.playbooks import Task
 from bot.core.publication import Publication
@@ -190,6 +191,9 @@ def console_router(console: Console) -> APIRouter:
         @wraps(handler)
         async def run(request: Request, **kwargs: Any) -> Response:
             try:
+                for value in kwargs.values():  # a path's incident, draft or task number
+                    if isinstance(value, int):
+                        _number(value)
                 return await handler(request, **kwargs)
             except Refused as refused:
                 return notice(console.sessions.read(request), refused.text, refused.status)
@@ -440,6 +444,15 @@ def _local(path: str) -> bool:
     newline in between, which they drop) as another site."""
     return (path.startswith("/") and path.isprintable()
             and path[1:2] not in ("/", "\\"))
+
+
+def _number(value: int) -> None:
+    """Refuse a path number no incident, draft or task can have, as chat refuses it (a store
+    could not even look it up)."""
+    try:
+        bounded(str(value), str(value))
+    except CrisisError as error:
+        raise Refused(404, error.text) from None
 
 
 def _count(text: str) -> int | None:

@@ -371,3 +371,23 @@ async def test_in_a_room_the_command_box_means_the_room_unless_the_command_needs
         helped = await alice.post("/incidents/1/command", data={"line": "/crisis help",
                                                                 "csrf": token})
         assert "crisisbot commands:" in helped.text
+
+
+async def test_a_number_no_incident_can_have_is_a_404_not_a_server_error(
+        console: Console) -> None:
+    """A path number past what the database holds (an `OverflowError` in its driver) is
+    refused as the chat refuses it, before any lookup."""
+    huge = "9" * 25
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        await alice.post("/command", data={"line": "/crisis declare Outage", "csrf": token})
+        for path in (f"/incidents/{huge}", f"/incidents/{huge}/report"):
+            page = await alice.get(path)
+            assert page.status_code == 404, path
+            assert "No incident, draft or task has a number as large as" in page.text
+        for path in (f"/incidents/{huge}/command", f"/incidents/1/drafts/{huge}/approve",
+                     f"/incidents/1/tasks/{huge}"):
+            page = await alice.post(path, data={"line": "/crisis ack", "version": "1",
+                                                "csrf": token})
+            assert page.status_code == 404, path
+            assert "No incident, draft or task has a number as large as" in page.text
