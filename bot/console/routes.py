@@ -51,8 +51,10 @@ from bot.core.text import LANGUAGES, Renderer, Text, _
 from bot.core.views import publishing_text
 
 HERE = Path(__file__).parent
-MAX_FORM = 16 * 1024
-"""Console forms carry a command line or a statement: larger bodies are refused (413)."""
+MAX_FORM = 60 * 1024
+"""Console forms carry a command line or a statement: the Revise box's 8000 characters
+(`maxlength`) of Russian or Persian, six bytes each as percent-encoded UTF-8, fit (under the
+server's 64 KB for any body); larger bodies are refused (413)."""
 RTL = frozenset({"fa"})
 STATIC = {"console.js": "text/javascript", "console.css": "text/css"}
 HEADERS = {
