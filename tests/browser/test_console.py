@@ -179,3 +179,18 @@ def test_signing_out_ends_the_session(browser, server: Server) -> None:
     assert response is not None
     assert response.status == 401
     context.close()
+
+
+def test_an_in_place_form_refused_as_a_whole_page_shows_why(browser, server: Server) -> None:
+    """A room's form answered with a refusal page (the session ended meanwhile) shows that
+    page's words, as it would without the script, instead of nothing."""
+    from playwright.sync_api import expect
+
+    context, page = sign_in(browser, server, "local:hana")
+    page.get_by_role("textbox", name="Command").fill("/crisis declare Printer on fire")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("heading", name=re.compile("Printer on fire"))).to_be_visible()
+    context.clear_cookies()
+    command(page, "/crisis note still there?")
+    expect(page.get_by_role("alert")).to_contain_text("Sign in with a one-time link")
+    context.close()

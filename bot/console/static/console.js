@@ -8,9 +8,18 @@
   const parser = new DOMParser();
 
   // Replace each live region (and, after a form, the answer) with the one in `html`. A
-  // region holding the focus is left alone on a live refresh, so typing is never lost.
+  // region holding the focus is left alone on a live refresh, so typing is never lost. A
+  // form answered with a page that has no answer (a refusal: signed out, out-of-date form,
+  // too large) shows that whole page, as it would without this script.
   function swap(html, afterForm) {
     const fresh = parser.parseFromString(html, "text/html");
+    if (afterForm && !fresh.getElementById("answer")) {
+      document.title = fresh.title;
+      document.documentElement.lang = fresh.documentElement.lang;
+      document.documentElement.dir = fresh.documentElement.dir;
+      document.body.replaceWith(document.adoptNode(fresh.body));
+      return;
+    }
     const selector = afterForm ? "[data-live], #answer" : "[data-live]";
     for (const region of fresh.querySelectorAll(selector)) {
       const current = document.getElementById(region.id);
