@@ -407,3 +407,19 @@ async def test_the_longest_text_a_form_takes_fits_in_any_script(console: Console
                                    data={"text": text, "csrf": token})
         assert revised.status_code == 200, revised.text[-300:]
     assert (await console.bot.service.load(1))[1][0].current.text == text.strip()
+
+
+async def test_numbers_are_written_in_the_readers_digits(console: Console) -> None:
+    """In Persian the list's alert counts and the insights' tables use Persian digits, as
+    the rest of the page does; in English, Latin ones."""
+    await console.alert("Outage", "o1", severity="critical")
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        await alice.post("/language", data={"language": "fa", "csrf": token, "back": "/"})
+        listed = (await alice.get("/")).text
+        assert re.search(r"<td>۱</td>\s*</tr>", listed)  # one alert
+        insights = (await alice.get("/insights?weeks=4")).text
+        week = re.findall(r"<tr><th scope=\"row\">\d\d-\d\d</th>((?:<td>[^<]*</td>)+)</tr>",
+                          insights)
+        assert week[3] == "<td>۱</td><td>۰</td><td>۰</td><td>۰</td><td>۱</td>"  # SEV1, Σ
+        assert "<td>1</td>" not in insights
