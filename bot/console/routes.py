@@ -253,13 +253,18 @@ def console_router(console: Console) -> APIRouter:
 
     # -- a room ---------------------------------------------------------------------------------
 
-    async def room_page(session: Session, number: int,
-                        answer: tuple[list[Text], bool] | None = None) -> HTMLResponse:
+    async def loaded(number: int) -> tuple[Incident, list[Draft], list[TimelineEvent],
+                                           list[Alert]]:
+        """The incident behind a path, or a 404."""
         try:
-            incident, drafts, events, _alerts = await service.load(number)
+            return await service.load(number)
         except CrisisError:
             raise Refused(404, Text(pages.NO_INCIDENT.msgid,
                                     {"incident": f"INC-{number}"})) from None
+
+    async def room_page(session: Session, number: int,
+                        answer: tuple[list[Text], bool] | None = None) -> HTMLResponse:
+        incident, drafts, events, _alerts = await loaded(number)
         tasks = await service.tasks(number)
         language = session.language or incident.language or console.language
         render = console.render_for(language)
@@ -278,7 +283,9 @@ def console_router(console: Console) -> APIRouter:
     async def act(session: Session, number: int,
                   work: Callable[[], Awaitable[list[Text]]]) -> Response:
         """Run a use case; its answer (or refusal) shows in the room, in the reader's language.
-        A refusal is an answer too (200): the page tells the person why."""
+        A refusal is an answer too (200): the page tells the person why. A room that does not
+        exist is a 404 before anything runs (a command on no incident would run, unseen)."""
+        await loaded(number)
         try:
             lines, refused = await work(), False
         except CrisisError as error:
@@ -345,11 +352,7 @@ def console_router(console: Console) -> APIRouter:
 
     async def report(request: Request, number: int) -> Response:
         session, _person = signed_in(request)
-        try:
-            incident = (await service.load(number))[0]
-        except CrisisError:
-            raise Refused(404, Text(pages.NO_INCIDENT.msgid,
-                                    {"incident": f"INC-{number}"})) from None
+        incident = (await loaded(number))[0]
         html = await console.html_report(
             number, session.language or incident.language or console.language)
         headers = {**HEADERS, "Content-Security-Policy":
