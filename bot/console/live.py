@@ -49,10 +49,10 @@ class Changes:
         `lifetime` seconds (the browser reconnects at once, missing nothing), so no stream
         outlives its usefulness by long."""
         self._listeners += 1
-        if self._task is None:
-            self._task = asyncio.create_task(self._watch())
-            self._mark = await self._last_event()
         try:
+            if self._task is None:
+                self._task = asyncio.create_task(self._watch())
+                self._mark = await self._last_event()
             yield "retry: 500\n\n"
             loop = asyncio.get_running_loop()
             ends = loop.time() + self._lifetime

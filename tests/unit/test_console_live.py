@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.console.live import Changes
 
 
@@ -42,3 +44,26 @@ async def test_a_reconnecting_page_is_told_what_it_missed_and_a_stream_ends() ->
     told = [part async for part in changes.stream(7)]
     assert told[:2] == ["retry: 500\n\n", "id: 9\nevent: change\ndata: 9\n\n"]
     assert set(told[2:]) == {": keep-alive\n\n"}
+
+
+async def test_a_failed_first_read_leaves_no_watcher_behind() -> None:
+    """The database failing as the first page opens its stream ends that stream; the watcher
+    started for it must not poll on forever once every page has left."""
+    reads = 0
+
+    async def last_event() -> int:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            raise ConnectionError("database away")
+        return 3
+
+    changes = Changes(last_event, every=0.01, keepalive=5, lifetime=5)
+    with pytest.raises(ConnectionError):
+        await anext(changes.stream(3))
+    later = changes.stream(3)
+    assert await anext(later) == "retry: 500\n\n"
+    await later.aclose()
+    before = reads
+    await asyncio.sleep(0.05)
+    assert reads == before  # nobody listens: nothing polls
