@@ -412,10 +412,7 @@ def console_router(console: Console) -> APIRouter:
 
     async def sign_out(request: Request) -> Response:
         session, _person, _fields = await posted(request)
-        response = notice(Session(session.csrf, None, session.language), pages.SIGNED_OUT,
-                          200)
-        console.sessions.clear(response)
-        return response
+        return notice(session.signed_out(), pages.SIGNED_OUT, 200)
 
     router.add_api_route("/signout", guarded(sign_out), methods=["POST"])
 

@@ -35,6 +35,11 @@ class Session:
         """A new session for `person` (a new CSRF token too: nothing from before carries)."""
         return Session(secrets.token_urlsafe(24), person, self.language, fresh=True)
 
+    def signed_out(self) -> Session:
+        """An anonymous session keeping only the language (a new CSRF token: the signed-in
+        one is worthless from now on)."""
+        return Session(secrets.token_urlsafe(24), None, self.language, fresh=True)
+
     def speaking(self, language: str) -> Session:
         return replace(self, language=language, fresh=True)
 
@@ -69,7 +74,3 @@ class Sessions:
                                     "l": session.language})
         response.set_cookie(COOKIE, value, max_age=int(self._ttl.total_seconds()), path="/",
                             httponly=True, samesite="lax", secure=self._secure)
-
-    def clear(self, response: Response) -> None:
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax",
-                               secure=self._secure)

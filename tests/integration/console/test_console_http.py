@@ -428,3 +428,22 @@ async def test_numbers_are_written_in_the_readers_digits(console: Console) -> No
                           insights)
         assert week[3] == "<td>۱</td><td>۰</td><td>۰</td><td>۰</td><td>۱</td>"  # SEV1, Σ
         assert "<td>1</td>" not in insights
+
+
+async def test_the_signed_out_page_still_works_and_keeps_the_language(
+        console: Console) -> None:
+    """After signing out, the page's own forms (the language switch) are not refused as out
+    of date, the chosen language stays, and the old token is worthless."""
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        await alice.post("/language", data={"language": "ru", "csrf": token, "back": "/"})
+        out = await alice.post("/signout", data={"csrf": token})
+        assert out.status_code == 200
+        assert '<html lang="ru"' in out.text
+        fresh = csrf_of(out.text)
+        assert fresh != token
+        chosen = await alice.post("/language", data={"language": "fa", "csrf": fresh})
+        assert chosen.status_code == 303
+        assert (await alice.get("/")).status_code == 401
+        assert (await alice.post("/language", data={"language": "en", "csrf": token})
+                ).status_code == 403
