@@ -447,3 +447,27 @@ async def test_the_signed_out_page_still_works_and_keeps_the_language(
         assert (await alice.get("/")).status_code == 401
         assert (await alice.post("/language", data={"language": "en", "csrf": token})
                 ).status_code == 403
+
+
+async def test_a_revision_from_an_outdated_page_does_not_overwrite_a_newer_version(
+        console: Console) -> None:
+    """The Revise box is filled with the version the page showed; sent after someone else
+    revised, it is refused instead of silently replacing their text."""
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        await alice.post("/command", data={"line": "/crisis declare Outage", "csrf": token})
+        await alice.post("/incidents/1/command", data={"line": "/crisis draft We know.",
+                                                       "csrf": token})
+        room = (await alice.get("/incidents/1")).text
+        shown = re.search(r'action="/incidents/1/drafts/1/revise".*?</form>', room, re.S)
+        assert shown is not None
+        fields = dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', shown.group(0)))
+        assert fields["version"] == "1"
+        await alice.post("/incidents/1/drafts/1/revise",
+                         data={"text": "We know and fix it.", "version": "1", "csrf": token})
+        stale = await alice.post("/incidents/1/drafts/1/revise",
+                                 data={"text": "We know!", **fields})
+        assert 'role="alert"' in stale.text
+        assert "That is an old version of draft #1" in stale.text
+    draft = (await console.bot.service.load(1))[1][0]
+    assert (draft.version, draft.current.text) == (2, "We know and fix it.")
