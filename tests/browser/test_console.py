@@ -194,3 +194,25 @@ def test_an_in_place_form_refused_as_a_whole_page_shows_why(browser, server: Ser
     command(page, "/crisis note still there?")
     expect(page.get_by_role("alert")).to_contain_text("Sign in with a one-time link")
     context.close()
+
+
+def test_a_refused_command_stays_in_the_box_to_fix(browser, server: Server) -> None:
+    """A line the room refuses (here: a draft from someone with no role) stays typed, so a
+    long statement is not lost; an accepted one clears the box."""
+    from playwright.sync_api import expect
+
+    context, page = sign_in(browser, server, "local:ivan")
+    page.get_by_role("textbox", name="Command").fill("/crisis declare Kettle leaks")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("heading", name=re.compile("Kettle leaks"))).to_be_visible()
+    other, page2 = sign_in(browser, server, "local:judy")
+    page2.goto(page.url)
+    line = "/crisis draft A long statement we worded with care."
+    command(page2, line)
+    expect(page2.get_by_role("alert")).to_contain_text("needs a role")
+    expect(page2.get_by_role("textbox", name="Command")).to_have_value(line)
+    command(page, "/crisis note seen")
+    expect(page.get_by_role("status")).to_have_text("Done.")
+    expect(page.get_by_role("textbox", name="Command")).to_have_value("")
+    context.close()
+    other.close()
