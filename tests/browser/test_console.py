@@ -216,3 +216,23 @@ def test_a_refused_command_stays_in_the_box_to_fix(browser, server: Server) -> N
     expect(page.get_by_role("textbox", name="Command")).to_have_value("")
     context.close()
     other.close()
+
+
+def test_the_list_stays_live_after_its_command_box_answers(browser, server: Server) -> None:
+    """The list's Command box answers on a page posted to `/command`; that page still
+    follows new incidents, and reloading it does not send the command again."""
+    from playwright.sync_api import expect
+
+    context, page = sign_in(browser, server, "local:kim")
+    page.get_by_role("textbox", name="Command").fill("/crisis help")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("status")).to_contain_text("crisisbot commands:")
+    assert page.url == f"{server.url}/"
+    opened = httpx.post(f"{server.url}/alerts/generic",
+                        json={"title": "Warehouse flooded", "dedup_key": "flood-1",
+                              "group": "flood"},
+                        headers={"authorization": f"Bearer {SECRET}"})
+    assert opened.status_code == 200, opened.text
+    expect(page.get_by_role("row").filter(has_text="Warehouse flooded")).to_be_visible(
+        timeout=LIVE)
+    context.close()

@@ -45,6 +45,10 @@
 
   const since = document.body.dataset.since;
   if (since !== undefined) {
+    // A live page answering a posted form (the list's Command box, at /command) takes its own
+    // address, so live refreshes read it and a reload does not send the form again.
+    const here = document.body.dataset.page;
+    if (here && location.pathname !== here) history.replaceState(null, "", here);
     const changes = new EventSource("/live?since=" + encodeURIComponent(since));
     changes.addEventListener("change", () => { refresh(); });
     window.addEventListener("pagehide", () => changes.close());
