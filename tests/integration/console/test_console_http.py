@@ -107,6 +107,10 @@ async def test_an_expired_link_and_a_bad_person_are_refused(console: Console) ->
         await links.issue("alice", timedelta(minutes=5))
     with pytest.raises(Invalid):
         await links.issue("local:alice", timedelta(0))
+    for forever in (timedelta(days=8), timedelta(days=99_999_999)):  # the latter overflowed
+        with pytest.raises(Invalid, match="at most 7 days"):
+            await links.issue("local:alice", forever)
+    assert await links.issue("local:alice", timedelta(days=7))
 
 
 async def test_a_post_without_the_sessions_csrf_token_changes_nothing(
