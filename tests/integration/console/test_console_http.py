@@ -75,6 +75,16 @@ async def console(sqlite_url: str) -> AsyncIterator[Console]:
         await bot.close()
 
 
+async def with_draft(client: httpx.AsyncClient, text: str) -> tuple[str, str]:
+    """INC-1 declared from the list, with draft #1 saying `text`: the CSRF token and the
+    room's page."""
+    token = csrf_of((await client.get("/")).text)
+    await client.post("/command", data={"line": "/crisis declare Outage", "csrf": token})
+    await client.post("/incidents/1/command", data={"line": f"/crisis draft {text}",
+                                                    "csrf": token})
+    return token, (await client.get("/incidents/1")).text
+
+
 async def test_every_page_needs_a_session(console: Console) -> None:
     async with console.client() as anonymous:
         for path in ("/", "/incidents/1", "/incidents/1/report", "/live"):
@@ -405,11 +415,7 @@ async def test_the_longest_text_a_form_takes_fits_in_any_script(console: Console
     """The Revise box takes 8000 characters (its `maxlength`); Persian ones, percent-encoded
     UTF-8, are six bytes each on the wire and must not be refused as too large."""
     async with console.client("local:alice") as alice:
-        token = csrf_of((await alice.get("/")).text)
-        await alice.post("/command", data={"line": "/crisis declare Outage", "csrf": token})
-        await alice.post("/incidents/1/command", data={"line": "/crisis draft متن",
-                                                       "csrf": token})
-        room = (await alice.get("/incidents/1")).text
+        token, room = await with_draft(alice, "متن")
         assert 'name="text" required maxlength="8000"' in room
         text = "خبر " * 2000
         revised = await alice.post("/incidents/1/drafts/1/revise",
@@ -458,11 +464,7 @@ async def test_a_revision_from_an_outdated_page_does_not_overwrite_a_newer_versi
     """The Revise box is filled with the version the page showed; sent after someone else
     revised, it is refused instead of silently replacing their text."""
     async with console.client("local:alice") as alice:
-        token = csrf_of((await alice.get("/")).text)
-        await alice.post("/command", data={"line": "/crisis declare Outage", "csrf": token})
-        await alice.post("/incidents/1/command", data={"line": "/crisis draft We know.",
-                                                       "csrf": token})
-        room = (await alice.get("/incidents/1")).text
+        token, room = await with_draft(alice, "We know.")
         shown = re.search(r'action="/incidents/1/drafts/1/revise".*?</form>', room, re.S)
         assert shown is not None
         fields = dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', shown.group(0)))
