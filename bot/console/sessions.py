@@ -44,8 +44,10 @@ class Session:
         return replace(self, language=language, fresh=True)
 
     def accepts(self, submitted: str | None) -> bool:
-        """Does a form's or a header's CSRF token match this session's?"""
-        return bool(submitted) and hmac.compare_digest(str(submitted), self.csrf)
+        """Does a form's or a header's CSRF token match this session's? (Compared as bytes:
+        `compare_digest` refuses to compare a non-ASCII string.)"""
+        return bool(submitted) and hmac.compare_digest(str(submitted).encode(),
+                                                       self.csrf.encode())
 
 
 class Sessions:

@@ -129,13 +129,17 @@ async def test_a_post_without_the_sessions_csrf_token_changes_nothing(
     async with console.client("local:alice") as alice:
         page = await alice.get("/incidents/1")
         token = csrf_of(page.text)
-        for fields in ({"line": "/crisis ack"}, {"line": "/crisis ack", "csrf": "guess"}):
+        for fields in ({"line": "/crisis ack"}, {"line": "/crisis ack", "csrf": "guess"},
+                       {"line": "/crisis ack", "csrf": "گمان"}):  # was a 503 (TypeError)
             refused = await alice.post("/incidents/1/command", data=fields)
             assert refused.status_code == 403
         async with console.client("local:mallory") as other:
             mine = csrf_of((await other.get("/")).text)
             assert (await alice.post("/incidents/1/command",
                                      data={"line": "/crisis ack", "csrf": mine})).status_code == 403
+        latin1 = await alice.post("/incidents/1/command", data={"line": "/crisis ack"},
+                                  headers={"x-csrf-token": b"\xe9"})
+        assert latin1.status_code == 403
         incident = (await console.bot.service.load(1))[0]
         assert incident.commander is None
         done = await alice.post("/incidents/1/command", headers={"x-csrf-token": token},
