@@ -25,9 +25,9 @@ from bot.core.models import (
 )
 from bot.core.playbooks import Task
 from bot.core.report import duration
-from bot.core.rules import Rules
+from bot.core.rules import Rules, StepProgress
 from bot.core.stats import MEDIAN_LABELS
-from bot.core.text import N_, Percent, Renderer, Text, Who, _
+from bot.core.text import N_, Joined, Percent, Prefixed, Renderer, Text, Who, _
 from bot.core.views import event_text, summary_lines
 
 
@@ -76,8 +76,10 @@ def rows(listed: Sequence[Listed], render: Renderer, now: datetime) -> list[Row]
 class Step:
     have: int
     need: int
-    roles: str
-    people: str
+    line: str
+    """Approvals so far, with who gave them."""
+    label: str
+    """The same without the people, for the progress bar."""
 
 
 @dataclass(frozen=True)
@@ -135,10 +137,7 @@ def room(incident: Incident, drafts: Sequence[Draft], events: Sequence[TimelineE
                   render(DRAFT_STATE_LABELS[d.state]), d.state is DraftState.PENDING,
                   publishing and d.state is DraftState.APPROVED
                   and d.current.published_at is None,
-                  [Step(len(p.approvers), p.step.count,
-                        shown(render, any_role(p.step.roles)),
-                        ", ".join(person(a) for a in p.approvers))
-                   for p in rules.progress(incident, d)],
+                  [step(p, render) for p in rules.progress(incident, d)],
                   shown(render, _("Published {time}", time=d.current.published_at))
                   if d.current.published_at else None)
         for d in drafts
@@ -150,6 +149,18 @@ def room(incident: Incident, drafts: Sequence[Draft], events: Sequence[TimelineE
     return Room(incident.number, shown(render, incident.public_id), incident.title,
                 [render(line) for line in summary_lines(incident, rules, drafts, tasks)],
                 moments, cards, items, sum(not t.done for t in tasks))
+
+
+def step(progress: StepProgress, render: Renderer) -> Step:
+    """A card's approval step, written as the chat's card writes it."""
+    def line(people: Any) -> str:
+        return render(_("Approvals: {have} of {need} ({roles}){people}",
+                        have=len(progress.approvers), need=progress.step.count,
+                        roles=any_role(progress.step.roles), people=people))
+
+    names = Joined(tuple(Who(p) for p in progress.approvers))
+    return Step(len(progress.approvers), progress.step.count,
+                line(Prefixed(": ", names) if progress.approvers else ""), line(""))
 
 
 def answer_lines(lines: Sequence[Text], render: Renderer) -> list[str]:

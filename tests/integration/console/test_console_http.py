@@ -481,3 +481,22 @@ async def test_a_revision_from_an_outdated_page_does_not_overwrite_a_newer_versi
         assert "That is an old version of draft #1" in stale.text
     draft = (await console.bot.service.load(1))[1][0]
     assert (draft.version, draft.current.text) == (2, "We know and fix it.")
+
+
+async def test_a_cards_approvers_read_right_to_left_as_in_chat(console: Console) -> None:
+    """In Persian the approvers follow their step's colon, joined with the Persian comma,
+    each isolated (as the chat's card writes them), not one left-to-right run with the
+    colon inside it."""
+    async with console.client("local:alice") as alice:
+        token, _room = await with_draft(alice, "We know.")
+        for line in ("/crisis severity SEV2", "/crisis role @bob approver",
+                     "/crisis role @carol approver"):  # SEV2: two approvals
+            await alice.post("/incidents/1/command", data={"line": line, "csrf": token})
+        for person in ("local:bob", "local:carol"):
+            async with console.client(person) as approver:
+                mine = csrf_of((await approver.get("/")).text)
+                await approver.post("/incidents/1/drafts/1/approve",
+                                    data={"version": "1", "csrf": mine})
+        await alice.post("/language", data={"language": "fa", "csrf": token})
+        room = (await alice.get("/incidents/1")).text
+    assert "): \u2068@bob\u2069،\u200f \u2068@carol\u2069" in room  # RLM after the comma
