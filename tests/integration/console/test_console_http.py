@@ -500,3 +500,19 @@ async def test_a_cards_approvers_read_right_to_left_as_in_chat(console: Console)
         await alice.post("/language", data={"language": "fa", "csrf": token})
         room = (await alice.get("/incidents/1")).text
     assert "): \u2068@bob\u2069،\u200f \u2068@carol\u2069" in room  # RLM after the comma
+
+
+async def test_choosing_a_language_on_the_sign_in_page_stays_on_it(console: Console) -> None:
+    """A person reading the link's page in the wrong language switches it and is back on
+    the same page (the link still unused), not on a page asking them to sign in."""
+    link = await console.link("local:alice")
+    async with console.client() as browser:
+        page = (await browser.get(link)).text
+        back = re.search(r'name="back" value="([^"]*)"', page)
+        assert back is not None
+        chosen = await browser.post("/language", data={
+            "language": "fa", "csrf": csrf_of(page), "back": back.group(1)})
+        assert chosen.headers["location"] == link
+        again = await browser.get(link)
+        assert again.status_code == 200
+        assert '<html lang="fa" dir="rtl">' in again.text
