@@ -67,3 +67,27 @@ async def test_a_failed_first_read_leaves_no_watcher_behind() -> None:
     before = reads
     await asyncio.sleep(0.05)
     assert reads == before  # nobody listens: nothing polls
+
+
+async def test_a_page_opening_during_the_first_read_is_told_no_false_change() -> None:
+    """A second page opening while the first one's opening read runs (the mark not known
+    yet) must not be told of a change that did not happen."""
+    gate = asyncio.Event()
+
+    async def last_event() -> int:
+        await gate.wait()
+        return 5
+
+    changes = Changes(last_event, every=0.01, keepalive=0.05, lifetime=1)
+    first, second = changes.stream(5), changes.stream(5)
+    opening = asyncio.create_task(anext(first))
+    await asyncio.sleep(0)
+    assert await anext(second) == "retry: 500\n\n"
+    told = asyncio.create_task(anext(second))
+    await asyncio.sleep(0.01)
+    gate.set()
+    async with asyncio.timeout(1):
+        assert await told == ": keep-alive\n\n"
+        await opening
+    await first.aclose()
+    await second.aclose()
