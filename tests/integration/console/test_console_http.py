@@ -516,3 +516,29 @@ async def test_choosing_a_language_on_the_sign_in_page_stays_on_it(console: Cons
         again = await browser.get(link)
         assert again.status_code == 200
         assert '<html lang="fa" dir="rtl">' in again.text
+
+
+async def test_every_form_is_refused_without_the_sessions_token(console: Console) -> None:
+    """Each POST the console takes, sent without the CSRF token (a forged cross-site form),
+    is refused (403) and changes nothing."""
+    link = await console.link("local:bob")
+    async with console.client("local:alice") as alice:
+        _token, _room = await with_draft(alice, "We know.")
+
+        async def state() -> tuple[object, ...]:
+            incident, drafts, events, _alerts = await console.bot.service.load(1)
+            return (incident.status, [(d.version, d.state, d.decisions) for d in drafts],
+                    [e.kind for e in events])
+
+        before = await state()
+        for path in ("/command", "/incidents/1/command", "/incidents/1/drafts/1/approve",
+                     "/incidents/1/drafts/1/reject", "/incidents/1/drafts/1/revise",
+                     "/incidents/1/drafts/1/publish", "/incidents/1/tasks/1", "/language",
+                     "/signout", link):
+            refused = await alice.post(path, data={
+                "line": "/crisis resolve", "version": "1", "reason": "no", "text": "Forged",
+                "done": "1", "language": "fa"})
+            assert refused.status_code == 403, path
+        assert await state() == before
+        assert "Signed in as local:alice" in (await alice.get("/")).text
+        assert await sign_in_links(console.bot).usable(link.rsplit("/", 1)[-1])
