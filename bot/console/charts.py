@@ -4,7 +4,7 @@ the SVG itself is an image named by its title."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -12,6 +12,9 @@ from markupsafe import Markup
 
 WIDTH, HEIGHT, PAD, AXIS = 640, 220, 8, 28
 COLORS = ("#b42318", "#dc6803", "#0b57d0", "#667085", "#1a7f37", "#6941c6")
+
+Number = Callable[[float], str]
+"""A number in the reader's digits and separators."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ def _legend(names: Sequence[str], y: float) -> list[str]:
 
 
 def stacked(title: str, columns: Sequence[str], series: Sequence[str],
-            values: Sequence[Sequence[int]]) -> Chart:
+            values: Sequence[Sequence[int]], number: Number) -> Chart:
     """Columns (e.g. weeks) of stacked counts, one stack part per series (e.g. severity);
     `values[c][s]` is column c's count of series s."""
     top = max([sum(v) for v in values] + [1])
@@ -57,13 +60,13 @@ def stacked(title: str, columns: Sequence[str], series: Sequence[str],
         body.append(f'<text x="{x + step / 2:.1f}" y="{HEIGHT - AXIS + 14}" font-size="10" '
                     f'text-anchor="middle">{escape(label)}</text>')
     body += _legend(series, 12)
-    rows = [[label, *map(str, counts), str(sum(counts))]
+    rows = [[label, *map(number, counts), number(sum(counts))]
             for label, counts in zip(columns, values, strict=True)]
     return Chart(title, _svg(title, body), ["", *series, "Σ"], rows)
 
 
 def bars(title: str, head: list[str], labels: Sequence[str], values: Sequence[float],
-         notes: Sequence[str] | None = None) -> Chart:
+         number: Number, notes: Sequence[str] | None = None) -> Chart:
     """One horizontal bar per label; `notes` are shown after each value (e.g. a share)."""
     height = max(40, 22 * len(labels) + 10)
     top = max([*values, 1])
@@ -77,14 +80,14 @@ def bars(title: str, head: list[str], labels: Sequence[str], values: Sequence[fl
                     f"{escape(label[:34])}</text>"
                     f'<rect x="{left}" y="{y}" width="{w:.1f}" height="16" fill="{COLORS[2]}"/>'
                     f'<text x="{left + w + 4:.1f}" y="{y + 12}" font-size="11">'
-                    f"{escape(_number(value) + note)}</text>")
-    rows = [[label, _number(value), *([notes[i]] if notes else [])]
+                    f"{escape(number(value) + note)}</text>")
+    rows = [[label, number(value), *([notes[i]] if notes else [])]
             for i, (label, value) in enumerate(zip(labels, values, strict=True))]
     return Chart(title, _svg(title, body, height), head, rows)
 
 
 def lines(title: str, columns: Sequence[str], series: Sequence[str],
-          values: Sequence[Sequence[float | None]]) -> Chart:
+          values: Sequence[Sequence[float | None]], number: Number) -> Chart:
     """One line per series over the columns; a None is a gap (nothing to take a median of)."""
     known = [v for column in values for v in column if v is not None]
     top = max([*known, 1.0])
@@ -105,10 +108,6 @@ def lines(title: str, columns: Sequence[str], series: Sequence[str],
         body.append(f'<text x="{PAD + step * (c + 0.5):.1f}" y="{HEIGHT - AXIS + 14}" '
                     f'font-size="10" text-anchor="middle">{escape(label)}</text>')
     body += _legend(series, 12)
-    rows = [[label, *("—" if v is None else _number(v) for v in column)]
+    rows = [[label, *("—" if v is None else number(v) for v in column)]
             for label, column in zip(columns, values, strict=True)]
     return Chart(title, _svg(title, body), ["", *series], rows)
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"

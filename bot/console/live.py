@@ -49,24 +49,27 @@ class Changes:
         `lifetime` seconds (the browser reconnects at once, missing nothing), so no stream
         outlives its usefulness by long."""
         self._listeners += 1
-        if self._task is None:
-            self._task = asyncio.create_task(self._watch())
-            self._mark = await self._last_event()
         try:
+            if self._task is None:
+                self._task = asyncio.create_task(self._watch())
+                self._mark = await self._last_event()
             yield "retry: 500\n\n"
             loop = asyncio.get_running_loop()
             ends = loop.time() + self._lifetime
             while loop.time() < ends:
-                if seen is not None and self._mark != seen:
+                known = self._mark >= 0  # not while another page's opening read runs
+                if known and seen is not None and self._mark != seen:
                     seen = self._mark
                     yield f"id: {seen}\nevent: change\ndata: {seen}\n\n"
                     continue
-                seen, moved = self._mark, self._moved
+                if known:
+                    seen = self._mark
+                before, moved = self._mark, self._moved
                 # `asyncio.timeout`: Python 3.11's `wait_for` can swallow a cancellation.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(min(self._keepalive, ends - loop.time())):
                         await moved.wait()
-                if self._mark == seen:
+                if self._mark == before:
                     yield ": keep-alive\n\n"
         finally:
             self._listeners -= 1

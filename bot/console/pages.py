@@ -25,9 +25,9 @@ from bot.core.models import (
 )
 from bot.core.playbooks import Task
 from bot.core.report import duration
-from bot.core.rules import Rules
+from bot.core.rules import Rules, StepProgress
 from bot.core.stats import MEDIAN_LABELS
-from bot.core.text import N_, Renderer, Text, Who, _
+from bot.core.text import N_, Joined, Percent, Prefixed, Renderer, Text, Who, _
 from bot.core.views import event_text, summary_lines
 
 
@@ -57,7 +57,7 @@ class Row:
     kind: str
     commander: str
     age: str
-    alerts: int
+    alerts: str
     drill: bool
 
 
@@ -67,7 +67,8 @@ def rows(listed: Sequence[Listed], render: Renderer, now: datetime) -> list[Row]
                 render(STATUS_LABELS[item.incident.status]), item.incident.is_open,
                 render(KIND_LABELS[item.incident.kind]),
                 shown(render, Who(item.incident.commander)) if item.incident.commander else "—",
-                render(age(item.incident.created_at, now)), item.alerts, item.incident.drill)
+                render(age(item.incident.created_at, now)), shown(render, item.alerts),
+                item.incident.drill)
             for item in listed]
 
 
@@ -75,8 +76,10 @@ def rows(listed: Sequence[Listed], render: Renderer, now: datetime) -> list[Row]
 class Step:
     have: int
     need: int
-    roles: str
-    people: str
+    line: str
+    """Approvals so far, with who gave them."""
+    label: str
+    """The same without the people, for the progress bar."""
 
 
 @dataclass(frozen=True)
@@ -134,10 +137,7 @@ def room(incident: Incident, drafts: Sequence[Draft], events: Sequence[TimelineE
                   render(DRAFT_STATE_LABELS[d.state]), d.state is DraftState.PENDING,
                   publishing and d.state is DraftState.APPROVED
                   and d.current.published_at is None,
-                  [Step(len(p.approvers), p.step.count,
-                        shown(render, any_role(p.step.roles)),
-                        ", ".join(person(a) for a in p.approvers))
-                   for p in rules.progress(incident, d)],
+                  [step(p, render) for p in rules.progress(incident, d)],
                   shown(render, _("Published {time}", time=d.current.published_at))
                   if d.current.published_at else None)
         for d in drafts
@@ -149,6 +149,18 @@ def room(incident: Incident, drafts: Sequence[Draft], events: Sequence[TimelineE
     return Room(incident.number, shown(render, incident.public_id), incident.title,
                 [render(line) for line in summary_lines(incident, rules, drafts, tasks)],
                 moments, cards, items, sum(not t.done for t in tasks))
+
+
+def step(progress: StepProgress, render: Renderer) -> Step:
+    """A card's approval step, written as the chat's card writes it."""
+    def line(people: Any) -> str:
+        return render(_("Approvals: {have} of {need} ({roles}){people}",
+                        have=len(progress.approvers), need=progress.step.count,
+                        roles=any_role(progress.step.roles), people=people))
+
+    names = Joined(tuple(Who(p) for p in progress.approvers))
+    return Step(len(progress.approvers), progress.step.count,
+                line(Prefixed(": ", names) if progress.approvers else ""), line(""))
 
 
 def answer_lines(lines: Sequence[Text], render: Renderer) -> list[str]:
@@ -173,7 +185,7 @@ def incident_lines(listed: Sequence[Listed], render: Renderer, now: datetime) ->
     header = [render(_("Incident")), render(_("Severity")), render(_("Status")),
               render(_("Commander")), render(_("Age")), render(_("Alerts")), render(_("Title"))]
     table = [header] + [
-        [row.public_id, row.severity, row.status, row.commander, row.age, str(row.alerts),
+        [row.public_id, row.severity, row.status, row.commander, row.age, row.alerts,
          (render(_("[DRILL] ")) if row.drill else "") + row.title]
         for row in rows(listed, render, now)
     ]
@@ -186,21 +198,26 @@ def insight_charts(found: Insights, render: Renderer) -> list[Chart]:
     """The insights page's charts, each with its table, in the reader's language."""
     weeks = [w.start.strftime("%m-%d") for w in found.weeks]
     times = [render(MEDIAN_LABELS[name]) for name in TIMES]
+
+    def number(value: float) -> str:
+        return shown(render, value)
+
     charts = [
         stacked(render(_("Incidents per week, by severity")), weeks,
                 [s.value for s in Severity],
-                [[w.by_severity[s] for s in Severity] for w in found.weeks]),
+                [[w.by_severity[s] for s in Severity] for w in found.weeks], number),
         bars(render(_("Incidents by kind")), [render(_("Kind")), render(_("Incidents"))],
-             [render(KIND_LABELS[k]) for k in found.by_kind], list(found.by_kind.values())),
+             [render(KIND_LABELS[k]) for k in found.by_kind], list(found.by_kind.values()),
+             number),
         lines(render(_("Median minutes per week")), weeks, times,
-              [[w.medians[name] for name in TIMES] for w in found.weeks]),
+              [[w.medians[name] for name in TIMES] for w in found.weeks], number),
     ]
     if found.topics:
         charts.append(bars(
             render(_("Mentions per topic, with the negative share")),
             [render(_("Topic")), render(_("Mentions")), render(_("Negative share"))],
-            [t.name for t in found.topics], [t.mentions for t in found.topics],
-            [f"{t.negative_share}%" for t in found.topics]))
+            [t.name for t in found.topics], [t.mentions for t in found.topics], number,
+            [shown(render, Percent(t.negative_share)) for t in found.topics]))
     return charts
 
 

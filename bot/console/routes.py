@@ -42,6 +42,7 @@ from bot.core.models import (
     Severity,
     Status,
     TimelineEvent,
+    bounded,
 )
 from bot.core.playbooks import Task
 from bot.core.publication import Publication
@@ -50,8 +51,10 @@ from bot.core.text import LANGUAGES, Renderer, Text, _
 from bot.core.views import publishing_text
 
 HERE = Path(__file__).parent
-MAX_FORM = 16 * 1024
-"""Console forms carry a command line or a statement: larger bodies are refused (413)."""
+MAX_FORM = 60 * 1024
+"""Console forms carry a command line or a statement: the Revise box's 8000 characters
+(`maxlength`) of Russian or Persian, six bytes each as percent-encoded UTF-8, fit (under the
+server's 64 KB for any body); larger bodies are refused (413)."""
 RTL = frozenset({"fa"})
 STATIC = {"console.js": "text/javascript", "console.css": "text/css"}
 HEADERS = {
@@ -90,6 +93,9 @@ class ConsoleService(Protocol):
     async def decide(self, number: int, actor: PersonId, *, approve: bool,
                      draft_number: int | None = None, reason: str = "",
                      message: str | None = None, version: int | None = None) -> Draft: ...
+    async def check_card(self, number: int, actor: PersonId, draft_number: int, version: int,
+                         action: type[cmd.Approve | cmd.Reject | cmd.ReviseDraft],
+                         ) -> tuple[Incident, Draft]: ...
     async def publish(self, number: int, actor: PersonId, draft_number: int | None = None, *,
                       version: int | None = None) -> Publication: ...
     async def weekly_insights(self, weeks: int) -> Insights: ...
@@ -190,6 +196,9 @@ def console_router(console: Console) -> APIRouter:
         @wraps(handler)
         async def run(request: Request, **kwargs: Any) -> Response:
             try:
+                for value in kwargs.values():  # a path's incident, draft or task number
+                    if isinstance(value, int):
+                        _number(value)
                 return await handler(request, **kwargs)
             except Refused as refused:
                 return notice(console.sessions.read(request), refused.text, refused.status)
@@ -247,13 +256,18 @@ def console_router(console: Console) -> APIRouter:
 
     # -- a room ---------------------------------------------------------------------------------
 
-    async def room_page(session: Session, number: int,
-                        answer: tuple[list[Text], bool] | None = None) -> HTMLResponse:
+    async def loaded(number: int) -> tuple[Incident, list[Draft], list[TimelineEvent],
+                                           list[Alert]]:
+        """The incident behind a path, or a 404."""
         try:
-            incident, drafts, events, _alerts = await service.load(number)
+            return await service.load(number)
         except CrisisError:
             raise Refused(404, Text(pages.NO_INCIDENT.msgid,
                                     {"incident": f"INC-{number}"})) from None
+
+    async def room_page(session: Session, number: int,
+                        answer: tuple[list[Text], bool] | None = None) -> HTMLResponse:
+        incident, drafts, events, _alerts = await loaded(number)
         tasks = await service.tasks(number)
         language = session.language or incident.language or console.language
         render = console.render_for(language)
@@ -272,7 +286,9 @@ def console_router(console: Console) -> APIRouter:
     async def act(session: Session, number: int,
                   work: Callable[[], Awaitable[list[Text]]]) -> Response:
         """Run a use case; its answer (or refusal) shows in the room, in the reader's language.
-        A refusal is an answer too (200): the page tells the person why."""
+        A refusal is an answer too (200): the page tells the person why. A room that does not
+        exist is a 404 before anything runs (a command on no incident would run, unseen)."""
+        await loaded(number)
         try:
             lines, refused = await work(), False
         except CrisisError as error:
@@ -302,6 +318,9 @@ def console_router(console: Console) -> APIRouter:
                     number, person, draft, version=_count(version))
                 return [publishing_text(published)]
             if verdict == "revise":
+                shown = _count(version)
+                if shown is not None:  # the version the page showed: a newer one stays
+                    await service.check_card(number, person, draft, shown, cmd.ReviseDraft)
                 action: cmd.Action = cmd.ReviseDraft(draft, fields.get("text", ""))
                 return (await service.execute(cmd.Command(action, number),
                                               web_context(person))).lines
@@ -339,11 +358,7 @@ def console_router(console: Console) -> APIRouter:
 
     async def report(request: Request, number: int) -> Response:
         session, _person = signed_in(request)
-        try:
-            incident = (await service.load(number))[0]
-        except CrisisError:
-            raise Refused(404, Text(pages.NO_INCIDENT.msgid,
-                                    {"incident": f"INC-{number}"})) from None
+        incident = (await loaded(number))[0]
         html = await console.html_report(
             number, session.language or incident.language or console.language)
         headers = {**HEADERS, "Content-Security-Policy":
@@ -403,10 +418,7 @@ def console_router(console: Console) -> APIRouter:
 
     async def sign_out(request: Request) -> Response:
         session, _person, _fields = await posted(request)
-        response = notice(Session(session.csrf, None, session.language), pages.SIGNED_OUT,
-                          200)
-        console.sessions.clear(response)
-        return response
+        return notice(session.signed_out(), pages.SIGNED_OUT, 200)
 
     router.add_api_route("/signout", guarded(sign_out), methods=["POST"])
 
@@ -440,6 +452,15 @@ def _local(path: str) -> bool:
     newline in between, which they drop) as another site."""
     return (path.startswith("/") and path.isprintable()
             and path[1:2] not in ("/", "\\"))
+
+
+def _number(value: int) -> None:
+    """Refuse a path number no incident, draft or task can have, as chat refuses it (a store
+    could not even look it up)."""
+    try:
+        bounded(str(value), str(value))
+    except CrisisError as error:
+        raise Refused(404, error.text) from None
 
 
 def _count(text: str) -> int | None:

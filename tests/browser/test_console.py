@@ -179,3 +179,60 @@ def test_signing_out_ends_the_session(browser, server: Server) -> None:
     assert response is not None
     assert response.status == 401
     context.close()
+
+
+def test_an_in_place_form_refused_as_a_whole_page_shows_why(browser, server: Server) -> None:
+    """A room's form answered with a refusal page (the session ended meanwhile) shows that
+    page's words, as it would without the script, instead of nothing."""
+    from playwright.sync_api import expect
+
+    context, page = sign_in(browser, server, "local:hana")
+    page.get_by_role("textbox", name="Command").fill("/crisis declare Printer on fire")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("heading", name=re.compile("Printer on fire"))).to_be_visible()
+    context.clear_cookies()
+    command(page, "/crisis note still there?")
+    expect(page.get_by_role("alert")).to_contain_text("Sign in with a one-time link")
+    context.close()
+
+
+def test_a_refused_command_stays_in_the_box_to_fix(browser, server: Server) -> None:
+    """A line the room refuses (here: a draft from someone with no role) stays typed, so a
+    long statement is not lost; an accepted one clears the box."""
+    from playwright.sync_api import expect
+
+    context, page = sign_in(browser, server, "local:ivan")
+    page.get_by_role("textbox", name="Command").fill("/crisis declare Kettle leaks")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("heading", name=re.compile("Kettle leaks"))).to_be_visible()
+    other, page2 = sign_in(browser, server, "local:judy")
+    page2.goto(page.url)
+    line = "/crisis draft A long statement we worded with care."
+    command(page2, line)
+    expect(page2.get_by_role("alert")).to_contain_text("needs a role")
+    expect(page2.get_by_role("textbox", name="Command")).to_have_value(line)
+    command(page, "/crisis note seen")
+    expect(page.get_by_role("status")).to_have_text("Done.")
+    expect(page.get_by_role("textbox", name="Command")).to_have_value("")
+    context.close()
+    other.close()
+
+
+def test_the_list_stays_live_after_its_command_box_answers(browser, server: Server) -> None:
+    """The list's Command box answers on a page posted to `/command`; that page still
+    follows new incidents, and reloading it does not send the command again."""
+    from playwright.sync_api import expect
+
+    context, page = sign_in(browser, server, "local:kim")
+    page.get_by_role("textbox", name="Command").fill("/crisis help")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("status")).to_contain_text("crisisbot commands:")
+    assert page.url == f"{server.url}/"
+    opened = httpx.post(f"{server.url}/alerts/generic",
+                        json={"title": "Warehouse flooded", "dedup_key": "flood-1",
+                              "group": "flood"},
+                        headers={"authorization": f"Bearer {SECRET}"})
+    assert opened.status_code == 200, opened.text
+    expect(page.get_by_role("row").filter(has_text="Warehouse flooded")).to_be_visible(
+        timeout=LIVE)
+    context.close()

@@ -52,3 +52,18 @@ def test_signing_in_starts_a_new_session_and_checks_tokens_exactly() -> None:
     assert not signed.accepts("")
     assert not signed.accepts(None)
     assert not Sessions("key", timedelta(hours=1), secure=False).read(request_with(None)).person
+
+
+def test_rewriting_the_cookie_does_not_extend_the_session() -> None:
+    """Choosing a language rewrites the cookie; the session still ends its lifetime after
+    signing in, so a stolen cookie cannot be kept alive by changing the language."""
+    sessions = Sessions("key", timedelta(hours=1), secure=False)
+    signed_in, rewritten = Response(), Response()
+    with time_machine.travel(1_800_000_000, tick=False):
+        sessions.write(signed_in, Session("before").signed_in_as("local:alice"))
+    with time_machine.travel(1_800_000_000 + 3000, tick=False):
+        session = sessions.read(request_with(cookie_of(signed_in)))
+        assert session.person == "local:alice"
+        sessions.write(rewritten, session.speaking("fa"))
+    with time_machine.travel(1_800_000_000 + 3601, tick=False):
+        assert sessions.read(request_with(cookie_of(rewritten))).person is None

@@ -8,9 +8,21 @@
   const parser = new DOMParser();
 
   // Replace each live region (and, after a form, the answer) with the one in `html`. A
-  // region holding the focus is left alone on a live refresh, so typing is never lost.
+  // region holding the focus is left alone on a live refresh, so typing is never lost. A
+  // form answered with a page that has no answer (a refusal: signed out, out-of-date form,
+  // too large) shows that whole page, as it would without this script. Returns whether the
+  // answer is a refusal.
   function swap(html, afterForm) {
     const fresh = parser.parseFromString(html, "text/html");
+    const answer = fresh.getElementById("answer");
+    if (afterForm && !answer) {
+      document.title = fresh.title;
+      document.documentElement.lang = fresh.documentElement.lang;
+      document.documentElement.dir = fresh.documentElement.dir;
+      document.body.replaceWith(document.adoptNode(fresh.body));
+      return true;
+    }
+    const refused = answer?.classList.contains("refused") ?? false;
     const selector = afterForm ? "[data-live], #answer" : "[data-live]";
     for (const region of fresh.querySelectorAll(selector)) {
       const current = document.getElementById(region.id);
@@ -18,6 +30,7 @@
       if (!afterForm && current.contains(document.activeElement)) continue;
       current.replaceWith(document.adoptNode(region));
     }
+    return refused;
   }
 
   let refreshing = null;
@@ -32,6 +45,10 @@
 
   const since = document.body.dataset.since;
   if (since !== undefined) {
+    // A live page answering a posted form (the list's Command box, at /command) takes its own
+    // address, so live refreshes read it and a reload does not send the form again.
+    const here = document.body.dataset.page;
+    if (here && location.pathname !== here) history.replaceState(null, "", here);
     const changes = new EventSource("/live?since=" + encodeURIComponent(since));
     changes.addEventListener("change", () => { refresh(); });
     window.addEventListener("pagehide", () => changes.close());
@@ -54,8 +71,9 @@
       return;
     }
     const insideLive = form.closest("[data-live]") !== null;
-    swap(html, true);
-    if (form.hasAttribute("data-reset") && response.ok) form.reset();
+    const refused = swap(html, true);
+    // A refused line stays typed, to be fixed rather than typed again.
+    if (form.hasAttribute("data-reset") && response.ok && !refused) form.reset();
     if (insideLive) document.getElementById("answer")?.focus();
   });
 })();

@@ -75,6 +75,16 @@ async def console(sqlite_url: str) -> AsyncIterator[Console]:
         await bot.close()
 
 
+async def with_draft(client: httpx.AsyncClient, text: str) -> tuple[str, str]:
+    """INC-1 declared from the list, with draft #1 saying `text`: the CSRF token and the
+    room's page."""
+    token = csrf_of((await client.get("/")).text)
+    await client.post("/command", data={"line": "/crisis declare Outage", "csrf": token})
+    await client.post("/incidents/1/command", data={"line": f"/crisis draft {text}",
+                                                    "csrf": token})
+    return token, (await client.get("/incidents/1")).text
+
+
 async def test_every_page_needs_a_session(console: Console) -> None:
     async with console.client() as anonymous:
         for path in ("/", "/incidents/1", "/incidents/1/report", "/live"):
@@ -107,6 +117,10 @@ async def test_an_expired_link_and_a_bad_person_are_refused(console: Console) ->
         await links.issue("alice", timedelta(minutes=5))
     with pytest.raises(Invalid):
         await links.issue("local:alice", timedelta(0))
+    for forever in (timedelta(days=8), timedelta(days=99_999_999)):  # the latter overflowed
+        with pytest.raises(Invalid, match="at most 7 days"):
+            await links.issue("local:alice", forever)
+    assert await links.issue("local:alice", timedelta(days=7))
 
 
 async def test_a_post_without_the_sessions_csrf_token_changes_nothing(
@@ -115,13 +129,17 @@ async def test_a_post_without_the_sessions_csrf_token_changes_nothing(
     async with console.client("local:alice") as alice:
         page = await alice.get("/incidents/1")
         token = csrf_of(page.text)
-        for fields in ({"line": "/crisis ack"}, {"line": "/crisis ack", "csrf": "guess"}):
+        for fields in ({"line": "/crisis ack"}, {"line": "/crisis ack", "csrf": "guess"},
+                       {"line": "/crisis ack", "csrf": "گمان"}):  # was a 503 (TypeError)
             refused = await alice.post("/incidents/1/command", data=fields)
             assert refused.status_code == 403
         async with console.client("local:mallory") as other:
             mine = csrf_of((await other.get("/")).text)
             assert (await alice.post("/incidents/1/command",
                                      data={"line": "/crisis ack", "csrf": mine})).status_code == 403
+        latin1 = await alice.post("/incidents/1/command", data={"line": "/crisis ack"},
+                                  headers={"x-csrf-token": b"\xe9"})
+        assert latin1.status_code == 403
         incident = (await console.bot.service.load(1))[0]
         assert incident.commander is None
         done = await alice.post("/incidents/1/command", headers={"x-csrf-token": token},
@@ -135,9 +153,9 @@ async def test_console_bodies_are_small(console: Console) -> None:
     async with console.client("local:alice") as alice:
         token = csrf_of((await alice.get("/")).text)
         big = await alice.post("/incidents/1/command",
-                               data={"line": "/crisis note " + "x" * 20_000, "csrf": token})
+                               data={"line": "/crisis note " + "x" * 62_000, "csrf": token})
         assert big.status_code == 413
-        assert "over 16 KB): shorten the text and send it again" in big.text
+        assert "over 60 KB): shorten the text and send it again" in big.text
         as_json = await alice.post("/incidents/1/command", json={"line": "/crisis ack"})
         assert as_json.status_code == 415
         missing = await alice.get("/incidents/99")
@@ -261,9 +279,9 @@ async def test_insights_count_incidents_by_week_and_keep_drills_apart(
 async def test_checklist_items_are_done_and_undone_from_the_room(console: Console) -> None:
     async with console.client("local:alice") as alice:
         token = csrf_of((await alice.get("/")).text)
-        declared = await alice.post("/incidents/1/command", data={
+        declared = await alice.post("/command", data={
             "line": "/crisis declare kind:data_breach Customer data on a forum", "csrf": token})
-        assert "Declared INC-1" in declared.text
+        assert declared.headers["location"] == "/incidents/1"
         room = await alice.get("/incidents/1")
         first = re.search(r'action="/incidents/1/tasks/(\d+)".*?name="done" value="1".*?'
                           r'aria-label="Done: ([^"]+)"', room.text, re.S)
@@ -287,6 +305,11 @@ async def test_a_command_in_the_room_of_a_missing_incident_is_a_404(console: Con
                                    data={"line": "/crisis ack", "csrf": token})
         assert missing.status_code == 404
         assert "There is no incident INC-42." in missing.text
+        declared = await alice.post("/incidents/42/command",
+                                    data={"line": "/crisis declare Leak", "csrf": token})
+        assert declared.status_code == 404
+    with pytest.raises(CrisisError):  # refused before it ran: the 404 hides no new incident
+        await console.bot.service.load(1)
 
 
 async def test_an_approved_draft_is_published_from_its_card(sqlite_url: str) -> None:
@@ -359,8 +382,7 @@ async def test_in_a_room_the_command_box_means_the_room_unless_the_command_needs
         console: Console) -> None:
     async with console.client("local:alice") as alice:
         token = csrf_of((await alice.get("/")).text)
-        await alice.post("/incidents/1/command", data={"line": "/crisis declare Outage",
-                                                       "csrf": token})
+        await alice.post("/command", data={"line": "/crisis declare Outage", "csrf": token})
         noted = await alice.post("/incidents/1/command", data={"line": "/crisis note Seen",
                                                                "csrf": token})
         assert "Done." in noted.text
@@ -371,3 +393,152 @@ async def test_in_a_room_the_command_box_means_the_room_unless_the_command_needs
         helped = await alice.post("/incidents/1/command", data={"line": "/crisis help",
                                                                 "csrf": token})
         assert "crisisbot commands:" in helped.text
+
+
+async def test_a_number_no_incident_can_have_is_a_404_not_a_server_error(
+        console: Console) -> None:
+    """A path number past what the database holds (an `OverflowError` in its driver) is
+    refused as the chat refuses it, before any lookup."""
+    huge = "9" * 25
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        await alice.post("/command", data={"line": "/crisis declare Outage", "csrf": token})
+        for path in (f"/incidents/{huge}", f"/incidents/{huge}/report"):
+            page = await alice.get(path)
+            assert page.status_code == 404, path
+            assert "No incident, draft or task has a number as large as" in page.text
+        for path in (f"/incidents/{huge}/command", f"/incidents/1/drafts/{huge}/approve",
+                     f"/incidents/1/tasks/{huge}"):
+            page = await alice.post(path, data={"line": "/crisis ack", "version": "1",
+                                                "csrf": token})
+            assert page.status_code == 404, path
+            assert "No incident, draft or task has a number as large as" in page.text
+
+
+async def test_the_longest_text_a_form_takes_fits_in_any_script(console: Console) -> None:
+    """The Revise box takes 8000 characters (its `maxlength`); Persian ones, percent-encoded
+    UTF-8, are six bytes each on the wire and must not be refused as too large."""
+    async with console.client("local:alice") as alice:
+        token, room = await with_draft(alice, "متن")
+        assert 'name="text" required maxlength="8000"' in room
+        text = "خبر " * 2000
+        revised = await alice.post("/incidents/1/drafts/1/revise",
+                                   data={"text": text, "csrf": token})
+        assert revised.status_code == 200, revised.text[-300:]
+    assert (await console.bot.service.load(1))[1][0].current.text == text.strip()
+
+
+async def test_numbers_are_written_in_the_readers_digits(console: Console) -> None:
+    """In Persian the list's alert counts and the insights' tables use Persian digits, as
+    the rest of the page does; in English, Latin ones."""
+    await console.alert("Outage", "o1", severity="critical")
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        await alice.post("/language", data={"language": "fa", "csrf": token, "back": "/"})
+        listed = (await alice.get("/")).text
+        assert re.search(r"<td>۱</td>\s*</tr>", listed)  # one alert
+        insights = (await alice.get("/insights?weeks=4")).text
+        week = re.findall(r"<tr><th scope=\"row\">\d\d-\d\d</th>((?:<td>[^<]*</td>)+)</tr>",
+                          insights)
+        assert week[3] == "<td>۱</td><td>۰</td><td>۰</td><td>۰</td><td>۱</td>"  # SEV1, Σ
+        assert "<td>1</td>" not in insights
+
+
+async def test_the_signed_out_page_still_works_and_keeps_the_language(
+        console: Console) -> None:
+    """After signing out, the page's own forms (the language switch) are not refused as out
+    of date, the chosen language stays, and the old token is worthless."""
+    async with console.client("local:alice") as alice:
+        token = csrf_of((await alice.get("/")).text)
+        await alice.post("/language", data={"language": "ru", "csrf": token, "back": "/"})
+        out = await alice.post("/signout", data={"csrf": token})
+        assert out.status_code == 200
+        assert '<html lang="ru"' in out.text
+        fresh = csrf_of(out.text)
+        assert fresh != token
+        chosen = await alice.post("/language", data={"language": "fa", "csrf": fresh})
+        assert chosen.status_code == 303
+        assert (await alice.get("/")).status_code == 401
+        assert (await alice.post("/language", data={"language": "en", "csrf": token})
+                ).status_code == 403
+
+
+async def test_a_revision_from_an_outdated_page_does_not_overwrite_a_newer_version(
+        console: Console) -> None:
+    """The Revise box is filled with the version the page showed; sent after someone else
+    revised, it is refused instead of silently replacing their text."""
+    async with console.client("local:alice") as alice:
+        token, room = await with_draft(alice, "We know.")
+        shown = re.search(r'action="/incidents/1/drafts/1/revise".*?</form>', room, re.S)
+        assert shown is not None
+        fields = dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', shown.group(0)))
+        assert fields["version"] == "1"
+        await alice.post("/incidents/1/drafts/1/revise",
+                         data={"text": "We know and fix it.", "version": "1", "csrf": token})
+        stale = await alice.post("/incidents/1/drafts/1/revise",
+                                 data={"text": "We know!", **fields})
+        assert 'role="alert"' in stale.text
+        assert "That is an old version of draft #1" in stale.text
+    draft = (await console.bot.service.load(1))[1][0]
+    assert (draft.version, draft.current.text) == (2, "We know and fix it.")
+
+
+async def test_a_cards_approvers_read_right_to_left_as_in_chat(console: Console) -> None:
+    """In Persian the approvers follow their step's colon, joined with the Persian comma,
+    each isolated (as the chat's card writes them), not one left-to-right run with the
+    colon inside it."""
+    async with console.client("local:alice") as alice:
+        token, _room = await with_draft(alice, "We know.")
+        for line in ("/crisis severity SEV2", "/crisis role @bob approver",
+                     "/crisis role @carol approver"):  # SEV2: two approvals
+            await alice.post("/incidents/1/command", data={"line": line, "csrf": token})
+        for person in ("local:bob", "local:carol"):
+            async with console.client(person) as approver:
+                mine = csrf_of((await approver.get("/")).text)
+                await approver.post("/incidents/1/drafts/1/approve",
+                                    data={"version": "1", "csrf": mine})
+        await alice.post("/language", data={"language": "fa", "csrf": token})
+        room = (await alice.get("/incidents/1")).text
+    assert "): \u2068@bob\u2069،\u200f \u2068@carol\u2069" in room  # RLM after the comma
+
+
+async def test_choosing_a_language_on_the_sign_in_page_stays_on_it(console: Console) -> None:
+    """A person reading the link's page in the wrong language switches it and is back on
+    the same page (the link still unused), not on a page asking them to sign in."""
+    link = await console.link("local:alice")
+    async with console.client() as browser:
+        page = (await browser.get(link)).text
+        back = re.search(r'name="back" value="([^"]*)"', page)
+        assert back is not None
+        chosen = await browser.post("/language", data={
+            "language": "fa", "csrf": csrf_of(page), "back": back.group(1)})
+        assert chosen.headers["location"] == link
+        again = await browser.get(link)
+        assert again.status_code == 200
+        assert '<html lang="fa" dir="rtl">' in again.text
+
+
+async def test_every_form_is_refused_without_the_sessions_token(console: Console) -> None:
+    """Each POST the console takes, sent without the CSRF token (a forged cross-site form),
+    is refused (403) and changes nothing."""
+    link = await console.link("local:bob")
+    async with console.client("local:alice") as alice:
+        _token, _room = await with_draft(alice, "We know.")
+
+        async def state() -> tuple[object, ...]:
+            incident, drafts, events, _alerts = await console.bot.service.load(1)
+            return (incident.status, [(d.version, d.state, d.decisions) for d in drafts],
+                    [e.kind for e in events])
+
+        before = await state()
+        for path in ("/command", "/incidents/1/command", "/incidents/1/drafts/1/approve",
+                     "/incidents/1/drafts/1/reject", "/incidents/1/drafts/1/revise",
+                     "/incidents/1/drafts/1/publish", "/incidents/1/tasks/1", "/language",
+                     "/signout", link):
+            refused = await alice.post(path, data={
+                "line": "/crisis resolve", "version": "1", "reason": "no", "text": "Forged",
+                "done": "1", "language": "fa"})
+            assert refused.status_code == 403, path
+        assert await state() == before
+        assert "Signed in as local:alice" in (await alice.get("/")).text
+        assert await sign_in_links(console.bot).usable(link.rsplit("/", 1)[-1])
