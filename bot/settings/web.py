@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from bot.console.signin import LONGEST
 from bot.settings.durations import Duration
 
 
@@ -19,6 +20,15 @@ class WebSettings(BaseModel):
     login_ttl: Duration = timedelta(minutes=10)
     """How long a sign-in link stays valid: one sent for `/crisis web`, or printed by
     `crisisbot login` unless `--ttl` says."""
+
+    @field_validator("login_ttl")
+    @classmethod
+    def _a_link_is_no_lasting_key(cls, value: timedelta) -> timedelta:
+        """Refused at start rather than by every `/crisis web` that would use it."""
+        if value > LONGEST:
+            raise ValueError(f"at most {LONGEST.days} days: a forgotten sign-in link must not "
+                             "stay a key")
+        return value
 
 
 class PublishSettings(BaseModel):

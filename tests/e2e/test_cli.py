@@ -88,6 +88,8 @@ def test_check_config_masks_secrets(monkeypatch: pytest.MonkeyPatch,
         ("CRISISBOT_PORT", "eighty", "CRISISBOT_PORT: Input should be a valid integer"),
         ("CRISISBOT_LANGUAGE", "de", "CRISISBOT_LANGUAGE: Value error, must be one of en, ru, fa"),
         ("CRISISBOT_DEFAULT_SEVERITY", "SEV9", "CRISISBOT_DEFAULT_SEVERITY"),
+        ("CRISISBOT_WEB__LOGIN_TTL", "30d",
+         "CRISISBOT_WEB__LOGIN_TTL: Value error, at most 7 days"),
     ],
 )
 def test_invalid_settings_exit_2_with_a_readable_message(
