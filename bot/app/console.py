@@ -26,8 +26,9 @@ def sign_in_links(bot: Bot) -> SignInLinks:
 
 
 def web_console(bot: Bot) -> Console:
-    """The web console: sessions signed with the stored (or configured) key, Secure cookies
-    when the public URL is HTTPS, people shown as in the built-in chat."""
+    """The web console: sessions kept in the database, their cookies signed with the stored
+    (or configured) key, Secure when the public URL is HTTPS; people shown as in the built-in
+    chat."""
     settings = bot.settings
     rules = bot.service.rules
 
@@ -39,7 +40,7 @@ def web_console(bot: Bot) -> Console:
     async def report(number: int, language: str) -> str:
         return await report_text(bot, number, language, html=True)
 
-    sessions = Sessions(bot.console_key, settings.web.session_ttl,
+    sessions = Sessions(bot.console_key, settings.web.session_ttl, bot.console,
                         secure=settings.base_url.startswith("https://"))
     return Console(bot.service, sessions, sign_in_links(bot), Changes(bot.console.last_event),
                    bot.console.incident_page, render_for, settings.language, report, rules,

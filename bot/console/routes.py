@@ -47,7 +47,7 @@ from bot.core.models import (
 from bot.core.playbooks import Task
 from bot.core.publication import Publication
 from bot.core.rules import Rules
-from bot.core.text import LANGUAGES, Renderer, Text, _
+from bot.core.text import LANGUAGES, Renderer, Text, Who, _
 from bot.core.views import publishing_text
 
 HERE = Path(__file__).parent
@@ -180,14 +180,14 @@ def console_router(console: Console) -> APIRouter:
             raise Refused(403, pages.CSRF_REFUSED)
         return fields
 
-    def signed_in(request: Request) -> tuple[Session, PersonId]:
-        session = console.sessions.read(request)
+    async def signed_in(request: Request) -> tuple[Session, PersonId]:
+        session = await console.sessions.read(request)
         if session.person is None:
             raise Refused(401, pages.SIGN_IN_NEEDED)
         return session, session.person
 
     async def posted(request: Request) -> tuple[Session, PersonId, dict[str, str]]:
-        session, person = signed_in(request)
+        session, person = await signed_in(request)
         return session, person, await form(request, session)
 
     def guarded(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
@@ -201,7 +201,8 @@ def console_router(console: Console) -> APIRouter:
                         _number(value)
                 return await handler(request, **kwargs)
             except Refused as refused:
-                return notice(console.sessions.read(request), refused.text, refused.status)
+                return notice(await console.sessions.read(request), refused.text,
+                              refused.status)
             except ClientDisconnect:
                 return Response(status_code=400)
 
@@ -234,7 +235,7 @@ def console_router(console: Console) -> APIRouter:
                     drills=[d.value for d in Drills], answer=shown)
 
     async def incident_list(request: Request) -> Response:
-        session, _person = signed_in(request)
+        session, _person = await signed_in(request)
         return await list_page(session, request.query_params)
 
     async def list_command(request: Request) -> Response:
@@ -278,7 +279,7 @@ def console_router(console: Console) -> APIRouter:
                     mark=await console.changes.mark())
 
     async def room(request: Request, number: int) -> Response:
-        session, _person = signed_in(request)
+        session, _person = await signed_in(request)
         return await room_page(session, number)
 
     router.add_api_route("/incidents/{number}", guarded(room), methods=["GET"])
@@ -357,7 +358,7 @@ def console_router(console: Console) -> APIRouter:
     router.add_api_route("/incidents/{number}/tasks/{item}", guarded(task), methods=["POST"])
 
     async def report(request: Request, number: int) -> Response:
-        session, _person = signed_in(request)
+        session, _person = await signed_in(request)
         incident = (await loaded(number))[0]
         html = await console.html_report(
             number, session.language or incident.language or console.language)
@@ -370,7 +371,7 @@ def console_router(console: Console) -> APIRouter:
     # -- insights -------------------------------------------------------------------------------
 
     async def insights(request: Request) -> Response:
-        session, _person = signed_in(request)
+        session, _person = await signed_in(request)
         asked = _count(request.query_params.get("weeks", ""))
         weeks = 12 if asked is None else min(max(asked, 1), 52)
         found = await service.weekly_insights(weeks)
@@ -385,7 +386,7 @@ def console_router(console: Console) -> APIRouter:
     # -- live -----------------------------------------------------------------------------------
 
     async def live(request: Request) -> Response:
-        signed_in(request)
+        await signed_in(request)
         since = request.query_params.get("since", "")
         last = request.headers.get("last-event-id", since)
         stream = console.changes.stream(_count(last))
@@ -398,19 +399,25 @@ def console_router(console: Console) -> APIRouter:
     # -- signing in and out ---------------------------------------------------------------------
 
     async def sign_in_page(request: Request, token: str) -> Response:
-        session = console.sessions.read(request)
-        if not await console.links.usable(token):
+        """The link's page names whom it signs in (someone may have handed over their own
+        link), in the console's way of showing people; reading it does not use the link."""
+        session = await console.sessions.read(request)
+        person = await console.links.usable(token)
+        if person is None:
             raise Refused(410, pages.LINK_REFUSED)
-        return page(session, "signin.html", token=token)
+        render = console.render_for(session.language or console.language)
+        return page(session, "signin.html", token=token,
+                    signing_in_as=render(_("You are signing in as {person}.",
+                                           person=Who(person))))
 
     async def sign_in(request: Request, token: str) -> Response:
-        session = console.sessions.read(request)
+        session = await console.sessions.read(request)
         await form(request, session)
         person = await console.links.redeem(token)
         if person is None:
             raise Refused(410, pages.LINK_REFUSED)
         response = RedirectResponse("/", status_code=303, headers=HEADERS)
-        console.sessions.write(response, session.signed_in_as(person))
+        console.sessions.write(response, await console.sessions.sign_in(session, person))
         return response
 
     router.add_api_route("/signin/{token}", guarded(sign_in_page), methods=["GET"])
@@ -418,12 +425,12 @@ def console_router(console: Console) -> APIRouter:
 
     async def sign_out(request: Request) -> Response:
         session, _person, _fields = await posted(request)
-        return notice(session.signed_out(), pages.SIGNED_OUT, 200)
+        return notice(await console.sessions.sign_out(session), pages.SIGNED_OUT, 200)
 
     router.add_api_route("/signout", guarded(sign_out), methods=["POST"])
 
     async def language(request: Request) -> Response:
-        session = console.sessions.read(request)
+        session = await console.sessions.read(request)
         fields = await form(request, session)
         chosen = fields.get("language", "")
         if chosen not in LANGUAGES:

@@ -24,7 +24,7 @@ LONGEST = timedelta(days=7)
 
 AddLink = Callable[[str, PersonId, datetime, datetime], Awaitable[None]]
 UseLink = Callable[[str, datetime], Awaitable[PersonId | None]]
-LinkUsable = Callable[[str, datetime], Awaitable[bool]]
+LinkUsable = Callable[[str, datetime], Awaitable[PersonId | None]]
 
 
 def token_hash(token: str) -> str:
@@ -60,7 +60,9 @@ class SignInLinks:
         await self._add(token_hash(token), check_person(person), now, now + ttl)
         return f"{self._base_url}{SIGN_IN_PATH}{token}"
 
-    async def usable(self, token: str) -> bool:
+    async def usable(self, token: str) -> PersonId | None:
+        """The person the link would sign in, if it is still usable; None if not. Only a
+        look: the link stays unused (a GET, a preview, must not use it up)."""
         return await self._usable(token_hash(token), self._clock.now())
 
     async def redeem(self, token: str) -> PersonId | None:

@@ -1,9 +1,10 @@
-"""What the web console keeps in the database: one-time sign-in links (only their hashes) and
-the key that signs session cookies; and what it reads fast: the timeline's high-water mark
-that live pages watch, and the incident list.
+"""What the web console keeps in the database: one-time sign-in links and signed-in
+sessions (only their hashes) and the key that signs session cookies; and what it reads fast:
+the timeline's high-water mark that live pages watch, and the incident list.
 
-The rows are defined with the store's own (`SignInLinkRow`, `ConsoleKeyRow` in
-`sql/tables.py`, one metadata for the migrations) and written through its units.
+The rows are defined with the store's own (`SignInLinkRow`, `ConsoleSessionRow`,
+`ConsoleKeyRow` in `sql/tables.py`, one metadata for the migrations) and written through its
+units.
 """
 
 from __future__ import annotations
@@ -11,14 +12,22 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.core.listing import Drills, Filters, Listed, Page, order
 from bot.core.models import PersonId, Status
 from bot.logsafe import STORED_KEY_MARK, guard
 from bot.storage.sql.mappers import to_incident
 from bot.storage.sql.store import SqlStore
-from bot.storage.sql.tables import AlertRow, ConsoleKeyRow, EventRow, IncidentRow, SignInLinkRow
+from bot.storage.sql.tables import (
+    AlertRow,
+    ConsoleKeyRow,
+    ConsoleSessionRow,
+    EventRow,
+    IncidentRow,
+    SignInLinkRow,
+)
 
 SESSION_KEY = "session"
 
@@ -48,27 +57,61 @@ class ConsoleStore:
                 .returning(SignInLinkRow.person))
             return person
 
-    async def link_usable(self, token_hash: str, now: datetime) -> bool:
+    async def link_usable(self, token_hash: str, now: datetime) -> PersonId | None:
+        """Whom the link signs in, if it is unused and unexpired (it stays unused); else
+        None."""
         async with self._store.unit() as unit:
-            found = await unit.session.scalar(
-                select(SignInLinkRow.token_hash)
+            person: str | None = await unit.session.scalar(
+                select(SignInLinkRow.person)
                 .where(SignInLinkRow.token_hash == token_hash, SignInLinkRow.used_at.is_(None),
                        SignInLinkRow.expires_at > now))
-            return found is not None
+            return person
+
+    async def add_session(self, id_hash: str, person: PersonId, created_at: datetime,
+                          expires_at: datetime) -> None:
+        """A new signed-in session; the expired ones go in the same unit (signing in is
+        rare, so they never pile up)."""
+        async with self._store.unit() as unit:
+            await unit.session.execute(
+                delete(ConsoleSessionRow).where(ConsoleSessionRow.expires_at <= created_at))
+            unit.session.add(ConsoleSessionRow(id_hash=id_hash, person=person,
+                                               created_at=created_at, expires_at=expires_at))
+            await unit.session.flush()
+
+    async def session_person(self, id_hash: str, now: datetime) -> PersonId | None:
+        """Whose the session is, while it has not ended or expired (one primary-key read,
+        every console request)."""
+        async with self._store.unit() as unit:
+            person: str | None = await unit.session.scalar(
+                select(ConsoleSessionRow.person)
+                .where(ConsoleSessionRow.id_hash == id_hash, ConsoleSessionRow.expires_at > now))
+            return person
+
+    async def end_session(self, id_hash: str) -> None:
+        async with self._store.unit() as unit:
+            await unit.session.execute(
+                delete(ConsoleSessionRow).where(ConsoleSessionRow.id_hash == id_hash))
 
     async def session_key(self) -> str:
         """The cookie-signing key, created on first use, and redacted from every log line:
         read marked, so the row SQLAlchemy may log is masked before the key is known; a new
-        one registered before its INSERT, which SQLAlchemy may log with its values."""
-        async with self._store.unit() as unit:
-            stored: str | None = await unit.session.scalar(
-                select(literal(STORED_KEY_MARK) + ConsoleKeyRow.value)
+        one registered before its INSERT, which SQLAlchemy may log with its values. Replicas
+        starting together may each offer one: `ON CONFLICT DO NOTHING` keeps the first, and
+        every one reads back what is stored (a new statement sees the committed row)."""
+        read = (select(literal(STORED_KEY_MARK) + ConsoleKeyRow.value)
                 .where(ConsoleKeyRow.name == SESSION_KEY))
-            key = stored.removeprefix(STORED_KEY_MARK) if stored else secrets.token_urlsafe(48)
-            guard([key])
+        insert = postgresql.insert if self._store.dialect == "postgresql" else sqlite.insert
+        async with self._store.unit() as unit:
+            stored: str | None = await unit.session.scalar(read)
             if stored is None:
-                unit.session.add(ConsoleKeyRow(name=SESSION_KEY, value=key))
-                await unit.session.flush()
+                offered = secrets.token_urlsafe(48)
+                guard([offered])
+                await unit.session.execute(
+                    insert(ConsoleKeyRow).values(name=SESSION_KEY, value=offered)
+                    .on_conflict_do_nothing(index_elements=[ConsoleKeyRow.name]))
+                stored = (await unit.session.execute(read)).scalar_one()
+            key = stored.removeprefix(STORED_KEY_MARK)
+            guard([key])
             return key
 
     async def last_event(self) -> int:

@@ -140,6 +140,7 @@ def test_a_sign_in_link_works_once(browser, server: Server) -> None:
     context = browser.new_context()
     page = context.new_page()
     page.goto(link)
+    expect(page.get_by_text("You are signing in as @dora.")).to_be_visible()
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Incidents")).to_be_visible()
     again, _reused = refused(browser, link)

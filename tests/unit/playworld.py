@@ -38,8 +38,9 @@ class MemoryLinks:
         person, until = self.links.pop(digest, ("", now))
         return person if until > now else None
 
-    async def usable(self, digest: str, now: datetime) -> bool:
-        return digest in self.links and self.links[digest][1] > now
+    async def usable(self, digest: str, now: datetime) -> str | None:
+        person, until = self.links.get(digest, ("", now))
+        return person if until > now else None
 
     def on(self, clock: FakeClock) -> SignInLinks:
         return SignInLinks(self.add, self.use, self.usable, clock, "https://crisis.example")

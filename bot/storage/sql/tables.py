@@ -378,6 +378,18 @@ class ConsoleKeyRow(Base):
     value: Mapped[str] = mapped_column(String(128))
 
 
+class ConsoleSessionRow(Base):
+    """A signed-in console session: the SHA-256 of its id (the cookie carries the id), whose
+    it is, and until when. Signing out deletes the row, which ends every copy of the cookie."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person: Mapped[str] = mapped_column(PERSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class PublicationRow(Base):
     """A published statement: the exact text, its SHA-256, and where each delivery landed."""
 

@@ -21,6 +21,7 @@ from bot.app.console import sign_in_links
 from bot.app.web import web_app
 from bot.app.wiring import Bot, build
 from bot.core.errors import CrisisError, Invalid
+from bot.core.listing import Filters
 from bot.core.models import CrisisKind
 from bot.settings import load
 from bot.storage.sql.tables import SignInLinkRow
@@ -542,3 +543,41 @@ async def test_every_form_is_refused_without_the_sessions_token(console: Console
         assert await state() == before
         assert "Signed in as local:alice" in (await alice.get("/")).text
         assert await sign_in_links(console.bot).usable(link.rsplit("/", 1)[-1])
+
+
+async def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(
+        console: Console) -> None:
+    """A cookie copied before signing out (another tab's, a stolen one) is refused after it:
+    the session ends on the server, not only in the browser that signed out."""
+    async with console.client("local:alice") as alice:
+        copied = alice.cookies["crisisbot_session"]
+        token = csrf_of((await alice.get("/")).text)
+        async with console.client() as thief:
+            thief.cookies.set("crisisbot_session", copied)
+            assert (await thief.get("/")).status_code == 200  # the copy works until then
+            assert (await alice.post("/signout", data={"csrf": token})).status_code == 200
+            for path in ("/", "/incidents/1", "/insights", "/live"):
+                assert (await thief.get(path)).status_code == 401, path
+            declared = await thief.post("/command", data={"line": "/crisis declare Outage",
+                                                          "csrf": token})
+            assert declared.status_code == 401
+    assert (await console.bot.console.incident_page(Filters())).total == 0
+
+
+async def test_the_sign_in_page_names_whom_the_link_signs_in_without_using_it(
+        console: Console) -> None:
+    """Someone could hand you their own link: its page says whom it signs in, as the console
+    shows people, and reading it (twice) leaves the link usable."""
+    link = await console.link("local:bob")
+    async with console.client() as browser:
+        for _ in range(2):
+            page = await browser.get(link)
+            assert page.status_code == 200
+            assert "You are signing in as @bob" in page.text
+        await signs_in_once(browser, link, "local:bob")
+    link = await console.link("local:carol")
+    async with console.client() as browser:
+        page = await browser.get(link)
+        await browser.post("/language", data={"language": "ru", "csrf": csrf_of(page.text),
+                                              "back": link})
+        assert "Вы входите как @carol." in (await browser.get(link)).text
