@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from bot.core.models import Answer, Draft, Incident, Notice, NoticeKind, Question, Space
+from bot.core.pace import page_still_due
 from bot.core.playbooks import Task
 from bot.core.ports import Answers, Chat, Once
 from bot.core.publishing import PublishDelivery
@@ -119,6 +120,8 @@ class Delivery:
                 return space.channel
             return None
         if notice.kind is NoticeKind.DIRECT:
+            if not page_still_due(incident, notice.created_at):
+                return None
             await chat.direct(self.rules.on(incident.platform, _given(notice.person)),
                               [_given(notice.text)], language=lang, once=once)
             return None

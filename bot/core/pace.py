@@ -159,6 +159,14 @@ def due_actions(incident: Incident, drafts: Sequence[Draft], events: Sequence[Ti
     return [_with_late_note(_not_before(a, changed, now)) for a in found if a is not None]
 
 
+def page_still_due(incident: Incident, queued_at: datetime) -> bool:
+    """A direct page queued at `queued_at` and still waiting to be sent (the chat was down, or
+    paced) is dropped once the incident was acknowledged or resolved after it was queued: an
+    escalation must not wake anyone for an incident already in hand."""
+    return not any(at is not None and at >= queued_at
+                   for at in (incident.acknowledged_at, incident.resolved_at))
+
+
 def watched(incident: Incident, schedule: Schedule, now: datetime) -> bool:
     """Whether anything can still be due: cheap, so resolved incidents cost nothing to skip."""
     if incident.is_open:

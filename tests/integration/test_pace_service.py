@@ -110,6 +110,21 @@ async def test_ack_in_time_means_no_escalation(store: Store) -> None:
     assert (await w.chat.directs()) == []
 
 
+async def test_a_page_still_queued_when_someone_acknowledges_is_not_sent(store: Store) -> None:
+    """The chat was down when the escalation came due: its page waits in the outbox. Someone
+    acknowledges (from the console, say) before the chat is back: nobody is paged for an
+    incident already in hand; the channel's record of the escalation stays."""
+    w = world(store)
+    await w.service.handle_alert(alert())
+    await w.delivery.flush()
+    w.clock.advance(minutes=5)
+    assert await w.service.tick() == 1  # queued, not yet delivered
+    await w.service.acknowledge(1, BOB)
+    await w.delivery.flush()
+    assert (await w.chat.directs()) == []
+    assert "escalating to @oncall" in " ".join(await w.said())
+
+
 async def test_update_reminder_resets_on_update_and_reschedules_on_severity_change(
         store: Store) -> None:
     w = world(store)
