@@ -167,6 +167,17 @@ def page_still_due(incident: Incident, queued_at: datetime) -> bool:
                    for at in (incident.acknowledged_at, incident.resolved_at))
 
 
+LONGEST_TO_REVIEW = timedelta(days=8)
+"""`review_due` is at most this long after the resolution (the next working day, a week on
+at the latest, at the review time)."""
+
+
+def watch_horizon(schedule: Schedule) -> timedelta:
+    """How long after its resolution an incident may still have something due (`watched`): so
+    a tick reads the open incidents and the recently resolved ones, not every incident ever."""
+    return max(LONGEST_TO_REVIEW, schedule.archive_after or timedelta(0)) + schedule.review_grace
+
+
 def watched(incident: Incident, schedule: Schedule, now: datetime) -> bool:
     """Whether anything can still be due: cheap, so resolved incidents cost nothing to skip."""
     if incident.is_open:

@@ -48,7 +48,11 @@ class Incidents(Protocol):
         find it."""
         ...
 
-    async def incidents(self, *, open_only: bool = False) -> list[Incident]: ...
+    async def incidents(self, *, open_only: bool = False,
+                        resolved_since: datetime | None = None) -> list[Incident]:
+        """All incidents by number; only the open ones (`open_only`), or the open ones and
+        those resolved at or after `resolved_since`."""
+        ...
 
 
 class Drafts(Protocol):

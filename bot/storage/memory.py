@@ -99,9 +99,16 @@ class MemoryUnit:
                 found[key] = incident.number
         return found
 
-    async def incidents(self, *, open_only: bool = False) -> list[Incident]:
-        return [copy.deepcopy(i) for _, i in sorted(self.s.incidents.items())
-                if i.is_open or not open_only]
+    async def incidents(self, *, open_only: bool = False,
+                        resolved_since: datetime | None = None) -> list[Incident]:
+        def wanted(i: Incident) -> bool:
+            if i.is_open:
+                return True
+            if resolved_since is not None:
+                return i.resolved_at is not None and i.resolved_at >= resolved_since
+            return not open_only
+
+        return [copy.deepcopy(i) for _, i in sorted(self.s.incidents.items()) if wanted(i)]
 
     async def add_draft(self, draft: Draft) -> None:
         key = (draft.incident, draft.number)

@@ -136,6 +136,20 @@ async def test_duplicate_incident_number_is_refused(store: Store) -> None:
         await add_incidents(store, make_incident(1, title="again"))
 
 
+async def test_incidents_resolved_since_are_the_open_ones_and_the_recent(store: Store) -> None:
+    """What a scheduler tick reads: not every incident ever resolved."""
+    await add_incidents(
+        store, make_incident(1),
+        make_incident(2, status=Status.RESOLVED, resolved_at=at(10)),
+        make_incident(3, status=Status.RESOLVED, resolved_at=at(30)),
+        make_incident(4, status=Status.MONITORING))
+    async with store.unit() as unit:
+        assert [i.number for i in await unit.incidents(resolved_since=at(30))] == [1, 3, 4]
+        assert [i.number for i in await unit.incidents(resolved_since=at(31))] == [1, 4]
+        assert [i.number for i in await unit.incidents(open_only=True)] == [1, 4]
+        assert [i.number for i in await unit.incidents()] == [1, 2, 3, 4]
+
+
 async def test_incident_by_space(store: Store) -> None:
     await add_incidents(store, make_incident(1, space=Space("slack", "C1")),
                         make_incident(2, space=Space("slack", "C2", "t")), make_incident(3))

@@ -33,6 +33,7 @@ from bot.core.pace import (
     archive_due,
     due_actions,
     review_due,
+    watch_horizon,
     watched,
 )
 from bot.core.rules import Rules
@@ -378,3 +379,22 @@ def test_default_timers_are_the_documented_ones() -> None:
     assert DEFAULT_TIMERS[Severity.SEV1] == Timers(5 * MIN, 30 * MIN, 10 * MIN)
     assert DEFAULT_TIMERS[Severity.SEV3].ack_timeout == 60 * MIN
     assert DEFAULT_TIMERS[Severity.SEV4] == Timers()
+
+
+def test_a_tick_reads_every_incident_anything_may_still_be_due_for() -> None:
+    """`watch_horizon` bounds what a tick reads; it must never leave out an incident that
+    `watched` would keep, whatever the working days, time zone or archiving."""
+    schedules = [Schedule(),
+                 Schedule(working_days=frozenset({0}), timezone=ZoneInfo("Pacific/Kiritimati")),
+                 Schedule(archive_after=timedelta(days=30), timezone=ZoneInfo("America/Anchorage")),
+                 Schedule(working_days=frozenset({4}), review_grace=timedelta(days=1))]
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    for schedule in schedules:
+        for hours in range(0, 24 * 9, 5):
+            resolved = start + timedelta(hours=hours)
+            incident = Incident(1, "t", CrisisKind.DATA_BREACH, Severity.SEV2, Status.RESOLVED,
+                                start, "local:a", resolved_at=resolved, space=Space("local", "c"))
+            for days in range(0, 60):
+                now = resolved + timedelta(days=days, hours=3)
+                if watched(incident, schedule, now):
+                    assert resolved >= now - watch_horizon(schedule), (schedule, resolved, now)

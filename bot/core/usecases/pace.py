@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from bot.core.models import SYSTEM, NoticeKind
-from bot.core.pace import Action, due_actions, watched
+from bot.core.pace import Action, due_actions, watch_horizon, watched
 from bot.core.tx import Tx
 from bot.core.usecases.drills import feed_drills
 from bot.core.usecases.env import Env, Run
@@ -24,7 +24,8 @@ async def tick(run: Run, env: Env, now: datetime) -> int:
     the drills and forget old event ids; return how many actions were performed."""
 
     async def watched_now(tx: Tx) -> list[int]:
-        return [i.number for i in await tx.unit.incidents() if watched(i, env.schedule, now)]
+        recent = await tx.unit.incidents(resolved_since=now - watch_horizon(env.schedule))
+        return [i.number for i in recent if watched(i, env.schedule, now)]
 
     async def forget(tx: Tx) -> None:
         await tx.unit.forget(now - FORGOTTEN_AFTER)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.core.models import Incident, Status
@@ -100,8 +101,12 @@ class SqlIncidents(SqlRole):
             found |= await open_by_group(self._s, missing)
         return found
 
-    async def incidents(self, *, open_only: bool = False) -> list[Incident]:
+    async def incidents(self, *, open_only: bool = False,
+                        resolved_since: datetime | None = None) -> list[Incident]:
         stmt = select(IncidentRow).order_by(IncidentRow.number)
-        if open_only:
-            stmt = stmt.where(IncidentRow.status != Status.RESOLVED.value)
+        is_open = IncidentRow.status != Status.RESOLVED.value
+        if resolved_since is not None:
+            stmt = stmt.where(or_(is_open, IncidentRow.resolved_at >= resolved_since))
+        elif open_only:
+            stmt = stmt.where(is_open)
         return [to_incident(row) for row in await self._s.scalars(stmt)]
