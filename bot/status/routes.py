@@ -9,7 +9,9 @@ carrying one is refused with 413, another method with 405, both as JSON.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -37,15 +39,56 @@ GET_OR_HEAD = ["GET", "HEAD"]
 """Uptime checkers often ask with HEAD: the answer's status and headers, no body."""
 
 
+FRESH_S = 2.0
+"""How long one reading of the board serves the status routes. A statement's link travels
+during a crisis, and a crowd on the page must not starve the alert intake and the chat
+webhooks of the event loop they share: each reading and rendering costs a few milliseconds,
+a cached answer almost nothing. A statement shows on every replica within this time."""
+
+
+class Snapshot:
+    """The board, read at most once per `fresh` seconds and shared by every request meanwhile
+    (those that come during the reading wait for it rather than read again), and what each
+    route made of it."""
+
+    def __init__(self, read: BoardSource, fresh: float = FRESH_S,
+                 now: Callable[[], float] = time.monotonic) -> None:
+        self._read = read
+        self._fresh = fresh
+        self._now = now
+        self._at: float | None = None
+        self._boards: list[Board] = []
+        self._made: dict[str, bytes] = {}
+        self._reading: asyncio.Future[None] | None = None
+
+    async def made(self, route: str, make: Callable[[list[Board]], bytes]) -> bytes:
+        if self._at is None or self._now() - self._at >= self._fresh:
+            if self._reading is None:
+                self._reading = asyncio.ensure_future(self._read_once())
+            # A caller that goes away (a closed connection) leaves the reading to the others.
+            await asyncio.shield(self._reading)
+        if route not in self._made:
+            self._made[route] = make(self._boards)
+        return self._made[route]
+
+    async def _read_once(self) -> None:
+        try:
+            boards = await self._read()
+            self._boards, self._made, self._at = boards, {}, self._now()
+        finally:
+            self._reading = None
+
+
 def status_routes(board: BoardSource, render: Render, *, language: str,
-                  base_url: str) -> APIRouter:
-    """The three routes, reading `board()` on every request (statements appear at once)."""
+                  base_url: str, fresh: float = FRESH_S) -> APIRouter:
+    """The three routes, on a board read at most every `fresh` seconds (see `Snapshot`)."""
     templates = Environment(loader=PackageLoader("bot.status", "templates"),
                             autoescape=select_autoescape(["html", "xml", "j2"]),
                             enable_async=False)
     templates.filters["xml"] = xml_text
     router = APIRouter()
     base = base_url.rstrip("/")
+    snapshot = Snapshot(board, fresh)
 
     def words(text: Text, lang: str) -> str:
         return render(text, lang)
@@ -53,39 +96,46 @@ def status_routes(board: BoardSource, render: Render, *, language: str,
     def view(boards: Sequence[Board]) -> list[dict[str, object]]:
         return [_board_view(b, words) for b in boards]
 
+    def page_of(boards: list[Board]) -> bytes:
+        return templates.get_template("status.html.j2").render(
+            boards=view(boards), language=language, dir=_direction(language),
+            words={k: words(v, language) for k, v in PAGE_WORDS.items()},
+            feed=f"{base}/status/feed.atom").encode()
+
+    def feed_of(boards: list[Board]) -> bytes:
+        entries = sorted((s for b in view(boards) for s in b["statements"]),  # type: ignore[attr-defined]
+                         key=lambda s: s["published_at"], reverse=True)
+        updated = entries[0]["published_at"] if entries else _EPOCH
+        return templates.get_template("feed.atom.j2").render(
+            entries=entries, base=base, updated=updated,
+            title=words(PAGE_WORDS["heading"], language), language=language).encode()
+
+    def json_of(boards: list[Board]) -> bytes:
+        return orjson.dumps({"incidents": view(boards)})
+
     @router.api_route("/status", methods=GET_OR_HEAD, summary="Public status page",
                       include_in_schema=False)
     async def page(request: Request) -> Response:
         if (refused := _refuse_body(request)) is not None:
             return refused
-        html = templates.get_template("status.html.j2").render(
-            boards=view(await board()), language=language, dir=_direction(language),
-            words={k: words(v, language) for k, v in PAGE_WORDS.items()},
-            feed=f"{base}/status/feed.atom")
-        return Response(html, media_type="text/html; charset=utf-8",
-                        headers={"cache-control": "no-cache"})
+        return Response(await snapshot.made("page", page_of),
+                        media_type="text/html; charset=utf-8",
+                        headers={"cache-control": f"public, max-age={fresh:.0f}"})
 
     @router.api_route("/status/feed.atom", methods=GET_OR_HEAD,
                       summary="Atom feed of published statements", include_in_schema=False)
     async def feed(request: Request) -> Response:
         if (refused := _refuse_body(request)) is not None:
             return refused
-        boards = await board()
-        entries = sorted((s for b in view(boards) for s in b["statements"]),  # type: ignore[attr-defined]
-                         key=lambda s: s["published_at"], reverse=True)
-        updated = entries[0]["published_at"] if entries else _EPOCH
-        xml = templates.get_template("feed.atom.j2").render(
-            entries=entries, base=base, updated=updated,
-            title=words(PAGE_WORDS["heading"], language), language=language)
-        return Response(xml, media_type="application/atom+xml; charset=utf-8")
+        return Response(await snapshot.made("feed", feed_of),
+                        media_type="application/atom+xml; charset=utf-8")
 
     @router.api_route("/status.json", methods=GET_OR_HEAD,
                       summary="Published statements as JSON", include_in_schema=False)
     async def as_json(request: Request) -> Response:
         if (refused := _refuse_body(request)) is not None:
             return refused
-        body = {"incidents": view(await board())}
-        return Response(orjson.dumps(body), media_type="application/json")
+        return Response(await snapshot.made("json", json_of), media_type="application/json")
 
     return router
 
