@@ -9,7 +9,6 @@ carrying one is refused with 413, another method with 405, both as JSON.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,6 +22,7 @@ from markupsafe import Markup, escape
 
 from bot.core.status_board import Board, Statement
 from bot.core.text import Text, _
+from bot.fresh import Fresh
 from bot.i18n import RTL
 
 Render = Callable[[Text, str], str]
@@ -47,36 +47,22 @@ a cached answer almost nothing. A statement shows on every replica within this t
 
 
 class Snapshot:
-    """The board, read at most once per `fresh` seconds and shared by every request meanwhile
-    (those that come during the reading wait for it rather than read again), and what each
-    route made of it."""
+    """The board (`Fresh`: read at most every `fresh` seconds, shared meanwhile) and what each
+    route made of the reading it serves."""
 
     def __init__(self, read: BoardSource, fresh: float = FRESH_S,
                  now: Callable[[], float] = time.monotonic) -> None:
-        self._read = read
-        self._fresh = fresh
-        self._now = now
-        self._at: float | None = None
-        self._boards: list[Board] = []
+        self._board = Fresh(read, fresh, now)
         self._made: dict[str, bytes] = {}
-        self._reading: asyncio.Future[None] | None = None
+        self._made_at: float | None = None
 
     async def made(self, route: str, make: Callable[[list[Board]], bytes]) -> bytes:
-        if self._at is None or self._now() - self._at >= self._fresh:
-            if self._reading is None:
-                self._reading = asyncio.ensure_future(self._read_once())
-            # A caller that goes away (a closed connection) leaves the reading to the others.
-            await asyncio.shield(self._reading)
+        boards = await self._board()
+        if self._made_at != self._board.read_at:
+            self._made, self._made_at = {}, self._board.read_at
         if route not in self._made:
-            self._made[route] = make(self._boards)
+            self._made[route] = make(boards)
         return self._made[route]
-
-    async def _read_once(self) -> None:
-        try:
-            boards = await self._read()
-            self._boards, self._made, self._at = boards, {}, self._now()
-        finally:
-            self._reading = None
 
 
 def status_routes(board: BoardSource, render: Render, *, language: str,

@@ -3,6 +3,7 @@ never how the database is reached (its user, host, file): that goes to the log."
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -92,3 +93,30 @@ async def test_a_failed_write_probe_without_words_still_says_why(
         assert await store.writable() == "OSError"
     finally:
         await store.close()
+
+
+async def test_a_crowd_of_health_checks_costs_one_write_probe_a_second(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`/healthz` is public and each probe is a committed write: thirty checks at once share
+    one probe, and another comes only once the last is a second old (`Fresh`)."""
+    probes: list[datetime] = []
+    probe = SqlUnit.probe_write
+
+    async def counted(unit: SqlUnit, at: datetime) -> None:
+        probes.append(at)
+        await probe(unit, at)
+
+    monkeypatch.setattr(SqlUnit, "probe_write", counted)
+    bot = await build(load(database_url=sqlite_url))
+    serving = await serve(web_app(bot), lifespan="off")
+    try:
+        async with httpx.AsyncClient(base_url=serving.url) as http:
+            answers = await asyncio.gather(*(http.get("/healthz") for _ in range(30)))
+            assert {a.status_code for a in answers} == {200}
+            assert len(probes) == 1
+            await asyncio.sleep(1.05)
+            assert (await http.get("/healthz")).status_code == 200
+            assert len(probes) == 2
+    finally:
+        await serving.stop()
+        await bot.close()
