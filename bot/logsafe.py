@@ -23,6 +23,9 @@ SIGN_IN_TOKEN = re.compile(r"(?<=/signin/)[\w-]+")
 answer in the local chat)."""
 CREDENTIAL_PARAMETER = re.compile(r"token|key|secret|sig|auth|pass", re.IGNORECASE)
 """A query parameter named like this carries a credential (`token`, `api_key`, `sig`, ...)."""
+TOKEN_SEGMENT = re.compile(r"[A-Za-z0-9_\-]{16,}")
+"""A URL path segment that reads as a token: a Slack or Discord webhook keeps its secret in
+the path (`/services/T…/B…/<token>`), long and of token characters only."""
 STORED_KEY_MARK = "crisisbot-stored-key:"
 STORED_KEY = re.compile(rf"(?<={STORED_KEY_MARK})[\w-]+")
 """A key the bot keeps in its database, read as `STORED_KEY_MARK` + the key: SQLAlchemy at
@@ -36,13 +39,15 @@ a value is no secret."""
 def url_secrets(url: str) -> list[str]:
     """The credentials a configured URL may carry, for the redactor: the userinfo password (or
     a lone user name, then the token itself: `https://<token>@host/`), the whole query string,
-    and each value of a parameter named like a credential, as written and decoded."""
+    each value of a parameter named like a credential, and each path segment that reads as a
+    token (`TOKEN_SEGMENT`), as written and decoded."""
     try:
         parts = urlsplit(url)
         user = parts.password or parts.username
     except ValueError:  # not a URL (`http://[::1/`): nothing to take from it
         return []
-    found = [user, parts.query]
+    found = [user, parts.query, *(seg for seg in parts.path.split("/")
+                                   if TOKEN_SEGMENT.fullmatch(seg))]
     for pair in parts.query.split("&"):
         name, _, value = pair.partition("=")
         if CREDENTIAL_PARAMETER.search(name):

@@ -31,6 +31,7 @@ from bot.core.publication import (
     updated_note,
 )
 from bot.core.text import Text
+from bot.logsafe import TOKEN_SEGMENT
 
 Render = Callable[[Text, str], str]
 """(text, language) -> the words in that language."""
@@ -182,7 +183,8 @@ def payload(statement: Publication, earlier: Publication | None) -> dict[str, ob
 
 
 def _without_credentials(url: str) -> str:
-    """The webhook's address as a link, without user info, query or fragment (tokens live
-    there)."""
+    """The webhook's address as a link, without user info, query, fragment or a path segment
+    that reads as a token (tokens live there)."""
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    path = "/".join("…" if TOKEN_SEGMENT.fullmatch(seg) else seg for seg in parts.path.split("/"))
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], path, "", ""))

@@ -58,4 +58,7 @@ def test_the_credentials_of_a_url() -> None:
         "pa%2Fss", "pa/ss", "token=t%2B1&lang=en", "token=t+1&lang=en", "t%2B1", "t+1"]
     assert url_secrets("https://ghp_0123456789@feeds.example/f") == ["ghp_0123456789"]
     assert url_secrets("https://feeds.example/f") == []
+    # A Slack or Discord webhook keeps its secret in the path.
+    assert url_secrets("https://hooks.slack.com/services/T0001/B0002/AbCdEfGhIjKlMnOpQrStUvWx") == [
+        "AbCdEfGhIjKlMnOpQrStUvWx"]
     assert url_secrets("https://u:p4ss@[::1/f") == []

@@ -30,6 +30,7 @@ class Receiver:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/hooks/crisis", self._receive)
+        app.router.add_post("/hooks/crisis/{tail:.*}", self._receive)  # a token in the path
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

@@ -337,7 +337,8 @@ async def test_a_destination_that_refuses_is_given_up_and_the_team_told(tmp_path
         assert slack.channels[ANNOUNCE].messages
 
 
-@pytest.mark.parametrize("credentials", ["?token=hook-very-secret", "hook:very-secret@"])
+@pytest.mark.parametrize("credentials", ["?token=hook-very-secret", "hook:very-secret@",
+                                         "/services/T01/B02/very-secret-0123456789abcdef"])
 async def test_the_webhook_url_credentials_reach_no_log_timeline_or_report(
         tmp_path: Path, caplog: pytest.LogCaptureFixture, credentials: str) -> None:
     """Delivered after a 503 (the failure is logged and told to the team), then accepted."""
