@@ -130,6 +130,15 @@ class BabelFormats:
         pattern = str(self.locale.datetime_formats["short"])
         return self._native(pattern.replace("{1}", day).replace("{0}", clock) + f" {zone}")
 
+    def day(self, value: datetime, /) -> str:
+        """Month and day in the team's time zone, the way the reader's calendar writes them
+        (`3/14`, `14.03`, `۱۲/۲۳` in the Solar Hijri calendar)."""
+        local = value.astimezone(self.timezone)
+        if self.calendar == "persian":
+            day = jdatetime.date.fromgregorian(date=local.date())
+            return self._native(f"{day.month:02d}/{day.day:02d}")
+        return self._native(format_skeleton("Md", local, locale=self.locale))
+
     def _solar_hijri(self, value: datetime) -> str:
         """`1404/12/23`: the Solar Hijri date (year/month/day, as Iran writes it)."""
         day = jdatetime.date.fromgregorian(date=value.date())

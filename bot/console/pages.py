@@ -27,7 +27,7 @@ from bot.core.playbooks import Task
 from bot.core.report import duration
 from bot.core.rules import Rules, StepProgress
 from bot.core.stats import MEDIAN_LABELS
-from bot.core.text import N_, Joined, Percent, Prefixed, Renderer, Text, Who, _
+from bot.core.text import N_, Day, Joined, Percent, Prefixed, Renderer, Text, Who, _
 from bot.core.views import event_text, summary_lines
 
 
@@ -196,7 +196,7 @@ def incident_lines(listed: Sequence[Listed], render: Renderer, now: datetime) ->
 
 def insight_charts(found: Insights, render: Renderer) -> list[Chart]:
     """The insights page's charts, each with its table, in the reader's language."""
-    weeks = [w.start.strftime("%m-%d") for w in found.weeks]
+    weeks = [shown(render, Day(w.start)) for w in found.weeks]
     times = [render(MEDIAN_LABELS[name]) for name in TIMES]
 
     def number(value: float) -> str:

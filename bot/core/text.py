@@ -115,6 +115,14 @@ class Localized:
         return given.get(language) or given.get(LANGUAGES[0]) or next(iter(given.values()), "")
 
 
+@dataclass(frozen=True)
+class Day:
+    """The calendar day of a moment (a chart's week), in the reader's time zone and calendar,
+    without its time."""
+
+    at: datetime
+
+
 class Lines(tuple[Any, ...]):
     """Several values shown one per line (a checklist inside one message)."""
 
@@ -140,6 +148,7 @@ class Formats(Protocol):
     def number(self, value: int | float, /) -> str: ...
     def percent(self, value: Percent, /) -> str: ...
     def moment(self, value: datetime | time, /) -> str: ...
+    def day(self, value: datetime, /) -> str: ...
     def duration(self, value: timedelta, /) -> str: ...
     def joined(self, items: Sequence[str], /) -> str: ...
     def either(self, items: Sequence[str], /) -> str: ...
@@ -175,6 +184,9 @@ class SourceFormats:
         if isinstance(value, time):
             return value.strftime("%H:%M")
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    def day(self, value: datetime, /) -> str:
+        return value.astimezone(UTC).strftime("%m-%d")
 
     def duration(self, value: timedelta, /) -> str:
         units = dict((size, unit) for size, unit in DURATION_UNITS)
@@ -246,6 +258,8 @@ class Renderer:
             return self.escape(value.pick(self.language))
         if isinstance(value, RoleName):
             return self._role(value)
+        if isinstance(value, Day):
+            return self.formats.day(value.at)
         if isinstance(value, bool) or not isinstance(value, int | float | Percent | datetime
                                                        | time | timedelta):
             return self._isolated(self.escape(str(value)))

@@ -17,7 +17,7 @@ from bot.app.wiring import build
 from bot.core.commands import parse
 from bot.core.errors import Invalid
 from bot.core.models import any_role, role_name
-from bot.core.text import FSI, PDI, Either, Joined, Percent, Text, Who, render
+from bot.core.text import FSI, PDI, Day, Either, Joined, Percent, Text, Who, render
 from bot.i18n import renderer
 from bot.settings import ConfigError, Settings, load
 
@@ -68,6 +68,16 @@ def test_lists_use_the_locale_separator_and_or() -> None:
     assert shown("fa", people) == f"{FSI}@dave{PDI}،\u200f {FSI}@erin{PDI}"
     assert shown("en", Either(("a", "b", "c"))) == "a, b, or c"
     assert shown("ru", Either(("a", "b"))) == "a или b"
+
+
+def test_a_day_is_month_and_day_in_the_team_timezone_and_calendar() -> None:
+    """A chart's week label: 14 March 2026, 08:30 UTC is the 13th in Honolulu."""
+    assert shown("en", Day(AT)) == "3/14"
+    assert shown("ru", Day(AT)) == "14.03"
+    assert shown("fa", Day(AT)) == "۳/۱۴"
+    assert shown("fa", Day(AT), calendar="persian") == "۱۲/۲۳"
+    assert shown("en", Day(AT), timezone=ZoneInfo("Pacific/Honolulu")) == "3/13"
+    assert render(Text("{v}", {"v": Day(AT)})) == "03-14"
 
 
 def test_moments_in_the_team_timezone_and_calendar() -> None:

@@ -265,7 +265,7 @@ async def test_insights_count_incidents_by_week_and_keep_drills_apart(
     assert page.status_code == 200
     assert "1 incident · Drills apart: 1 drill." in page.text
     assert page.text.count("<svg") == 3
-    week = re.findall(r"<tr><th scope=\"row\">\d\d-\d\d</th>((?:<td>[^<]*</td>)+)</tr>",
+    week = re.findall(r"<tr><th scope=\"row\">\d{1,2}/\d{1,2}</th>((?:<td>[^<]*</td>)+)</tr>",
                       page.text)
     assert week[3] == "<td>1</td><td>0</td><td>0</td><td>0</td><td>1</td>"  # SEV1, Σ
     assert '<tr><th scope="row">other</th><td>1</td></tr>' in page.text  # by kind
@@ -439,8 +439,9 @@ async def test_numbers_are_written_in_the_readers_digits(console: Console) -> No
         listed = (await alice.get("/")).text
         assert re.search(r"<td>۱</td>\s*</tr>", listed)  # one alert
         insights = (await alice.get("/insights?weeks=4")).text
-        week = re.findall(r"<tr><th scope=\"row\">\d\d-\d\d</th>((?:<td>[^<]*</td>)+)</tr>",
-                          insights)
+        # Each week's first day too, in the reader's digits and calendar (month/day).
+        week = re.findall(r"<tr><th scope=\"row\">[۰-۹]{1,2}/[۰-۹]{1,2}</th>"
+                          r"((?:<td>[^<]*</td>)+)</tr>", insights)
         assert week[3] == "<td>۱</td><td>۰</td><td>۰</td><td>۰</td><td>۱</td>"  # SEV1, Σ
         assert "<td>1</td>" not in insights
 
