@@ -25,6 +25,9 @@ def authenticator(settings: Settings, clock: Clock) -> Authenticator:
     return Authenticator(
         alerts.secret.get_secret_value() if alerts.secret else None,
         {name: s.secret.get_secret_value() for name, s in sources.items() if s.secret},
+        previous=alerts.previous_secret.get_secret_value() if alerts.previous_secret else None,
+        previous_per_source={name: s.previous_secret.get_secret_value()
+                             for name, s in sources.items() if s.previous_secret},
         url_credentials=[name for name, s in sources.items() if s.url_credentials],
         signatures={m.name: HmacHeader(m.signature.header.lower(), m.signature.algorithm,
                                        m.signature.prefix.lower())

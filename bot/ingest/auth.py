@@ -52,12 +52,19 @@ SENDER_SIGNATURES = (
 
 
 class Authenticator:
+    """Checks that a delivery knows its source's secret: the source's own, else the shared
+    one, and during a rotation also the `previous` one it replaces (per source or shared)."""
+
     def __init__(self, secret: str | None, per_source: Mapping[str, str] | None = None, *,
+                 previous: str | None = None,
+                 previous_per_source: Mapping[str, str] | None = None,
                  url_credentials: Collection[str] = (),
                  signatures: Mapping[str, HmacHeader] | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._default = secret or None
         self._per_source = {k: v for k, v in (per_source or {}).items() if v}
+        self._previous = previous or None
+        self._previous_per_source = {k: v for k, v in (previous_per_source or {}).items() if v}
         self._url_credentials = frozenset(url_credentials)
         self._signatures = dict(signatures or {})
         self._now = now
@@ -65,17 +72,31 @@ class Authenticator:
     def secret_for(self, source: str) -> str | None:
         return self._per_source.get(source, self._default)
 
+    def secrets_for(self, source: str) -> list[str]:
+        """The secret in force, then the one it replaces while senders move over."""
+        if source in self._per_source:
+            found = [self._per_source[source], self._previous_per_source.get(source)]
+        else:
+            found = [self._default, self._previous]
+        return [s for s in found if s]
+
     @property
     def configured(self) -> bool:
         return self._default is not None or bool(self._per_source)
 
     def __call__(self, source: str, headers: Mapping[str, str], body: bytes,
                  query: Mapping[str, str] | None = None) -> str | None:
-        """None when the delivery proves it knows the source's secret (headers lower-cased),
-        else why not."""
-        secret = self.secret_for(source)
-        if secret is None:
-            return WRONG
+        """None when the delivery proves it knows one of the source's secrets (headers
+        lower-cased), else why not (the most telling reason: a stale timestamp on a valid
+        signature says more than "wrong")."""
+        secrets = self.secrets_for(source) if self.secret_for(source) else []
+        reasons = [self._check(s, source, headers, body, query) for s in secrets]
+        if not reasons or None in reasons:
+            return None if reasons else WRONG
+        return next((r for r in reasons if r != WRONG), WRONG)
+
+    def _check(self, secret: str, source: str, headers: Mapping[str, str], body: bytes,
+               query: Mapping[str, str] | None) -> str | None:
         if "webhook-signature" in headers:
             return self._standard_webhook(secret, headers, body)
         authorization = headers.get("authorization", "")

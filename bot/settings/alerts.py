@@ -14,6 +14,9 @@ from bot.settings.durations import Duration
 
 class AlertSourceSettings(BaseModel):
     secret: SecretStr | None = None
+    previous_secret: SecretStr | None = None
+    """Also accepted while senders move to a new `secret` (rotation without a gap); remove it
+    once they all use the new one."""
     url_credentials: bool = False
     """Also accept the secret in the URL (HTTP Basic userinfo or `?token=`), for senders that
     cannot set headers (YouScan)."""
@@ -101,11 +104,14 @@ class MappingSettings(AlertSourceSettings):
         """The JMESPath expression of each field this mapping sets (compiled by
         `bot/app/intake.py`, which refuses bad ones with their place)."""
         return self.model_dump(exclude_none=True, exclude={
-            "name", "secret", "url_credentials", "signature", "resolved_when"})
+            "name", "secret", "previous_secret", "url_credentials", "signature",
+            "resolved_when"})
 
 
 class AlertSettings(BaseModel):
     secret: SecretStr | None = None
+    previous_secret: SecretStr | None = None
+    """Also accepted while senders move to a new `secret` (see `AlertSourceSettings`)."""
     sources: dict[str, AlertSourceSettings] = Field(default_factory=dict)
     routes: list[RouteSettings] = Field(default_factory=list)
     digest_seconds: float = Field(default=60.0, gt=0, le=86400)

@@ -127,3 +127,30 @@ def test_a_non_ascii_secret_in_a_bearer_header() -> None:
     assert Authenticator(secret)("generic", {"authorization": wire}, BODY) is None
     assert Authenticator(secret)("generic", {"authorization": "Bearer " + secret}, BODY) \
         is not None  # not what any client sends
+
+
+def test_a_rotation_accepts_the_previous_secret_until_it_is_removed() -> None:
+    """A team moves its senders to a new secret one by one: meanwhile both are accepted, for
+    every scheme; a secret older than the previous one is not."""
+    bearer = {"authorization": "Bearer old-s3cret"}
+    assert auth()("generic", bearer, BODY) == "missing or wrong credentials"
+    rotating = auth(previous="old-s3cret")
+    assert rotating("generic", bearer, BODY) is None
+    assert rotating("generic", {"authorization": "Bearer s3cret"}, BODY) is None
+    assert rotating("generic", {"authorization": "Bearer older"}, BODY) is not None
+    signed = {"x-pagerduty-signature": "v1=" + hex_hmac("old-s3cret", BODY)}
+    assert rotating("pagerduty", signed, BODY) is None
+    stamp = str(int(NOW.timestamp()))
+    assert rotating("generic", headers(b"m", stamp, standard(b"old-s3cret", b"m", stamp, BODY)),
+                    BODY) is None
+    late = str(int((NOW - timedelta(hours=1)).timestamp()))
+    stale = headers(b"m", late, standard(b"old-s3cret", b"m", late, BODY))
+    assert "5 minutes" in (rotating("generic", stale, BODY) or "")  # the telling reason
+
+
+def test_a_sources_own_rotation_is_its_own() -> None:
+    own = auth(per_source={"grafana": "g-new"}, previous_per_source={"grafana": "g-old"},
+               previous="old-s3cret")
+    assert own("grafana", {"authorization": "Bearer g-old"}, BODY) is None
+    assert own("grafana", {"authorization": "Bearer old-s3cret"}, BODY) is not None
+    assert own("generic", {"authorization": "Bearer old-s3cret"}, BODY) is None

@@ -293,6 +293,19 @@ def test_per_source_secret_overrides(serve) -> None:
     assert server.post("generic", {"title": "x"}).status_code == 200
 
 
+def test_a_secret_rotation_takes_the_old_and_the_new_secret(serve) -> None:
+    """`previous_secret` (shared and per source) keeps senders not yet moved working."""
+    server = serve(alerts={"secret": SECRET, "previous_secret": "old-shared-secret",
+                           "sources": {"mentions": {"secret": "m-new",
+                                                    "previous_secret": "m-old"}}})
+    mention = {"id": "1", "text": "BrightMilk is poison", "brand": "BrightMilk"}
+    assert server.post("generic", {"title": "x"}, bearer="old-shared-secret").status_code == 200
+    assert server.post("generic", {"title": "y"}).status_code == 200
+    assert server.post("mentions", mention, bearer="m-old").status_code == 200
+    assert server.post("mentions", mention, bearer="old-shared-secret").status_code == 401
+    assert server.post("generic", {"title": "z"}, bearer="older").status_code == 401
+
+
 def test_health_metrics_openapi(server: Running) -> None:
     assert server.client.get("/healthz").json() == {"status": "ok", "database": "ok"}
     server.post("alertmanager", alertmanager(n=2))
