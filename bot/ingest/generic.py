@@ -57,7 +57,11 @@ def parse_generic(inbound: Inbound) -> list[Alert]:
                                   else [validate(GenericAlert, data)])
     result = []
     for index, item in enumerate(alerts):
-        key = (f"{item.fingerprint}:{item.occurred_at}:{item.status.value}" if item.fingerprint
-               else fallback_key(inbound, index))
+        if not item.fingerprint:
+            key = fallback_key(inbound, index)
+        elif item.occurred_at is not None:
+            key = f"{item.fingerprint}:{item.occurred_at}:{item.status.value}"
+        else:  # which firing, only the delivery can tell (a retry keeps its webhook-id)
+            key = f"{item.fingerprint}:{item.status.value}:{fallback_key(inbound, index)}"
         result.append(to_alert(item, GENERIC, key, inbound))
     return result

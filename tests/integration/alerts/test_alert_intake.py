@@ -322,6 +322,22 @@ def test_health_metrics_openapi(server: Running) -> None:
     assert {"/healthz", "/metrics"} <= set(spec["paths"])
 
 
+def test_a_generic_fingerprint_without_its_time_fires_again_after_a_resolve(
+        server: Running) -> None:
+    """Without `occurred_at` a fingerprint's deliveries are told apart by their `webhook-id`
+    (a sender's retry keeps it): the next firing, after a resolve, is not a duplicate."""
+    def send(status: str, delivery: str) -> dict[str, object]:
+        body = {"title": "Checkout errors", "fingerprint": "checkout-5xx", "status": status}
+        answer = server.post("generic", body, headers={"webhook-id": delivery})
+        assert answer.status_code == 200
+        return dict(answer.json()["alerts"][0])
+
+    assert send("firing", "msg-1")["duplicate"] is False
+    assert send("firing", "msg-1")["duplicate"] is True  # the sender's retry
+    assert send("resolved", "msg-2")["duplicate"] is False
+    assert send("firing", "msg-3")["duplicate"] is False  # it fires again
+
+
 def test_resolved_alerts_tell_the_channel(server: Running) -> None:
     server.post("alertmanager", alertmanager(n=2))
     server.post("alertmanager", alertmanager(n=1, status="resolved"))
