@@ -20,7 +20,7 @@ from bot.core.service import Service
 from bot.core.store import Store
 from bot.core.text import render
 from bot.core.views import timeline_lines
-from bot.storage.memory import MemoryRooms
+from bot.storage.memory_rooms import MemoryRooms
 from bot.storage.sql.store import SqlStore
 from tests.unit.support import FakeClock
 

@@ -14,7 +14,7 @@ from bot.app.wiring import build
 from bot.core.models import EventKind
 from bot.core.rooms import BOT, Reaction, RoomMessage, Rooms
 from bot.settings import load
-from bot.storage.memory import MemoryRooms
+from bot.storage.memory_rooms import MemoryRooms
 from bot.storage.sql.rooms import SqlRooms
 from bot.storage.sql.store import SqlStore
 from tests.integration.test_scheduler import alert

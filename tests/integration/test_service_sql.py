@@ -11,7 +11,7 @@ from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.core.store import Store
 from bot.core.text import render
-from bot.storage.memory import MemoryRooms
+from bot.storage.memory_rooms import MemoryRooms
 from bot.storage.sql.rooms import SqlRooms
 from bot.storage.sql.store import SqlStore
 

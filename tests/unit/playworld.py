@@ -19,7 +19,7 @@ from bot.core.service import Service
 from bot.core.store import Store
 from bot.i18n import renderer
 from bot.settings import Settings
-from bot.storage.memory import MemoryRooms
+from bot.storage.memory_rooms import MemoryRooms
 from tests.unit.support import FakeClock
 
 START = datetime(2026, 3, 14, 8, 30, tzinfo=UTC)

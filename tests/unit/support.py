@@ -13,7 +13,8 @@ from bot.core.models import Incident, Notice, Space, TimelineEvent
 from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.core.text import Text, render
-from bot.storage.memory import MemoryRooms, MemoryStore
+from bot.storage.memory import MemoryStore
+from bot.storage.memory_rooms import MemoryRooms
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

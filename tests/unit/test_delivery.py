@@ -13,7 +13,7 @@ from bot.core.ports import Once
 from bot.core.rooms import RoomMessage
 from bot.core.rules import Rules
 from bot.core.text import Text, _
-from bot.storage.memory import MemoryRooms
+from bot.storage.memory_rooms import MemoryRooms
 from tests.unit.support import ALICE, BOB, CAROL, DAVE, World, make_world, render_for
 
 

@@ -18,7 +18,8 @@ from bot.core.rules import Rules
 from bot.core.service import Service
 from bot.core.store import Store
 from bot.core.text import Text, render
-from bot.storage.memory import MemoryRooms, MemoryStore
+from bot.storage.memory import MemoryStore
+from bot.storage.memory_rooms import MemoryRooms
 from tests.unit.support import FakeClock
 
 START = datetime(2024, 5, 3, 12, 0, tzinfo=UTC)

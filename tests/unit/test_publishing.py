@@ -23,7 +23,8 @@ from bot.core.service import Service
 from bot.core.text import render
 from bot.i18n import renderer
 from bot.settings.alerts import RouteSettings
-from bot.storage.memory import MemoryRooms, MemoryStore
+from bot.storage.memory import MemoryStore
+from bot.storage.memory_rooms import MemoryRooms
 from tests.unit.playworld import World, make_world
 
 BOB, CAROL, DAVE, ERIN = "local:bob", "local:carol", "local:dave", "local:erin"
