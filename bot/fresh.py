@@ -26,7 +26,6 @@ class Fresh(Generic[T]):
         self._at: float | None = None
         self._value: T | None = None
         self._reading: asyncio.Future[T] | None = None
-        self.readings = 0
 
     @property
     def read_at(self) -> float | None:
@@ -42,7 +41,6 @@ class Fresh(Generic[T]):
 
     async def _read_once(self) -> T:
         try:
-            self.readings += 1
             value = await self._read()
             self._value, self._at = value, self._now()
             return value

@@ -232,7 +232,6 @@ class SqlRole:
             self._driver_connection = (await connection.get_raw_connection()).driver_connection
         return self._driver_connection
 
-
     async def _lease_holders(self, table: Leased, pending: ColumnElement[bool],
                              now: datetime) -> list[str]:
         """Who holds a live lease on a pending row of `table` (the outbox's notices, the
