@@ -20,15 +20,14 @@ from bot.core.models import (
     Incident,
     Severity,
     TimelineEvent,
-    any_role,
     role_name,
 )
 from bot.core.playbooks import Task
 from bot.core.report import duration
 from bot.core.rules import Rules, StepProgress
 from bot.core.stats import MEDIAN_LABELS
-from bot.core.text import N_, Day, Joined, Percent, Prefixed, Renderer, Text, Who, _
-from bot.core.views import event_text, summary_lines
+from bot.core.text import N_, Day, Percent, Renderer, Text, Who, _
+from bot.core.views import approval_line, event_text, summary_lines
 
 
 def shown(render: Renderer, value: Any) -> str:
@@ -153,14 +152,8 @@ def room(incident: Incident, drafts: Sequence[Draft], events: Sequence[TimelineE
 
 def step(progress: StepProgress, render: Renderer) -> Step:
     """A card's approval step, written as the chat's card writes it."""
-    def line(people: Any) -> str:
-        return render(_("Approvals: {have} of {need} ({roles}){people}",
-                        have=len(progress.approvers), need=progress.step.count,
-                        roles=any_role(progress.step.roles), people=people))
-
-    names = Joined(tuple(Who(p) for p in progress.approvers))
     return Step(len(progress.approvers), progress.step.count,
-                line(Prefixed(": ", names) if progress.approvers else ""), line(""))
+                render(approval_line(progress)), render(approval_line(progress, people=False)))
 
 
 def answer_lines(lines: Sequence[Text], render: Renderer) -> list[str]:

@@ -28,7 +28,7 @@ from bot.core.models import (
 from bot.core.playbook_views import checklist_summary, language_name
 from bot.core.playbooks import Task
 from bot.core.publication import DESTINATION_LABELS, Publication
-from bot.core.rules import Rules
+from bot.core.rules import Rules, StepProgress
 from bot.core.sources import GENERIC, MENTIONS
 from bot.core.text import N_, Joined, Localized, Percent, Prefixed, Text, Who, _
 
@@ -131,16 +131,7 @@ def draft_lines(incident: Incident, draft: Draft, rules: Rules) -> list[Text]:
     if draft.target:
         lines.append(_("In reply to: {target}", target=draft.target))
     lines.append(_("“{text}”", text=current.text))
-    for progress in rules.progress(incident, draft):
-        lines.append(
-            _(
-                "Approvals: {have} of {need} ({roles}){people}",
-                have=len(progress.approvers),
-                need=progress.step.count,
-                roles=any_role(progress.step.roles),
-                people=Prefixed(": ", _people(progress.approvers)) if progress.approvers else "",
-            )
-        )
+    lines += [approval_line(progress) for progress in rules.progress(incident, draft)]
     lines.append(_("State: {state}", state=DRAFT_STATE_LABELS[draft.state]))
     if current.published_at is not None:
         lines.append(_("Published {time}", time=current.published_at))
@@ -340,6 +331,16 @@ def truncated_text(count: int, source: str) -> Text:
 def localized(value: Any) -> Localized | str:
     """A title stored as `{language: text}` in event data, shown in the reader's language."""
     return Localized.of(value) if isinstance(value, Mapping) and value else ""
+
+
+def approval_line(progress: StepProgress, *, people: bool = True) -> Text:
+    """One approval step of a draft card: how many of how many, from which roles, and (when
+    `people`) who approved."""
+    return _("Approvals: {have} of {need} ({roles}){people}",
+             have=len(progress.approvers), need=progress.step.count,
+             roles=any_role(progress.step.roles),
+             people=Prefixed(": ", _people(progress.approvers))
+             if people and progress.approvers else "")
 
 
 def _people(people: Sequence[str]) -> Joined:
