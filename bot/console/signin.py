@@ -15,12 +15,11 @@ from datetime import datetime, timedelta
 from bot.core.errors import Invalid
 from bot.core.models import PersonId
 from bot.core.ports import Clock
+from bot.core.rules import check_sign_in_ttl
 from bot.core.text import _
 
 PERSON_ID = re.compile(r"^(local|slack|telegram):@?[\w.\-]{1,64}$")
 SIGN_IN_PATH = "/signin/"
-LONGEST = timedelta(days=7)
-"""A sign-in link lives at most this long: a forgotten link must not stay a key."""
 
 AddLink = Callable[[str, PersonId, datetime, datetime], Awaitable[None]]
 UseLink = Callable[[str, datetime], Awaitable[PersonId | None]]
@@ -50,11 +49,7 @@ class SignInLinks:
 
     async def issue(self, person: str, ttl: timedelta) -> str:
         """A new link that signs `person` in once, within `ttl`."""
-        if ttl <= timedelta(0):
-            raise Invalid(_("A sign-in link needs a positive lifetime, e.g. 15m."))
-        if ttl > LONGEST:
-            raise Invalid(_("A sign-in link lasts at most {days} days; ask for a new one "
-                            "when it is needed.", days=LONGEST.days))
+        check_sign_in_ttl(ttl)
         token = secrets.token_urlsafe(32)
         now = self._clock.now()
         await self._add(token_hash(token), check_person(person), now, now + ttl)

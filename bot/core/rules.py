@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.core.errors import Forbidden, Invalid
 from bot.core.models import (
@@ -57,6 +58,19 @@ def quoted(word: str) -> str:
     was pasted (5,000 characters, a NUL, a right-to-left override). Persian's joiners stay."""
     shown = "".join(c if c.isprintable() or c in "\u200c\u200d" else "�" for c in word)
     return shown if len(shown) <= QUOTED_CHARS else shown[:QUOTED_CHARS - 4] + "…"
+
+
+SIGN_IN_LONGEST = timedelta(days=7)
+"""A console sign-in link lives at most this long: a forgotten link must not stay a key."""
+
+
+def check_sign_in_ttl(ttl: timedelta) -> None:
+    """Raise `Invalid` unless `ttl` is a lifetime a sign-in link may have."""
+    if ttl <= timedelta(0):
+        raise Invalid(_("A sign-in link needs a positive lifetime, e.g. 15m."))
+    if ttl > SIGN_IN_LONGEST:
+        raise Invalid(_("A sign-in link lasts at most {days} days; ask for a new one when it is "
+                        "needed.", days=SIGN_IN_LONGEST.days))
 
 
 def check_transition(current: Status, target: Status) -> None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from bot.console.signin import LONGEST
+from bot.core.rules import SIGN_IN_LONGEST
 from bot.settings.durations import Duration
 
 
@@ -25,9 +25,9 @@ class WebSettings(BaseModel):
     @classmethod
     def _a_link_is_no_lasting_key(cls, value: timedelta) -> timedelta:
         """Refused at start rather than by every `/crisis web` that would use it."""
-        if value > LONGEST:
-            raise ValueError(f"at most {LONGEST.days} days: a forgotten sign-in link must not "
-                             "stay a key")
+        if value > SIGN_IN_LONGEST:
+            raise ValueError(f"at most {SIGN_IN_LONGEST.days} days: a forgotten sign-in link "
+                             "must not stay a key")
         return value
 
 
