@@ -48,15 +48,22 @@ def parse_mention(token: str) -> Mention | None:
 
 
 class Word(str):
-    """One word of a command, knowing the text from it to the end as typed (`tail`), so the
-    free text after a command's flags keeps its lines (`_text`)."""
+    """One word of a command, knowing where it stands in the text as typed, so the free text
+    after a command's flags keeps its lines (`_text`). Each word shares the one text: a copy
+    of the rest per word would take hundreds of MB for a long message of short words."""
 
-    tail: str
+    text: str
+    start: int
 
-    def __new__(cls, word: str, tail: str) -> Word:
+    def __new__(cls, word: str, text: str, start: int) -> Word:
         self = super().__new__(cls, word)
-        self.tail = tail
+        self.text, self.start = text, start
         return self
+
+    @property
+    def tail(self) -> str:
+        """The text from this word to the end, as typed."""
+        return self.text[self.start:]
 
 
 @dataclass(frozen=True)
@@ -227,7 +234,7 @@ def parse(text: str, mention: MentionSyntax = parse_mention) -> Command:
     the platform's `mention`; raise `Invalid` if bad."""
     from bot.core.command_registry import REGISTRY  # the registry is built on this module
 
-    words: list[str] = [Word(m.group(), text[m.start():]) for m in _WORD.finditer(text)]
+    words: list[str] = [Word(m.group(), text, m.start()) for m in _WORD.finditer(text)]
     if words and words[0].lower().lstrip("/").split("@")[0] in {"crisis"}:
         words = words[1:]
     if not words:

@@ -69,16 +69,15 @@ class Authenticator:
         self._signatures = dict(signatures or {})
         self._now = now
 
-    def secret_for(self, source: str) -> str | None:
-        return self._per_source.get(source, self._default)
-
     def secrets_for(self, source: str) -> list[str]:
-        """The secret in force, then the one it replaces while senders move over."""
-        if source in self._per_source:
-            found = [self._per_source[source], self._previous_per_source.get(source)]
-        else:
-            found = [self._default, self._previous]
-        return [s for s in found if s]
+        """The secret in force, then the one it replaces while senders move over; none
+        without a secret in force (a previous one alone admits nobody)."""
+        current = self._per_source.get(source, self._default)
+        if current is None:
+            return []
+        previous = (self._previous_per_source.get(source) if source in self._per_source
+                    else self._previous)
+        return [current, previous] if previous else [current]
 
     @property
     def configured(self) -> bool:
@@ -89,10 +88,10 @@ class Authenticator:
         """None when the delivery proves it knows one of the source's secrets (headers
         lower-cased), else why not (the most telling reason: a stale timestamp on a valid
         signature says more than "wrong")."""
-        secrets = self.secrets_for(source) if self.secret_for(source) else []
-        reasons = [self._check(s, source, headers, body, query) for s in secrets]
-        if not reasons or None in reasons:
-            return None if reasons else WRONG
+        reasons = [self._check(s, source, headers, body, query)
+                   for s in self.secrets_for(source)]
+        if None in reasons:
+            return None
         return next((r for r in reasons if r != WRONG), WRONG)
 
     def _check(self, secret: str, source: str, headers: Mapping[str, str], body: bytes,

@@ -154,3 +154,11 @@ def test_a_sources_own_rotation_is_its_own() -> None:
     assert own("grafana", {"authorization": "Bearer g-old"}, BODY) is None
     assert own("grafana", {"authorization": "Bearer old-s3cret"}, BODY) is not None
     assert own("generic", {"authorization": "Bearer old-s3cret"}, BODY) is None
+
+
+def test_a_previous_secret_alone_admits_nobody() -> None:
+    """A rotation half undone (the new secret removed, the old one left as `previous`) is no
+    configuration: nothing is accepted rather than the secret being rotated away."""
+    alone = Authenticator(None, previous="old-s3cret")
+    assert alone("generic", {"authorization": "Bearer old-s3cret"}, BODY) == \
+        "missing or wrong credentials"
