@@ -93,9 +93,6 @@ class ConsoleService(Protocol):
     async def decide(self, number: int, actor: PersonId, *, approve: bool,
                      draft_number: int | None = None, reason: str = "",
                      message: str | None = None, version: int | None = None) -> Draft: ...
-    async def check_card(self, number: int, actor: PersonId, draft_number: int, version: int,
-                         action: type[cmd.Approve | cmd.Reject | cmd.ReviseDraft],
-                         ) -> tuple[Incident, Draft]: ...
     async def publish(self, number: int, actor: PersonId, draft_number: int | None = None, *,
                       version: int | None = None) -> Publication: ...
     async def weekly_insights(self, weeks: int) -> Insights: ...
@@ -318,11 +315,9 @@ def console_router(console: Console) -> APIRouter:
                 published = await service.publish(
                     number, person, draft, version=_count(version))
                 return [publishing_text(published)]
-            if verdict == "revise":
-                shown = _count(version)
-                if shown is not None:  # the version the page showed: a newer one stays
-                    await service.check_card(number, person, draft, shown, cmd.ReviseDraft)
-                action: cmd.Action = cmd.ReviseDraft(draft, fields.get("text", ""))
+            if verdict == "revise":  # the version the page showed: a newer one stays
+                action: cmd.Action = cmd.ReviseDraft(draft, fields.get("text", ""),
+                                                     _count(version))
                 return (await service.execute(cmd.Command(action, number),
                                               web_context(person))).lines
             approve = verdict == "approve"

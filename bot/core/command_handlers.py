@@ -98,7 +98,7 @@ async def post_draft(service: Service, action: cmd.PostDraft, number: int,
 @on_incident
 async def revise_draft(service: Service, action: cmd.ReviseDraft, number: int,
                        ctx: Context) -> Reply:
-    draft = await service.revise(number, action.draft, ctx.actor, action.text)
+    draft = await service.revise(number, action.draft, ctx.actor, action.text, action.version)
     return Reply([_("Draft #{number} is now at version {version}.", number=draft.number,
                     version=draft.version)], number)
 

@@ -106,6 +106,8 @@ class PostDraft:
 class ReviseDraft:
     draft: int
     text: str
+    version: int | None = None
+    """The version a page showed when its Revise form was filled: a newer one is refused."""
 
 
 @dataclass(frozen=True)

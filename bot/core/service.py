@@ -223,9 +223,10 @@ class Service:
                                                             target))
 
     @canonical_people
-    async def revise(self, number: int, draft_number: int, actor: PersonId, text: str) -> Draft:
+    async def revise(self, number: int, draft_number: int, actor: PersonId, text: str,
+                     version: int | None = None) -> Draft:
         return await self._run(lambda tx: drafts.revise(tx, self.rules, number, draft_number,
-                                                        actor, text))
+                                                        actor, text, version))
 
     @canonical_people
     async def decide(self, number: int, actor: PersonId, *, approve: bool,

@@ -331,6 +331,18 @@ async def test_post_and_revise_draft(world: World, clock: FakeClock) -> None:
     assert kinds == [EventKind.DRAFT_POSTED, EventKind.DRAFT_POSTED, EventKind.DRAFT_REVISED]
 
 
+async def test_a_revision_written_on_an_older_version_is_refused(world: World) -> None:
+    """Two people revise what they both saw as version 1: the second is refused in its own
+    transaction, not laid over the first's words."""
+    n = await with_team(world)
+    await world.service.post_draft(n, ALICE, "We are aware.")
+    await world.service.revise(n, 1, ALICE, "We are aware and on it.", version=1)
+    before = await world.snapshot(n)
+    with pytest.raises(CrisisError, match="version 2"):
+        await world.service.revise(n, 1, BOB, "We know.", version=1)
+    assert await world.snapshot(n) == before
+
+
 async def test_draft_refusals(world: World) -> None:
     n = await with_team(world)
     await world.service.post_draft(n, BOB, "text")

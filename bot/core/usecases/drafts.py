@@ -51,22 +51,26 @@ async def post_draft(tx: Tx, rules: Rules, number: int, actor: PersonId, text: s
 
 
 async def revise(tx: Tx, rules: Rules, number: int, draft_number: int, actor: PersonId,
-                 text: str) -> Draft:
-    """A new version; the old version's approvals no longer count."""
+                 text: str, version: int | None = None) -> Draft:
+    """A new version; the old version's approvals no longer count. Given the `version` the
+    writer saw, a newer one (another person's revision meanwhile) is refused, in the same
+    transaction, rather than overwritten."""
     incident = await tx.incident(number)
     check_open(incident)
     draft = await tx.draft(incident, draft_number)
+    if version is not None:
+        check_current(draft, version)
     access.permit(rules, cmd.ReviseDraft, incident, actor, draft)
     if not text.strip():
         raise Invalid(_("A draft needs some text."))
     await _check_revisable(tx, draft)
-    version = DraftVersion(draft.version + 1, text.strip(), actor, tx.now)
-    draft.versions.append(version)
+    new = DraftVersion(draft.version + 1, text.strip(), actor, tx.now)
+    draft.versions.append(new)
     draft.state = DraftState.PENDING
     await tx.unit.update_draft(draft)
     await tx.record(number, EventKind.DRAFT_REVISED, actor, draft=draft.number,
-                    version=version.number, text=version.text)
-    await tx.notify(number, NoticeKind.DRAFT, draft=draft.number, version=version.number)
+                    version=new.number, text=new.text)
+    await tx.notify(number, NoticeKind.DRAFT, draft=draft.number, version=new.number)
     await tx.notify(number, NoticeKind.SUMMARY)
     return draft
 
