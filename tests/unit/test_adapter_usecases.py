@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.core.errors import Forbidden
+from bot.core.errors import Forbidden, Invalid
 from bot.core.models import DraftState, KnownPerson, Question
 from bot.core.rules import Rules
 from bot.storage.memory import MemoryUnit
@@ -33,16 +33,22 @@ async def test_people_are_remembered_and_found_by_username(world: World) -> None
     assert await world.service.known_people("telegram") == [ann]
 
 
-async def test_a_reaction_on_a_card_approves_or_wants_the_reason(world: World) -> None:
-    """The rule Slack's and Telegram's reactions follow: ✅ approves the card's version; ❌
-    decides nothing and returns the draft whose reason to ask for, once rejecting it would be
-    allowed; other emoji, and other messages, do nothing."""
+async def carded(world: World) -> tuple[int, str]:
+    """An incident with Bob its approver and Alice's draft #1 posted: its number and the card."""
     n = (await world.service.declare(ALICE, "Fake quote")).number
     await world.service.assign(n, ALICE, BOB, "approver")
     await world.service.post_draft(n, ALICE, "We are aware.")
     await world.delivery.flush()
     card = (await world.service.load(n))[1][0].current.message
     assert card is not None
+    return n, card
+
+
+async def test_a_reaction_on_a_card_approves_or_wants_the_reason(world: World) -> None:
+    """The rule Slack's and Telegram's reactions follow: ✅ approves the card's version; ❌
+    decides nothing and returns the draft whose reason to ask for, once rejecting it would be
+    allowed; other emoji, and other messages, do nothing."""
+    n, card = await carded(world)
     before = await world.snapshot(n)
     assert await world.service.react(n, BOB, card, ["🎉"]) is None
     assert await world.service.react(n, BOB, "not-a-card", ["❌"]) is None
@@ -55,6 +61,20 @@ async def test_a_reaction_on_a_card_approves_or_wants_the_reason(world: World) -
     assert await world.service.react(n, BOB, card, ["✅"]) is None
     [decision] = (await world.service.load(n))[1][0].decisions
     assert (decision.person, decision.approve, decision.version) == (BOB, True, 1)
+
+
+async def test_a_reaction_on_an_older_cards_version_decides_nothing(world: World) -> None:
+    """❌ under version 1's card once version 2 is out: refused as its ✅ is, not asked for a
+    reason that would reject version 2, which the reactor never saw."""
+    n, old = await carded(world)
+    await world.service.revise(n, 1, ALICE, "We are aware and fixing it.")
+    await world.delivery.flush()
+    before = await world.snapshot(n)
+    for reaction in ("❌", "✅"):
+        with pytest.raises(Invalid, match="That is an old version of draft #1; decide on "
+                                          "version 2"):
+            await world.service.react(n, BOB, old, [reaction])
+    assert await world.snapshot(n) == before
 
 
 async def asked(world: World, person: str, kind: str = "reject") -> Question:

@@ -169,15 +169,16 @@ async def react(tx: Tx, rules: Rules, number: int, actor: PersonId, message: str
     if not decisions:
         return None
     incident = await tx.incident(number)
-    card = next((d for d in await tx.unit.drafts(number) if d.version_by_message(message)),
-                None)
+    card = next(((d, v) for d in await tx.unit.drafts(number)
+                 if (v := d.version_by_message(message)) is not None), None)
     if card is None:
         return None
     if decisions[0]:
         await decide(tx, rules, number, actor, approve=True, message=message)
         return None
-    access.check_card(rules, incident, card, actor, card.version, cmd.Reject)
-    return card
+    draft, shown = card  # an older version's card is refused, as its ✅ is
+    access.check_card(rules, incident, draft, actor, shown.number, cmd.Reject)
+    return draft
 
 
 async def incident_of_message(tx: Tx, platform: str, message: str) -> Incident | None:
